@@ -1,0 +1,73 @@
+#!/usr/bin/env python
+"""Sample sentences from a generator, or tag sentences typed in (pos).
+
+    python scripts/generate.py --checkpoint runs/text-mle --num_samples 20 --temperature 0.8
+    echo "The quick brown fox jumps ." | python scripts/generate.py --checkpoint runs/pos-mle
+    python scripts/generate.py --checkpoint runs/pos-mle --sentence "I saw her duck ."
+
+For pos, input words are separated by spaces (one sentence per line on stdin).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+
+import datasets
+import torch
+import transformers
+from transformers import HfArgumentParser
+
+from seqgan.checkpoint import load_checkpoint, resolve_checkpoint
+from seqgan.tagger import TaggerGenerator
+from tasks import get_task
+
+
+@dataclass
+class GenerateArguments:
+    checkpoint: str = field(metadata={"help": "Run folder, checkpoint folder or Hub id."})
+    num_samples: int = field(default=10, metadata={"help": "Sentences to sample (text and oracle)."})
+    temperature: float = field(default=1.0, metadata={"help": "Softmax temperature for sampling."})
+    greedy: bool = field(default=False, metadata={"help": "Greedy decoding instead of sampling."})
+    seed: int = field(default=0, metadata={"help": "Sampling seed."})
+    sentence: str | None = field(default=None, metadata={"help": "pos: a sentence to tag (else read stdin)."})
+
+
+def tag_lines(task, gen: TaggerGenerator, tokenizer, lines: list[str]) -> list[str]:
+    from datasets import Dataset
+
+    rows = [{"words": l.split(), "tags": ["X"] * len(l.split()), "sent_id": f"input:{i + 1}"}
+            for i, l in enumerate(lines) if l.strip()]
+    batch = task.collate(list(task.encode(Dataset.from_list(rows), tokenizer, gen)))
+    out = gen.sample(batch, greedy=True)
+    tags = gen.model.config.tags
+    return [" ".join(f"{w}/{tags[t]}" for w, t in zip(r["words"], out.tokens[i][out.mask[i]].tolist()))
+            for i, r in enumerate(rows)]
+
+
+def main(argv: list[str] | None = None) -> list[str]:
+    (args,) = HfArgumentParser(GenerateArguments).parse_args_into_dataclasses(args=argv)
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    datasets.disable_progress_bars()
+    import json
+
+    ckpt = resolve_checkpoint(args.checkpoint)
+    run_args = json.loads((ckpt / "args.json").read_text()) if (ckpt / "args.json").is_file() else {}
+    task = get_task(run_args.get("task", "text"))
+    gen, tokenizer, _ = load_checkpoint(str(ckpt), task)
+    gen.eval()
+    with torch.no_grad():
+        if isinstance(gen, TaggerGenerator):
+            lines = [args.sentence] if args.sentence else sys.stdin.read().splitlines()
+            out = tag_lines(task, gen, tokenizer, lines)
+        else:
+            g = torch.Generator().manual_seed(args.seed)
+            s = gen.sample(num_samples=args.num_samples, temperature=args.temperature, greedy=args.greedy, generator=g)
+            out = [tokenizer.decode([t for t in toks[m].tolist() if t != gen.eos_id]) for toks, m in zip(s.tokens, s.mask)]
+    print("\n".join(out))
+    return out
+
+
+if __name__ == "__main__":
+    main()

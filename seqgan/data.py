@@ -1,0 +1,165 @@
+"""Finding data files (local folder, $SEQGAN_DATA_DIR, or a verified download cache) and batching them.
+
+    from seqgan.data import resolve_data_file
+    path = resolve_data_file("ud_en_ewt/en_ewt-ud-train.conllu", data_dir=None, url=..., sha256=...)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
+
+import torch
+
+
+class DataError(ValueError):
+    """Malformed input data; the message starts with `file:line:` so editors can jump to it."""
+
+    def __init__(self, path, line: int | None, message: str):
+        where = f"{path}:{line}" if line is not None else f"{path}"
+        super().__init__(f"{where}: {message}")
+        self.path, self.line = str(path), line
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("SEQGAN_CACHE", Path.home() / ".cache" / "seqgan"))
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def resolve_data_file(rel_path: str, data_dir: str | None = None, url: str | None = None,
+                      sha256: str | None = None) -> Path:
+    """Return a local path for `rel_path` (e.g. "coco/image_coco.txt").
+
+    Looks in `data_dir`, then $SEQGAN_DATA_DIR, then the cache; downloads `url` into the cache
+    (checking `sha256`) as a last resort. Raises FileNotFoundError saying how to provide the file.
+    """
+    roots = [Path(d) for d in (data_dir, os.environ.get("SEQGAN_DATA_DIR")) if d]
+    for root in roots:
+        if (root / rel_path).is_file():
+            return root / rel_path
+    cached = cache_dir() / rel_path
+    if cached.is_file():
+        return cached
+    looked = ", ".join(str(r / rel_path) for r in roots) or "no --data_dir or $SEQGAN_DATA_DIR given"
+    if url is None:
+        raise FileNotFoundError(f"{rel_path} not found ({looked}). Put it under --data_dir DIR or $SEQGAN_DATA_DIR.")
+    print(f"[seqgan] {rel_path} not found locally ({looked}); downloading {url} into {cached}", file=sys.stderr)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=cached.parent, prefix=cached.name + ".", suffix=".part")
+    os.close(fd)
+    try:
+        urllib.request.urlretrieve(url, tmp)
+        if sha256 is not None and _sha256(Path(tmp)) != sha256:
+            raise OSError(f"checksum mismatch for {url} (expected sha256 {sha256})")
+        os.replace(tmp, cached)  # atomic: the cache never holds a partial file
+    except OSError as e:
+        raise FileNotFoundError(
+            f"{rel_path} is not available locally ({looked}) and downloading {url} failed: {e}. "
+            f"Offline? Copy the file to DIR/{rel_path} and pass --data_dir DIR (or set SEQGAN_DATA_DIR=DIR)."
+        ) from e
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return cached
+
+
+def read_lines(path: Path) -> list[str]:
+    """Read a UTF-8 text file into lines, with clear errors for bad encodings."""
+    raw = Path(path).read_bytes()
+    lines = raw.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    out = []
+    for i, line in enumerate(lines, start=1):
+        try:
+            out.append(line.decode("utf-8").rstrip("\r"))
+        except UnicodeDecodeError as e:
+            raise DataError(path, i, f"invalid UTF-8 ({e.reason} at byte {e.start}); re-encode the file as UTF-8.") from e
+    return out
+
+
+class LengthGroupedBatchSampler(torch.utils.data.Sampler):
+    """Shuffled batches of similar length, so little compute goes to padding.
+
+    Each epoch: shuffle, cut into windows of 50 batches, sort each window by length, split into
+    batches and shuffle the batches. The order depends only on (seed, epoch).
+    """
+
+    def __init__(self, lengths: list[int], batch_size: int, seed: int, shuffle: bool = True):
+        self.lengths, self.batch_size, self.seed, self.shuffle = list(lengths), batch_size, seed, shuffle
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int):
+        self.epoch = epoch
+
+    def __len__(self):
+        return (len(self.lengths) + self.batch_size - 1) // self.batch_size
+
+    def __iter__(self):
+        idx = list(range(len(self.lengths)))
+        if not self.shuffle:
+            yield from (idx[i:i + self.batch_size] for i in range(0, len(idx), self.batch_size))
+            return
+        rng = random.Random(self.seed * 1_000_003 + self.epoch)
+        rng.shuffle(idx)
+        window = self.batch_size * 50
+        batches = []
+        for w in range(0, len(idx), window):
+            chunk = sorted(idx[w:w + window], key=lambda i: self.lengths[i])
+            batches += [chunk[i:i + self.batch_size] for i in range(0, len(chunk), self.batch_size)]
+        rng.shuffle(batches)
+        yield from batches
+
+
+def pad_sequences(seqs: list[list[int]], pad: int) -> torch.Tensor:
+    """Right-pad integer lists into a (B, T) LongTensor."""
+    width = max((len(s) for s in seqs), default=0)
+    out = torch.full((len(seqs), width), pad, dtype=torch.long)
+    for i, s in enumerate(seqs):
+        out[i, : len(s)] = torch.as_tensor(s, dtype=torch.long)
+    return out
+
+
+class SequenceCollator:
+    """Pads examples with "labels" (token ids) and "index" into labels (B, T), mask (B, T), index (B,)."""
+
+    def __init__(self, pad_id: int):
+        self.pad_id = pad_id
+
+    def __call__(self, examples: list[dict]) -> dict:
+        labels = pad_sequences([e["labels"] for e in examples], self.pad_id)  # (B, T)
+        lengths = torch.tensor([len(e["labels"]) for e in examples])
+        mask = torch.arange(labels.shape[1])[None, :] < lengths[:, None]  # (B, T)
+        return {"labels": labels, "mask": mask, "index": torch.tensor([e["index"] for e in examples])}
+
+
+def encode_lines(dataset, tokenizer, max_length: int, add_eos: bool, name: str = "dataset"):
+    """Tokenise a "text" column into "labels" (+[EOS]); refuses lines longer than max_length.
+
+    Rows carry a "line" column (their line in the source file) so errors point at the file.
+    """
+    eos = [tokenizer.eos_token_id] if add_eos else []
+
+    def one(batch, indices):
+        ids = tokenizer(batch["text"], add_special_tokens=False)["input_ids"]
+        for i, seq in zip(indices, ids):
+            if len(seq) + len(eos) > max_length:
+                line = batch["line"][indices.index(i)] if "line" in batch else i + 1
+                raise DataError(name, line,
+                                f"line has {len(seq) + len(eos)} tokens (with EOS), more than --max_length "
+                                f"{max_length}; raise --max_length.")
+        return {"labels": [s + eos for s in ids], "index": list(indices)}
+
+    return dataset.map(one, batched=True, with_indices=True, desc="tokenising")

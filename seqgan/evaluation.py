@@ -1,0 +1,36 @@
+"""Running a task's evaluation on one split and printing the result, shared by train.py and evaluate.py."""
+
+from __future__ import annotations
+
+import torch
+from torch.utils.data import DataLoader
+
+
+def eval_loader(dataset, collate, batch_size: int, accelerator) -> DataLoader:
+    # Sorting by length keeps padding (wasted compute) low; order does not change any metric.
+    order = sorted(range(len(dataset)), key=lambda i: len(dataset[i]["labels"]))
+    loader = DataLoader(dataset.select(order), batch_size=batch_size, collate_fn=collate)
+    return accelerator.prepare(loader)
+
+
+def evaluate_split(task, gen, tokenizer, encoded, split: str, accelerator, data_args, batch_size: int = 64,
+                   loader=None) -> dict:
+    """Task metrics on `split`, namespaced as "<split>/<metric>"."""
+    loader = loader or eval_loader(encoded[split], task.collator(tokenizer), batch_size, accelerator)
+    was_training = gen.training
+    with torch.no_grad():
+        scores = task.evaluate(gen, loader, accelerator, encoded[split], encoded, data_args, tokenizer)
+    gen.train(was_training)
+    return {f"{split}/{k}": v for k, v in scores.items()}
+
+
+def format_table(metrics: dict) -> str:
+    rows = [(k, f"{v:.4f}" if isinstance(v, float) else str(v)) for k, v in metrics.items() if not isinstance(v, list)]
+    width = max((len(k) for k, _ in rows), default=6)
+    lines = [f"| {'metric':<{width}} | value |", f"|{'-' * (width + 2)}|-------|"]
+    lines += [f"| {k:<{width}} | {v} |" for k, v in rows]
+    for k, v in metrics.items():
+        if isinstance(v, list):
+            lines.append(f"\n{k}:")
+            lines += [f"  {s}" for s in v]
+    return "\n".join(lines)

@@ -1,0 +1,164 @@
+"""The conditional POS generator: p(tags | sentence) = prod_t p(tag_t | sentence, tag_<t).
+
+    from seqgan.tagger import SeqGanTagger, TaggerGenerator
+    gen = TaggerGenerator(SeqGanTagger.from_pretrained("runs/pos-mle/best/generator"))
+
+Architecture (all transformers building blocks, configured from scratch by default):
+- each word is embedded as  word_embedding(normalised form) + proj(byte-CNN(raw UTF-8 bytes)),
+  so unknown words still get a representation from their spelling (suffixes, capitals, digits);
+- a bidirectional `BertModel` encodes the sentence: h_t sees every word;
+- a causal `GPT2Model` over tag positions reads  tag_embedding(tag_{t-1}) + proj(h_t),  so tag t
+  is conditioned on the whole sentence and on all tags before it; decoding uses its KV cache.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+from transformers import AutoConfig, AutoModel, BertConfig, BertModel, DynamicCache, GPT2Config, GPT2Model
+from transformers import PreTrainedModel, PretrainedConfig
+
+from seqgan.generator import Generator
+
+UPOS_TAGS = ["ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN",
+             "PUNCT", "SCONJ", "SYM", "VERB", "X"]
+BYTE_PAD, BYTE_BOW, BYTE_EOW = 0, 257, 258  # raw byte b is id b + 1
+BYTE_VOCAB = 259
+
+
+def word_bytes(word: str, max_bytes: int) -> list[int]:
+    """Byte ids of a word with begin/end markers; long words keep their start and (longer) end."""
+    b = [x + 1 for x in word.encode("utf-8")]
+    if len(b) > max_bytes - 2:
+        head = (max_bytes - 2) // 3
+        b = b[:head] + b[len(b) - (max_bytes - 2 - head):]  # suffixes carry most POS information
+    return [BYTE_BOW] + b + [BYTE_EOW]
+
+
+class SeqGanTaggerConfig(PretrainedConfig):
+    model_type = "seqgan_tagger"
+
+    def __init__(self, word_vocab_size: int = 4, tags: list[str] | None = None, hidden_size: int = 256,
+                 num_layers: int = 2, num_heads: int = 4, ffn_size: int = 1024, dropout: float = 0.1,
+                 decoder_layers: int = 1, char_dim: int = 64, char_filters: int = 128,
+                 char_kernels: tuple[int, ...] = (2, 3, 4), max_word_bytes: int = 24, max_positions: int = 256,
+                 prev_tag_dropout: float = 0.1, **kwargs):
+        self.word_vocab_size, self.tags = word_vocab_size, list(tags or UPOS_TAGS)
+        self.hidden_size, self.num_layers, self.num_heads, self.ffn_size = hidden_size, num_layers, num_heads, ffn_size
+        self.dropout, self.decoder_layers, self.char_dim, self.char_filters = dropout, decoder_layers, char_dim, char_filters
+        self.char_kernels, self.max_word_bytes, self.max_positions = list(char_kernels), max_word_bytes, max_positions
+        self.prev_tag_dropout = prev_tag_dropout
+        super().__init__(**kwargs)
+
+    @property
+    def tag_pad_id(self) -> int:
+        return len(self.tags)
+
+    @property
+    def tag_bos_id(self) -> int:
+        return len(self.tags) + 1
+
+
+class ByteCNN(nn.Module):
+    """(B, T, C) byte ids -> (B, T, filters * len(kernels)) by max-pooled convolutions."""
+
+    def __init__(self, dim: int, filters: int, kernels: list[int]):
+        super().__init__()
+        self.emb = nn.Embedding(BYTE_VOCAB, dim, padding_idx=BYTE_PAD)
+        self.convs = nn.ModuleList(nn.Conv1d(dim, filters, k) for k in kernels)
+        self.kernels = kernels
+
+    def forward(self, chars: torch.Tensor) -> torch.Tensor:
+        B, T, C = chars.shape
+        flat = chars.view(B * T, C)  # (N, C)
+        x = self.emb(flat).transpose(1, 2)  # (N, dim, C)
+        n_bytes = (flat != BYTE_PAD).sum(1)  # (N,)
+        pooled = []
+        for k, conv in zip(self.kernels, self.convs):
+            y = conv(x)  # (N, filters, C - k + 1)
+            valid = torch.arange(y.shape[2], device=y.device)[None, :] <= (n_bytes[:, None] - k)  # (N, C-k+1)
+            y = y.masked_fill(~valid[:, None, :], float("-inf")).amax(2)  # (N, filters)
+            pooled.append(torch.nan_to_num(torch.relu(y), neginf=0.0))  # empty (padding) words -> 0
+        return torch.cat(pooled, 1).view(B, T, -1)  # (B, T, filters * kernels)
+
+
+class SeqGanTagger(PreTrainedModel):
+    config_class = SeqGanTaggerConfig
+    base_model_prefix = "tagger"
+
+    def __init__(self, config: SeqGanTaggerConfig):
+        super().__init__(config)
+        d = config.hidden_size
+        self.encoder = BertModel(BertConfig(
+            vocab_size=config.word_vocab_size, hidden_size=d, num_hidden_layers=config.num_layers,
+            num_attention_heads=config.num_heads, intermediate_size=config.ffn_size,
+            hidden_dropout_prob=config.dropout, attention_probs_dropout_prob=config.dropout,
+            max_position_embeddings=config.max_positions, type_vocab_size=1, pad_token_id=0,
+        ), add_pooling_layer=False)
+        self.chars = ByteCNN(config.char_dim, config.char_filters, config.char_kernels)
+        self.char_proj = nn.Linear(config.char_filters * len(config.char_kernels), d)
+        self.decoder = GPT2Model(GPT2Config(
+            vocab_size=len(config.tags) + 2, n_positions=config.max_positions, n_embd=d, n_layer=config.decoder_layers,
+            n_head=config.num_heads, n_inner=config.ffn_size, resid_pdrop=config.dropout, embd_pdrop=config.dropout,
+            attn_pdrop=config.dropout, bos_token_id=config.tag_bos_id, eos_token_id=None, pad_token_id=config.tag_pad_id,
+        ))
+        self.enc_proj = nn.Linear(d, d)
+        self.head = nn.Linear(d, len(config.tags))
+        self.post_init()
+
+    def encode(self, word_ids: torch.Tensor, char_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """(B, T) words, (B, T, C) bytes, (B, T) mask -> (B, T, d) contextual states."""
+        x = self.encoder.embeddings.word_embeddings(word_ids) + self.char_proj(self.chars(char_ids))  # (B, T, d)
+        h = self.encoder(inputs_embeds=x, attention_mask=mask.long()).last_hidden_state  # (B, T, d)
+        return self.enc_proj(h)
+
+    def decode(self, enc: torch.Tensor, prev_tags: torch.Tensor, attention_mask=None, cache=None):
+        """Tag logits (B, T', n_tags) for decoder positions fed (prev tag, encoder state)."""
+        x = self.decoder.wte(prev_tags) + enc  # (B, T', d)
+        out = self.decoder(inputs_embeds=x, attention_mask=attention_mask, cache=cache, use_cache=cache is not None)
+        return self.head(out.last_hidden_state), out.cache
+
+    def forward(self, word_ids, char_ids, mask, labels):
+        cfg = self.config
+        enc = self.encode(word_ids, char_ids, mask)
+        prev = torch.cat([torch.full_like(labels[:, :1], cfg.tag_bos_id), labels[:, :-1]], 1)  # (B, T)
+        prev = prev.masked_fill(prev < 0, cfg.tag_pad_id)
+        if self.training and cfg.prev_tag_dropout > 0:
+            # Hiding some previous gold tags stops the decoder from leaning on them alone,
+            # which would hurt at test time when it reads its own (imperfect) predictions.
+            drop = torch.rand(prev.shape, device=prev.device) < cfg.prev_tag_dropout
+            prev = prev.masked_fill(drop, cfg.tag_pad_id)
+        logits, _ = self.decode(enc, prev, attention_mask=mask.long())
+        return logits  # (B, T, n_tags)
+
+
+AutoConfig.register(SeqGanTaggerConfig.model_type, SeqGanTaggerConfig)
+AutoModel.register(SeqGanTaggerConfig, SeqGanTagger)
+
+
+class TaggerGenerator(Generator):
+    """Generator interface over `SeqGanTagger`: one tag per word, length fixed by the sentence."""
+
+    def __init__(self, model: SeqGanTagger):
+        super().__init__()
+        self.model = model
+        self.pad_id, self.bos_id, self.eos_id = model.config.tag_pad_id, model.config.tag_bos_id, None
+
+    def forward(self, batch: dict) -> torch.Tensor:
+        labels = batch["labels"].masked_fill(~batch["mask"], self.pad_id)
+        return self.model(batch["word_ids"], batch["char_ids"], batch["mask"], labels)  # (B, T, n_tags)
+
+    def start(self, batch, num_samples):
+        if batch is None:
+            raise ValueError("the POS generator is conditional: sample(batch) needs a batch of sentences.")
+        enc = self.model.encode(batch["word_ids"], batch["char_ids"], batch["mask"])  # (B, T, d)
+        if num_samples is not None and num_samples != enc.shape[0]:
+            raise ValueError("num_samples must equal the batch size for the POS generator; repeat the batch instead.")
+        return {"enc": enc, "cache": DynamicCache()}, batch["mask"], enc.shape[0], enc.shape[1]
+
+    def step(self, state, prev, t):
+        logits, state["cache"] = self.model.decode(state["enc"][:, t:t + 1], prev[:, None], cache=state["cache"])
+        return logits[:, -1]  # (B, n_tags)
+
+    def save_pretrained(self, path, **kw):
+        self.model.save_pretrained(path, **kw)

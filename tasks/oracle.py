@@ -1,0 +1,127 @@
+"""Task `oracle`: the SeqGAN synthetic benchmark. Learn the oracle LSTM's distribution from its samples.
+
+    accelerate launch scripts/train.py --task oracle [--data_dir ../shared/data]
+
+Data: `seqgan_oracle/target_params.npz` (the oracle, see seqgan/oracle.py) and
+`seqgan_oracle/real_data.txt` (9,984 oracle samples, the training set). dev and test are fresh
+oracle samples (--dev_size, --test_size) drawn with seeds data_seed+1 and data_seed+2.
+Without the parameter file a seeded random oracle of the same shape (seed --data_seed) is used and
+10,000 training samples are drawn from it, so the task runs anywhere with no data at all.
+
+Token ids are the oracle's own (0..4999); every sequence has exactly 20 tokens and no [EOS].
+Metrics: NLL_oracle = the oracle's mean NLL per token of --num_eval_samples generator samples
+(SeqGAN's scale; 5.76 is the oracle's own entropy, the floor), and NLL_test = the generator's
+per-token NLL on the split's held-out oracle samples.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+
+import torch
+from datasets import Dataset, DatasetDict
+from tokenizers import pre_tokenizers
+
+from seqgan.data import DataError, SequenceCollator, encode_lines, read_lines, resolve_data_file
+from seqgan.generator import CausalGenerator, causal_lm_from_scratch
+from seqgan.metrics import teacher_forced_nll
+from seqgan.oracle import OracleLSTM
+from seqgan.vocab import build_word_tokenizer
+from tasks.text import draw_samples
+
+DEFAULTS = {
+    "output_dir": "runs/oracle-mle",
+    "max_length": 20,
+    "num_epochs": 30.0,
+    "batch_size": 64,
+    "learning_rate": 1e-3,
+    "hidden_size": 128,
+    "num_layers": 2,
+    "num_heads": 4,
+    "ffn_size": 512,
+    "dropout": 0.2,
+    "dev_size": 2000,
+    "test_size": 10000,
+    "num_eval_samples": 2000,
+}
+SELECTION = ("nll", "min")
+
+
+@functools.lru_cache(maxsize=4)
+def load_oracle(data_dir: str | None, seed: int) -> tuple[OracleLSTM, bool]:
+    """(oracle, is_real): the SeqGAN oracle if its file is found, else a seeded random one."""
+    try:
+        path = resolve_data_file("seqgan_oracle/target_params.npz", data_dir)
+    except FileNotFoundError as e:
+        print(f"[seqgan] {e} Using a seeded random oracle of the same shape (seed {seed}); figures will not "
+              "be comparable with the SeqGAN paper.", file=sys.stderr)
+        return OracleLSTM.random(seed), False
+    return OracleLSTM.from_npz(path), True
+
+
+def read_token_rows(path, oracle: OracleLSTM) -> list[dict]:
+    rows = []
+    for lineno, line in enumerate(read_lines(path), start=1):
+        parts = line.split()
+        if len(parts) != oracle.seq_len or not all(p.isdigit() and int(p) < oracle.vocab_size for p in parts):
+            raise DataError(path, lineno, f"expected {oracle.seq_len} token ids in [0, {oracle.vocab_size}) "
+                            f"separated by spaces, got {line[:80]!r}.")
+        rows.append({"text": " ".join(parts), "line": lineno})
+    if not rows:
+        raise DataError(path, None, "no sequences found (empty file).")
+    return rows
+
+
+def _sampled(oracle: OracleLSTM, n: int, seed: int) -> Dataset:
+    toks = oracle.sample(n, generator=torch.Generator().manual_seed(seed))
+    return Dataset.from_list([{"text": " ".join(map(str, r)), "line": i + 1} for i, r in enumerate(toks.tolist())])
+
+
+def load_splits(data_args) -> DatasetDict:
+    oracle, real = load_oracle(data_args.data_dir, data_args.data_seed)
+    if real:
+        train = Dataset.from_list(read_token_rows(resolve_data_file("seqgan_oracle/real_data.txt", data_args.data_dir), oracle))
+    else:
+        train = _sampled(oracle, 10000, data_args.data_seed)
+    return DatasetDict({
+        "train": train,
+        "dev": _sampled(oracle, data_args.dev_size, data_args.data_seed + 1),
+        "test": _sampled(oracle, data_args.test_size, data_args.data_seed + 2),
+    })
+
+
+def build_tokenizer(train: Dataset, model_args):
+    # Fixed vocabulary "0".."4999": token id k is oracle id k, so samples need no translation.
+    return build_word_tokenizer([], fixed_vocab=[str(i) for i in range(5000)], pre_tokenizer=pre_tokenizers.WhitespaceSplit())
+
+
+def build_generator(tokenizer, model_args, data_args) -> CausalGenerator:
+    specials = [tokenizer.pad_token_id, tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.unk_token_id]
+    return causal_lm_from_scratch(tokenizer, model_args, data_args.max_length, fixed_length=True, suppress_ids=specials)
+
+
+def load_generator(path: str, tokenizer) -> CausalGenerator:
+    return CausalGenerator.from_pretrained(path, tokenizer)
+
+
+def encode(dataset: Dataset, tokenizer, gen) -> Dataset:
+    return encode_lines(dataset, tokenizer, gen.max_length, add_eos=False, name="oracle data")
+
+
+def collator(tokenizer):
+    return SequenceCollator(tokenizer.pad_token_id)
+
+
+def evaluate(gen, loader, accelerator, dataset, splits, data_args, tokenizer) -> dict:
+    oracle, real = load_oracle(data_args.data_dir, data_args.data_seed)
+    scores = teacher_forced_nll(gen, loader, accelerator)
+    samples = draw_samples(gen, data_args.num_eval_samples, data_args.data_seed)
+    scores.update({
+        "nll_test": scores["nll"],
+        "nll_oracle": oracle.nll_per_token(torch.tensor(samples)),
+        "oracle": "seqgan" if real else f"random(seed={data_args.data_seed})",
+        "sample_seed": data_args.data_seed,
+        "num_samples": len(samples),
+    })
+    return scores

@@ -1,0 +1,180 @@
+"""Task `pos`: UPOS tagging as structured output, sentence -> tag sequence (UD English EWT v2.16).
+
+    accelerate launch scripts/train.py --task pos [--data_dir ../shared/data]
+
+Data: `ud_en_ewt/en_ewt-ud-{train,dev,test}.conllu` under --data_dir / $SEQGAN_DATA_DIR, or
+downloaded from the UD_English-EWT r2.16 release into ~/.cache/seqgan (sha256-checked).
+Words are CoNLL-U lines with an integer ID; multiword-token ranges (3-4) and empty nodes (8.1)
+are skipped. Metrics: UPOS accuracy, accuracy on words unseen in training, sentence exact match.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from datasets import Dataset, DatasetDict
+from tokenizers import Regex, normalizers
+
+from seqgan.data import DataError, pad_sequences, read_lines, resolve_data_file
+from seqgan.metrics import tagging_scores, teacher_forced_nll
+from seqgan.tagger import UPOS_TAGS, SeqGanTagger, SeqGanTaggerConfig, TaggerGenerator, word_bytes
+from seqgan.vocab import build_word_tokenizer, encode_words
+
+DEFAULTS = {
+    "output_dir": "runs/pos-mle",
+    "max_length": 256,
+    "num_epochs": 8.0,
+    "batch_size": 32,
+    "learning_rate": 1e-3,
+    "hidden_size": 256,
+    "num_layers": 2,
+    "dropout": 0.2,
+}
+SELECTION = ("accuracy", "max")  # dev metric that picks the best checkpoint
+
+UPSTREAM = "https://raw.githubusercontent.com/UniversalDependencies/UD_English-EWT/r2.16/en_ewt-ud-{}.conllu"
+SHA256 = {
+    "train": "3fb78e2b55482c8ee00caa653af436c88c9e5bc9a73ce26e4ae3ddc79d2b7e7b",
+    "dev": "531a54ff90d6ab12201c5a50c3e78e6ddac4de69abc4bce5d275d3cd29efe2b6",
+    "test": "e266e515a0a7547657ed3d90d9ba46487d6bd251f27ad4269d4e8a427c8555cd",
+}
+
+
+def read_conllu(path: str | Path) -> list[dict]:
+    """Sentences of a CoNLL-U file as {"sent_id", "words", "tags"}; raises DataError with file:line."""
+    path = Path(path)
+    raw = path.read_bytes()
+    if raw[:3] == b"\xef\xbb\xbf":
+        raise DataError(path, 1, "file starts with a UTF-8 byte-order mark; save it as UTF-8 without BOM.")
+    if b"\r" in raw:
+        first = next(i for i, l in enumerate(raw.split(b"\n"), 1) if b"\r" in l)
+        raise DataError(path, first, "CRLF (or CR) line ends; CoNLL-U requires LF, e.g. `dos2unix FILE`.")
+    sentences, words, tags, sent_id, expected = [], [], [], None, 1
+    lines = read_lines(path)
+    for lineno, line in enumerate(lines + [""], start=1):
+        if line.startswith("#"):
+            if line.startswith("# sent_id"):
+                sent_id = line.split("=", 1)[-1].strip()
+            continue
+        if not line.strip():
+            if words:
+                sentences.append({"sent_id": sent_id or f"{path.name}:{len(sentences) + 1}", "words": words, "tags": tags})
+            words, tags, sent_id, expected = [], [], None, 1
+            continue
+        cols = line.split("\t")
+        if len(cols) != 10:
+            raise DataError(path, lineno, f"expected 10 tab-separated columns, found {len(cols)}.")
+        wid = cols[0]
+        if "-" in wid or "." in wid:  # multiword-token range or empty node: not a tagged word
+            a, _, b = wid.replace(".", "-").partition("-")
+            if not (a.isdigit() and b.isdigit()):
+                raise DataError(path, lineno, f"bad ID {wid!r}; expected an integer, a range like 3-4 or a decimal like 8.1.")
+            continue
+        if not wid.isdigit() or int(wid) != expected:
+            raise DataError(path, lineno, f"bad ID {wid!r}; expected word ID {expected} (IDs count 1, 2, 3, ... per sentence).")
+        if cols[3] not in UPOS_TAGS:
+            raise DataError(path, lineno, f"unknown UPOS tag {cols[3]!r}; valid tags are {', '.join(UPOS_TAGS)}.")
+        if not cols[1]:
+            raise DataError(path, lineno, "empty FORM column.")
+        words.append(cols[1])
+        tags.append(cols[3])
+        expected += 1
+    if not sentences:
+        raise DataError(path, None, "no sentences found (empty file or only comments).")
+    return sentences
+
+
+def load_splits(data_args) -> DatasetDict:
+    splits = {}
+    for split in ("train", "dev", "test"):
+        path = resolve_data_file(f"ud_en_ewt/en_ewt-ud-{split}.conllu", data_args.data_dir,
+                                 url=UPSTREAM.format(split), sha256=SHA256[split])
+        splits[split] = Dataset.from_list(read_conllu(path))
+    return DatasetDict(splits)
+
+
+def build_tokenizer(train: Dataset, model_args):
+    # Lower-case and map digits to 0 for the word table; the byte CNN still sees the raw form.
+    norm = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase(), normalizers.Replace(Regex(r"\d"), "0")])
+    return build_word_tokenizer((w for s in train["words"] for w in s), min_freq=model_args.word_min_freq, normalizer=norm)
+
+
+def build_generator(tokenizer, model_args, data_args) -> TaggerGenerator:
+    cfg = SeqGanTaggerConfig(
+        word_vocab_size=len(tokenizer), hidden_size=model_args.hidden_size, num_layers=model_args.num_layers,
+        num_heads=model_args.num_heads, ffn_size=model_args.ffn_size, dropout=model_args.dropout,
+        decoder_layers=model_args.decoder_layers, char_dim=model_args.char_dim, char_filters=model_args.char_filters,
+        max_positions=data_args.max_length, prev_tag_dropout=model_args.prev_tag_dropout,
+    )
+    return TaggerGenerator(SeqGanTagger(cfg))
+
+
+def load_generator(path: str, tokenizer) -> TaggerGenerator:
+    gen = TaggerGenerator(SeqGanTagger.from_pretrained(path))
+    if gen.model.config.word_vocab_size != len(tokenizer):
+        raise ValueError(f"{path}: the tokenizer has {len(tokenizer)} words but the model's word table has "
+                         f"{gen.model.config.word_vocab_size}; load the tokenizer saved with this checkpoint.")
+    return gen
+
+
+def encode(dataset: Dataset, tokenizer, gen: TaggerGenerator) -> Dataset:
+    """Add model inputs: word ids, byte ids, tag ids and length."""
+    cfg = gen.model.config
+    tag_id = {t: i for i, t in enumerate(cfg.tags)}
+
+    def one(ex, index):
+        if len(ex["words"]) > cfg.max_positions:
+            raise DataError(ex["sent_id"], None, f"sentence has {len(ex['words'])} words, more than max_length="
+                            f"{cfg.max_positions}; raise --max_length when training.")
+        return {
+            "word_ids": encode_words(tokenizer, ex["words"]),
+            "char_ids": [word_bytes(w, cfg.max_word_bytes) for w in ex["words"]],
+            "labels": [tag_id[t] for t in ex["tags"]],
+            "length": len(ex["words"]),
+            "index": index,
+        }
+
+    return dataset.map(one, with_indices=True, desc="encoding pos")
+
+
+def collator(tokenizer):
+    return collate
+
+
+def collate(examples: list[dict]) -> dict:
+    words = pad_sequences([e["word_ids"] for e in examples], 0)  # (B, T)
+    B, T = words.shape
+    C = max(6, max(len(c) for e in examples for c in e["char_ids"]))  # >= the widest CNN kernel
+    chars = torch.zeros(B, T, C, dtype=torch.long)  # (B, T, C)
+    for i, e in enumerate(examples):
+        for j, c in enumerate(e["char_ids"]):
+            chars[i, j, : len(c)] = torch.as_tensor(c)
+    mask = torch.arange(T)[None, :] < torch.tensor([e["length"] for e in examples])[:, None]  # (B, T)
+    return {"word_ids": words, "char_ids": chars, "labels": pad_sequences([e["labels"] for e in examples], 0),
+            "mask": mask, "index": torch.tensor([e["index"] for e in examples])}
+
+
+@torch.no_grad()
+def predict(gen: TaggerGenerator, loader, accelerator) -> dict[int, list[int]]:
+    """Greedy tag ids per example index, gathered across processes."""
+    gen.eval()
+    preds = {}
+    for batch in loader:
+        out = gen.sample(batch, greedy=True)
+        rows = [(int(i), out.tokens[k][out.mask[k]].tolist()) for k, i in enumerate(batch["index"])]
+        for i, tags in accelerator.gather_for_metrics(rows, use_gather_object=True):
+            preds[i] = tags
+    return preds
+
+
+def evaluate(gen, loader, accelerator, dataset: Dataset, splits: DatasetDict, data_args, tokenizer) -> dict:
+    tags = gen.model.config.tags
+    preds = predict(gen, loader, accelerator)
+    if sorted(preds) != list(range(len(dataset))):
+        raise RuntimeError(f"evaluation saw {len(preds)} of {len(dataset)} sentences")
+    pred = [[tags[t] for t in preds[i]] for i in range(len(dataset))]
+    train_words = {w for s in splits["train"]["words"] for w in s}
+    scores = tagging_scores(pred, dataset["tags"], dataset["words"], train_words)
+    scores["nll"] = teacher_forced_nll(gen, loader, accelerator)["nll"]
+    return scores

@@ -1,0 +1,123 @@
+"""Task `text`: unconditional sentence generation from one-sentence-per-line files (MS-COCO captions).
+
+    accelerate launch scripts/train.py --task text [--data_dir ../shared/data]
+
+Data: `coco/image_coco.txt` (train; a seeded dev split of --dev_size lines is carved from it) and
+`coco/test_coco.txt` (test), as used by Texygen, RelGAN and TextGAN-PyTorch.
+
+Tokenisation: lower-case, then the `tokenizers` Whitespace pre-tokenizer, i.e. the regex
+`\\w+|[^\\w\\s]+`: words and runs of punctuation become separate tokens ("wheel." -> "wheel", ".").
+The vocabulary is every training token (--word_min_freq 1); unseen test words map to [UNK].
+Each sentence ends with [EOS]. Samples are detokenised by joining tokens with single spaces.
+Metrics: per-token NLL on the split (words and [EOS] count as tokens) and sample sentences.
+"""
+
+from __future__ import annotations
+
+import random
+
+import torch
+from datasets import Dataset, DatasetDict
+from tokenizers import normalizers, pre_tokenizers
+
+from seqgan.data import DataError, SequenceCollator, encode_lines, read_lines, resolve_data_file
+from seqgan.generator import CausalGenerator, causal_lm_from_scratch
+from seqgan.metrics import teacher_forced_nll
+from seqgan.vocab import build_word_tokenizer
+
+DEFAULTS = {
+    "output_dir": "runs/text-mle",
+    "max_length": 48,
+    "num_epochs": 15.0,
+    "batch_size": 64,
+    "learning_rate": 1e-3,
+    "hidden_size": 256,
+    "num_layers": 2,
+    "dropout": 0.3,
+    "word_min_freq": 1,
+    "num_eval_samples": 1000,
+}
+SELECTION = ("nll", "min")
+
+UPSTREAM = "https://raw.githubusercontent.com/geek-ai/Texygen/master/data/{}"
+FILES = {
+    "train": ("coco/image_coco.txt", "image_coco.txt", "2c0fd1f0f43aac6a9dc3926a535516ccf395de535e15ac1fd17cd569420736f5"),
+    "test": ("coco/test_coco.txt", "testdata/test_coco.txt", "72e25c9fb4d2cd43182ac602c92f6ffc377762147f9709572943b0b09174bcae"),
+}
+
+
+def read_sentences(path) -> list[dict]:
+    """Non-empty lines with their line numbers; an empty line is an error (it would train a 0-word sentence)."""
+    rows = []
+    for lineno, line in enumerate(read_lines(path), start=1):
+        if not line.strip():
+            raise DataError(path, lineno, "empty line; remove it (every line must hold one sentence).")
+        rows.append({"text": line.strip(), "line": lineno})
+    if not rows:
+        raise DataError(path, None, "no sentences found (empty file).")
+    return rows
+
+
+def load_splits(data_args) -> DatasetDict:
+    paths = {k: resolve_data_file(rel, data_args.data_dir, url=UPSTREAM.format(up), sha256=sha)
+             for k, (rel, up, sha) in FILES.items()}
+    train = read_sentences(paths["train"])
+    if not 0 < data_args.dev_size < len(train):
+        raise ValueError(f"--dev_size {data_args.dev_size} must be between 1 and {len(train) - 1} (train has {len(train)} lines).")
+    order = list(range(len(train)))
+    random.Random(data_args.data_seed).shuffle(order)
+    dev_idx = set(order[: data_args.dev_size])
+    return DatasetDict({
+        "train": Dataset.from_list([r for i, r in enumerate(train) if i not in dev_idx]),
+        "dev": Dataset.from_list([r for i, r in enumerate(train) if i in dev_idx]),
+        "test": Dataset.from_list(read_sentences(paths["test"])),
+    })
+
+
+def build_tokenizer(train: Dataset, model_args):
+    return build_word_tokenizer(train["text"], min_freq=model_args.word_min_freq, normalizer=normalizers.Lowercase(),
+                                pre_tokenizer=pre_tokenizers.Whitespace())
+
+
+def build_generator(tokenizer, model_args, data_args) -> CausalGenerator:
+    return causal_lm_from_scratch(tokenizer, model_args, data_args.max_length, fixed_length=False,
+                                  suppress_ids=[tokenizer.pad_token_id, tokenizer.bos_token_id])
+
+
+def load_generator(path: str, tokenizer) -> CausalGenerator:
+    return CausalGenerator.from_pretrained(path, tokenizer)
+
+
+def encode(dataset: Dataset, tokenizer, gen) -> Dataset:
+    return encode_lines(dataset, tokenizer, gen.max_length, add_eos=True, name="text data")
+
+
+def collator(tokenizer):
+    return SequenceCollator(tokenizer.pad_token_id)
+
+
+@torch.no_grad()
+def draw_samples(gen: CausalGenerator, n: int, seed: int, batch_size: int = 500, temperature: float = 1.0):
+    """n samples (ids without [EOS]/padding) from a seeded torch.Generator."""
+    gen.eval()
+    g = torch.Generator(device=gen.device).manual_seed(seed)
+    out = []
+    for i in range(0, n, batch_size):
+        s = gen.sample(num_samples=min(batch_size, n - i), temperature=temperature, generator=g)
+        for toks, m in zip(s.tokens, s.mask):
+            ids = toks[m].tolist()
+            out.append(ids[:-1] if gen.eos_id is not None and ids and ids[-1] == gen.eos_id else ids)
+    return out
+
+
+def evaluate(gen, loader, accelerator, dataset, splits, data_args, tokenizer) -> dict:
+    scores = teacher_forced_nll(gen, loader, accelerator)
+    samples = [tokenizer.decode(ids) for ids in draw_samples(gen, data_args.num_eval_samples, data_args.data_seed)]
+    scores.update({
+        "sample_seed": data_args.data_seed,
+        "num_samples": len(samples),
+        "sample_mean_length": sum(len(s.split()) for s in samples) / max(len(samples), 1),
+        "sample_unique_ratio": len(set(samples)) / max(len(samples), 1),
+        "samples": samples[:10],
+    })
+    return scores

@@ -1,0 +1,110 @@
+"""Generators: sampled log-probs equal teacher forcing, greedy is the argmax, checkpoints round-trip."""
+
+import pytest
+import torch
+from datasets import Dataset
+
+from seqgan.checkpoint import load_checkpoint, save_checkpoint
+from seqgan.config import DataArguments, ModelArguments
+from tasks import get_task
+
+TINY = ModelArguments(hidden_size=32, num_layers=1, num_heads=2, ffn_size=64, dropout=0.0, char_dim=8,
+                      char_filters=8, word_min_freq=1)
+
+TEXT = ["a man rides a bike .", "two dogs play in the park", "a red bus on the street", "a cat"]
+POS = [
+    {"sent_id": "a", "words": ["The", "dog", "barks", "."], "tags": ["DET", "NOUN", "VERB", "PUNCT"]},
+    {"sent_id": "b", "words": ["Cats", "sleep"], "tags": ["NOUN", "VERB"]},
+    {"sent_id": "c", "words": ["I", "saw", "Zyxxy", "in", "2024", "!"], "tags": ["PRON", "VERB", "PROPN", "ADP", "NUM", "PUNCT"]},
+]
+
+
+def build(task_name, rows, max_length):
+    torch.manual_seed(0)
+    task = get_task(task_name)
+    ds = Dataset.from_list(rows)
+    tok = task.build_tokenizer(ds, TINY)
+    gen = task.build_generator(tok, TINY, DataArguments(task=task_name, max_length=max_length))
+    batch = task.collator(tok)(list(task.encode(ds, tok, gen)))
+    return task, tok, gen.eval(), batch
+
+
+CASES = {
+    "text": lambda: build("text", [{"text": t, "line": i + 1} for i, t in enumerate(TEXT)], 12),
+    "oracle": lambda: build("oracle", [{"text": " ".join(str(i * 7 % 5000) for i in range(k, k + 20)), "line": k}
+                                       for k in range(3)], 20),
+    "pos": lambda: build("pos", POS, 16),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_sampled_logprobs_equal_teacher_forcing(name):
+    task, tok, gen, batch = CASES[name]()
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        n = batch["labels"].shape[0] if name == "pos" else 6
+        s = gen.sample(batch if name == "pos" else None, num_samples=None if name == "pos" else n, generator=g,
+                       return_logits=True)
+        scored = gen.token_logprobs({**batch, "labels": s.tokens, "mask": s.mask}) if name == "pos" else \
+            gen.token_logprobs({"labels": s.tokens, "mask": s.mask})
+        full = gen({**batch, "labels": s.tokens, "mask": s.mask}) if name == "pos" else gen({"labels": s.tokens, "mask": s.mask})
+    assert s.tokens.shape == s.logprobs.shape == s.mask.shape
+    assert s.logits.shape == (*s.tokens.shape, full.shape[-1])
+    assert torch.allclose(s.logprobs, scored, atol=1e-5)
+    assert torch.allclose(s.logits[s.mask], full[s.mask], atol=1e-4)  # per-position distributions agree too
+    if name == "pos":
+        assert torch.equal(s.mask, batch["mask"])  # one tag per word
+    if name == "oracle":
+        assert s.mask.all() and s.tokens.shape[1] == 20 and s.tokens.max() < 5000  # no specials, fixed length
+    if name == "text":
+        ends = s.tokens[torch.arange(n), s.mask.sum(1) - 1]
+        assert ((ends == gen.eos_id) | (s.mask.sum(1) == gen.max_length)).all()
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_greedy_is_stepwise_argmax(name):
+    task, tok, gen, batch = CASES[name]()
+    with torch.no_grad():
+        s = gen.sample(batch if name == "pos" else None, num_samples=None if name == "pos" else 2, greedy=True,
+                       return_logits=True)
+    assert torch.equal(s.tokens[s.mask], s.logits.argmax(-1)[s.mask])
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_checkpoint_round_trip(name, tmp_path):
+    task, tok, gen, batch = CASES[name]()
+    save_checkpoint(tmp_path / "ckpt", gen, tok, {"task": name}, {"step": 0})
+    gen2, tok2, args = load_checkpoint(str(tmp_path / "ckpt"), task)
+    gen2.eval()
+    assert args == {"task": name}
+    assert tok2.get_vocab() == tok.get_vocab()
+    assert (gen2.eos_id, gen2.bos_id, gen2.pad_id) == (gen.eos_id, gen.bos_id, gen.pad_id)
+    with torch.no_grad():
+        assert torch.equal(gen(batch), gen2(batch))
+    files = {p.name for p in (tmp_path / "ckpt" / "generator").iterdir()}
+    assert {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"} <= files
+    assert not [f for f in files if f.endswith((".bin", ".pt", ".pkl", ".pth"))]  # safetensors only, no pickle
+    assert not list(tmp_path.glob(".ckpt*"))  # no temporary folders left
+
+
+def test_tokenizer_round_trip(tmp_path):
+    from transformers import AutoTokenizer
+
+    _, tok, _, _ = CASES["text"]()
+    tok.save_pretrained(tmp_path)
+    tok2 = AutoTokenizer.from_pretrained(tmp_path)
+    ids = tok2("a man rides a bike.", add_special_tokens=False)["input_ids"]
+    assert ids == tok("a man rides a bike.", add_special_tokens=False)["input_ids"]
+    assert tok2.decode(ids) == "a man rides a bike ."  # punctuation split off, words joined by spaces
+    assert tok2.convert_ids_to_tokens(tok2("A zebra")["input_ids"]) == ["a", "[UNK]"]
+
+
+def test_pos_unknown_words_differ_by_spelling():
+    """Two unseen words share [UNK] in the word table but get different inputs from their bytes."""
+    task, tok, gen, _ = CASES["pos"]()
+    rows = [{"sent_id": "u", "words": ["Blorfing", "blorfs"], "tags": ["VERB", "NOUN"]}]
+    batch = task.collate(list(task.encode(Dataset.from_list(rows), tok, gen)))
+    assert (batch["word_ids"] == tok.unk_token_id).all()
+    with torch.no_grad():
+        enc = gen.model.encode(batch["word_ids"], batch["char_ids"], batch["mask"])
+    assert not torch.allclose(enc[0, 0], enc[0, 1])
