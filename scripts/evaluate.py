@@ -32,7 +32,8 @@ class EvalArguments:
     split: str = field(default="test", metadata={"help": "Split to evaluate: train, dev or test."})
     output: str | None = field(default=None, metadata={"help": "JSON file for the metrics (default: <run>/eval_<split>.json)."})
     data_dir: str | None = field(default=None, metadata={"help": "Data folder (default: the checkpoint's, then $SEQGAN_DATA_DIR)."})
-    num_eval_samples: int | None = field(default=None, metadata={"help": "Override the number of generated samples."})
+    num_eval_samples: int | None = field(
+        default=None, metadata={"help": "Generated samples (default: the run's num_test_samples on test, num_eval_samples otherwise)."})
     batch_size: int = field(default=64, metadata={"help": "Evaluation batch size."})
 
 
@@ -47,8 +48,8 @@ def main(argv: list[str] | None = None) -> dict:
     data_args = DataArguments(**{k: v for k, v in run_args.items() if k in data_fields})
     if args.data_dir is not None:
         data_args.data_dir = args.data_dir
-    if args.num_eval_samples is not None:
-        data_args.num_eval_samples = args.num_eval_samples
+    data_args.num_eval_samples = args.num_eval_samples or (
+        data_args.num_test_samples if args.split == "test" else data_args.num_eval_samples)
     task = get_task(data_args.task)
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
     gen, tokenizer, _ = load_checkpoint(str(ckpt), task)

@@ -13,6 +13,7 @@ Writes best/ and last/ checkpoints, metrics.jsonl and eval_test.json to --output
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -43,6 +44,12 @@ def make_accelerator(grad_accum: int) -> Accelerator:
     if world != accelerator.num_processes:
         raise RuntimeError(f"launched as {world} processes but accelerate formed a group of {accelerator.num_processes}; "
                            "refusing to run independent copies that would write one output_dir. Check the launch flags.")
+    if accelerator.device.type == "cpu" and "SEQGAN_NUM_THREADS" not in os.environ:
+        # `accelerate launch` pins OMP_NUM_THREADS=1; on CPU share the cores among local processes instead.
+        local = int(os.environ.get("LOCAL_WORLD_SIZE", accelerator.num_processes))
+        torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) // local))
+    elif "SEQGAN_NUM_THREADS" in os.environ:
+        torch.set_num_threads(int(os.environ["SEQGAN_NUM_THREADS"]))
     return accelerator
 
 
@@ -161,8 +168,9 @@ def main(argv: list[str] | None = None) -> dict:
     best_gen, _, _ = load_checkpoint(str(out_dir / "best"), task)
     best_gen = best_gen.to(accelerator.device)
     results = {}
+    test_args = dataclasses.replace(data_args, num_eval_samples=data_args.num_test_samples)
     for split in ("dev", "test"):
-        results.update(evaluate_split(task, best_gen, tokenizer, encoded, split, accelerator, data_args))
+        results.update(evaluate_split(task, best_gen, tokenizer, encoded, split, accelerator, test_args))
     results.update({"checkpoint": str(out_dir / "best"), "task": data_args.task, "seed": train_args.seed,
                     "train_time_s": time.time() - t0, "num_processes": accelerator.num_processes})
     if accelerator.is_main_process:

@@ -33,6 +33,9 @@ class DataArguments:
     num_eval_samples: int = field(
         default=1000, metadata={"help": "Generated samples per evaluation for sample-based metrics (NLL_oracle, text samples)."}
     )
+    num_test_samples: int = field(
+        default=10000, metadata={"help": "Generated samples for the final test evaluation (10,000 as in SeqGAN/Texygen)."}
+    )
     data_seed: int = field(default=1234, metadata={"help": "Seed for data splits and oracle samples (independent of --seed)."})
 
 
@@ -54,6 +57,9 @@ class ModelArguments:
     )
     char_dim: int = field(default=64, metadata={"help": "pos only: byte-embedding width of the character CNN."})
     char_filters: int = field(default=128, metadata={"help": "pos only: filters per kernel width in the character CNN."})
+    word_dropout: float = field(
+        default=0.1, metadata={"help": "pos only: probability of replacing a word by [UNK] in training (helps unseen words)."}
+    )
     prev_tag_dropout: float = field(
         default=0.1, metadata={"help": "pos only: probability of hiding the previous gold tag from the decoder in training."}
     )

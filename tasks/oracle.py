@@ -33,19 +33,22 @@ from tasks.text import draw_samples
 DEFAULTS = {
     "output_dir": "runs/oracle-mle",
     "max_length": 20,
-    "num_epochs": 30.0,
+    "num_epochs": 20.0,
     "batch_size": 64,
     "learning_rate": 1e-3,
     "hidden_size": 128,
     "num_layers": 2,
     "num_heads": 4,
     "ffn_size": 512,
-    "dropout": 0.2,
+    "dropout": 0.0,
     "dev_size": 2000,
     "test_size": 10000,
     "num_eval_samples": 2000,
 }
-SELECTION = ("nll", "min")
+# The checkpoint with the lowest NLL_oracle on dev samples, the benchmark's own figure. Without
+# dropout, NLL_test (held-out likelihood) bottoms out earlier and then rises while NLL_oracle keeps
+# falling: the generator sharpens toward its training samples. Both are always reported.
+SELECTION = ("nll_oracle", "min")
 
 
 @functools.lru_cache(maxsize=4)
@@ -113,15 +116,15 @@ def collator(tokenizer):
     return SequenceCollator(tokenizer.pad_token_id)
 
 
-def evaluate(gen, loader, accelerator, dataset, splits, data_args, tokenizer) -> dict:
+def evaluate(gen, loader, accelerator, dataset, splits, data_args, tokenizer, sample_seed: int) -> dict:
     oracle, real = load_oracle(data_args.data_dir, data_args.data_seed)
     scores = teacher_forced_nll(gen, loader, accelerator)
-    samples = draw_samples(gen, data_args.num_eval_samples, data_args.data_seed)
+    samples = draw_samples(gen, data_args.num_eval_samples, sample_seed)
     scores.update({
         "nll_test": scores["nll"],
         "nll_oracle": oracle.nll_per_token(torch.tensor(samples)),
         "oracle": "seqgan" if real else f"random(seed={data_args.data_seed})",
-        "sample_seed": data_args.data_seed,
+        "sample_seed": sample_seed,
         "num_samples": len(samples),
     })
     return scores

@@ -106,6 +106,7 @@ def build_generator(tokenizer, model_args, data_args) -> TaggerGenerator:
         num_heads=model_args.num_heads, ffn_size=model_args.ffn_size, dropout=model_args.dropout,
         decoder_layers=model_args.decoder_layers, char_dim=model_args.char_dim, char_filters=model_args.char_filters,
         max_positions=data_args.max_length, prev_tag_dropout=model_args.prev_tag_dropout,
+        word_dropout=model_args.word_dropout, word_unk_id=tokenizer.unk_token_id,
     )
     return TaggerGenerator(SeqGanTagger(cfg))
 
@@ -168,7 +169,8 @@ def predict(gen: TaggerGenerator, loader, accelerator) -> dict[int, list[int]]:
     return preds
 
 
-def evaluate(gen, loader, accelerator, dataset: Dataset, splits: DatasetDict, data_args, tokenizer) -> dict:
+def evaluate(gen, loader, accelerator, dataset: Dataset, splits: DatasetDict, data_args, tokenizer,
+             sample_seed: int) -> dict:
     tags = gen.model.config.tags
     preds = predict(gen, loader, accelerator)
     if sorted(preds) != list(range(len(dataset))):

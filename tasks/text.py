@@ -110,11 +110,11 @@ def draw_samples(gen: CausalGenerator, n: int, seed: int, batch_size: int = 500,
     return out
 
 
-def evaluate(gen, loader, accelerator, dataset, splits, data_args, tokenizer) -> dict:
+def evaluate(gen, loader, accelerator, dataset, splits, data_args, tokenizer, sample_seed: int) -> dict:
     scores = teacher_forced_nll(gen, loader, accelerator)
-    samples = [tokenizer.decode(ids) for ids in draw_samples(gen, data_args.num_eval_samples, data_args.data_seed)]
+    samples = [tokenizer.decode(ids) for ids in draw_samples(gen, data_args.num_eval_samples, sample_seed)]
     scores.update({
-        "sample_seed": data_args.data_seed,
+        "sample_seed": sample_seed,
         "num_samples": len(samples),
         "sample_mean_length": sum(len(s.split()) for s in samples) / max(len(samples), 1),
         "sample_unique_ratio": len(set(samples)) / max(len(samples), 1),

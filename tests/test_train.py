@@ -34,20 +34,35 @@ def initial_generator(argv):
     return task.build_generator(tok, model_args, data_args)
 
 
-@pytest.mark.parametrize("task, extra", [
-    ("pos", ["--max_steps", "30", "--batch_size", "16"]),
-    ("text", ["--max_steps", "30", "--batch_size", "16", "--num_eval_samples", "20"]),
-])
-def test_short_run_lowers_loss_and_moves_every_parameter(task, extra, data_dir, tmp_path):
-    argv, results = run_train(task, tmp_path / "run", data_dir, *extra)
-    log = [json.loads(l) for l in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+SHORT = {"pos": ["--max_steps", "30", "--batch_size", "16"],
+         "text": ["--max_steps", "30", "--batch_size", "16", "--num_eval_samples", "20", "--num_test_samples", "20"]}
+
+
+@pytest.fixture(scope="module")
+def short_runs(data_dir, tmp_path_factory):
+    """One short real-data run per task, shared by the tests of this module."""
+    cache = {}
+
+    def get(task):
+        if task not in cache:
+            out = tmp_path_factory.mktemp(f"{task}-run") / "run"
+            cache[task] = (out, *run_train(task, out, data_dir, *SHORT[task]))
+        return cache[task]
+
+    return get
+
+
+@pytest.mark.parametrize("task", SHORT)
+def test_short_run_lowers_loss_and_moves_every_parameter(task, short_runs):
+    run_dir, argv, results = short_runs(task)
+    log = [json.loads(l) for l in (run_dir / "metrics.jsonl").read_text().splitlines()]
     losses = [r["train/loss"] for r in log if "train/loss" in r]
     assert len(losses) == 6 and losses[-1] < losses[0] - 0.5  # nats per token
     before = dict(initial_generator(argv).named_parameters())
-    after, _, _ = load_checkpoint(str(tmp_path / "run" / "last"), get_task(task))
+    after, _, _ = load_checkpoint(str(run_dir / "last"), get_task(task))
     unchanged = [n for n, p in after.named_parameters() if torch.equal(p, before[n])]
     assert unchanged == []
-    saved = json.loads((tmp_path / "run" / "eval_test.json").read_text())
+    saved = json.loads((run_dir / "eval_test.json").read_text())
     assert saved["test/nll"] == results["test/nll"]
     if task == "pos":
         assert results["test/num_words"] == 25094 and 0.3 < results["test/accuracy"] <= 1.0
@@ -55,7 +70,7 @@ def test_short_run_lowers_loss_and_moves_every_parameter(task, extra, data_dir, 
 
 def test_evaluate_and_generate_scripts(data_dir, tmp_path, capsys):
     run_train("oracle", tmp_path / "run", data_dir, "--max_steps", "10", "--dev_size", "100", "--test_size", "100",
-              "--num_eval_samples", "50")
+              "--num_eval_samples", "50", "--num_test_samples", "50")
     metrics = load_script("evaluate").main(["--checkpoint", str(tmp_path / "run"), "--split", "dev"])
     assert {"dev/nll_test", "dev/nll_oracle", "dev/sample_seed"} <= set(metrics)
     assert 5.0 < metrics["dev/nll_oracle"] < 12.0  # between the oracle entropy and far worse than uniform
@@ -64,9 +79,9 @@ def test_evaluate_and_generate_scripts(data_dir, tmp_path, capsys):
     assert len(lines) == 3 and all(len(l.split()) == 20 for l in lines)
 
 
-def test_generate_tags_typed_sentences(data_dir, tmp_path):
-    run_train("pos", tmp_path / "run", data_dir, "--max_steps", "40", "--batch_size", "16")
-    out = load_script("generate").main(["--checkpoint", str(tmp_path / "run"), "--sentence", "The dog barks ."])
+def test_generate_tags_typed_sentences(short_runs):
+    run_dir, _, _ = short_runs("pos")
+    out = load_script("generate").main(["--checkpoint", str(run_dir), "--sentence", "The dog barks ."])
     (line,) = out
     words = [w.rsplit("/", 1) for w in line.split()]
     assert [w for w, _ in words] == ["The", "dog", "barks", "."]
@@ -78,7 +93,7 @@ def test_two_process_cpu_run(data_dir, tmp_path):
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
            "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
            str(ROOT / "scripts" / "train.py"), "--task", "oracle", "--output_dir", str(out), "--data_dir", str(data_dir),
-           *TINY, "--max_steps", "6", "--dev_size", "64", "--test_size", "64", "--num_eval_samples", "32"]
+           *TINY, "--max_steps", "6", "--dev_size", "64", "--test_size", "64", "--num_eval_samples", "32", "--num_test_samples", "32"]
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
