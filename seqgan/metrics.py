@@ -12,18 +12,24 @@ import torch
 
 
 @torch.no_grad()
-def teacher_forced_nll(gen, loader, accelerator) -> dict:
-    """Per-token negative log-likelihood (nats) of the loader's labels under `gen`."""
+def teacher_forced_nll(gen, loader, accelerator, unk_id: int | None = None) -> dict:
+    """Per-token negative log-likelihood (nats) of the loader's labels under `gen`.
+
+    With `unk_id`, also the share of [UNK] targets and the NLL over the other tokens alone.
+    """
     gen.eval()
-    total, count = torch.zeros((), dtype=torch.float64), torch.zeros((), dtype=torch.float64)
+    sums = torch.zeros(4, dtype=torch.float64)  # nll, tokens, nll of known tokens, known tokens
     for batch in loader:
         logp = gen.token_logprobs(batch)  # (B, T), zero at padding
-        per_seq = torch.stack([-logp.sum(1).double(), batch["mask"].sum(1).double()], 1)  # (B, 2)
-        per_seq = accelerator.gather_for_metrics(per_seq)
-        total += per_seq[:, 0].sum().cpu()
-        count += per_seq[:, 1].sum().cpu()
-    nll = (total / count.clamp(min=1)).item()
-    return {"nll": nll, "ppl": math.exp(min(nll, 50.0)), "num_tokens": int(count.item())}
+        known = batch["mask"] & (batch["labels"] != (-1 if unk_id is None else unk_id))  # (B, T)
+        per_seq = torch.stack([-logp.sum(1), batch["mask"].sum(1), -(logp * known).sum(1), known.sum(1)], 1).double()
+        sums += accelerator.gather_for_metrics(per_seq).sum(0).cpu()  # (B, 4) -> (4,)
+    nll = (sums[0] / sums[1].clamp(min=1)).item()
+    out = {"nll": nll, "ppl": math.exp(min(nll, 50.0)), "num_tokens": int(sums[1].item())}
+    if unk_id is not None:
+        out["unk_rate"] = 1.0 - (sums[3] / sums[1].clamp(min=1)).item()
+        out["nll_known"] = (sums[2] / sums[3].clamp(min=1)).item()
+    return out
 
 
 def tagging_scores(pred: list[list[str]], gold: list[list[str]], words: list[list[str]],

@@ -7,7 +7,10 @@ Data: `coco/image_coco.txt` (train; a seeded dev split of --dev_size lines is ca
 
 Tokenisation: lower-case, then the `tokenizers` Whitespace pre-tokenizer, i.e. the regex
 `\\w+|[^\\w\\s]+`: words and runs of punctuation become separate tokens ("wheel." -> "wheel", ".").
-The vocabulary is every training token (--word_min_freq 1); unseen test words map to [UNK].
+The vocabulary is every token seen at least twice in train (--word_min_freq 2); the rest map to
+[UNK], so the model learns how likely an unseen word is (with every training word in the
+vocabulary, [UNK] would never be a training target and every unseen test word would get almost no probability).
+Metrics report the [UNK] rate and the NLL over the other tokens too.
 Each sentence ends with [EOS]. Samples are detokenised by joining tokens with single spaces.
 Metrics: per-token NLL on the split (words and [EOS] count as tokens) and sample sentences.
 """
@@ -34,7 +37,7 @@ DEFAULTS = {
     "hidden_size": 256,
     "num_layers": 2,
     "dropout": 0.3,
-    "word_min_freq": 1,
+    "word_min_freq": 2,
     "num_eval_samples": 1000,
 }
 SELECTION = ("nll", "min")
@@ -111,7 +114,7 @@ def draw_samples(gen: CausalGenerator, n: int, seed: int, batch_size: int = 500,
 
 
 def evaluate(gen, loader, accelerator, dataset, splits, data_args, tokenizer, sample_seed: int) -> dict:
-    scores = teacher_forced_nll(gen, loader, accelerator)
+    scores = teacher_forced_nll(gen, loader, accelerator, unk_id=tokenizer.unk_token_id)
     samples = [tokenizer.decode(ids) for ids in draw_samples(gen, data_args.num_eval_samples, sample_seed)]
     scores.update({
         "sample_seed": sample_seed,

@@ -32,7 +32,7 @@ def test_oracle_matches_a_plain_reference_step():
         h = og * torch.tanh(c)
         logits = (h @ p["W_out"] + p["b_out"])[0]
         expected.append(logits[toks[0, t]] - torch.logsumexp(logits, 0))
-        x = p["embedding"][[toks[0, t]]]
+        x = p["embedding"][toks[0, t:t + 1]]
     assert torch.allclose(o.log_probs(toks)[0], torch.stack(expected))
 
 
