@@ -9,19 +9,16 @@ The task and its data options come from the checkpoint's args.json; flags given 
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-import datasets
 import torch
-import transformers
 from accelerate import Accelerator
 from transformers import HfArgumentParser
 
-from seqgan.checkpoint import load_checkpoint, resolve_checkpoint, write_json_atomic
-from seqgan.config import DataArguments
+from seqgan.checkpoint import load_checkpoint, read_args, resolve_checkpoint, write_json_atomic
+from seqgan.config import DataArguments, quiet_libraries
 from seqgan.evaluation import evaluate_split, format_table
 from tasks import get_task
 
@@ -39,11 +36,9 @@ class EvalArguments:
 
 def main(argv: list[str] | None = None) -> dict:
     (args,) = HfArgumentParser(EvalArguments).parse_args_into_dataclasses(args=argv)
-    transformers.utils.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
-    datasets.disable_progress_bars()
+    quiet_libraries()
     ckpt = resolve_checkpoint(args.checkpoint)
-    run_args = json.loads((ckpt / "args.json").read_text()) if (ckpt / "args.json").is_file() else {}
+    run_args = read_args(ckpt)
     data_fields = {f.name for f in fields(DataArguments)}
     data_args = DataArguments(**{k: v for k, v in run_args.items() if k in data_fields})
     if args.data_dir is not None:

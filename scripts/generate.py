@@ -13,12 +13,11 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 
-import datasets
 import torch
-import transformers
 from transformers import HfArgumentParser
 
-from seqgan.checkpoint import load_checkpoint, resolve_checkpoint
+from seqgan.checkpoint import load_checkpoint, read_args, resolve_checkpoint
+from seqgan.config import quiet_libraries
 from seqgan.tagger import TaggerGenerator
 from tasks import get_task
 
@@ -47,14 +46,9 @@ def tag_lines(task, gen: TaggerGenerator, tokenizer, lines: list[str]) -> list[s
 
 def main(argv: list[str] | None = None) -> list[str]:
     (args,) = HfArgumentParser(GenerateArguments).parse_args_into_dataclasses(args=argv)
-    transformers.utils.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
-    datasets.disable_progress_bars()
-    import json
-
+    quiet_libraries()
     ckpt = resolve_checkpoint(args.checkpoint)
-    run_args = json.loads((ckpt / "args.json").read_text()) if (ckpt / "args.json").is_file() else {}
-    task = get_task(run_args.get("task", "text"))
+    task = get_task(read_args(ckpt).get("task", "text"))
     gen, tokenizer, _ = load_checkpoint(str(ckpt), task)
     gen.eval()
     with torch.no_grad():

@@ -21,7 +21,6 @@ import sys
 import time
 from pathlib import Path
 
-import datasets
 import torch
 import torch.nn.functional as F
 import transformers
@@ -31,7 +30,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from seqgan.checkpoint import load_checkpoint, save_checkpoint, write_json_atomic
-from seqgan.config import args_to_dict, parse_args
+from seqgan.config import args_to_dict, parse_args, quiet_libraries
 from seqgan.data import LengthGroupedBatchSampler
 from seqgan.evaluation import eval_loader, evaluate_split, format_table
 from tasks import get_task
@@ -69,9 +68,7 @@ def main(argv: list[str] | None = None) -> dict:
     data_args, model_args, train_args = parse_args(argv)
     task = get_task(data_args.task)
     accelerator = make_accelerator(train_args.gradient_accumulation_steps)
-    transformers.utils.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
-    datasets.disable_progress_bars()
+    quiet_libraries()
     set_seed(train_args.seed)
     out_dir = Path(train_args.output_dir)
     run_args = args_to_dict(data_args, model_args, train_args)

@@ -82,6 +82,11 @@ def resolve_checkpoint(name_or_path: str) -> Path:
     return resolve_checkpoint(str(local))
 
 
+def read_args(ckpt: Path) -> dict:
+    """The run options saved with a checkpoint ({} for a bare generator folder)."""
+    return json.loads((ckpt / "args.json").read_text()) if (ckpt / "args.json").is_file() else {}
+
+
 def generator_dir(ckpt: Path) -> Path:
     return ckpt / "generator" if (ckpt / "generator").is_dir() else ckpt
 
@@ -92,5 +97,4 @@ def load_checkpoint(name_or_path: str, task):
     gdir = generator_dir(ckpt)
     tokenizer = AutoTokenizer.from_pretrained(gdir)
     gen = task.load_generator(str(gdir), tokenizer)
-    args = json.loads((ckpt / "args.json").read_text()) if (ckpt / "args.json").is_file() else {}
-    return gen, tokenizer, args
+    return gen, tokenizer, read_args(ckpt)

@@ -125,6 +125,16 @@ def parse_args(argv: list[str] | None = None) -> tuple[DataArguments, ModelArgum
     return parser.parse_args_into_dataclasses(args=argv)
 
 
+def quiet_libraries() -> None:
+    """Scripts print their own progress; silence library progress bars and info logs."""
+    import datasets
+    import transformers
+
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    datasets.disable_progress_bars()
+
+
 def args_to_dict(*configs) -> dict:
     out = {}
     for cfg in configs:

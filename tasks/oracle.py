@@ -23,12 +23,15 @@ import torch
 from datasets import Dataset, DatasetDict
 from tokenizers import pre_tokenizers
 
-from seqgan.data import DataError, SequenceCollator, encode_lines, read_lines, resolve_data_file
+from seqgan.data import DataError, encode_lines, read_lines, resolve_data_file
 from seqgan.generator import CausalGenerator, causal_lm_from_scratch
 from seqgan.metrics import teacher_forced_nll
 from seqgan.oracle import OracleLSTM
 from seqgan.vocab import build_word_tokenizer
-from tasks.text import draw_samples
+from tasks import text
+
+# The two language-model tasks load, batch and sample the same way.
+collator, load_generator, draw_samples = text.collator, text.load_generator, text.draw_samples
 
 DEFAULTS = {
     "output_dir": "runs/oracle-mle",
@@ -104,16 +107,8 @@ def build_generator(tokenizer, model_args, data_args) -> CausalGenerator:
     return causal_lm_from_scratch(tokenizer, model_args, data_args.max_length, fixed_length=True, suppress_ids=specials)
 
 
-def load_generator(path: str, tokenizer) -> CausalGenerator:
-    return CausalGenerator.from_pretrained(path, tokenizer)
-
-
 def encode(dataset: Dataset, tokenizer, gen) -> Dataset:
     return encode_lines(dataset, tokenizer, gen.max_length, add_eos=False, name="oracle data")
-
-
-def collator(tokenizer):
-    return SequenceCollator(tokenizer.pad_token_id)
 
 
 def evaluate(gen, loader, accelerator, dataset, splits, data_args, tokenizer, sample_seed: int) -> dict:

@@ -1,7 +1,6 @@
 """Data loading on the real files: counts, formats and clear errors."""
 
 import pytest
-import torch
 
 from seqgan.config import DataArguments
 from seqgan.data import DataError, LengthGroupedBatchSampler, resolve_data_file

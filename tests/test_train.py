@@ -8,7 +8,6 @@ import sys
 import pytest
 import torch
 from accelerate.utils import set_seed
-from datasets import Dataset
 
 from conftest import ROOT, load_script
 from seqgan.checkpoint import load_checkpoint
