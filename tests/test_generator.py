@@ -108,3 +108,14 @@ def test_pos_unknown_words_differ_by_spelling():
     with torch.no_grad():
         enc = gen.model.encode(batch["word_ids"], batch["char_ids"], batch["mask"])
     assert not torch.allclose(enc[0, 0], enc[0, 1])
+
+
+def test_missing_checkpoint_and_offline_hub_id_are_clear_errors(tmp_path):
+    from seqgan.checkpoint import resolve_checkpoint
+
+    with pytest.raises(FileNotFoundError, match="holds no seqgan checkpoint"):
+        resolve_checkpoint(str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="could not fetch 'someone/some-tagger' from the Hugging Face Hub"):
+        resolve_checkpoint("someone/some-tagger")  # HF_HUB_OFFLINE=1 in tests: fails fast, no network
+    with pytest.raises(FileNotFoundError, match="not a Hub id"):
+        resolve_checkpoint("runs/missing/run")
