@@ -24,7 +24,7 @@ from seqgan.vocab import build_word_tokenizer, encode_words
 DEFAULTS = {
     "output_dir": "runs/pos-mle",
     "max_length": 256,
-    "num_epochs": 8.0,
+    "num_epochs": 6.0,
     "batch_size": 32,
     "learning_rate": 1e-3,
     "hidden_size": 256,
