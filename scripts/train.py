@@ -43,12 +43,12 @@ def make_accelerator(grad_accum: int) -> Accelerator:
     if world != accelerator.num_processes:
         raise RuntimeError(f"launched as {world} processes but accelerate formed a group of {accelerator.num_processes}; "
                            "refusing to run independent copies that would write one output_dir. Check the launch flags.")
-    if accelerator.device.type == "cpu" and "SEQGAN_NUM_THREADS" not in os.environ:
+    if "SEQGAN_NUM_THREADS" in os.environ:
+        torch.set_num_threads(int(os.environ["SEQGAN_NUM_THREADS"]))
+    elif accelerator.device.type == "cpu":
         # `accelerate launch` pins OMP_NUM_THREADS=1; on CPU share the cores among local processes instead.
         local = int(os.environ.get("LOCAL_WORLD_SIZE", accelerator.num_processes))
         torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) // local))
-    elif "SEQGAN_NUM_THREADS" in os.environ:
-        torch.set_num_threads(int(os.environ["SEQGAN_NUM_THREADS"]))
     return accelerator
 
 

@@ -75,9 +75,9 @@ def resolve_data_file(rel_path: str, data_dir: str | None = None, url: str | Non
     return cached
 
 
-def read_lines(path: Path) -> list[str]:
-    """Read a UTF-8 text file into lines, with clear errors for bad encodings."""
-    raw = Path(path).read_bytes()
+def read_lines(path: Path, raw: bytes | None = None) -> list[str]:
+    """Lines of a UTF-8 file (or of its already-read bytes `raw`), with clear errors for bad encodings."""
+    raw = Path(path).read_bytes() if raw is None else raw
     lines = raw.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()

@@ -21,7 +21,7 @@ def teacher_forced_nll(gen, loader, accelerator, unk_id: int | None = None) -> d
     sums = torch.zeros(4, dtype=torch.float64)  # nll, tokens, nll of known tokens, known tokens
     for batch in loader:
         logp = gen.token_logprobs(batch)  # (B, T), zero at padding
-        known = batch["mask"] & (batch["labels"] != (-1 if unk_id is None else unk_id))  # (B, T)
+        known = batch["mask"] if unk_id is None else batch["mask"] & (batch["labels"] != unk_id)  # (B, T)
         per_seq = torch.stack([-logp.sum(1), batch["mask"].sum(1), -(logp * known).sum(1), known.sum(1)], 1).double()
         sums += accelerator.gather_for_metrics(per_seq).sum(0).cpu()  # (B, 4) -> (4,)
     nll = (sums[0] / sums[1].clamp(min=1)).item()

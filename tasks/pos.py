@@ -51,7 +51,7 @@ def read_conllu(path: str | Path) -> list[dict]:
         first = next(i for i, l in enumerate(raw.split(b"\n"), 1) if b"\r" in l)
         raise DataError(path, first, "CRLF (or CR) line ends; CoNLL-U requires LF, e.g. `dos2unix FILE`.")
     sentences, words, tags, sent_id, expected = [], [], [], None, 1
-    lines = read_lines(path)
+    lines = read_lines(path, raw)
     for lineno, line in enumerate(lines + [""], start=1):
         if line.startswith("#"):
             if line.startswith("# sent_id"):
