@@ -1,14 +1,21 @@
 #!/usr/bin/env python
-"""Evaluate a trained generator on a split of its task; prints a table and writes JSON.
+"""Evaluate trained generators on a split of their task; prints a table and writes JSON.
 
     python scripts/evaluate.py --checkpoint runs/pos-mle              # best/ of a run, test split
     python scripts/evaluate.py --checkpoint runs/oracle-mle/last --split dev --output dev.json
+    python scripts/evaluate.py --checkpoint runs/text-mle --checkpoint runs/text-gan \
+        --temperatures 0.6,0.7,0.8,0.9,1.0,1.1,1.2,1.3                # quality-diversity sweep: CSV + PNG
 
-The task and its data options come from the checkpoint's args.json; flags given here win.
+The task and its data options come from each checkpoint's args.json; flags given here win.
+A sweep evaluates every checkpoint at every temperature with the same sample seed and writes
+<output>.csv, <output>.json and <output>.png (text: BLEU-5 against self-BLEU-5 and against NLL_gen;
+oracle: NLL_oracle against NLL_test).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -17,27 +24,50 @@ import torch
 from accelerate import Accelerator
 from transformers import HfArgumentParser
 
-from seqgan.checkpoint import load_checkpoint, read_args, resolve_checkpoint, write_json_atomic
+from seqgan.checkpoint import load_checkpoint, read_args, resolve_checkpoint, write_json_atomic, write_text_atomic
 from seqgan.config import DataArguments, quiet_libraries
 from seqgan.evaluation import evaluate_split, format_table
+from seqgan.plots import SWEEP_AXES, plot_sweep
 from tasks import get_task
 
 
 @dataclass
 class EvalArguments:
-    checkpoint: str = field(metadata={"help": "Run folder, checkpoint folder or Hub id to evaluate."})
+    checkpoint: list[str] = field(metadata={
+        "help": "Run folder, checkpoint folder or Hub id; repeat (--checkpoint A --checkpoint B) to compare in a sweep.",
+        "action": "extend"})
     split: str = field(default="test", metadata={"help": "Split to evaluate: train, dev or test."})
-    output: str | None = field(default=None, metadata={"help": "JSON file for the metrics (default: <run>/eval_<split>.json)."})
+    output: str | None = field(default=None, metadata={
+        "help": "Output path. One checkpoint: the JSON file (default <run>/eval_<split>.json). A sweep: the prefix of "
+                "<output>.csv/.json/.png (default <first run>/sweep_<split>)."})
     data_dir: str | None = field(default=None, metadata={"help": "Data folder (default: the checkpoint's, then $SEQGAN_DATA_DIR)."})
     num_eval_samples: int | None = field(
         default=None, metadata={"help": "Generated samples (default: the run's num_test_samples on test, num_eval_samples otherwise)."})
     batch_size: int = field(default=64, metadata={"help": "Evaluation batch size."})
+    temperatures: str | None = field(default=None, metadata={
+        "help": "Comma-separated softmax temperatures, e.g. 0.6,0.8,1.0,1.2: evaluate every checkpoint at each (text, oracle)."})
+    labels: str | None = field(default=None, metadata={
+        "help": "Comma-separated curve labels for the checkpoints (default: each run folder's name)."})
+
+    def __post_init__(self):
+        self.temperature_list = [float(t) for t in self.temperatures.split(",")] if self.temperatures else None
+        if self.temperature_list is not None and any(t <= 0 for t in self.temperature_list):
+            raise ValueError(f"--temperatures must all be > 0, got {self.temperatures}.")
+        self.label_list = self.labels.split(",") if self.labels else [label_of(c) for c in self.checkpoint]
+        if len(self.label_list) != len(self.checkpoint):
+            raise ValueError(f"--labels names {len(self.label_list)} curves for {len(self.checkpoint)} checkpoints.")
+        if self.temperature_list is None and len(self.checkpoint) > 1:
+            raise ValueError("several --checkpoint values need --temperatures (a sweep); evaluate one checkpoint at a time otherwise.")
 
 
-def main(argv: list[str] | None = None) -> dict:
-    (args,) = HfArgumentParser(EvalArguments).parse_args_into_dataclasses(args=argv)
-    quiet_libraries()
-    ckpt = resolve_checkpoint(args.checkpoint)
+def label_of(name: str) -> str:
+    p = Path(name)
+    return p.parent.name if p.name in ("best", "last") else p.name
+
+
+def prepare(name: str, args: EvalArguments, accelerator):
+    """(checkpoint folder, task, data args, generator, tokenizer, encoded splits) for one checkpoint."""
+    ckpt = resolve_checkpoint(name)
     run_args = read_args(ckpt)
     data_fields = {f.name for f in fields(DataArguments)}
     data_args = DataArguments(**{k: v for k, v in run_args.items() if k in data_fields})
@@ -46,13 +76,57 @@ def main(argv: list[str] | None = None) -> dict:
     data_args.num_eval_samples = args.num_eval_samples or (
         data_args.num_test_samples if args.split == "test" else data_args.num_eval_samples)
     task = get_task(data_args.task)
-    accelerator = Accelerator(cpu=not torch.cuda.is_available())
     gen, tokenizer, _ = load_checkpoint(str(ckpt), task)
     gen = gen.to(accelerator.device)
     splits = task.load_splits(data_args)
     if args.split not in splits:
         raise ValueError(f"--split {args.split!r} does not exist; choose one of {', '.join(splits)}.")
     encoded = {k: task.encode(v, tokenizer, gen) for k, v in splits.items()}
+    return ckpt, task, data_args, gen, tokenizer, encoded
+
+
+def run_sweep(args: EvalArguments, accelerator) -> list[dict]:
+    rows, task_name = [], None
+    for name, label in zip(args.checkpoint, args.label_list):
+        ckpt, task, data_args, gen, tokenizer, encoded = prepare(name, args, accelerator)
+        if task_name is not None and data_args.task != task_name:
+            raise ValueError(f"{name} is a {data_args.task!r} checkpoint but the first one is {task_name!r}; sweep one task at a time.")
+        task_name = data_args.task
+        if task_name not in SWEEP_AXES:
+            raise ValueError(f"temperature sweeps apply to {', '.join(SWEEP_AXES)}; {name} is a {task_name!r} checkpoint.")
+        for t in args.temperature_list:
+            m = evaluate_split(task, gen, tokenizer, encoded, args.split, accelerator, data_args, args.batch_size, temperature=t)
+            row = {"label": label, "checkpoint": str(ckpt), "task": task_name, "temperature": t}
+            row.update({k.split("/", 1)[1]: v for k, v in m.items() if isinstance(v, (int, float, str))})
+            rows.append(row)
+            if accelerator.is_main_process:
+                x, y = SWEEP_AXES[task_name][0][:2]
+                print(f"{label} T={t}: {x}={row[x]:.4f} {y}={row[y]:.4f}", file=sys.stderr)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> dict | list[dict]:
+    (args,) = HfArgumentParser(EvalArguments).parse_args_into_dataclasses(args=argv)
+    quiet_libraries()
+    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    if args.temperature_list is not None:
+        rows = run_sweep(args, accelerator)
+        first = resolve_checkpoint(args.checkpoint[0])
+        prefix = Path(args.output) if args.output else (first.parent if first.name in ("best", "last") else first) / f"sweep_{args.split}"
+        if accelerator.is_main_process:
+            columns = list(dict.fromkeys(k for r in rows for k in r))
+            buf = io.StringIO()
+            writer = csv.DictWriter(buf, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(rows)
+            write_text_atomic(prefix.with_suffix(".csv"), buf.getvalue())
+            write_json_atomic(prefix.with_suffix(".json"), {"split": args.split, "rows": rows})
+            task = rows[0]["task"]
+            plot_sweep(rows, task, prefix.with_suffix(".png"), title=f"{task}, {args.split} split")
+            print(f"wrote {prefix}.csv, {prefix}.json, {prefix}.png", file=sys.stderr)
+        return rows
+
+    ckpt, task, data_args, gen, tokenizer, encoded = prepare(args.checkpoint[0], args, accelerator)
     metrics = evaluate_split(task, gen, tokenizer, encoded, args.split, accelerator, data_args, args.batch_size)
     metrics.update({"checkpoint": str(ckpt), "task": data_args.task, "split": args.split})
     out = Path(args.output) if args.output else (ckpt.parent if ckpt.name in ("best", "last") else ckpt) / f"eval_{args.split}.json"

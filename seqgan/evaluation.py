@@ -18,26 +18,45 @@ SAMPLE_SEED_OFFSET = {"train": 100, "dev": 101, "test": 102}
 
 
 def evaluate_split(task, gen, tokenizer, encoded, split: str, accelerator, data_args, batch_size: int = 64,
-                   loader=None) -> dict:
+                   loader=None, temperature: float = 1.0) -> dict:
     """Task metrics on `split`, namespaced as "<split>/<metric>".
 
     Generated samples use seed data_seed + SAMPLE_SEED_OFFSET[split]: repeatable, and the test
-    samples are independent of the dev samples that picked the checkpoint.
+    samples are independent of the dev samples that picked the checkpoint. `temperature` scales
+    the sampling softmax and the likelihood alike (text and oracle tasks).
     """
     sample_seed = data_args.data_seed + SAMPLE_SEED_OFFSET[split]
     loader = loader or eval_loader(encoded[split], task.collator(tokenizer), batch_size, accelerator)
     was_training = gen.training
     with torch.no_grad():
-        scores = task.evaluate(gen, loader, accelerator, encoded[split], encoded, data_args, tokenizer, sample_seed)
+        scores = task.evaluate(gen, loader, accelerator, encoded[split], encoded, data_args, tokenizer, sample_seed,
+                               temperature=temperature)
     gen.train(was_training)
     return {f"{split}/{k}": v for k, v in scores.items()}
 
 
+def _fmt(v) -> str:
+    return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+
 def format_table(metrics: dict) -> str:
-    rows = [(k, f"{v:.4f}" if isinstance(v, float) else str(v)) for k, v in metrics.items() if not isinstance(v, list)]
+    """Markdown: scalar metrics, then per-tag scores as one table, then sample lists. Settings
+    dicts (e.g. bleu_settings) stay in the JSON only."""
+    per_tag: dict[str, dict[str, float]] = {}
+    rows = []
+    for k, v in metrics.items():
+        parts = k.split("/")
+        if len(parts) >= 3 and parts[-3] == "tag":  # "<split>/tag/<TAG>/<score>"
+            per_tag.setdefault(parts[-2], {})[parts[-1]] = v
+        elif not isinstance(v, (list, dict)):
+            rows.append((k, _fmt(v)))
     width = max((len(k) for k, _ in rows), default=6)
     lines = [f"| {'metric':<{width}} | value |", f"|{'-' * (width + 2)}|-------|"]
     lines += [f"| {k:<{width}} | {v} |" for k, v in rows]
+    if per_tag:
+        cols = list(next(iter(per_tag.values())))
+        lines += ["", "| tag | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+        lines += [f"| {t} | " + " | ".join(_fmt(d.get(c)) for c in cols) + " |" for t, d in per_tag.items()]
     for k, v in metrics.items():
         if isinstance(v, list):
             lines.append(f"\n{k}:")

@@ -91,11 +91,14 @@ class Generator(nn.Module):
             logits=torch.stack(all_logits, 1) if return_logits else None,
         )
 
-    def token_logprobs(self, batch: dict) -> torch.Tensor:
-        """Teacher-forced log p(y_t | x, y_<t) of batch["labels"], zero at padding: (B, T)."""
+    def token_logprobs(self, batch: dict, temperature: float = 1.0) -> torch.Tensor:
+        """Teacher-forced log p(y_t | x, y_<t) of batch["labels"], zero at padding: (B, T).
+
+        With `temperature`, under the tempered model that `sample(temperature=...)` draws from.
+        """
         logits = self(batch)  # (B, T, V)
         labels, mask = batch["labels"], batch["mask"]
-        logp = F.log_softmax(logits.float(), -1).gather(2, labels.masked_fill(~mask, 0)[..., None]).squeeze(2)  # (B, T)
+        logp = F.log_softmax(logits.float() / temperature, -1).gather(2, labels.masked_fill(~mask, 0)[..., None]).squeeze(2)  # (B, T)
         return torch.where(mask, logp, torch.zeros_like(logp))  # not logp * mask: padding may hold -inf
 
 

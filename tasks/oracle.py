@@ -111,15 +111,17 @@ def encode(dataset: Dataset, tokenizer, gen) -> Dataset:
     return encode_lines(dataset, tokenizer, gen.max_length, add_eos=False, name="oracle data")
 
 
-def evaluate(gen, loader, accelerator, dataset, splits, data_args, tokenizer, sample_seed: int) -> dict:
+def evaluate(gen, loader, accelerator, dataset, splits, data_args, tokenizer, sample_seed: int,
+             temperature: float = 1.0) -> dict:
     oracle, real = load_oracle(data_args.data_dir, data_args.data_seed)
-    scores = teacher_forced_nll(gen, loader, accelerator)
-    samples = draw_samples(gen, data_args.num_eval_samples, sample_seed)
+    scores = teacher_forced_nll(gen, loader, accelerator, temperature=temperature)
+    samples = draw_samples(gen, data_args.num_eval_samples, sample_seed, temperature=temperature)
     scores.update({
         "nll_test": scores["nll"],
         "nll_oracle": oracle.nll_per_token(torch.tensor(samples)),
         "oracle": "seqgan" if real else f"random(seed={data_args.data_seed})",
         "sample_seed": sample_seed,
         "num_samples": len(samples),
+        "temperature": temperature,
     })
     return scores

@@ -5,7 +5,8 @@
 Data: `ud_en_ewt/en_ewt-ud-{train,dev,test}.conllu` under --data_dir / $SEQGAN_DATA_DIR, or
 downloaded from the UD_English-EWT r2.16 release into ~/.cache/seqgan (sha256-checked).
 Words are CoNLL-U lines with an integer ID; multiword-token ranges (3-4) and empty nodes (8.1)
-are skipped. Metrics: UPOS accuracy, accuracy on words unseen in training, sentence exact match.
+are skipped. Metrics: UPOS accuracy (overall, on words seen / unseen in training), sentence exact
+match, per-tag precision/recall/F1, and the share of predicted tag bigrams never seen in training.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datasets import Dataset, DatasetDict
 from tokenizers import Regex, normalizers
 
 from seqgan.data import DataError, pad_sequences, read_lines, resolve_data_file
-from seqgan.metrics import tagging_scores, teacher_forced_nll
+from seqgan.metrics import tag_bigrams, tagging_scores, teacher_forced_nll
 from seqgan.tagger import UPOS_TAGS, SeqGanTagger, SeqGanTaggerConfig, TaggerGenerator, word_bytes
 from seqgan.vocab import build_word_tokenizer, encode_words
 
@@ -170,13 +171,16 @@ def predict(gen: TaggerGenerator, loader, accelerator) -> dict[int, list[int]]:
 
 
 def evaluate(gen, loader, accelerator, dataset: Dataset, splits: DatasetDict, data_args, tokenizer,
-             sample_seed: int) -> dict:
+             sample_seed: int, temperature: float = 1.0) -> dict:
+    if temperature != 1.0:
+        raise ValueError("pos is evaluated by greedy decoding; temperatures apply to the text and oracle tasks.")
     tags = gen.model.config.tags
     preds = predict(gen, loader, accelerator)
     if sorted(preds) != list(range(len(dataset))):
         raise RuntimeError(f"evaluation saw {len(preds)} of {len(dataset)} sentences")
     pred = [[tags[t] for t in preds[i]] for i in range(len(dataset))]
     train_words = {w for s in splits["train"]["words"] for w in s}
-    scores = tagging_scores(pred, dataset["tags"], dataset["words"], train_words)
+    train_bigrams = {b for s in splits["train"]["tags"] for b in tag_bigrams(s)}
+    scores = tagging_scores(pred, dataset["tags"], dataset["words"], train_words, train_bigrams, tagset=list(tags))
     scores["nll"] = teacher_forced_nll(gen, loader, accelerator)["nll"]
     return scores

@@ -12,7 +12,9 @@ The vocabulary is every token seen at least twice in train (--word_min_freq 2); 
 vocabulary, [UNK] would never be a training target and every unseen test word would get almost no probability).
 Metrics report the [UNK] rate and the NLL over the other tokens too.
 Each sentence ends with [EOS]. Samples are detokenised by joining tokens with single spaces.
-Metrics: per-token NLL on the split (words and [EOS] count as tokens) and sample sentences.
+Metrics: per-token NLL on the split (words and [EOS] count as tokens); for --num_eval_samples fresh
+samples, BLEU-2..5 against every sentence of the split (the text-GAN "test-BLEU"), leave-one-out
+self-BLEU-2..5, distinct-n, n-gram entropy, unique ratio and the share copied from train.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from tokenizers import normalizers, pre_tokenizers
 
 from seqgan.data import DataError, SequenceCollator, encode_lines, read_lines, resolve_data_file
 from seqgan.generator import CausalGenerator, causal_lm_from_scratch
-from seqgan.metrics import teacher_forced_nll
+from seqgan.metrics import teacher_forced_nll, text_metrics
 from seqgan.vocab import build_word_tokenizer
 
 DEFAULTS = {
@@ -113,14 +115,22 @@ def draw_samples(gen: CausalGenerator, n: int, seed: int, batch_size: int = 500,
     return out
 
 
-def evaluate(gen, loader, accelerator, dataset, splits, data_args, tokenizer, sample_seed: int) -> dict:
-    scores = teacher_forced_nll(gen, loader, accelerator, unk_id=tokenizer.unk_token_id)
-    samples = [tokenizer.decode(ids) for ids in draw_samples(gen, data_args.num_eval_samples, sample_seed)]
-    scores.update({
-        "sample_seed": sample_seed,
-        "num_samples": len(samples),
-        "sample_mean_length": sum(len(s.split()) for s in samples) / max(len(samples), 1),
-        "sample_unique_ratio": len(set(samples)) / max(len(samples), 1),
-        "samples": samples[:10],
-    })
+def words(tokenizer, texts: list[str]) -> list[list[str]]:
+    """Sentences split exactly as the tokenizer splits them, but keeping words outside its vocabulary."""
+    bt = tokenizer.backend_tokenizer
+    return [[w for w, _ in bt.pre_tokenizer.pre_tokenize_str(bt.normalizer.normalize_str(t))] for t in texts]
+
+
+def evaluate(gen, loader, accelerator, dataset, splits, data_args, tokenizer, sample_seed: int,
+             temperature: float = 1.0) -> dict:
+    """NLL of the split, then quality and diversity of fresh samples: BLEU-2..5 against the whole split,
+    leave-one-out self-BLEU-2..5, distinct-n, n-gram entropy, unique ratio and the train copy rate."""
+    scores = teacher_forced_nll(gen, loader, accelerator, unk_id=tokenizer.unk_token_id, temperature=temperature)
+    ids = draw_samples(gen, data_args.num_eval_samples, sample_seed, temperature=temperature)
+    samples = [tokenizer.convert_ids_to_tokens(s) for s in ids]
+    tm = text_metrics(samples, references=words(tokenizer, dataset["text"]), train=words(tokenizer, splits["train"]["text"]))
+    scores.update({f"bleu_{k}": v for k, v in tm.pop("test_bleu").items()})
+    scores.update({f"self_bleu_{k}": v for k, v in tm.pop("self_bleu").items()})
+    scores.update({"sample_seed": sample_seed, "temperature": temperature, **tm})
+    scores["samples"] = [" ".join(s) for s in samples[:10]]
     return scores

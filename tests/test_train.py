@@ -77,6 +77,27 @@ def test_evaluate_and_generate_scripts(data_dir, tmp_path, capsys):
     lines = load_script("generate").main(["--checkpoint", str(tmp_path / "run"), "--num_samples", "3"])
     assert len(lines) == 3 and all(len(l.split()) == 20 for l in lines)
 
+    # A temperature sweep: one row per temperature, T=1 equal to the plain evaluation, CSV + PNG written.
+    rows = load_script("evaluate").main(["--checkpoint", str(tmp_path / "run"), "--split", "dev",
+                                         "--temperatures", "0.7,1.0", "--output", str(tmp_path / "sweep")])
+    assert [r["temperature"] for r in rows] == [0.7, 1.0]
+    assert rows[1]["nll_oracle"] == metrics["dev/nll_oracle"] and rows[1]["nll_test"] == metrics["dev/nll_test"]
+    assert rows[0]["nll_test"] != rows[1]["nll_test"]  # the likelihood is the tempered model's
+    assert (tmp_path / "sweep.csv").read_text().count("\n") == 3
+    assert (tmp_path / "sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_text_sweep_reports_bleu_and_diversity(short_runs, tmp_path):
+    run_dir, _, results = short_runs("text")
+    assert {"test/bleu_2", "test/bleu_5", "test/self_bleu_5", "test/distinct_2", "test/copy_rate"} <= set(results)
+    assert results["test/num_references"] == 10000 and results["test/num_samples"] == 20
+    rows = load_script("evaluate").main(["--checkpoint", str(run_dir), "--checkpoint", str(run_dir / "last"),
+                                         "--labels", "best,last", "--split", "dev", "--num_eval_samples", "20",
+                                         "--temperatures", "0.5,1.5", "--output", str(tmp_path / "sweep")])
+    assert [(r["label"], r["temperature"]) for r in rows] == [("best", 0.5), ("best", 1.5), ("last", 0.5), ("last", 1.5)]
+    assert rows[0]["distinct_2"] < rows[1]["distinct_2"]  # a colder softmax samples less diverse text
+    assert (tmp_path / "sweep.png").stat().st_size > 1000
+
 
 def test_generate_tags_typed_sentences(short_runs):
     run_dir, _, _ = short_runs("pos")

@@ -1,0 +1,130 @@
+#!/usr/bin/env python
+"""Benchmarks: time seqgan's hot paths and check each against a reference in the same run.
+
+    python scripts/benchmark.py bleu                 # test-BLEU-2..5 and self-BLEU-2..5 at 10,000 samples, vs nltk
+    python scripts/benchmark.py all --output runs/benchmark.json
+
+Each section prints its figures; all of them go into one JSON report (--output, written atomically)
+and a markdown table. The device is the GPU when there is one, else the CPU; set
+SEQGAN_NUM_THREADS to fix the CPU thread count.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import resource
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+
+import torch
+from transformers import HfArgumentParser
+
+from seqgan.checkpoint import write_json_atomic, write_text_atomic
+
+
+@dataclass
+class BenchmarkArguments:
+    output: str = field(default="runs/benchmark.json", metadata={"help": "JSON report (a .md table is written beside it)."})
+    data_dir: str | None = field(default=None, metadata={"help": "Data folder (default: $SEQGAN_DATA_DIR)."})
+    seed: int = field(default=0, metadata={"help": "Seed for every sampled input."})
+    nltk_check: int = field(default=20, metadata={"help": "bleu: hypotheses re-scored with nltk to check exactness."})
+    bleu_samples: int = field(default=10000, metadata={"help": "bleu: hypotheses (COCO training captions) to score."})
+
+
+def _data_file(args, rel: str) -> str:
+    from seqgan.data import resolve_data_file
+
+    return str(resolve_data_file(rel, args.data_dir))
+
+
+def bench_bleu(args) -> dict:
+    """Test-BLEU-2..5 of 10,000 hypotheses against the 10,000 COCO test references; self-BLEU-2..5 of
+    10,000 samples. Hypotheses are COCO training captions (whitespace tokens), so no model is needed;
+    a seeded subsample is re-scored with nltk's sentence_bleu in the same run."""
+    from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
+
+    from seqgan.bleu import BleuReferences, self_bleu_scores, test_bleu
+
+    refs = [l.split() for l in open(_data_file(args, "coco/test_coco.txt")).read().splitlines()]
+    hyps = [l.split() for l in open(_data_file(args, "coco/image_coco.txt")).read().splitlines()][: args.bleu_samples]
+    t0 = time.perf_counter()
+    prepared = BleuReferences(refs)
+    bleu = test_bleu(hyps, prepared)
+    t_test = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    per_sample_self = self_bleu_scores(hyps)
+    t_self = time.perf_counter() - t0
+    sbleu = {n: sum(s[n] for s in per_sample_self) / len(hyps) for n in (2, 3, 4, 5)}
+
+    rng = random.Random(args.seed)
+    check = rng.sample(range(len(hyps)), min(args.nltk_check, len(hyps)))
+    smooth = SmoothingFunction().method1
+    worst, t0 = 0.0, time.perf_counter()
+    for i in check:
+        mine = prepared.sentence_bleu(hyps[i])
+        others = hyps[:i] + hyps[i + 1:]
+        for n in (2, 3, 4, 5):
+            w = (1 / n,) * n
+            worst = max(worst, abs(mine[n] - sentence_bleu(refs, hyps[i], w, smoothing_function=smooth)),
+                        abs(per_sample_self[i][n] - sentence_bleu(others, hyps[i], w, smoothing_function=smooth)))
+    t_nltk = (time.perf_counter() - t0) / max(len(check), 1)
+    out = {
+        "num_hypotheses": len(hyps), "num_references": len(refs),
+        "test_bleu_seconds": t_test, "self_bleu_seconds": t_self,
+        "test_bleu": {str(k): v for k, v in bleu.items()}, "self_bleu": {str(k): v for k, v in sbleu.items()},
+        "nltk_checked": len(check), "nltk_max_abs_diff": worst,
+        "nltk_seconds_per_hypothesis_test_and_self_4_orders": t_nltk,
+    }
+    print(f"[bleu] test-BLEU-2..5, {len(hyps)} hyps x {len(refs)} refs: {t_test:.2f} s; "
+          f"self-BLEU-2..5, {len(hyps)} samples: {t_self:.2f} s; nltk on {len(check)} hyps: max |diff| {worst:.1e}",
+          file=sys.stderr)
+    return out
+
+
+SECTIONS = {"bleu": bench_bleu}
+
+
+def environment() -> dict:
+    return {
+        "device": "cuda:" + torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
+        "torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(), "python": platform.python_version(),
+        "torch": torch.__version__, "platform": platform.platform(),
+    }
+
+
+def markdown(report: dict) -> str:
+    lines = [f"Environment: {report['environment']['device']}, {report['environment']['torch_threads']} threads, "
+             f"torch {report['environment']['torch']}", "", "| section | figure | value |", "|---|---|---|"]
+    for name, res in report["sections"].items():
+        for k, v in res.items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                lines.append(f"| {name} | {k} | {v:.4g} |" if isinstance(v, float) else f"| {name} | {k} | {v} |")
+    lines.append(f"\nPeak RSS: {report['peak_rss_mib']:.0f} MiB")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args, rest = HfArgumentParser(BenchmarkArguments).parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
+    names = list(SECTIONS) if rest == ["all"] else rest
+    unknown = [n for n in names if n not in SECTIONS]
+    if not names or unknown:
+        raise SystemExit(f"benchmark.py: name sections to run ({', '.join(SECTIONS)}) or 'all'; got {rest or 'nothing'}.")
+    if "SEQGAN_NUM_THREADS" in os.environ:
+        torch.set_num_threads(int(os.environ["SEQGAN_NUM_THREADS"]))
+    report = {"environment": environment(), "args": asdict(args), "sections": {}}
+    for name in names:
+        torch.manual_seed(args.seed)
+        report["sections"][name] = SECTIONS[name](args)
+    report["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+    write_json_atomic(args.output, report)
+    table = markdown(report)
+    write_text_atomic(os.path.splitext(args.output)[0] + ".md", table + "\n")
+    print(table)
+    return report
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+#!/usr/bin/env python
+"""Score any generated text the way seqgan scores its own samples: BLEU, self-BLEU, diversity, copying.
+
+    python scripts/score_text.py --hypotheses samples.txt --references ../shared/data/coco/test_coco.txt \
+        [--train ../shared/data/coco/image_coco.txt] [--output scores.json]
+
+Input files hold one whitespace-tokenised sentence per line (UTF-8); an empty hypothesis line is an
+empty sentence. Prints JSON: test_bleu {"2".."5"} (each hypothesis against every reference, nltk
+method-1 smoothing, exact), self_bleu {"2".."5"} (leave-one-out over the hypotheses), distinct_n,
+entropy_n, unique_ratio and, with --train, copy_rate. Samples of other toolkits (Texygen, RelGAN,
+TextGAN-PyTorch) are thereby scored exactly like seqgan's.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from transformers import HfArgumentParser
+
+from seqgan.checkpoint import write_json_atomic
+from seqgan.data import DataError, read_lines
+from seqgan.metrics import text_metrics
+
+
+@dataclass
+class ScoreArguments:
+    hypotheses: str = field(metadata={"help": "Generated sentences, one whitespace-tokenised sentence per line."})
+    references: str = field(metadata={"help": "Reference sentences (e.g. the test set), one per line."})
+    train: str | None = field(default=None, metadata={"help": "Training sentences, for the copy rate (memorisation)."})
+    output: str | None = field(default=None, metadata={"help": "Also write the JSON here (atomically)."})
+    max_n: int = field(default=5, metadata={"help": "Highest BLEU order: BLEU-2 .. BLEU-max_n are reported."})
+
+    def __post_init__(self):
+        if not 2 <= self.max_n <= 8:
+            raise ValueError(f"--max_n must be between 2 and 8, got {self.max_n}.")
+
+
+def read_sentences(path: str, allow_empty: bool) -> list[list[str]]:
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{path}: no such file.")
+    lines = read_lines(p)
+    if not lines:
+        raise DataError(p, None, "the file is empty; it must hold one sentence per line.")
+    if not allow_empty:
+        for i, line in enumerate(lines, 1):
+            if not line.strip():
+                raise DataError(p, i, "empty line; every reference line must hold a sentence (remove the line).")
+    return [line.split() for line in lines]
+
+
+def main(argv: list[str] | None = None) -> dict:
+    (args,) = HfArgumentParser(ScoreArguments).parse_args_into_dataclasses(args=argv)
+    hyps = read_sentences(args.hypotheses, allow_empty=True)
+    refs = read_sentences(args.references, allow_empty=False)
+    train = read_sentences(args.train, allow_empty=False) if args.train else None
+    result = text_metrics(hyps, refs, train, orders=tuple(range(2, args.max_n + 1)))
+    result["files"] = {"hypotheses": args.hypotheses, "references": args.references, "train": args.train}
+    result["num_empty_hypotheses"] = sum(not h for h in hyps)
+    if args.output:
+        write_json_atomic(args.output, result)
+    json.dump(result, sys.stdout, indent=2, sort_keys=True)
+    print()
+    return result
+
+
+if __name__ == "__main__":
+    main()

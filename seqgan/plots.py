@@ -1,0 +1,62 @@
+"""Quality-diversity plots of temperature sweeps (Caccia et al., "Language GANs Falling Short").
+
+    plot_sweep(rows, "text", "runs/text-mle/sweep_test.png")
+
+One curve per checkpoint, one point per temperature, labelled with it. Every axis says which way
+is better, because the two axes of a quality-diversity plot improve in different directions.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+# task -> panels of (x metric, y metric, x label, y label)
+SWEEP_AXES = {
+    "text": [
+        ("self_bleu_5", "bleu_5", "self-BLEU-5 (← lower is more diverse)", "test-BLEU-5 (↑ higher is better quality)"),
+        ("nll", "bleu_5", "NLL_gen on test, nats/token (← lower is better)", "test-BLEU-5 (↑ higher is better quality)"),
+    ],
+    "oracle": [
+        ("nll_test", "nll_oracle", "NLL_test, nats/token (← lower: covers the data better)",
+         "NLL_oracle, nats/token (↓ lower: samples the oracle finds likelier)"),
+    ],
+}
+
+
+def plot_sweep(rows: list[dict], task: str, path: str | Path, title: str = "") -> Path:
+    """Write the sweep plot to `path` (PNG) atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display needed
+    import matplotlib.pyplot as plt
+
+    panels = SWEEP_AXES[task]
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 4.8), squeeze=False)
+    labels = list(dict.fromkeys(r["label"] for r in rows))
+    for ax, (x, y, xl, yl) in zip(axes[0], panels):
+        for label in labels:
+            pts = sorted((r["temperature"], r[x], r[y]) for r in rows if r["label"] == label)
+            ax.plot([p[1] for p in pts], [p[2] for p in pts], marker="o", label=label)
+            for t, px, py in pts:
+                ax.annotate(f"{t:g}", (px, py), textcoords="offset points", xytext=(4, 4), fontsize=7)
+        ax.set_xlabel(xl)
+        ax.set_ylabel(yl)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(f"{title} (point labels: softmax temperature)")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=120)
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
