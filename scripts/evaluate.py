@@ -5,8 +5,12 @@
     python scripts/evaluate.py --checkpoint runs/oracle-mle/last --split dev --output dev.json
     python scripts/evaluate.py --checkpoint runs/text-mle --checkpoint runs/text-gan \
         --temperatures 0.6,0.7,0.8,0.9,1.0,1.1,1.2,1.3                # quality-diversity sweep: CSV + PNG
+    python scripts/evaluate.py --checkpoint runs/pos-mle --rerank_with runs/pos-crf-nll --num_candidates 8   # G + D
+    python scripts/evaluate.py --checkpoint runs/oracle-crf-nll --greedy  # Viterbi output of the bigram model
 
 The task and its data options come from each checkpoint's args.json; flags given here win.
+Reranked (--rerank_with) and greedy (--greedy) evaluations write eval_<split>_rerank.json and
+eval_<split>_greedy.json by default, beside eval_<split>.json.
 A sweep evaluates every checkpoint at every temperature with the same sample seed and writes
 <output>.csv, <output>.json and <output>.png (text: BLEU-5 against self-BLEU-5 and against NLL_gen;
 oracle: NLL_oracle against NLL_test).
@@ -28,6 +32,7 @@ from seqgan.checkpoint import load_checkpoint, read_args, resolve_checkpoint, wr
 from seqgan.config import DataArguments, quiet_libraries
 from seqgan.evaluation import evaluate_split, format_table
 from seqgan.plots import SWEEP_AXES, plot_sweep
+from seqgan.rerank import Reranker
 from tasks import get_task
 
 
@@ -48,6 +53,13 @@ class EvalArguments:
         "help": "Comma-separated softmax temperatures, e.g. 0.6,0.8,1.0,1.2: evaluate every checkpoint at each (text, oracle)."})
     labels: str | None = field(default=None, metadata={
         "help": "Comma-separated curve labels for the checkpoints (default: each run folder's name)."})
+    greedy: bool = field(default=False, metadata={
+        "help": "text/oracle: decode greedily instead of sampling (for the bigram model: its Viterbi sequence)."})
+    rerank_with: str | None = field(default=None, metadata={
+        "help": "pos, G + D decoding: rerank greedy + --num_candidates samples of G by this CRF run's score or this "
+                "GAN run's discriminator."})
+    num_candidates: int = field(default=8, metadata={"help": "G + D decoding: samples from G per sentence, besides greedy."})
+    rerank_weight: float = field(default=0.0, metadata={"help": "G + D decoding: weight of log p_G(y | x) added to D's score."})
 
     def __post_init__(self):
         self.temperature_list = [float(t) for t in self.temperatures.split(",")] if self.temperatures else None
@@ -56,6 +68,8 @@ class EvalArguments:
         self.label_list = self.labels.split(",") if self.labels else [label_of(c) for c in self.checkpoint]
         if len(self.label_list) != len(self.checkpoint):
             raise ValueError(f"--labels names {len(self.label_list)} curves for {len(self.checkpoint)} checkpoints.")
+        if self.temperature_list is not None and (self.greedy or self.rerank_with):
+            raise ValueError("--temperatures sweeps sampling; it does not combine with --greedy or --rerank_with.")
         if self.temperature_list is None and len(self.checkpoint) > 1:
             raise ValueError("several --checkpoint values need --temperatures (a sweep); evaluate one checkpoint at a time otherwise.")
 
@@ -127,9 +141,17 @@ def main(argv: list[str] | None = None) -> dict | list[dict]:
         return rows
 
     ckpt, task, data_args, gen, tokenizer, encoded = prepare(args.checkpoint[0], args, accelerator)
-    metrics = evaluate_split(task, gen, tokenizer, encoded, args.split, accelerator, data_args, args.batch_size)
+    rerank = None
+    if args.rerank_with:
+        rerank = Reranker.from_checkpoint(args.rerank_with, tokenizer, task, accelerator.device,
+                                          num_candidates=args.num_candidates, weight=args.rerank_weight,
+                                          seed=data_args.data_seed)
+    metrics = evaluate_split(task, gen, tokenizer, encoded, args.split, accelerator, data_args, args.batch_size,
+                             greedy=args.greedy, rerank=rerank)
     metrics.update({"checkpoint": str(ckpt), "task": data_args.task, "split": args.split})
-    out = Path(args.output) if args.output else (ckpt.parent if ckpt.name in ("best", "last") else ckpt) / f"eval_{args.split}.json"
+    suffix = "_rerank" if rerank else "_greedy" if args.greedy else ""
+    run_dir = ckpt.parent if ckpt.name in ("best", "last") else ckpt
+    out = Path(args.output) if args.output else run_dir / f"eval_{args.split}{suffix}.json"
     if accelerator.is_main_process:
         write_json_atomic(out, metrics)
         print(format_table(metrics))

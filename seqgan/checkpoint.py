@@ -5,6 +5,7 @@ Layout of a run folder (`--output_dir`):
     runs/pos-mle/
       best/                  checkpoint with the best dev score
         generator/           model (config.json + model.safetensors) and its tokenizer files
+        discriminator/       GAN runs: D (config.json + model.safetensors)
         args.json            every option of the run
         trainer_state.json   step, epoch and the dev metrics of this checkpoint
       last/                  same layout, the final state
@@ -44,14 +45,16 @@ def write_json_atomic(path: str | Path, obj) -> None:
     write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
 
-def save_checkpoint(path: str | Path, gen, tokenizer, args: dict, state: dict) -> Path:
-    """Write generator + tokenizer + args + state to `path` atomically (replacing an older one)."""
+def save_checkpoint(path: str | Path, gen, tokenizer, args: dict, state: dict, disc=None) -> Path:
+    """Write generator + tokenizer (+ discriminator) + args + state to `path` atomically (replacing an older one)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp-"))
     try:
         gen.save_pretrained(tmp / "generator")
         tokenizer.save_pretrained(tmp / "generator")
+        if disc is not None:
+            disc.save_pretrained(tmp / "discriminator")
         write_json_atomic(tmp / "args.json", args)
         write_json_atomic(tmp / "trainer_state.json", state)
         old = None
@@ -99,10 +102,43 @@ def generator_dir(ckpt: Path) -> Path:
     return ckpt / "generator" if (ckpt / "generator").is_dir() else ckpt
 
 
+def load_discriminator(name_or_path: str):
+    """The discriminator of a GAN checkpoint (run folder, checkpoint folder or Hub id)."""
+    from seqgan.discriminator import SeqGanDiscriminator
+
+    ckpt = resolve_checkpoint(name_or_path)
+    if not (ckpt / "discriminator" / "config.json").is_file():
+        raise FileNotFoundError(f"{ckpt} holds no discriminator/ (only --method gan runs save one).")
+    return SeqGanDiscriminator.from_pretrained(ckpt / "discriminator")
+
+
+def load_structured(path: Path, tokenizer):
+    """The generator view of a saved structured model (CRF tagger, bigram model), or None for other models.
+
+    A plain dict from the saved config's model_type to its wrapper: no registry, nothing to subclass.
+    """
+    from transformers import AutoConfig
+
+    from seqgan.bigram import BigramEnergyModel, BigramGenerator
+    from seqgan.crf_tagger import CrfTaggerGenerator, SeqGanCrfTagger
+
+    wrappers = {"seqgan_crf_tagger": lambda p: CrfTaggerGenerator(SeqGanCrfTagger.from_pretrained(p)),
+                "seqgan_bigram": lambda p: BigramGenerator(BigramEnergyModel.from_pretrained(p))}
+    model_type = AutoConfig.from_pretrained(path).model_type
+    if model_type not in wrappers:
+        return None
+    gen = wrappers[model_type](path)
+    expected = gen.model.config.vocab_size if model_type == "seqgan_bigram" else gen.model.config.word_vocab_size
+    if expected != len(tokenizer):
+        raise ValueError(f"{path}: the tokenizer has {len(tokenizer)} entries but the model was built for another "
+                         "vocabulary; load the tokenizer saved with this checkpoint.")
+    return gen
+
+
 def load_checkpoint(name_or_path: str, task):
     """(generator, tokenizer, args dict) of a checkpoint for `task` (a tasks.<name> module)."""
     ckpt = resolve_checkpoint(name_or_path)
     gdir = generator_dir(ckpt)
     tokenizer = AutoTokenizer.from_pretrained(gdir)
-    gen = task.load_generator(str(gdir), tokenizer)
+    gen = load_structured(gdir, tokenizer) or task.load_generator(str(gdir), tokenizer)
     return gen, tokenizer, read_args(ckpt)

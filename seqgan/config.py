@@ -1,8 +1,8 @@
 """Typed run configuration, parsed by `HfArgumentParser`.
 
-Three dataclasses (data, model, training) hold every hyperparameter exactly once. A task
-module (`tasks/<name>.py`) may override their *defaults* through its `DEFAULTS` dict; the
-command line or a YAML/JSON file overrides those in turn:
+Five dataclasses (data, model, training, GAN, CRF) hold every hyperparameter exactly once. A task
+module (`tasks/<name>.py`) may override their *defaults* through its `DEFAULTS` dict (and
+`GAN_DEFAULTS` / `CRF_DEFAULTS` per method); the command line or a YAML/JSON file overrides those:
 
     python scripts/train.py --task pos --num_epochs 5
     python scripts/train.py my_run.yaml          # same keys as the flags
@@ -65,10 +65,16 @@ class ModelArguments:
     )
 
 
+METHODS = ("mle", "gan", "crf")
+
+
 @dataclass
 class TrainArguments:
-    output_dir: str = field(default="runs/pos-mle", metadata={"help": "Run folder: checkpoints, metrics.jsonl, eval JSON."})
-    method: str = field(default="mle", metadata={"help": "Training method. Only 'mle' exists so far."})
+    output_dir: str | None = field(default=None, metadata={
+        "help": "Run folder: checkpoints, metrics.jsonl, eval JSON (default runs/<task>-<method>[-<bridge>])."})
+    method: str = field(default="mle", metadata={
+        "help": "mle: maximum likelihood. gan: adversarial training of G against a sequence discriminator (GanArguments). "
+                "crf: the discriminator-only baseline, a CRF (pos) or bigram energy model (text, oracle) (CrfArguments)."})
     seed: int = field(default=42, metadata={"help": "Seed for initialisation, shuffling, dropout and sampling."})
     num_epochs: float = field(default=10.0, metadata={"help": "Passes over the training data (fractions allowed)."})
     batch_size: int = field(default=32, metadata={"help": "Sequences per batch per process."})
@@ -83,8 +89,8 @@ class TrainArguments:
     max_steps: int = field(default=0, metadata={"help": "Stop after N optimiser steps (0: run all epochs)."})
 
     def __post_init__(self):
-        if self.method != "mle":
-            raise ValueError(f"--method {self.method!r} is not available; use --method mle.")
+        if self.method not in METHODS:
+            raise ValueError(f"--method {self.method!r} is not available; choose one of {', '.join(METHODS)}.")
         if self.batch_size < 1 or self.gradient_accumulation_steps < 1:
             raise ValueError("--batch_size and --gradient_accumulation_steps must be at least 1.")
         if not 0.0 <= self.warmup_ratio < 1.0:
@@ -93,17 +99,129 @@ class TrainArguments:
             raise ValueError("Set --num_epochs > 0 or --max_steps > 0, otherwise nothing trains.")
 
 
-CONFIG_CLASSES = (DataArguments, ModelArguments, TrainArguments)
+BRIDGE_NAMES = ("reinforce", "rollout", "dense", "gumbel", "st-gumbel")
+GAN_LOSSES = ("standard", "rsgan", "hinge")
+BASELINES = ("rloo", "mean", "ema", "none")
+SCHEDULES = ("constant", "linear", "exp")
 
 
-def _task_defaults(task: str) -> dict:
+@dataclass
+class GanArguments:
+    init_from: str | None = field(default=None, metadata={
+        "help": "gan: start G from this MLE checkpoint (run folder, checkpoint folder or Hub id), its tokenizer included."})
+    mle_pretrain_epochs: float = field(default=0.0, metadata={
+        "help": "gan without --init_from: MLE epochs for G in the same run before the adversarial phase."})
+    bridge: str = field(default="reinforce", metadata={
+        "help": f"How D's signal reaches G through discrete samples: {', '.join(BRIDGE_NAMES)}."})
+    gan_loss: str = field(default="standard", metadata={
+        "help": "standard (non-saturating), rsgan (relativistic standard, RelGAN's choice) or hinge."})
+    adv_steps: int = field(default=200, metadata={"help": "Adversarial rounds (each: --d_steps D steps, then --g_steps G steps)."})
+    d_steps: int = field(default=1, metadata={"help": "k_D: discriminator steps per round, on real data vs fresh G samples."})
+    g_steps: int = field(default=1, metadata={"help": "k_G: generator steps per round, through the bridge."})
+    d_pretrain_steps: int = field(default=100, metadata={"help": "Discriminator steps before the first round (G fixed)."})
+    g_learning_rate: float = field(default=1e-4, metadata={"help": "Generator learning rate in the adversarial phase (AdamW)."})
+    d_learning_rate: float = field(default=1e-4, metadata={"help": "Discriminator learning rate (AdamW)."})
+    mle_weight: float = field(default=0.0, metadata={"help": "lambda: weight of a teacher-forced MLE term on real data in G's loss."})
+    samples_per_input: int = field(default=4, metadata={
+        "help": "pos: K samples per sentence in G's step (RLOO groups). Unconditional tasks draw --batch_size samples, one group."})
+    baseline: str = field(default="rloo", metadata={
+        "help": "REINFORCE baseline: rloo (leave-one-out over a group), mean (group mean), ema (moving average) or none."})
+    baseline_decay: float = field(default=0.9, metadata={"help": "Decay of the moving-average (ema) baseline."})
+    entropy_coef: float = field(default=0.0, metadata={"help": "Entropy bonus weight for the REINFORCE-style bridges."})
+    num_rollouts: int = field(default=16, metadata={"help": "rollout: Monte-Carlo completions per prefix (SeqGAN used 16)."})
+    rollout_max_rows: int = field(default=2048, metadata={
+        "help": "rollout: rows (prefix x rollout x sequence) decoded at once; bounds memory, and on CPU ~1-2k is fastest."})
+    dense_gamma: float = field(default=0.9, metadata={"help": "dense: discount of per-prefix rewards in the returns."})
+    gumbel_beta_max: float = field(default=100.0, metadata={"help": "gumbel: final inverse temperature beta_max of the relaxation."})
+    gumbel_schedule: str = field(default="exp", metadata={
+        "help": "gumbel: beta schedule over the run's N adversarial G steps: constant, linear, or exp (beta_max^(n/N))."})
+    disc_name_or_path: str | None = field(default=None, metadata={
+        "help": "D from a seqgan discriminator checkpoint or any transformers encoder (folder or Hub id); default: from scratch."})
+    disc_causal: bool = field(default=False, metadata={"help": "Causal D (GPT-2 encoder): a score for every prefix. Needed by --bridge dense."})
+    disc_hidden_size: int = field(default=128, metadata={"help": "From-scratch D: encoder width."})
+    disc_layers: int = field(default=2, metadata={"help": "From-scratch D: encoder layers."})
+    disc_heads: int = field(default=4, metadata={"help": "From-scratch D: attention heads."})
+    disc_ffn_size: int = field(default=512, metadata={"help": "From-scratch D: feed-forward width."})
+    disc_dropout: float = field(default=0.1, metadata={"help": "From-scratch D: dropout."})
+    gan_eval_every: int = field(default=50, metadata={"help": "Evaluate on dev (and maybe save best/) every N rounds."})
+    gan_log_every: int = field(default=10, metadata={"help": "Log averaged gan/* metrics every N rounds."})
+
+    def __post_init__(self):
+        for name, value, choices in (("bridge", self.bridge, BRIDGE_NAMES), ("gan_loss", self.gan_loss, GAN_LOSSES),
+                                     ("baseline", self.baseline, BASELINES), ("gumbel_schedule", self.gumbel_schedule, SCHEDULES)):
+            if value not in choices:
+                raise ValueError(f"--{name} {value!r} is not one of {', '.join(choices)}.")
+        if self.bridge == "dense" and not self.disc_causal:
+            raise ValueError("--bridge dense needs a score for every prefix: add --disc_causal (a causal discriminator).")
+        if self.baseline == "rloo" and self.samples_per_input < 2:
+            raise ValueError("--baseline rloo needs --samples_per_input >= 2 (a leave-one-out mean over one sample is "
+                             "undefined); raise it or use --baseline ema.")
+        if self.gumbel_beta_max < 1.0:
+            raise ValueError(f"--gumbel_beta_max must be >= 1 (beta grows from 1 to beta_max), got {self.gumbel_beta_max}.")
+        if min(self.adv_steps, self.d_steps, self.g_steps) < 0 or self.num_rollouts < 1:
+            raise ValueError("--adv_steps, --d_steps, --g_steps must be >= 0 and --num_rollouts >= 1.")
+        if not 0.0 < self.dense_gamma <= 1.0:
+            raise ValueError(f"--dense_gamma must be in (0, 1], got {self.dense_gamma}.")
+
+
+CRF_LOSSES = ("nll", "perceptron", "hinge", "gen_negatives")
+
+
+@dataclass
+class CrfArguments:
+    crf_loss: str = field(default="nll", metadata={
+        "help": "crf: how negatives enter training. nll: all sequences via the partition function; perceptron: the "
+                "model's own Viterbi output; hinge: Hamming-cost-augmented Viterbi; gen_negatives: samples of a "
+                "trained generator (--negatives_from). text and oracle take nll only."})
+    crf_average: bool = field(default=False, metadata={
+        "help": "crf: evaluate and save a running average of the weights over all updates (the averaged perceptron)."})
+    negatives_from: str | None = field(default=None, metadata={
+        "help": "crf --crf_loss gen_negatives: the generator checkpoint (run folder, checkpoint or Hub id) that samples negatives."})
+    num_negatives: int = field(default=8, metadata={"help": "crf --crf_loss gen_negatives: negatives sampled per sentence."})
+    bigram_smoothing: float = field(default=0.1, metadata={
+        "help": "crf, text/oracle: add-k smoothing of the bigram counts the energy model starts from before CRF training."})
+
+    def __post_init__(self):
+        if self.crf_loss not in CRF_LOSSES:
+            raise ValueError(f"--crf_loss {self.crf_loss!r} is not one of {', '.join(CRF_LOSSES)}.")
+        if (self.crf_loss == "gen_negatives") != (self.negatives_from is not None):
+            raise ValueError("--crf_loss gen_negatives and --negatives_from CKPT go together: the generator that samples "
+                             "the negatives is named by --negatives_from.")
+        if self.num_negatives < 1:
+            raise ValueError(f"--num_negatives must be >= 1, got {self.num_negatives}.")
+        if self.bigram_smoothing <= 0:
+            raise ValueError(f"--bigram_smoothing must be > 0 (unseen bigrams need some mass), got {self.bigram_smoothing}.")
+
+
+CONFIG_CLASSES = (DataArguments, ModelArguments, TrainArguments, GanArguments, CrfArguments)
+
+
+def _task_defaults(task: str, method: str) -> dict:
+    """The task's DEFAULTS, then its per-method ones (e.g. GAN_DEFAULTS) on top."""
     from tasks import get_task  # late import: tasks depend on seqgan
 
-    return dict(get_task(task).DEFAULTS)
+    mod = get_task(task)
+    return {**mod.DEFAULTS, **getattr(mod, f"{method.upper()}_DEFAULTS", {})}
 
 
-def parse_args(argv: list[str] | None = None) -> tuple[DataArguments, ModelArguments, TrainArguments]:
-    """Parse flags (or one YAML/JSON file) with the chosen task's defaults applied first."""
+def _finish(configs: tuple) -> tuple:
+    data, model, train, gan, crf = configs
+    if train.output_dir is None:
+        suffix = {"gan": f"-{gan.bridge}", "crf": f"-{crf.crf_loss}"}.get(train.method, "")
+        train.output_dir = f"runs/{data.task}-{train.method}{suffix}"
+    if train.method == "crf" and data.task != "pos" and crf.crf_loss != "nll":
+        raise ValueError(f"--crf_loss {crf.crf_loss} needs a conditional structured model (pos); the unconditional "
+                         f"bigram model of {data.task} trains by --crf_loss nll.")
+    if train.method == "gan" and gan.init_from and model.generator_name_or_path:
+        raise ValueError("--init_from and --generator_name_or_path both name a starting generator; keep one.")
+    if train.method != "gan" and gan.init_from:
+        raise ValueError("--init_from starts an adversarial run; add --method gan, or use --generator_name_or_path for MLE.")
+    return configs
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[DataArguments, ModelArguments, TrainArguments, GanArguments,
+                                                       CrfArguments]:
+    """Parse flags (or one YAML/JSON file) with the chosen task's (and method's) defaults applied first."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = HfArgumentParser(CONFIG_CLASSES)
     if len(argv) == 1 and argv[0].endswith((".yaml", ".yml", ".json")):
@@ -117,12 +235,12 @@ def parse_args(argv: list[str] | None = None) -> tuple[DataArguments, ModelArgum
         unknown = sorted(set(values) - known)
         if unknown:
             raise ValueError(f"{path}: unknown option(s) {unknown}; run scripts/train.py --help for the list.")
-        merged = {**_task_defaults(values.get("task", DataArguments.task)), **values}
-        return parser.parse_dict(merged)
-    probe, _ = HfArgumentParser(DataArguments).parse_known_args(argv)
-    parser.set_defaults(**_task_defaults(probe.task))
+        merged = {**_task_defaults(values.get("task", DataArguments.task), values.get("method", "mle")), **values}
+        return _finish(parser.parse_dict(merged))
+    probe = HfArgumentParser((DataArguments, TrainArguments)).parse_known_args(argv)[0]
+    parser.set_defaults(**_task_defaults(probe.task, probe.method))
     # return_remaining_strings=False makes unknown flags a clear argparse error.
-    return parser.parse_args_into_dataclasses(args=argv)
+    return _finish(parser.parse_args_into_dataclasses(args=argv))
 
 
 def quiet_libraries() -> None:

@@ -18,19 +18,20 @@ SAMPLE_SEED_OFFSET = {"train": 100, "dev": 101, "test": 102}
 
 
 def evaluate_split(task, gen, tokenizer, encoded, split: str, accelerator, data_args, batch_size: int = 64,
-                   loader=None, temperature: float = 1.0) -> dict:
+                   loader=None, temperature: float = 1.0, greedy: bool = False, rerank=None) -> dict:
     """Task metrics on `split`, namespaced as "<split>/<metric>".
 
     Generated samples use seed data_seed + SAMPLE_SEED_OFFSET[split]: repeatable, and the test
     samples are independent of the dev samples that picked the checkpoint. `temperature` scales
-    the sampling softmax and the likelihood alike (text and oracle tasks).
+    the sampling softmax and the likelihood alike (text and oracle tasks); `greedy` decodes greedily
+    instead of sampling (Viterbi for structured models); `rerank` decodes by G + D reranking (pos).
     """
     sample_seed = data_args.data_seed + SAMPLE_SEED_OFFSET[split]
     loader = loader or eval_loader(encoded[split], task.collator(tokenizer), batch_size, accelerator)
     was_training = gen.training
     with torch.no_grad():
         scores = task.evaluate(gen, loader, accelerator, encoded[split], encoded, data_args, tokenizer, sample_seed,
-                               temperature=temperature)
+                               temperature=temperature, greedy=greedy, rerank=rerank)
     gen.train(was_training)
     return {f"{split}/{k}": v for k, v in scores.items()}
 

@@ -93,6 +93,13 @@ def tagging_scores(pred: list[list[str]], gold: list[list[str]], words: list[lis
     return out
 
 
+def distinct_ids(tokens: torch.Tensor, mask: torch.Tensor, n: int) -> float:
+    """distinct-n of a batch of sampled id sequences (B, T) with mask (B, T): a cheap collapse monitor."""
+    seqs = [t[m].tolist() for t, m in zip(tokens, mask)]
+    grams = [tuple(s[i:i + n]) for s in seqs for i in range(len(s) - n + 1)]
+    return len(set(grams)) / max(len(grams), 1)
+
+
 def ngrams(tokens: list[str], n: int) -> list[tuple[str, ...]]:
     return [tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
 

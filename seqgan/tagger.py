@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
-from transformers import AutoConfig, AutoModel, BertConfig, BertModel, DynamicCache, GPT2Config, GPT2Model
+from transformers import AutoConfig, AutoModel, BertConfig, BertModel, GPT2Config, GPT2Model
 from transformers import PreTrainedModel, PretrainedConfig
 
-from seqgan.generator import Generator
+from seqgan.generator import Generator, GrowableCache, shift_right
 
 UPOS_TAGS = ["ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN",
              "PUNCT", "SCONJ", "SYM", "VERB", "X"]
@@ -84,6 +84,30 @@ class ByteCNN(nn.Module):
         return torch.cat(pooled, 1)[inverse].view(B, T, -1)  # (B, T, filters * kernels)
 
 
+def sentence_encoder(config) -> tuple[BertModel, ByteCNN, nn.Linear]:
+    """The sentence encoder shared by the taggers: word table + byte CNN -> bidirectional BertModel."""
+    d = config.hidden_size
+    encoder = BertModel(BertConfig(
+        vocab_size=config.word_vocab_size, hidden_size=d, num_hidden_layers=config.num_layers,
+        num_attention_heads=config.num_heads, intermediate_size=config.ffn_size,
+        hidden_dropout_prob=config.dropout, attention_probs_dropout_prob=config.dropout,
+        max_position_embeddings=config.max_positions, type_vocab_size=1, pad_token_id=0,
+    ), add_pooling_layer=False)
+    chars = ByteCNN(config.char_dim, config.char_filters, config.char_kernels)
+    return encoder, chars, nn.Linear(config.char_filters * len(config.char_kernels), d)
+
+
+def encode_sentence(model, word_ids: torch.Tensor, char_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """(B, T) words, (B, T, C) bytes, (B, T) mask -> (B, T, d) states, through model.encoder/chars/char_proj."""
+    if model.training and model.config.word_dropout > 0:
+        # Hiding known words behind [UNK] teaches the byte CNN to carry the word alone,
+        # which is all the model has for words never seen in training.
+        drop = (torch.rand(word_ids.shape, device=word_ids.device) < model.config.word_dropout) & mask
+        word_ids = word_ids.masked_fill(drop, model.config.word_unk_id)
+    x = model.encoder.embeddings.word_embeddings(word_ids) + model.char_proj(model.chars(char_ids))  # (B, T, d)
+    return model.encoder(inputs_embeds=x, attention_mask=mask.long()).last_hidden_state  # (B, T, d)
+
+
 class SeqGanTagger(PreTrainedModel):
     config_class = SeqGanTaggerConfig
     base_model_prefix = "tagger"
@@ -91,14 +115,7 @@ class SeqGanTagger(PreTrainedModel):
     def __init__(self, config: SeqGanTaggerConfig):
         super().__init__(config)
         d = config.hidden_size
-        self.encoder = BertModel(BertConfig(
-            vocab_size=config.word_vocab_size, hidden_size=d, num_hidden_layers=config.num_layers,
-            num_attention_heads=config.num_heads, intermediate_size=config.ffn_size,
-            hidden_dropout_prob=config.dropout, attention_probs_dropout_prob=config.dropout,
-            max_position_embeddings=config.max_positions, type_vocab_size=1, pad_token_id=0,
-        ), add_pooling_layer=False)
-        self.chars = ByteCNN(config.char_dim, config.char_filters, config.char_kernels)
-        self.char_proj = nn.Linear(config.char_filters * len(config.char_kernels), d)
+        self.encoder, self.chars, self.char_proj = sentence_encoder(config)
         self.decoder = GPT2Model(GPT2Config(
             vocab_size=len(config.tags) + 2, n_positions=config.max_positions, n_embd=d, n_layer=config.decoder_layers,
             n_head=config.num_heads, n_inner=config.ffn_size, resid_pdrop=config.dropout, embd_pdrop=config.dropout,
@@ -110,19 +127,13 @@ class SeqGanTagger(PreTrainedModel):
 
     def encode(self, word_ids: torch.Tensor, char_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """(B, T) words, (B, T, C) bytes, (B, T) mask -> (B, T, d) contextual states."""
-        if self.training and self.config.word_dropout > 0:
-            # Hiding known words behind [UNK] teaches the byte CNN to carry the word alone,
-            # which is all the model has for words never seen in training.
-            drop = (torch.rand(word_ids.shape, device=word_ids.device) < self.config.word_dropout) & mask
-            word_ids = word_ids.masked_fill(drop, self.config.word_unk_id)
-        x = self.encoder.embeddings.word_embeddings(word_ids) + self.char_proj(self.chars(char_ids))  # (B, T, d)
-        h = self.encoder(inputs_embeds=x, attention_mask=mask.long()).last_hidden_state  # (B, T, d)
-        return self.enc_proj(h)
+        return self.enc_proj(encode_sentence(self, word_ids, char_ids, mask))
 
-    def decode(self, enc: torch.Tensor, prev_tags: torch.Tensor, attention_mask=None, cache=None):
-        """Tag logits (B, T', n_tags) for decoder positions fed (prev tag, encoder state)."""
+    def decode(self, enc: torch.Tensor, prev_tags: torch.Tensor, attention_mask=None, cache=None, position_ids=None):
+        """Tag logits (B, T', n_tags) for decoder positions fed (prev tag, encoder state at that position)."""
         x = self.decoder.wte(prev_tags) + enc  # (B, T', d)
-        out = self.decoder(inputs_embeds=x, attention_mask=attention_mask, cache=cache, use_cache=cache is not None)
+        out = self.decoder(inputs_embeds=x, attention_mask=attention_mask, cache=cache, use_cache=cache is not None,
+                           position_ids=position_ids)
         return self.head(out.last_hidden_state), out.cache
 
     def forward(self, word_ids, char_ids, mask, labels):
@@ -146,10 +157,16 @@ AutoModel.register(SeqGanTaggerConfig, SeqGanTagger)
 class TaggerGenerator(Generator):
     """Generator interface over `SeqGanTagger`: one tag per word, length fixed by the sentence."""
 
+    conditional = True
+
     def __init__(self, model: SeqGanTagger):
         super().__init__()
         self.model = model
         self.pad_id, self.bos_id, self.eos_id = model.config.tag_pad_id, model.config.tag_bos_id, None
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.model.config.tags)
 
     def forward(self, batch: dict) -> torch.Tensor:
         labels = batch["labels"].masked_fill(~batch["mask"], self.pad_id)
@@ -161,11 +178,24 @@ class TaggerGenerator(Generator):
         enc = self.model.encode(batch["word_ids"], batch["char_ids"], batch["mask"])  # (B, T, d)
         if num_samples is not None and num_samples != enc.shape[0]:
             raise ValueError("num_samples must equal the batch size for the POS generator; repeat the batch instead.")
-        return {"enc": enc, "cache": DynamicCache()}, batch["mask"], enc.shape[0], enc.shape[1]
+        return {"enc": enc, "cache": GrowableCache()}, batch["mask"], enc.shape[0], enc.shape[1]
 
-    def step(self, state, prev, t):
-        logits, state["cache"] = self.model.decode(state["enc"][:, t:t + 1], prev[:, None], cache=state["cache"])
+    def step(self, state, prev, pos, attn):
+        enc = state["enc"][torch.arange(prev.shape[0], device=prev.device), pos][:, None]  # (B, 1, d)
+        logits, state["cache"] = self.model.decode(enc, prev[:, None], attention_mask=attn, cache=state["cache"],
+                                                   position_ids=pos[:, None])
         return logits[:, -1]  # (B, n_tags)
+
+    def prefill(self, state, tokens, mask, last_only=False):
+        inputs, attn = shift_right(tokens, mask, self.bos_id, self.pad_id)
+        T = tokens.shape[1]
+        logits, state["cache"] = self.model.decode(state["enc"][:, :T], inputs, attention_mask=attn, cache=state["cache"])
+        return logits[:, -1] if last_only else logits  # (B, n_tags) or (B, T, n_tags)
+
+    def select_rows(self, state, index):
+        state["cache"].batch_select_indices(index)
+        state["enc"] = state["enc"][index]
+        return state
 
     def save_pretrained(self, path, **kw):
         self.model.save_pretrained(path, **kw)

@@ -23,6 +23,7 @@ import torch
 from datasets import Dataset, DatasetDict
 from tokenizers import pre_tokenizers
 
+from seqgan.bigram import bigram_from_scratch
 from seqgan.data import DataError, encode_lines, read_lines, resolve_data_file
 from seqgan.generator import CausalGenerator, causal_lm_from_scratch
 from seqgan.metrics import teacher_forced_nll
@@ -34,7 +35,6 @@ from tasks import text
 collator, load_generator, draw_samples = text.collator, text.load_generator, text.draw_samples
 
 DEFAULTS = {
-    "output_dir": "runs/oracle-mle",
     "max_length": 20,
     "num_epochs": 20.0,
     "batch_size": 64,
@@ -48,6 +48,18 @@ DEFAULTS = {
     "test_size": 10000,
     "num_eval_samples": 2000,
 }
+# --method gan, on top of DEFAULTS: a CPU-scale adversarial run (about 10 minutes for reinforce on 2 cores).
+GAN_DEFAULTS = {
+    "batch_size": 64,
+    "adv_steps": 300,
+    "d_pretrain_steps": 200,
+    "gan_eval_every": 25,
+}
+# --method crf: the bigram energy model ("D alone") starts at add-0.1 smoothed bigram counts (the
+# best k on dev among 0.003..0.3) and is refined by CRF likelihood with large batches, since each
+# step computes the partition function over 5,000 x 5,000 transitions.
+CRF_DEFAULTS = {"batch_size": 1248, "num_epochs": 5.0, "learning_rate": 1e-2, "weight_decay": 0.0, "warmup_ratio": 0.0,
+                "bigram_smoothing": 0.1}
 # The checkpoint with the lowest NLL_oracle on dev samples, the benchmark's own figure. Without
 # dropout, NLL_test (held-out likelihood) bottoms out earlier and then rises while NLL_oracle keeps
 # falling: the generator sharpens toward its training samples. Both are always reported.
@@ -107,15 +119,23 @@ def build_generator(tokenizer, model_args, data_args) -> CausalGenerator:
     return causal_lm_from_scratch(tokenizer, model_args, data_args.max_length, fixed_length=True, suppress_ids=specials)
 
 
+def build_crf(tokenizer, model_args, data_args):
+    """The discriminator-only baseline: a bigram energy model over sequences of exactly max_length tokens."""
+    specials = [tokenizer.pad_token_id, tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.unk_token_id]
+    return bigram_from_scratch(tokenizer, data_args.max_length, fixed_length=True, suppress_ids=specials)
+
+
 def encode(dataset: Dataset, tokenizer, gen) -> Dataset:
     return encode_lines(dataset, tokenizer, gen.max_length, add_eos=False, name="oracle data")
 
 
 def evaluate(gen, loader, accelerator, dataset, splits, data_args, tokenizer, sample_seed: int,
-             temperature: float = 1.0) -> dict:
+             temperature: float = 1.0, greedy: bool = False, rerank=None) -> dict:
     oracle, real = load_oracle(data_args.data_dir, data_args.data_seed)
     scores = teacher_forced_nll(gen, loader, accelerator, temperature=temperature)
-    samples = draw_samples(gen, data_args.num_eval_samples, sample_seed, temperature=temperature)
+    if rerank is not None:
+        raise ValueError("reranking (G + D decoding) applies to the conditional pos task.")
+    samples = draw_samples(gen, data_args.num_eval_samples, sample_seed, temperature=temperature, greedy=greedy)
     scores.update({
         "nll_test": scores["nll"],
         "nll_oracle": oracle.nll_per_token(torch.tensor(samples)),
@@ -123,5 +143,6 @@ def evaluate(gen, loader, accelerator, dataset, splits, data_args, tokenizer, sa
         "sample_seed": sample_seed,
         "num_samples": len(samples),
         "temperature": temperature,
+        "decoding": "greedy" if greedy else "sample",
     })
     return scores

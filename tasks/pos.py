@@ -17,13 +17,13 @@ import torch
 from datasets import Dataset, DatasetDict
 from tokenizers import Regex, normalizers
 
+from seqgan.crf_tagger import CrfTaggerGenerator, SeqGanCrfTagger, SeqGanCrfTaggerConfig
 from seqgan.data import DataError, pad_sequences, read_lines, resolve_data_file
 from seqgan.metrics import tag_bigrams, tagging_scores, teacher_forced_nll
 from seqgan.tagger import UPOS_TAGS, SeqGanTagger, SeqGanTaggerConfig, TaggerGenerator, word_bytes
 from seqgan.vocab import build_word_tokenizer, encode_words
 
 DEFAULTS = {
-    "output_dir": "runs/pos-mle",
     "max_length": 256,
     "num_epochs": 6.0,
     "batch_size": 32,
@@ -33,6 +33,10 @@ DEFAULTS = {
     "dropout": 0.2,
 }
 SELECTION = ("accuracy", "max")  # dev metric that picks the best checkpoint
+# --method gan: fine-tune the MLE tagger against D(sentence, tags) with a small step and an MLE term,
+# so the adversarial signal adjusts G's tag sequences without undoing what likelihood taught it.
+GAN_DEFAULTS = {"batch_size": 32, "adv_steps": 200, "d_pretrain_steps": 200, "g_learning_rate": 2e-5,
+                "mle_weight": 1.0, "gan_eval_every": 50, "samples_per_input": 4}
 
 UPSTREAM = "https://raw.githubusercontent.com/UniversalDependencies/UD_English-EWT/r2.16/en_ewt-ud-{}.conllu"
 SHA256 = {
@@ -102,14 +106,23 @@ def build_tokenizer(train: Dataset, model_args):
 
 
 def build_generator(tokenizer, model_args, data_args) -> TaggerGenerator:
-    cfg = SeqGanTaggerConfig(
+    return TaggerGenerator(SeqGanTagger(tagger_config(tokenizer, model_args, data_args)))
+
+
+def tagger_config(tokenizer, model_args, data_args) -> SeqGanTaggerConfig:
+    return SeqGanTaggerConfig(
         word_vocab_size=len(tokenizer), hidden_size=model_args.hidden_size, num_layers=model_args.num_layers,
         num_heads=model_args.num_heads, ffn_size=model_args.ffn_size, dropout=model_args.dropout,
         decoder_layers=model_args.decoder_layers, char_dim=model_args.char_dim, char_filters=model_args.char_filters,
         max_positions=data_args.max_length, prev_tag_dropout=model_args.prev_tag_dropout,
         word_dropout=model_args.word_dropout, word_unk_id=tokenizer.unk_token_id,
     )
-    return TaggerGenerator(SeqGanTagger(cfg))
+
+
+def build_crf(tokenizer, model_args, data_args) -> CrfTaggerGenerator:
+    """The discriminator-only baseline: a linear-chain CRF over the same kind of encoder as the generator's."""
+    cfg = SeqGanCrfTaggerConfig(**tagger_config(tokenizer, model_args, data_args).to_dict())
+    return CrfTaggerGenerator(SeqGanCrfTagger(cfg))
 
 
 def load_generator(path: str, tokenizer) -> TaggerGenerator:
@@ -158,24 +171,27 @@ def collate(examples: list[dict]) -> dict:
 
 
 @torch.no_grad()
-def predict(gen: TaggerGenerator, loader, accelerator) -> dict[int, list[int]]:
-    """Greedy tag ids per example index, gathered across processes."""
+def predict(gen: TaggerGenerator, loader, accelerator, rerank=None) -> dict[int, list[int]]:
+    """Greedy (or, for a CRF, Viterbi) tag ids per example index, gathered across processes; with
+    `rerank` (seqgan.rerank.Reranker) the best of greedy + K samples under a discriminator's score."""
     gen.eval()
     preds = {}
     for batch in loader:
         out = gen.sample(batch, greedy=True)
-        rows = [(int(i), out.tokens[k][out.mask[k]].tolist()) for k, i in enumerate(batch["index"])]
+        tokens = out.tokens if rerank is None else rerank(gen, batch, out.tokens)
+        rows = [(int(i), tokens[k][out.mask[k]].tolist()) for k, i in enumerate(batch["index"])]
         for i, tags in accelerator.gather_for_metrics(rows, use_gather_object=True):
             preds[i] = tags
     return preds
 
 
 def evaluate(gen, loader, accelerator, dataset: Dataset, splits: DatasetDict, data_args, tokenizer,
-             sample_seed: int, temperature: float = 1.0) -> dict:
+             sample_seed: int, temperature: float = 1.0, greedy: bool = False, rerank=None) -> dict:
+    """pos always decodes greedily (Viterbi for the CRF); `greedy` is accepted for a uniform signature."""
     if temperature != 1.0:
         raise ValueError("pos is evaluated by greedy decoding; temperatures apply to the text and oracle tasks.")
     tags = gen.model.config.tags
-    preds = predict(gen, loader, accelerator)
+    preds = predict(gen, loader, accelerator, rerank)
     if sorted(preds) != list(range(len(dataset))):
         raise RuntimeError(f"evaluation saw {len(preds)} of {len(dataset)} sentences")
     pred = [[tags[t] for t in preds[i]] for i in range(len(dataset))]
@@ -183,4 +199,6 @@ def evaluate(gen, loader, accelerator, dataset: Dataset, splits: DatasetDict, da
     train_bigrams = {b for s in splits["train"]["tags"] for b in tag_bigrams(s)}
     scores = tagging_scores(pred, dataset["tags"], dataset["words"], train_words, train_bigrams, tagset=list(tags))
     scores["nll"] = teacher_forced_nll(gen, loader, accelerator)["nll"]
+    if rerank is not None:
+        scores.update({"rerank_with": rerank.source, "num_candidates": rerank.num_candidates, "rerank_weight": rerank.weight})
     return scores

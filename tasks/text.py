@@ -25,13 +25,13 @@ import torch
 from datasets import Dataset, DatasetDict
 from tokenizers import normalizers, pre_tokenizers
 
+from seqgan.bigram import BigramGenerator, bigram_from_scratch
 from seqgan.data import DataError, SequenceCollator, encode_lines, read_lines, resolve_data_file
 from seqgan.generator import CausalGenerator, causal_lm_from_scratch
 from seqgan.metrics import teacher_forced_nll, text_metrics
 from seqgan.vocab import build_word_tokenizer
 
 DEFAULTS = {
-    "output_dir": "runs/text-mle",
     "max_length": 48,
     "num_epochs": 15.0,
     "batch_size": 64,
@@ -43,6 +43,13 @@ DEFAULTS = {
     "num_eval_samples": 1000,
 }
 SELECTION = ("nll", "min")
+# --method gan: a CPU-scale adversarial fine-tuning of the MLE generator. No single dev metric ranks
+# quality and diversity together, so a GAN run keeps its last state as best/ (both are reported).
+GAN_DEFAULTS = {"batch_size": 64, "adv_steps": 300, "d_pretrain_steps": 200, "gan_eval_every": 50}
+GAN_SELECTION = None
+# --method crf: the bigram energy model starts at add-0.01 smoothed counts (best on dev among 0.003..0.3).
+CRF_DEFAULTS = {"batch_size": 950, "num_epochs": 5.0, "learning_rate": 1e-2, "weight_decay": 0.0, "warmup_ratio": 0.0,
+                "bigram_smoothing": 0.01}
 
 UPSTREAM = "https://raw.githubusercontent.com/geek-ai/Texygen/master/data/{}"
 FILES = {
@@ -89,6 +96,12 @@ def build_generator(tokenizer, model_args, data_args) -> CausalGenerator:
                                   suppress_ids=[tokenizer.pad_token_id, tokenizer.bos_token_id])
 
 
+def build_crf(tokenizer, model_args, data_args) -> BigramGenerator:
+    """The discriminator-only baseline: a bigram energy model with an [EOS]-terminated length model."""
+    return bigram_from_scratch(tokenizer, data_args.max_length, fixed_length=False,
+                               suppress_ids=[tokenizer.pad_token_id, tokenizer.bos_token_id])
+
+
 def load_generator(path: str, tokenizer) -> CausalGenerator:
     return CausalGenerator.from_pretrained(path, tokenizer)
 
@@ -102,13 +115,15 @@ def collator(tokenizer):
 
 
 @torch.no_grad()
-def draw_samples(gen: CausalGenerator, n: int, seed: int, batch_size: int = 500, temperature: float = 1.0):
-    """n samples (ids without [EOS]/padding) from a seeded torch.Generator."""
+def draw_samples(gen: CausalGenerator, n: int, seed: int, batch_size: int = 500, temperature: float = 1.0,
+                 greedy: bool = False):
+    """n samples (ids without [EOS]/padding) from a seeded torch.Generator; greedy=True decodes greedily
+    (Viterbi for the bigram model), which for an unconditional model is one sequence n times."""
     gen.eval()
     g = torch.Generator(device=gen.device).manual_seed(seed)
     out = []
     for i in range(0, n, batch_size):
-        s = gen.sample(num_samples=min(batch_size, n - i), temperature=temperature, generator=g)
+        s = gen.sample(num_samples=min(batch_size, n - i), temperature=temperature, generator=g, greedy=greedy)
         for toks, m in zip(s.tokens, s.mask):
             ids = toks[m].tolist()
             out.append(ids[:-1] if gen.eos_id is not None and ids and ids[-1] == gen.eos_id else ids)
@@ -122,15 +137,17 @@ def words(tokenizer, texts: list[str]) -> list[list[str]]:
 
 
 def evaluate(gen, loader, accelerator, dataset, splits, data_args, tokenizer, sample_seed: int,
-             temperature: float = 1.0) -> dict:
+             temperature: float = 1.0, greedy: bool = False, rerank=None) -> dict:
     """NLL of the split, then quality and diversity of fresh samples: BLEU-2..5 against the whole split,
     leave-one-out self-BLEU-2..5, distinct-n, n-gram entropy, unique ratio and the train copy rate."""
     scores = teacher_forced_nll(gen, loader, accelerator, unk_id=tokenizer.unk_token_id, temperature=temperature)
-    ids = draw_samples(gen, data_args.num_eval_samples, sample_seed, temperature=temperature)
+    if rerank is not None:
+        raise ValueError("reranking (G + D decoding) applies to the conditional pos task.")
+    ids = draw_samples(gen, data_args.num_eval_samples, sample_seed, temperature=temperature, greedy=greedy)
     samples = [tokenizer.convert_ids_to_tokens(s) for s in ids]
     tm = text_metrics(samples, references=words(tokenizer, dataset["text"]), train=words(tokenizer, splits["train"]["text"]))
     scores.update({f"bleu_{k}": v for k, v in tm.pop("test_bleu").items()})
     scores.update({f"self_bleu_{k}": v for k, v in tm.pop("self_bleu").items()})
-    scores.update({"sample_seed": sample_seed, "temperature": temperature, **tm})
+    scores.update({"sample_seed": sample_seed, "temperature": temperature, "decoding": "greedy" if greedy else "sample", **tm})
     scores["samples"] = [" ".join(s) for s in samples[:10]]
     return scores

@@ -1,4 +1,4 @@
-"""Option parsing: task defaults, config files, and clear errors for bad options."""
+"""Option parsing: task and method defaults, config files, and clear errors for bad options."""
 
 import pytest
 
@@ -6,17 +6,31 @@ from seqgan.config import parse_args
 
 
 def test_task_defaults_then_flags_override():
-    data, model, train = parse_args(["--task", "oracle"])
+    data, model, train, gan, crf = parse_args(["--task", "oracle"])
     assert (data.max_length, model.hidden_size, train.output_dir) == (20, 128, "runs/oracle-mle")
-    data, model, train = parse_args(["--task", "oracle", "--hidden_size", "64", "--output_dir", "x"])
+    data, model, train, gan, crf = parse_args(["--task", "oracle", "--hidden_size", "64", "--output_dir", "x"])
     assert (model.hidden_size, train.output_dir) == (64, "x")
+
+
+def test_method_defaults_and_run_names():
+    _, _, train, gan, _ = parse_args(["--task", "oracle", "--method", "gan", "--bridge", "rollout"])
+    assert train.output_dir == "runs/oracle-gan-rollout" and gan.d_pretrain_steps == 200  # oracle's GAN_DEFAULTS
+    _, _, train, gan, _ = parse_args(["--task", "oracle", "--method", "gan", "--d_pretrain_steps", "7"])
+    assert gan.d_pretrain_steps == 7  # flags beat method defaults
+    _, _, train, _, crf = parse_args(["--task", "text", "--method", "crf"])
+    assert (train.output_dir, train.batch_size, crf.bigram_smoothing) == ("runs/text-crf-nll", 950, 0.01)
+    _, _, train, _, crf = parse_args(["--task", "pos", "--method", "crf", "--crf_loss", "hinge"])
+    assert train.output_dir == "runs/pos-crf-hinge"
 
 
 def test_yaml_config_file(tmp_path):
     f = tmp_path / "run.yaml"
     f.write_text("task: text\nnum_epochs: 2\nlearning_rate: 0.0005\n")
-    data, model, train = parse_args([str(f)])
+    data, model, train, _, _ = parse_args([str(f)])
     assert (data.task, train.num_epochs, train.learning_rate, data.max_length) == ("text", 2, 0.0005, 48)
+    f.write_text("task: oracle\nmethod: gan\nbridge: gumbel\ngan_loss: rsgan\n")
+    _, _, train, gan, _ = parse_args([str(f)])
+    assert (train.output_dir, gan.gan_loss, gan.adv_steps) == ("runs/oracle-gan-gumbel", "rsgan", 300)
 
 
 def test_unknown_option_in_file_is_named(tmp_path):
@@ -29,7 +43,13 @@ def test_unknown_option_in_file_is_named(tmp_path):
 def test_unknown_flag_and_bad_values_are_rejected():
     with pytest.raises(ValueError, match="not used by the HfArgumentParser: \\['--learning_rte'"):
         parse_args(["--task", "pos", "--learning_rte", "0.1"])
-    with pytest.raises(ValueError, match="--method 'gan' is not available"):
-        parse_args(["--task", "pos", "--method", "gan"])
+    with pytest.raises(ValueError, match="--method 'rl' is not available"):
+        parse_args(["--task", "pos", "--method", "rl"])
     with pytest.raises(ValueError, match="unknown task 'tagging'"):
         parse_args(["--task", "tagging"])
+    with pytest.raises(ValueError, match="--crf_loss gen_negatives and --negatives_from CKPT go together"):
+        parse_args(["--task", "pos", "--method", "crf", "--crf_loss", "gen_negatives"])
+    with pytest.raises(ValueError, match="the unconditional bigram model of oracle trains by --crf_loss nll"):
+        parse_args(["--task", "oracle", "--method", "crf", "--crf_loss", "hinge"])
+    with pytest.raises(ValueError, match="--gumbel_beta_max must be >= 1"):
+        parse_args(["--task", "oracle", "--method", "gan", "--gumbel_beta_max", "0.5"])

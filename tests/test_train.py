@@ -25,7 +25,7 @@ def run_train(task, out, data_dir, *extra):
 
 def initial_generator(argv):
     """The generator exactly as train.main initialised it (same seed, same construction order)."""
-    data_args, model_args, train_args = parse_args(argv)
+    data_args, model_args, train_args, _, _ = parse_args(argv)
     task = get_task(data_args.task)
     set_seed(train_args.seed)
     splits = task.load_splits(data_args)

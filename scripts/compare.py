@@ -1,0 +1,103 @@
+#!/usr/bin/env python
+"""One markdown table of every method on a task, from the runs' evaluation JSONs, ready for README.
+
+    python scripts/compare.py --task pos                     # all runs/*/eval_test*.json of pos
+    python scripts/compare.py --task oracle --runs_dir runs --output runs/compare_oracle.md
+
+Rows: each run's eval_test.json (best/, and last/ for GAN runs), plus any eval_test_greedy.json
+(Viterbi / greedy decoding) and eval_test_rerank.json (G + D reranking) beside it. The generator
+alone (MLE), the GAN, the discriminator alone (CRF / bigram) and G + D thereby share one table.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from transformers import HfArgumentParser
+
+from seqgan.checkpoint import write_text_atomic
+
+# task -> columns: (header, metric key, format)
+COLUMNS = {
+    "pos": [("UPOS acc.", "accuracy", "{:.2%}"), ("unknown words", "unknown_word_accuracy", "{:.2%}"),
+            ("sentence exact", "exact_match", "{:.2%}"), ("unseen tag bigrams", "unseen_bigram_rate", "{:.3%}")],
+    "oracle": [("NLL_oracle ↓", "nll_oracle", "{:.3f}"), ("NLL_test ↓", "nll_test", "{:.3f}")],
+    "text": [("NLL ↓", "nll", "{:.3f}"), ("BLEU-2", "bleu_2", "{:.3f}"), ("BLEU-5", "bleu_5", "{:.3f}"),
+             ("self-BLEU-5 ↓", "self_bleu_5", "{:.3f}"), ("distinct-2", "distinct_2", "{:.3f}"),
+             ("unique", "unique_ratio", "{:.1%}")],
+}
+
+
+@dataclass
+class CompareArguments:
+    task: str = field(metadata={"help": "pos, oracle or text."})
+    runs_dir: str = field(default="runs", metadata={"help": "Folder of run folders to collect."})
+    output: str | None = field(default=None, metadata={"help": "Also write the table to this markdown file."})
+
+
+def describe(run: str, res: dict, kind: str) -> str:
+    method = res.get("method", "mle")
+    if method == "gan":
+        what = f"GAN ({res.get('bridge')}, {res.get('gan_loss')})"
+    elif method == "crf":
+        what = f"D alone: {'CRF' if res.get('task') == 'pos' else 'bigram'} ({res.get('crf_loss')}{', averaged' if res.get('crf_average') else ''})"
+    else:
+        what = "G alone: MLE"
+    decoding = {"best": "", "last": " [last]", "greedy": " [Viterbi]" if method == "crf" else " [greedy]"}.get(kind, "")
+    if kind == "rerank":
+        decoding = f" + D rerank ({Path(res['rerank_with']).parent.name}, K={res['num_candidates']})"
+    return f"{what}{decoding} · `{run}`"
+
+
+def collect(runs_dir: Path, task: str) -> list[tuple[str, dict]]:
+    rows = []
+    for run in sorted(p for p in runs_dir.iterdir() if p.is_dir()):
+        base = run / "eval_test.json"
+        if not base.is_file():
+            continue
+        res = json.loads(base.read_text())
+        if res.get("task") != task:
+            continue
+        rows.append((describe(run.name, res, "best"), {k[5:]: v for k, v in res.items() if k.startswith("test/")}))
+        if res.get("method") == "gan":
+            rows.append((describe(run.name, res, "last"), {k[10:]: v for k, v in res.items() if k.startswith("last/test/")}))
+        for kind in ("greedy", "rerank"):
+            extra = run / f"eval_test_{kind}.json"
+            if extra.is_file():
+                e = json.loads(extra.read_text())
+                merged = {**res, **{k[5:]: v for k, v in e.items() if k.startswith("test/")}}
+                rows.append((describe(run.name, merged, kind), {k[5:]: v for k, v in e.items() if k.startswith("test/")}))
+    return rows
+
+
+def table(task: str, rows: list[tuple[str, dict]]) -> str:
+    cols = COLUMNS[task]
+    lines = ["| method · run | " + " | ".join(h for h, _, _ in cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for name, m in rows:
+        cells = [fmt.format(m[k]) if isinstance(m.get(k), (int, float)) else "–" for _, k, fmt in cols]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> str:
+    (args,) = HfArgumentParser(CompareArguments).parse_args_into_dataclasses(args=argv)
+    if args.task not in COLUMNS:
+        raise ValueError(f"--task must be one of {', '.join(COLUMNS)}, got {args.task!r}.")
+    runs_dir = Path(args.runs_dir)
+    if not runs_dir.is_dir():
+        raise FileNotFoundError(f"--runs_dir {runs_dir} does not exist.")
+    rows = collect(runs_dir, args.task)
+    if not rows:
+        raise FileNotFoundError(f"no {args.task} run with eval_test.json under {runs_dir}; train or evaluate one first.")
+    out = table(args.task, rows)
+    if args.output:
+        write_text_atomic(args.output, out + "\n")
+    print(out)
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(0 if main() else 1)

@@ -1,0 +1,201 @@
+"""Bridges: how D's judgement of discrete samples reaches G's parameters. Plain functions, one signature.
+
+    loss, logs = BRIDGES["reinforce"](ctx, batch)     # chosen with --bridge
+
+- reinforce: one reward per sequence, r = -g_loss(D(y)); REINFORCE with a baseline (leave-one-out
+  over the K samples of an input, a batch mean, a moving average, or none) and an entropy bonus.
+- rollout:   SeqGAN: the reward of y_<=t is the mean reward of N Monte-Carlo completions of it
+  (seqgan/rollout.py: one cached pass, all prefixes x rollouts batched).
+- dense:     a causal D scores every prefix; per-step rewards, discounted returns (ScratchGAN).
+- gumbel:    RelGAN: D reads relaxed samples softmax(beta * (log p + g)) and its gradient flows
+  into G; beta follows --gumbel_schedule over the run's adversarial steps.
+- st-gumbel: straight-through: D reads the hard one-hot sample, gradients use the relaxed one.
+
+Every bridge samples without gradients and then re-scores the samples with one teacher-forced
+pass (with gradients), which gives exactly the per-step distributions the samples were drawn
+from; G's dropout is off during adversarial training so that this holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from seqgan.generator import Samples
+from seqgan.rollout import rollout_rewards
+
+
+@dataclass
+class BridgeContext:
+    gen: torch.nn.Module           # G as prepared by accelerate (gradients flow through its forward)
+    sampler: object                # the unwrapped generator: sampling and rollouts
+    disc: torch.nn.Module          # the unwrapped D, frozen during G's step
+    loss: object                   # seqgan.losses.GanLoss
+    args: object                   # GanArguments
+    conditional: bool              # pos: one tag sequence per input sentence
+    total_steps: int               # the run's adversarial generator steps (the Gumbel schedule's N)
+    generator: torch.Generator | None = None
+    step: int = 0                  # generator steps done so far
+    ema: dict = field(default_factory=dict)  # moving-average baselines
+
+
+# ----------------------------------------------------------------------------- shared pieces
+
+def repeat_batch(batch: dict, k: int) -> dict:
+    """Each tensor's rows repeated k times, k-major: row j * B + b is copy j of input b."""
+    return {key: v.repeat(k, *([1] * (v.dim() - 1))) if torch.is_tensor(v) and v.dim() > 0 else v for key, v in batch.items()}
+
+
+@torch.no_grad()
+def draw(ctx: BridgeContext, batch: dict, gumbel: bool = False) -> tuple[Samples, dict, int]:
+    """Samples for the G step: K per input sentence (pos) or batch-size many (unconditional).
+    Returns (samples, the batch they condition on (None if unconditional), group size K)."""
+    if ctx.conditional:
+        k = ctx.args.samples_per_input
+        cond = repeat_batch(batch, k)
+        return ctx.sampler.sample(cond, generator=ctx.generator, gumbel=gumbel), cond, k
+    n = batch["labels"].shape[0]
+    return ctx.sampler.sample(num_samples=n, generator=ctx.generator, gumbel=gumbel), None, n
+
+
+def real_tokens(samples: Samples) -> torch.Tensor:
+    """Sampled ids with padding replaced by 0: a pad id may lie outside the output vocabulary (pos)."""
+    return samples.tokens.masked_fill(~samples.mask, 0)
+
+
+def rescore(ctx: BridgeContext, samples: Samples, cond: dict | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Teacher-forced log-probs of the sampled tokens and log-softmax (B, T), (B, T, V), with gradients."""
+    scored = {**(cond or {}), "labels": samples.tokens, "mask": samples.mask}
+    logp_all = F.log_softmax(ctx.gen(scored).float(), -1)  # (B, T, V)
+    logp = logp_all.gather(2, real_tokens(samples)[..., None]).squeeze(2)  # (B, T)
+    return torch.where(samples.mask, logp, torch.zeros_like(logp)), logp_all
+
+
+def entropy(logp_all: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean per-token entropy of G's distributions at real positions (nats)."""
+    p = logp_all.exp()
+    h = -(p * torch.where(p > 0, logp_all, torch.zeros_like(logp_all))).sum(-1)  # (B, T); 0 * -inf is 0
+    return (h * mask).sum() / mask.sum().clamp(min=1)
+
+
+@torch.no_grad()
+def real_logits(ctx: BridgeContext, batch: dict) -> torch.Tensor | None:
+    """D's logits of the real batch, which the relativistic loss compares fakes with."""
+    if not ctx.loss.relativistic:
+        return None
+    return ctx.disc.score(tokens=batch["labels"], mask=batch["mask"], cond=batch if ctx.conditional else None)
+
+
+def apply_baseline(ctx: BridgeContext, rewards: torch.Tensor, k: int, key: str) -> torch.Tensor:
+    """Advantages from rewards (N, ...) whose rows are k-major groups of size k (k copies of each input)."""
+    kind = ctx.args.baseline
+    grouped = rewards.view(k, -1, *rewards.shape[1:])  # (K, G, ...)
+    if kind == "rloo":  # leave-one-out: the mean of the other K - 1 samples of the same input
+        base = (grouped.sum(0, keepdim=True) - grouped) / (k - 1)
+    elif kind == "mean":
+        base = grouped.mean(0, keepdim=True)
+    elif kind == "ema":
+        prev = ctx.ema.get(key)
+        base = torch.zeros_like(grouped) + (prev if prev is not None else grouped.mean())
+        ctx.ema[key] = grouped.mean() if prev is None else ctx.args.baseline_decay * prev + (1 - ctx.args.baseline_decay) * grouped.mean()
+    else:
+        base = torch.zeros_like(grouped)
+    return (grouped - base).view_as(rewards)
+
+
+def policy_gradient(ctx, samples: Samples, cond, advantages: torch.Tensor, rewards: torch.Tensor) -> tuple[torch.Tensor, dict]:
+    """REINFORCE loss -sum_t A_t log p(y_t) / #tokens (advantages (B,) or (B, T)), minus the entropy bonus."""
+    logp, logp_all = rescore(ctx, samples, cond)
+    adv = advantages if advantages.dim() == 2 else advantages[:, None]
+    mask = samples.mask
+    pg = -(adv.detach() * logp * mask).sum() / mask.sum().clamp(min=1)
+    ent = entropy(logp_all, mask)
+    loss = pg - ctx.args.entropy_coef * ent
+    r = rewards[mask] if rewards.dim() == 2 else rewards
+    return loss, {"gan/reward_mean": r.mean().item(), "gan/reward_std": r.std().item() if r.numel() > 1 else 0.0,
+                  "gan/advantage_std": adv.expand_as(logp)[mask].std().item(), "gan/g_entropy": ent.item(),
+                  "gan/pg_loss": pg.item()}
+
+
+# ----------------------------------------------------------------------------- the bridges
+
+def reinforce(ctx: BridgeContext, batch: dict):
+    samples, cond, k = draw(ctx, batch)
+    with torch.no_grad():
+        d_fake = ctx.disc.score(tokens=samples.tokens, mask=samples.mask, cond=cond)
+        rewards = -ctx.loss.g(d_fake, real_logits(ctx, batch))  # (N,)
+    return policy_gradient(ctx, samples, cond, apply_baseline(ctx, rewards, k, "seq"), rewards) + (samples,)
+
+
+def rollout(ctx: BridgeContext, batch: dict):
+    samples, cond, k = draw(ctx, batch)
+    d_real = real_logits(ctx, batch)
+
+    def reward_fn(tokens, mask, rows):
+        c = {key: v[rows] for key, v in cond.items() if torch.is_tensor(v) and v.dim() > 0} if cond else None
+        return -ctx.loss.g(ctx.disc.score(tokens=tokens, mask=mask, cond=c), d_real)
+
+    with torch.no_grad():
+        q = rollout_rewards(ctx.sampler, reward_fn, cond, samples.tokens, samples.mask,
+                            cond["mask"] if cond else None, ctx.args.num_rollouts, ctx.generator,
+                            max_rows=ctx.args.rollout_max_rows)  # (N, T)
+    return policy_gradient(ctx, samples, cond, apply_baseline(ctx, q, k, "rollout") * samples.mask, q) + (samples,)
+
+
+def discounted_returns(r: torch.Tensor, mask: torch.Tensor, gamma: float) -> torch.Tensor:
+    """R_t = sum_{s >= t} gamma^(s - t) r_s over real positions: (B, T) -> (B, T)."""
+    out = torch.zeros_like(r)
+    running = torch.zeros_like(r[:, 0])
+    for t in range(r.shape[1] - 1, -1, -1):
+        running = (r[:, t] + gamma * running) * mask[:, t]
+        out[:, t] = running
+    return out
+
+
+def dense(ctx: BridgeContext, batch: dict):
+    samples, cond, k = draw(ctx, batch)
+    with torch.no_grad():
+        d = ctx.disc(tokens=samples.tokens, mask=samples.mask, cond=cond)  # (N, T): one logit per prefix
+        r = -ctx.loss.g(d, real_logits(ctx, batch)) * samples.mask
+        ret = discounted_returns(r, samples.mask, ctx.args.dense_gamma)
+    return policy_gradient(ctx, samples, cond, apply_baseline(ctx, ret, k, "dense") * samples.mask, r) + (samples,)
+
+
+def gumbel_beta(args, step: int, total: int) -> float:
+    """Inverse temperature beta_n: constant beta_max, linear 1 -> beta_max, or exponential beta_max^(n/N).
+    N is the run's own number of adversarial generator steps, so the schedule reaches beta_max at the end."""
+    frac = min(step / max(total, 1), 1.0)
+    if args.gumbel_schedule == "constant":
+        return args.gumbel_beta_max
+    if args.gumbel_schedule == "linear":
+        return 1.0 + (args.gumbel_beta_max - 1.0) * frac
+    return args.gumbel_beta_max ** frac
+
+
+def _relaxed(ctx: BridgeContext, batch: dict, straight_through: bool):
+    samples, cond, _ = draw(ctx, batch, gumbel=True)
+    beta = gumbel_beta(ctx.args, ctx.step, ctx.total_steps)
+    _, logp_all = rescore(ctx, samples, cond)  # (N, T, V), with gradients
+    soft = F.softmax(beta * (logp_all + samples.gumbels), -1) * samples.mask[..., None]  # (N, T, V)
+    if straight_through:
+        hard = F.one_hot(real_tokens(samples), soft.shape[-1]).to(soft.dtype) * samples.mask[..., None]
+        soft = hard - soft.detach() + soft  # forward: the sample D would see; backward: the relaxation
+    d_fake = ctx.disc.score(probs=soft, mask=samples.mask, cond=cond)
+    loss = ctx.loss.g(d_fake, real_logits(ctx, batch)).mean()
+    ent = entropy(logp_all, samples.mask)
+    return loss, {"gan/beta": beta, "gan/g_entropy": ent.item(), "gan/d_fake_logit": d_fake.mean().item()}, samples
+
+
+def gumbel(ctx: BridgeContext, batch: dict):
+    return _relaxed(ctx, batch, straight_through=False)
+
+
+def st_gumbel(ctx: BridgeContext, batch: dict):
+    return _relaxed(ctx, batch, straight_through=True)
+
+
+BRIDGES: dict[str, Callable] = {"reinforce": reinforce, "rollout": rollout, "dense": dense, "gumbel": gumbel,
+                                "st-gumbel": st_gumbel}

@@ -1,0 +1,142 @@
+"""D: a sequence discriminator over a transformers encoder, judging whole outputs for plausibility.
+
+    disc = SeqGanDiscriminator(SeqGanDiscriminatorConfig(vocab_size=V, encoder=BertConfig(...).to_dict()))
+    d = disc(tokens=ids, mask=mask)               # (B,) logits: real vs generated
+    d = disc(probs=soft_onehots, mask=mask)       # same, from distributions (B, T, V): gradients reach G
+    d = disc(tokens=tags, mask=mask, cond=batch)  # conditional D(x, y) for pos: sentence + tag sequence
+    d = causal_disc(tokens=ids, mask=mask)        # (B, T): a score for every prefix y_<=t (dense rewards)
+
+Inputs enter through D's own embedding matrix over G's vocabulary (E: V x d), so a soft token
+distribution p (B, T, V) is embedded as p @ E; that is what lets Gumbel-softmax pass gradients. The
+encoder is any `AutoModel` that takes `inputs_embeds` (its own word embeddings are unused and frozen):
+a BERT encoder configured from scratch by default, a GPT-2 one for the causal variant, or a
+pretrained encoder loaded with `SeqGanDiscriminator.from_encoder(path, ...)`.
+For pos, each position also gets the word's embedding and byte-CNN features (as in the tagger).
+Saved with `save_pretrained` (config.json + model.safetensors); `import seqgan` registers the class.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+from transformers import AutoConfig, AutoModel, PreTrainedModel, PretrainedConfig
+
+from seqgan.tagger import ByteCNN
+
+
+class SeqGanDiscriminatorConfig(PretrainedConfig):
+    model_type = "seqgan_discriminator"
+
+    def __init__(self, vocab_size: int = 4, encoder: dict | None = None, causal: bool = False,
+                 cond_vocab_size: int = 0, char_dim: int = 32, char_filters: int = 64,
+                 char_kernels: tuple[int, ...] = (2, 3, 4), **kwargs):
+        self.vocab_size = vocab_size            # tokens judged: G's vocabulary (tags for pos)
+        self.encoder = dict(encoder or {"model_type": "bert", "vocab_size": 1, "hidden_size": 64,
+                                        "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 128})
+        self.causal = causal                    # per-prefix scores (GPT-2-style encoder) instead of one per sequence
+        self.cond_vocab_size = cond_vocab_size  # > 0: conditional D(x, y), x a sentence over this word vocabulary
+        self.char_dim, self.char_filters, self.char_kernels = char_dim, char_filters, list(char_kernels)
+        super().__init__(**kwargs)
+
+
+class SeqGanDiscriminator(PreTrainedModel):
+    config_class = SeqGanDiscriminatorConfig
+    base_model_prefix = "discriminator"
+
+    def __init__(self, config: SeqGanDiscriminatorConfig):
+        super().__init__(config)
+        self.encoder = AutoModel.from_config(AutoConfig.for_model(**config.encoder))
+        d = self.encoder.config.hidden_size
+        self.embed = nn.Embedding(config.vocab_size, d)
+        if config.cond_vocab_size:
+            self.word_embed = nn.Embedding(config.cond_vocab_size, d)
+            self.chars = ByteCNN(config.char_dim, config.char_filters, config.char_kernels)
+            self.char_proj = nn.Linear(config.char_filters * len(config.char_kernels), d)
+        self.head = nn.Linear(d, 1)
+        self.post_init()
+        # The encoder reads our embeddings through inputs_embeds; its own table never sees a gradient.
+        self.encoder.get_input_embeddings().requires_grad_(False)
+
+    @classmethod
+    def from_encoder(cls, name_or_path: str, vocab_size: int, causal: bool = False, **kwargs) -> "SeqGanDiscriminator":
+        """A D around a pretrained encoder (local folder or Hub id); its layers keep their weights."""
+        encoder = AutoModel.from_pretrained(name_or_path)
+        cfg = SeqGanDiscriminatorConfig(vocab_size=vocab_size, encoder=encoder.config.to_dict(), causal=causal, **kwargs)
+        disc = cls(cfg)
+        disc.encoder.load_state_dict(encoder.state_dict())
+        disc.encoder.get_input_embeddings().requires_grad_(False)
+        return disc
+
+    def embed_inputs(self, tokens, probs, cond, mask) -> torch.Tensor:
+        if (tokens is None) == (probs is None):
+            raise ValueError("pass exactly one of tokens (B, T) ids or probs (B, T, V) distributions.")
+        if probs is not None:
+            if probs.shape[-1] != self.config.vocab_size:
+                raise ValueError(f"probs have {probs.shape[-1]} classes but this discriminator judges a vocabulary "
+                                 f"of {self.config.vocab_size}.")
+            x = probs.to(self.embed.weight.dtype) @ self.embed.weight  # (B, T, V) @ (V, d) -> (B, T, d)
+        else:
+            x = self.embed(tokens.masked_fill(~mask, 0))  # (B, T, d); padding ids may lie outside the vocabulary
+        if self.config.cond_vocab_size:
+            if cond is None:
+                raise ValueError("this discriminator is conditional: pass cond= the batch with word_ids and char_ids.")
+            x = x + self.word_embed(cond["word_ids"]) + self.char_proj(self.chars(cond["char_ids"]))
+        return x
+
+    def forward(self, tokens: torch.Tensor | None = None, probs: torch.Tensor | None = None,
+                mask: torch.Tensor | None = None, cond: dict | None = None) -> torch.Tensor:
+        """Logits: (B,) one per sequence, or (B, T) one per prefix for a causal D (0 at padding)."""
+        if mask is None:
+            ref = tokens if tokens is not None else probs[..., 0]
+            mask = torch.ones(ref.shape[:2], dtype=torch.bool, device=ref.device)
+        x = self.embed_inputs(tokens, probs, cond, mask)
+        h = self.encoder(inputs_embeds=x, attention_mask=mask.long()).last_hidden_state  # (B, T, d)
+        if self.config.causal:
+            return self.head(h).squeeze(-1).masked_fill(~mask, 0.0)  # (B, T)
+        pooled = (h * mask[..., None]).sum(1) / mask.sum(1).clamp(min=1)[:, None]  # (B, d): mean over real positions
+        return self.head(pooled).squeeze(-1)  # (B,)
+
+    def score(self, tokens=None, probs=None, mask=None, cond=None) -> torch.Tensor:
+        """One logit per sequence (B,): a causal D's score of the whole sequence is its last prefix's."""
+        d = self(tokens=tokens, probs=probs, mask=mask, cond=cond)
+        if not self.config.causal:
+            return d
+        last = mask.long().sum(1).clamp(min=1) - 1 if mask is not None else torch.full_like(d[:, 0], d.shape[1] - 1).long()
+        return d.gather(1, last[:, None]).squeeze(1)
+
+
+AutoConfig.register(SeqGanDiscriminatorConfig.model_type, SeqGanDiscriminatorConfig)
+AutoModel.register(SeqGanDiscriminatorConfig, SeqGanDiscriminator)
+
+
+def build_discriminator(vocab_size: int, gan_args, cond_vocab_size: int = 0, max_positions: int = 512) -> SeqGanDiscriminator:
+    """D from `--disc_name_or_path` (a seqgan discriminator or any encoder) or configured from scratch."""
+    if gan_args.disc_name_or_path:
+        cfg = AutoConfig.from_pretrained(gan_args.disc_name_or_path)
+        if isinstance(cfg, SeqGanDiscriminatorConfig):
+            disc = SeqGanDiscriminator.from_pretrained(gan_args.disc_name_or_path)
+        else:
+            disc = SeqGanDiscriminator.from_encoder(gan_args.disc_name_or_path, vocab_size, causal=gan_args.disc_causal,
+                                                    cond_vocab_size=cond_vocab_size)
+    else:
+        h, L, heads, ffn, p = (gan_args.disc_hidden_size, gan_args.disc_layers, gan_args.disc_heads, gan_args.disc_ffn_size,
+                               gan_args.disc_dropout)
+        if gan_args.disc_causal:
+            enc = {"model_type": "gpt2", "vocab_size": 1, "n_embd": h, "n_layer": L, "n_head": heads, "n_inner": ffn,
+                   "n_positions": max_positions, "resid_pdrop": p, "embd_pdrop": p, "attn_pdrop": p}
+        else:
+            enc = {"model_type": "bert", "vocab_size": 1, "hidden_size": h, "num_hidden_layers": L, "num_attention_heads": heads,
+                   "intermediate_size": ffn, "max_position_embeddings": max_positions, "type_vocab_size": 1, "pad_token_id": 0,
+                   "hidden_dropout_prob": p, "attention_probs_dropout_prob": p}
+        disc = SeqGanDiscriminator(SeqGanDiscriminatorConfig(vocab_size=vocab_size, encoder=enc, causal=gan_args.disc_causal,
+                                                             cond_vocab_size=cond_vocab_size))
+    if disc.config.vocab_size != vocab_size:
+        raise ValueError(f"the discriminator judges a vocabulary of {disc.config.vocab_size} tokens but the generator emits "
+                         f"{vocab_size}; use a discriminator trained with this generator's tokenizer, or none (from scratch).")
+    if disc.config.causal != gan_args.disc_causal:
+        raise ValueError(f"--disc_causal {gan_args.disc_causal} contradicts the loaded discriminator (causal="
+                         f"{disc.config.causal}); drop the flag or load another discriminator.")
+    if bool(disc.config.cond_vocab_size) != bool(cond_vocab_size) or (cond_vocab_size and disc.config.cond_vocab_size != cond_vocab_size):
+        raise ValueError(f"the discriminator's sentence vocabulary ({disc.config.cond_vocab_size}) does not match this task's "
+                         f"({cond_vocab_size}); a pos D must be trained with the same word tokenizer.")
+    return disc

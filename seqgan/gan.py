@@ -1,0 +1,78 @@
+"""The two halves of the alternating GAN algorithm: a discriminator step and a generator step.
+
+    logs = d_step(accelerator, models, batch)     # D: real batch vs fresh G samples, one optimiser step
+    logs = g_step(accelerator, models, batch)     # G: D's signal through the bridge (+ lambda * MLE), D frozen
+
+scripts/train.py --method gan runs k_D d_steps then k_G g_steps per round. Both models and both
+optimisers are prepared by accelerate; sampling and D's scoring inside G's step use the
+unwrapped modules, so no gradient of D is computed or synchronised there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from seqgan.bridges import BRIDGES, BridgeContext
+from seqgan.losses import d_accuracy, mle_loss
+from seqgan.metrics import distinct_ids
+
+
+@dataclass
+class GanModels:
+    gen: torch.nn.Module       # prepared generator
+    disc: torch.nn.Module      # prepared discriminator
+    g_opt: torch.optim.Optimizer
+    d_opt: torch.optim.Optimizer
+    ctx: BridgeContext         # bridge inputs: unwrapped G (sampler) and D, loss, options, step counter
+    max_grad_norm: float
+
+
+def _sequence_logits(d: torch.Tensor, mask: torch.Tensor, causal: bool) -> torch.Tensor:
+    """D's output -> logits to train on: one per sequence, or one per real prefix for a causal D (flattened)."""
+    return d[mask] if causal else d
+
+
+def d_step(accelerator, m: GanModels, batch: dict) -> dict:
+    ctx = m.ctx
+    cond = batch if ctx.conditional else None
+    with torch.no_grad():
+        fake = ctx.sampler.sample(cond, num_samples=None if cond else batch["labels"].shape[0], generator=ctx.generator)
+    causal = ctx.disc.config.causal
+    m.disc.train()
+    with accelerator.accumulate(m.gen, m.disc):
+        d_real = _sequence_logits(m.disc(tokens=batch["labels"], mask=batch["mask"], cond=cond), batch["mask"], causal)
+        d_fake = _sequence_logits(m.disc(tokens=fake.tokens, mask=fake.mask, cond=cond), fake.mask, causal)
+        loss = ctx.loss.d(d_real, d_fake)
+        accelerator.backward(loss)
+        norm = accelerator.clip_grad_norm_(m.disc.parameters(), m.max_grad_norm) if m.max_grad_norm > 0 else None
+        m.d_opt.step()
+        m.d_opt.zero_grad()
+    acc_real, acc_fake = d_accuracy(d_real.detach(), d_fake.detach(), ctx.loss.relativistic)
+    return {"gan/d_loss": loss.item(), "gan/d_acc_real": acc_real, "gan/d_acc_fake": acc_fake,
+            "gan/d_acc": (acc_real + acc_fake) / 2, "gan/d_grad_norm": None if norm is None else float(norm)}
+
+
+def g_step(accelerator, m: GanModels, batch: dict) -> dict:
+    ctx = m.ctx
+    bridge = BRIDGES[ctx.args.bridge]
+    ctx.disc.requires_grad_(False)  # D is a fixed critic here: no gradient is computed for it
+    try:
+        with accelerator.accumulate(m.gen, m.disc):
+            loss, logs, samples = bridge(ctx, batch)
+            if ctx.args.mle_weight > 0:
+                mle = mle_loss(m.gen(batch), batch["labels"], batch["mask"])
+                loss = loss + ctx.args.mle_weight * mle
+                logs["gan/mle_loss"] = mle.item()
+            accelerator.backward(loss)
+            norm = accelerator.clip_grad_norm_(m.gen.parameters(), m.max_grad_norm) if m.max_grad_norm > 0 else None
+            m.g_opt.step()
+            m.g_opt.zero_grad()
+    finally:
+        ctx.disc.requires_grad_(True)
+        ctx.disc.encoder.get_input_embeddings().requires_grad_(False)  # never trained (see SeqGanDiscriminator)
+    ctx.step += 1
+    logs.update({"gan/g_loss": loss.item(), "gan/g_grad_norm": None if norm is None else float(norm),
+                 "gan/distinct_2": distinct_ids(samples.tokens, samples.mask, 2)})
+    return logs

@@ -1,0 +1,75 @@
+"""The run folder's writer: metrics.jsonl, dev evaluations, and the best/ and last/ checkpoints.
+
+    rec = RunRecorder(out_dir, accelerator, task, tokenizer, encoded, data_args, run_args, selection)
+    rec.log({"step": 10, "train/loss": 2.3})
+    metrics = rec.evaluate(step, epoch, gen, disc=None)   # dev metrics; saves best/ when the selection metric improves
+    rec.save_last(step, epoch, gen, disc=None)
+
+Only the main process writes; every process takes part in evaluation (it gathers across them).
+`selection` is (metric, "min" | "max"), or None to keep the latest evaluated state as best/.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from seqgan.checkpoint import save_checkpoint, write_json_atomic
+from seqgan.evaluation import eval_loader, evaluate_split
+
+
+class RunRecorder:
+    def __init__(self, out_dir, accelerator, task, tokenizer, encoded, data_args, run_args: dict, selection):
+        self.out_dir, self.accelerator, self.task, self.tokenizer = Path(out_dir), accelerator, task, tokenizer
+        self.encoded, self.data_args, self.run_args, self.selection = encoded, data_args, run_args, selection
+        self.best, self.best_step, self.t0 = None, None, time.time()
+        self.log_path = self.out_dir / "metrics.jsonl"
+        self.dev_loader = eval_loader(encoded["dev"], task.collator(tokenizer), 64, accelerator)
+        if accelerator.is_main_process:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            self.log_path.unlink(missing_ok=True)
+            write_json_atomic(self.out_dir / "args.json", run_args)
+
+    def log(self, record: dict) -> None:
+        if self.accelerator.is_main_process:
+            with open(self.log_path, "a") as f:
+                f.write(json.dumps({**record, "time_s": round(time.time() - self.t0, 2)}) + "\n")
+
+    def write(self, text: str) -> None:
+        if self.accelerator.is_main_process:
+            from tqdm.auto import tqdm
+
+            tqdm.write(text)
+
+    def evaluate(self, step: int, epoch: int, gen, disc=None, phase: str | None = None) -> dict:
+        metrics = evaluate_split(self.task, gen, self.tokenizer, self.encoded, "dev", self.accelerator, self.data_args,
+                                 loader=self.dev_loader)
+        self.log({"step": step, "epoch": epoch, **({"phase": phase} if phase else {}), **metrics})
+        if self.selection is None:
+            improved = True
+        else:
+            name, mode = self.selection
+            score = metrics[f"dev/{name}"]
+            improved = self.best is None or (score > self.best if mode == "max" else score < self.best)
+            if improved:
+                self.best = score
+        if improved:
+            self.best_step = step
+            if self.accelerator.is_main_process:
+                save_checkpoint(self.out_dir / "best", gen, self.tokenizer, self.run_args,
+                                {"step": step, "epoch": epoch, **({"phase": phase} if phase else {}), **metrics}, disc=disc)
+        self.write(f"step {step}: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()
+                                                 if isinstance(v, float) and "/tag/" not in k))  # per-tag scores: JSON only
+        self.accelerator.wait_for_everyone()
+        return metrics
+
+    def new_phase(self) -> None:
+        """Forget the best score so far: best/ is chosen among the coming phase's evaluations only
+        (a GAN run's best/ is an adversarial state, its starting point included, not a pretraining one)."""
+        self.best, self.best_step = None, None
+
+    def save_last(self, step: int, epoch: int, gen, disc=None) -> None:
+        if self.accelerator.is_main_process:
+            save_checkpoint(self.out_dir / "last", gen, self.tokenizer, self.run_args, {"step": step, "epoch": epoch}, disc=disc)
+        self.accelerator.wait_for_everyone()

@@ -1,0 +1,142 @@
+"""SeqGAN's Monte-Carlo search: the reward of prefix y_<=t is the mean D score of N completions of it.
+
+    q = rollout_rewards(gen, reward_fn, batch, tokens, mask, num_rollouts=16, generator=g)   # (B, T)
+
+For a batch of B sampled sequences of length T, the completions of every prefix y_0..y_{L-1}
+(L = 1..T-1) are drawn N times: N x (T-1) x B continuations. `rollouts_cached` does this with
+one teacher-forced pass over the B sequences, whose key/value cache every continuation then
+branches off (rows repeated with `gen.select_rows`, attention masked to the row's own prefix),
+and all prefixes x rollouts advance together, one decoder step per position. Rows are ordered by
+prefix length, so rows that are complete drop out of the batch (a view, not a copy), and each new
+key/value entry overwrites a prefill entry no running row needs any more, so the cache stays T
+entries wide. No prefix is ever re-encoded and the generator is never copied.
+
+`rollouts_naive` is the reference: every prefix of every rollout separately, re-encoding the
+whole sequence for each new token (mode="reencode"), or re-encoding each prefix once and then
+using a cache for its completion (mode="prefix"). scripts/benchmark.py times all three.
+
+Every token is drawn by inverse-CDF sampling from a uniform u[n, L-1, b, position] drawn up front
+from the seeded generator, so a draw does not depend on how rows are batched: the cached and
+naive versions produce identical completions (up to float rounding at a CDF boundary, which
+float64 models rule out in the tests).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from seqgan.generator import icdf_sample
+
+
+def draw_uniforms(num_rollouts: int, B: int, T: int, generator: torch.Generator | None, device) -> torch.Tensor:
+    """u[n, L-1, b, p]: the uniform for position p of rollout n of prefix length L of sequence b."""
+    return torch.rand(num_rollouts, T - 1, B, T, generator=generator, device=device)
+
+
+def _finish(gen, comp: torch.Tensor, fixed_mask: torch.Tensor | None, rows: torch.Tensor):
+    """Mask of each completion (real tokens: the fixed mask, or up to the first EOS); pad after it."""
+    cmask = gen.sequence_mask(comp, fixed_mask[rows] if fixed_mask is not None else None)
+    return comp.masked_fill(~cmask, gen.pad_id), cmask
+
+
+@torch.no_grad()
+def rollouts_cached(gen, batch, tokens, mask, fixed_mask, u, max_rows: int | None = None):
+    """Completions (N, T-1, B, T) and masks for every prefix x rollout, branching off one prefill pass."""
+    N, P, B, T = u.shape
+    dev = tokens.device
+    n_chunk = N if max_rows is None else max(1, min(N, max_rows // max(P * B, 1)))
+    out_tok, out_mask = [], []
+    for n0 in range(0, N, n_chunk):
+        nc = min(n_chunk, N - n0)
+        state, _, _, _ = gen.start(batch, B)
+        logits = gen.prefill(state, tokens, mask)  # (B, T, V): logits[:, L] is the distribution of y_L
+        # Row r = (l, n, b), l-major: prefix length L = l + 1 ascending, so rows still running are a prefix.
+        l_idx = torch.arange(P, device=dev).repeat_interleave(nc * B)  # (R,)
+        n_idx = torch.arange(n0, n0 + nc, device=dev).repeat_interleave(B).repeat(P)  # (R,)
+        b_idx = torch.arange(B, device=dev).repeat(P * nc)  # (R,)
+        L = l_idx + 1
+        comp = tokens[b_idx].clone()  # (R, T): prefix tokens, overwritten from position L on
+        first_u = u[n0:n0 + nc, torch.arange(P), :, torch.arange(1, T)]  # (P, nc, B): u[n, l, b, l + 1]
+        first = icdf_sample(logits[:, 1:].transpose(0, 1).reshape(P * B, -1),  # (P*B, V), row l*B + b
+                            first_u.permute(0, 2, 1).reshape(P * B, nc))  # (P*B, nc)
+        comp[torch.arange(len(L), device=dev), L] = first.view(P, B, nc).permute(0, 2, 1).reshape(-1)  # to row order
+        state = gen.select_rows(state, b_idx)
+        prefix_of = (torch.arange(T, device=dev)[None, :] <= L[:, None])  # (R, T): row's own prefill entries 0..L
+        for k in range(1, T - 1):
+            m = (T - 1 - k) * nc * B  # rows with L + k <= T - 1, i.e. L <= T - 1 - k
+            if m < len(prefix_of):
+                state = gen.select_rows(state, slice(0, m))  # a view: no copy of the cache
+                prefix_of = prefix_of[:m]
+            # Entry T - k of the prefill pass is no running row's prefix any more (L <= T - 1 - k), so the
+            # new entry overwrites it: the cache stays T entries wide and is never copied or grown.
+            state["cache"].write_slot(T - k)
+            r = torch.arange(m, device=dev)
+            pos = L[:m] + k
+            attn = (prefix_of | (torch.arange(T, device=dev)[None, :] >= T - k)).long()  # (m, T): prefix + own k steps
+            step_logits = gen.step(state, comp[r, pos - 1], pos, attn)  # (m, V)
+            comp[r, pos] = icdf_sample(step_logits, u[n_idx[:m], l_idx[:m], b_idx[:m], pos])
+        state["cache"].write_slot(None)
+        comp, cmask = _finish(gen, comp, fixed_mask, b_idx)
+        out_tok.append(comp.view(P, nc, B, T).transpose(0, 1))
+        out_mask.append(cmask.view(P, nc, B, T).transpose(0, 1))
+    return torch.cat(out_tok, 0), torch.cat(out_mask, 0)  # (N, T-1, B, T) each
+
+
+@torch.no_grad()
+def rollouts_naive(gen, batch, tokens, mask, fixed_mask, u, mode: str = "reencode"):
+    """The same completions, one (rollout, prefix) at a time (the reference implementation)."""
+    if mode not in ("reencode", "prefix"):
+        raise ValueError(f"mode must be 'reencode' or 'prefix', got {mode!r}")
+    N, P, B, T = u.shape
+    dev = tokens.device
+    rows = torch.arange(B, device=dev)
+    out_tok = torch.empty(N, P, B, T, dtype=torch.long, device=dev)
+    out_mask = torch.empty(N, P, B, T, dtype=torch.bool, device=dev)
+    for n in range(N):
+        for l in range(P):
+            L = l + 1
+            comp = tokens.clone()
+            state, _, _, _ = gen.start(batch, B)
+            logits = gen.prefill(state, comp[:, :L + 1], mask[:, :L + 1], last_only=True)  # (B, V) of y_L
+            comp[:, L] = icdf_sample(logits, u[n, l, :, L])
+            for p in range(L + 1, T):
+                if mode == "reencode":  # the whole sequence again, from scratch, for every new token
+                    state, _, _, _ = gen.start(batch, B)
+                    logits = gen.prefill(state, comp[:, :p + 1], torch.ones_like(mask[:, :p + 1]), last_only=True)
+                else:
+                    pos = torch.full((B,), p, dtype=torch.long, device=dev)
+                    logits = gen.step(state, comp[:, p - 1], pos, torch.ones(B, p + 1, dtype=torch.long, device=dev))
+                comp[:, p] = icdf_sample(logits, u[n, l, :, p])
+            out_tok[n, l], out_mask[n, l] = _finish(gen, comp, fixed_mask, rows)
+    return out_tok, out_mask
+
+
+@torch.no_grad()
+def score_completions(reward_fn: Callable, comp: torch.Tensor, cmask: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
+    """reward_fn(tokens (R, T), mask (R, T), rows (R,)) over all (N, P, B, T) completions -> (N, P, B)."""
+    N, P, B, T = comp.shape
+    flat, fmask = comp.reshape(-1, T), cmask.reshape(-1, T)
+    rows = torch.arange(B, device=comp.device).repeat(N * P)  # the batch row each completion continues
+    scores = torch.cat([reward_fn(flat[i:i + batch_size], fmask[i:i + batch_size], rows[i:i + batch_size])
+                        for i in range(0, len(flat), batch_size)])
+    return scores.view(N, P, B)
+
+
+@torch.no_grad()
+def rollout_rewards(gen, reward_fn: Callable, batch, tokens, mask, fixed_mask, num_rollouts: int,
+                    generator: torch.Generator | None = None, impl: str = "cached", max_rows: int | None = None) -> torch.Tensor:
+    """Q (B, T): Q[b, t] = mean over rollouts of the reward of completions of y_b[:t+1]; the last real
+    token gets the reward of the sequence itself; 0 at padding."""
+    B, T = tokens.shape
+    u = draw_uniforms(num_rollouts, B, T, generator, tokens.device)
+    if impl == "cached":
+        comp, cmask = rollouts_cached(gen, batch, tokens, mask, fixed_mask, u, max_rows)
+    else:
+        comp, cmask = rollouts_naive(gen, batch, tokens, mask, fixed_mask, u, mode=impl)
+    prefix_q = score_completions(reward_fn, comp, cmask).mean(0).T  # (P, B) -> (B, T-1)
+    full = reward_fn(tokens, mask, torch.arange(B, device=tokens.device))  # (B,)
+    q = torch.cat([prefix_q, torch.zeros_like(prefix_q[:, :1])], 1)  # (B, T)
+    q[torch.arange(B, device=tokens.device), mask.long().sum(1) - 1] = full  # the last real token: D's score of y
+    return q * mask

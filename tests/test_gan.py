@@ -1,0 +1,177 @@
+"""Adversarial training: discriminator, bridges, rollouts, the alternating loop, and clear errors."""
+
+import json
+
+import pytest
+import torch
+from accelerate import Accelerator
+
+from conftest import load_script
+from seqgan.bridges import BRIDGES, BridgeContext, apply_baseline, discounted_returns, gumbel_beta
+from seqgan.checkpoint import load_checkpoint, load_discriminator, save_checkpoint
+from seqgan.config import GanArguments, parse_args
+from seqgan.discriminator import build_discriminator
+from seqgan.gan import GanModels, d_step, g_step
+from seqgan.losses import LOSSES
+from seqgan.rollout import rollout_rewards
+from test_generator import CASES
+
+TINY_D = dict(disc_hidden_size=16, disc_layers=1, disc_heads=2, disc_ffn_size=32, disc_dropout=0.0)
+
+
+def setup(name, bridge="reinforce", loss="standard", **gan):
+    """Tiny G (from test_generator) + D + optimisers without weight decay, wired like train.py does."""
+    task, tok, gen, batch = CASES[name]()
+    args = GanArguments(bridge=bridge, gan_loss=loss, disc_causal=bridge == "dense", num_rollouts=2,
+                        samples_per_input=2, **{**TINY_D, **gan})
+    torch.manual_seed(0)
+    disc = build_discriminator(gen.vocab_size, args, len(tok) if gen.conditional else 0, 64)
+    acc = Accelerator(cpu=True)
+    g_opt = torch.optim.AdamW(gen.parameters(), lr=1e-3, weight_decay=0.0)
+    d_opt = torch.optim.AdamW([p for p in disc.parameters() if p.requires_grad], lr=1e-3, weight_decay=0.0)
+    ctx = BridgeContext(gen=gen, sampler=gen, disc=disc, loss=LOSSES[loss], args=args, conditional=gen.conditional,
+                        total_steps=10, generator=torch.Generator().manual_seed(0))
+    return acc, GanModels(gen, disc, g_opt, d_opt, ctx, max_grad_norm=1.0), batch
+
+
+@pytest.mark.parametrize("bridge", list(BRIDGES))
+@pytest.mark.parametrize("name", ["oracle", "text", "pos"])
+def test_g_step_moves_every_g_parameter_and_leaves_d_untouched(name, bridge):
+    acc, m, batch = setup(name, bridge, loss="rsgan" if bridge == "gumbel" else "standard")
+    before_g = {k: v.clone() for k, v in m.gen.named_parameters()}
+    before_d = {k: v.clone() for k, v in m.disc.named_parameters()}
+    logs = g_step(acc, m, batch)
+    assert all(p.grad is None for p in m.disc.parameters())  # no gradient was computed for D
+    assert all(torch.equal(v, before_d[k]) for k, v in m.disc.named_parameters())
+    unchanged = [k for k, v in m.gen.named_parameters() if torch.equal(v, before_g[k])]
+    assert unchanged == []
+    assert torch.isfinite(torch.tensor(logs["gan/g_loss"])) and 0 <= logs["gan/distinct_2"] <= 1
+    assert m.disc.embed.weight.requires_grad  # D is trainable again after G's step
+
+
+@pytest.mark.parametrize("bridge", ["gumbel", "st-gumbel"])
+def test_gumbel_gradient_reaches_g_through_d(bridge):
+    acc, m, batch = setup("oracle", bridge)
+    loss, _, _ = BRIDGES[bridge](m.ctx, batch)
+    loss.backward()
+    grad = m.gen.model.transformer.h[0].mlp.c_fc.weight.grad
+    assert grad is not None and grad.abs().sum() > 0
+    # With D's output layer zeroed, D's score no longer depends on its input: no gradient may reach G.
+    m.gen.zero_grad()
+    with torch.no_grad():
+        m.disc.head.weight.zero_()
+    loss, _, _ = BRIDGES[bridge](m.ctx, batch)
+    loss.backward()
+    assert all(p.grad is None or p.grad.abs().sum() == 0 for p in m.gen.parameters())
+
+
+@pytest.mark.parametrize("name", ["oracle", "text", "pos"])
+def test_cached_rollouts_equal_naive_rollouts(name):
+    task, tok, gen, batch = CASES[name]()
+    gen = gen.double()  # float64: rounding can no longer move a sampling boundary between implementations
+    torch.manual_seed(0)
+    disc = build_discriminator(gen.vocab_size, GanArguments(**TINY_D), len(tok) if gen.conditional else 0, 64).double()
+    cond = batch if gen.conditional else None
+    with torch.no_grad():
+        s = gen.sample(cond, num_samples=None if cond else 4, generator=torch.Generator().manual_seed(1))
+
+    def reward_fn(tokens, mask, rows):
+        c = {k: v[rows] for k, v in batch.items() if torch.is_tensor(v)} if cond else None
+        return disc.score(tokens=tokens, mask=mask, cond=c)
+
+    fixed = batch["mask"] if cond else None
+    q = {impl: rollout_rewards(gen, reward_fn, cond, s.tokens, s.mask, fixed, num_rollouts=3,
+                               generator=torch.Generator().manual_seed(2), impl=impl, max_rows=7)
+         for impl in ("cached", "reencode", "prefix")}
+    assert torch.equal(q["cached"], q["reencode"]) and torch.equal(q["cached"], q["prefix"])
+    assert (q["cached"][s.mask] != 0).all() and (q["cached"][~s.mask] == 0).all()
+    # The last real token's reward is D's score of the sequence itself.
+    last = s.mask.sum(1) - 1
+    full = reward_fn(s.tokens, s.mask, torch.arange(len(s.tokens)))
+    assert torch.equal(q["cached"][torch.arange(len(last)), last], full)
+
+
+def test_rloo_baseline_has_zero_mean_per_group():
+    ctx = BridgeContext(gen=None, sampler=None, disc=None, loss=None, args=GanArguments(baseline="rloo"), conditional=True,
+                        total_steps=1)
+    k, groups = 4, 3
+    r = torch.randn(k * groups)
+    adv = apply_baseline(ctx, r, k, "seq").view(k, groups)
+    assert torch.allclose(adv.mean(0), torch.zeros(groups), atol=1e-6)
+    assert torch.allclose(adv[0, 0], r.view(k, groups)[0, 0] - r.view(k, groups)[1:, 0].mean())  # leave-one-out
+    per_token = torch.randn(k * groups, 5)
+    assert torch.allclose(apply_baseline(ctx, per_token, k, "tok").view(k, groups, 5).mean(0), torch.zeros(groups, 5), atol=1e-6)
+
+
+def test_discounted_returns_and_gumbel_schedule():
+    r = torch.tensor([[1.0, 2.0, 3.0, 0.0]])
+    mask = torch.tensor([[True, True, True, False]])
+    assert torch.allclose(discounted_returns(r, mask, 0.5), torch.tensor([[1 + 0.5 * 2 + 0.25 * 3, 2 + 0.5 * 3, 3.0, 0.0]]))
+    args = GanArguments(gumbel_beta_max=100.0, gumbel_schedule="exp")
+    assert gumbel_beta(args, 0, 40) == 1.0 and gumbel_beta(args, 40, 40) == pytest.approx(100.0)
+    assert gumbel_beta(args, 20, 40) == pytest.approx(10.0)  # beta_max^(n/N) reaches beta_max at the run's own N
+    lin = GanArguments(gumbel_beta_max=11.0, gumbel_schedule="linear")
+    assert gumbel_beta(lin, 5, 10) == pytest.approx(6.0)
+
+
+def test_gan_checkpoint_saves_and_reloads_both_models(tmp_path):
+    acc, m, batch = setup("pos")
+    save_checkpoint(tmp_path / "ckpt", m.gen, CASES["pos"]()[1], {"task": "pos"}, {"step": 0}, disc=m.disc)
+    from tasks import get_task
+
+    gen2, _, _ = load_checkpoint(str(tmp_path / "ckpt"), get_task("pos"))
+    disc2 = load_discriminator(str(tmp_path / "ckpt"))
+    m.gen.eval(), gen2.eval(), m.disc.eval(), disc2.eval()
+    with torch.no_grad():
+        assert torch.equal(m.gen(batch), gen2(batch))
+        assert torch.equal(m.disc(tokens=batch["labels"], mask=batch["mask"], cond=batch),
+                           disc2(tokens=batch["labels"], mask=batch["mask"], cond=batch))
+    assert {p.name for p in (tmp_path / "ckpt" / "discriminator").iterdir()} == {"config.json", "model.safetensors"}
+
+
+def test_bad_combinations_are_clear_errors():
+    with pytest.raises(ValueError, match="--bridge dense needs a score for every prefix: add --disc_causal"):
+        parse_args(["--task", "oracle", "--method", "gan", "--bridge", "dense"])
+    with pytest.raises(ValueError, match="--baseline rloo needs --samples_per_input >= 2"):
+        parse_args(["--task", "pos", "--method", "gan", "--samples_per_input", "1"])
+    with pytest.raises(ValueError, match="--init_from starts an adversarial run; add --method gan"):
+        parse_args(["--task", "pos", "--init_from", "runs/pos-mle"])
+    with pytest.raises(ValueError, match="--bridge 'ppo' is not one of"):
+        parse_args(["--task", "pos", "--method", "gan", "--bridge", "ppo"])
+    # A D over another vocabulary cannot read this G's soft (or hard) outputs.
+    task, tok, gen, batch = CASES["text"]()
+    other = build_discriminator(7, GanArguments(**TINY_D))
+    with pytest.raises(ValueError, match="probs have .* classes but this discriminator judges a vocabulary of 7"):
+        other(probs=torch.rand(2, 3, gen.vocab_size))
+
+
+def test_discriminator_from_a_mismatched_checkpoint_is_refused(tmp_path):
+    build_discriminator(7, GanArguments(**TINY_D)).save_pretrained(tmp_path / "d")
+    with pytest.raises(ValueError, match="judges a vocabulary of 7 tokens but the generator emits 12"):
+        build_discriminator(12, GanArguments(disc_name_or_path=str(tmp_path / "d")))
+    with pytest.raises(ValueError, match="--disc_causal True contradicts the loaded discriminator"):
+        build_discriminator(7, GanArguments(disc_name_or_path=str(tmp_path / "d"), disc_causal=True))
+
+
+def test_tiny_adversarial_run_trains_d_and_changes_g(data_dir, tmp_path):
+    train = load_script("train")
+    common = ["--task", "oracle", "--data_dir", str(data_dir), "--hidden_size", "32", "--num_layers", "1",
+              "--num_heads", "2", "--ffn_size", "64", "--dropout", "0.0", "--dev_size", "100", "--test_size", "100",
+              "--num_eval_samples", "50", "--num_test_samples", "50"]
+    train.main([*common, "--output_dir", str(tmp_path / "mle"), "--max_steps", "40", "--learning_rate", "3e-3"])
+    with pytest.raises(ValueError, match="--method gan needs a generator to start from"):
+        train.main([*common, "--method", "gan", "--output_dir", str(tmp_path / "x")])
+    res = train.main([*common, "--method", "gan", "--init_from", str(tmp_path / "mle"), "--output_dir", str(tmp_path / "gan"),
+                      "--adv_steps", "6", "--d_pretrain_steps", "40", "--gan_log_every", "2", "--gan_eval_every", "3",
+                      "--batch_size", "32", "--d_learning_rate", "1e-3", "--g_learning_rate", "1e-3", *sum(
+                          ([f"--{k}", str(v)] for k, v in TINY_D.items()), [])])
+    log = [json.loads(l) for l in (tmp_path / "gan" / "metrics.jsonl").read_text().splitlines()]
+    pre = [r for r in log if r.get("phase") == "d_pretrain"]
+    assert pre[-1]["gan/d_acc"] > 0.6  # D learned to tell oracle samples from G's
+    assert any("gan/reward_mean" in r for r in log) and res["bridge"] == "reinforce"
+    start, _, _ = load_checkpoint(str(tmp_path / "mle" / "last"), __import__("tasks").get_task("oracle"))
+    end, _, _ = load_checkpoint(str(tmp_path / "gan" / "last"), __import__("tasks").get_task("oracle"))
+    changed = [k for k, v in end.named_parameters() if not torch.equal(v, dict(start.named_parameters())[k])]
+    assert len(changed) == len(list(end.parameters()))
+    assert (tmp_path / "gan" / "last" / "discriminator" / "model.safetensors").is_file()
+    assert "last/test/nll_oracle" in res and "test/nll_oracle" in res
