@@ -4,8 +4,8 @@
     python scripts/compare.py --task pos                     # all runs/*/eval_test*.json of pos
     python scripts/compare.py --task oracle --runs_dir runs --output runs/compare_oracle.md
 
-Rows: each run's eval_test.json (best/, and last/ for GAN runs), plus any eval_test_greedy.json
-(Viterbi / greedy decoding) and eval_test_rerank.json (G + D reranking) beside it. The generator
+Rows: each run's eval_test.json (best/, and last/ for GAN runs), plus any eval_test_greedy*.json
+(Viterbi / greedy decoding) and eval_test_rerank*.json (G + D reranking) beside it. The generator
 alone (MLE), the GAN, the discriminator alone (CRF / bigram) and G + D thereby share one table.
 """
 
@@ -48,7 +48,7 @@ def describe(run: str, res: dict, kind: str) -> str:
         what = "G alone: MLE"
     decoding = {"best": "", "last": " [last]", "greedy": " [Viterbi]" if method == "crf" else " [greedy]"}.get(kind, "")
     if kind == "rerank":
-        decoding = f" + D rerank ({Path(res['rerank_with']).parent.name}, K={res['num_candidates']})"
+        decoding = f" + D rerank by `{Path(res['rerank_with']).parent.name}` (K={res['num_candidates']})"
     return f"{what}{decoding} · `{run}`"
 
 
@@ -64,12 +64,10 @@ def collect(runs_dir: Path, task: str) -> list[tuple[str, dict]]:
         rows.append((describe(run.name, res, "best"), {k[5:]: v for k, v in res.items() if k.startswith("test/")}))
         if res.get("method") == "gan":
             rows.append((describe(run.name, res, "last"), {k[10:]: v for k, v in res.items() if k.startswith("last/test/")}))
-        for kind in ("greedy", "rerank"):
-            extra = run / f"eval_test_{kind}.json"
-            if extra.is_file():
-                e = json.loads(extra.read_text())
-                merged = {**res, **{k[5:]: v for k, v in e.items() if k.startswith("test/")}}
-                rows.append((describe(run.name, merged, kind), {k[5:]: v for k, v in e.items() if k.startswith("test/")}))
+        for extra in sorted(run.glob("eval_test_greedy*.json")) + sorted(run.glob("eval_test_rerank*.json")):
+            kind = "greedy" if extra.name.startswith("eval_test_greedy") else "rerank"
+            e = {k[5:]: v for k, v in json.loads(extra.read_text()).items() if k.startswith("test/")}
+            rows.append((describe(run.name, {**res, **e}, kind), e))
     return rows
 
 
