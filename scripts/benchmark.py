@@ -2,6 +2,7 @@
 """Benchmarks: time seqgan's hot paths and check each against a reference in the same run.
 
     python scripts/benchmark.py bleu                 # test-BLEU-2..5 and self-BLEU-2..5 at 10,000 samples, vs nltk
+    python scripts/benchmark.py rollout              # SeqGAN rollout rewards: cached + batched vs naive re-encoding
     python scripts/benchmark.py all --output runs/benchmark.json
 
 Each section prints its figures; all of them go into one JSON report (--output, written atomically)
@@ -32,6 +33,11 @@ class BenchmarkArguments:
     seed: int = field(default=0, metadata={"help": "Seed for every sampled input."})
     nltk_check: int = field(default=20, metadata={"help": "bleu: hypotheses re-scored with nltk to check exactness."})
     bleu_samples: int = field(default=10000, metadata={"help": "bleu: hypotheses (COCO training captions) to score."})
+    oracle_checkpoint: str = field(default="runs/oracle-mle", metadata={
+        "help": "rollout/mle/gan: the oracle generator to time (a fresh default-size one if the folder is missing)."})
+    rollout_batch: int = field(default=64, metadata={"help": "rollout: sampled sequences (batch)."})
+    num_rollouts: int = field(default=16, metadata={"help": "rollout: Monte-Carlo completions per prefix."})
+    rollout_max_rows: int = field(default=1216, metadata={"help": "rollout: rows per chunk of the cached version on CPU."})
 
 
 def _data_file(args, rel: str) -> str:
@@ -84,7 +90,72 @@ def bench_bleu(args) -> dict:
     return out
 
 
-SECTIONS = {"bleu": bench_bleu}
+def _oracle_generator(args):
+    """The oracle task's generator: runs/oracle-mle when it exists, else a fresh one of the default size."""
+    from seqgan.checkpoint import load_checkpoint
+    from seqgan.config import parse_args
+    from tasks import get_task
+
+    task = get_task("oracle")
+    if os.path.isdir(args.oracle_checkpoint):
+        gen, tok, _ = load_checkpoint(args.oracle_checkpoint, task)
+        source = args.oracle_checkpoint
+    else:
+        data, model, _, _, _ = parse_args(["--task", "oracle"])
+        tok = task.build_tokenizer(None, model)
+        gen = task.build_generator(tok, model, data)
+        source = "fresh oracle generator (default size; no checkpoint found)"
+    return gen.eval(), tok, source
+
+
+def bench_rollout(args) -> dict:
+    """SeqGAN rewards for batch 64, length 20, 16 rollouts: cached + batched vs naive re-encoding, same G and D.
+
+    Timing runs in float32. Equality is checked on the same models cast to float64, where rounding
+    cannot move a sampling boundary: identical completions and rewards under the same seed. In
+    float32 the implementations' logits differ in the last bit, which flips a draw now and then."""
+    from seqgan.config import GanArguments
+    from seqgan.discriminator import build_discriminator
+    from seqgan.rollout import rollout_rewards
+
+    gen, tok, source = _oracle_generator(args)
+    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    gen = gen.to(dev)
+    disc = build_discriminator(gen.vocab_size, GanArguments(), 0, 64).to(dev).eval()
+    B, N = args.rollout_batch, args.num_rollouts
+    with torch.no_grad():
+        s = gen.sample(num_samples=B, generator=torch.Generator(device=dev).manual_seed(args.seed))
+
+    def run(g, d, impl, max_rows=None):
+        fn = lambda tokens, mask, rows: d.score(tokens=tokens, mask=mask)  # noqa: E731
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        q = rollout_rewards(g, fn, None, s.tokens, s.mask, None, N, torch.Generator(device=dev).manual_seed(args.seed + 1),
+                            impl=impl, max_rows=max_rows)
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+        return q, time.perf_counter() - t0
+
+    max_rows = None if dev.type == "cuda" else args.rollout_max_rows  # CPU: cache-sized chunks are fastest
+    q_c, t_c = run(gen, disc, "cached", max_rows)
+    q_p, t_p = run(gen, disc, "prefix")
+    q_r, t_r = run(gen, disc, "reencode")
+    g64, d64 = gen.double(), disc.double()
+    e_c, _ = run(g64, d64, "cached", max_rows)
+    e_r, _ = run(g64, d64, "reencode")
+    e_p, _ = run(g64, d64, "prefix")
+    out = {"model": source, "batch": B, "length": s.tokens.shape[1], "rollouts": N, "rows_per_chunk": max_rows or B * N * 19,
+           "cached_seconds": t_c, "naive_reencode_seconds": t_r, "naive_prefix_seconds": t_p,
+           "speedup_vs_reencode": t_r / t_c, "speedup_vs_prefix": t_p / t_c,
+           "float64_rewards_identical": bool(torch.equal(e_c, e_r) and torch.equal(e_c, e_p)),
+           "float32_max_reward_diff": (q_c - q_r).abs().max().item()}
+    print(f"[rollout] cached {t_c:.2f} s, naive re-encoding {t_r:.2f} s ({t_r / t_c:.1f}x), per-prefix cached "
+          f"{t_p:.2f} s ({t_p / t_c:.1f}x); float64 rewards identical: {out['float64_rewards_identical']}", file=sys.stderr)
+    return out
+
+
+SECTIONS = {"bleu": bench_bleu, "rollout": bench_rollout}
 
 
 def environment() -> dict:

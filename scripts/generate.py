@@ -18,7 +18,6 @@ from transformers import HfArgumentParser
 
 from seqgan.checkpoint import load_checkpoint, read_args, resolve_checkpoint
 from seqgan.config import quiet_libraries
-from seqgan.tagger import TaggerGenerator
 from tasks import get_task
 
 
@@ -32,18 +31,6 @@ class GenerateArguments:
     sentence: str | None = field(default=None, metadata={"help": "pos: a sentence to tag (else read stdin)."})
 
 
-def tag_lines(task, gen: TaggerGenerator, tokenizer, lines: list[str]) -> list[str]:
-    from datasets import Dataset
-
-    rows = [{"words": l.split(), "tags": ["X"] * len(l.split()), "sent_id": f"input:{i + 1}"}
-            for i, l in enumerate(lines) if l.strip()]
-    batch = task.collate(list(task.encode(Dataset.from_list(rows), tokenizer, gen)))
-    out = gen.sample(batch, greedy=True)
-    tags = gen.model.config.tags
-    return [" ".join(f"{w}/{tags[t]}" for w, t in zip(r["words"], out.tokens[i][out.mask[i]].tolist()))
-            for i, r in enumerate(rows)]
-
-
 def main(argv: list[str] | None = None) -> list[str]:
     (args,) = HfArgumentParser(GenerateArguments).parse_args_into_dataclasses(args=argv)
     quiet_libraries()
@@ -52,9 +39,9 @@ def main(argv: list[str] | None = None) -> list[str]:
     gen, tokenizer, _ = load_checkpoint(str(ckpt), task)
     gen.eval()
     with torch.no_grad():
-        if isinstance(gen, TaggerGenerator):
+        if gen.conditional:
             lines = [args.sentence] if args.sentence else sys.stdin.read().splitlines()
-            out = tag_lines(task, gen, tokenizer, lines)
+            out = task.tag_sentences(gen, tokenizer, lines)
         else:
             g = torch.Generator().manual_seed(args.seed)
             s = gen.sample(num_samples=args.num_samples, temperature=args.temperature, greedy=args.greedy, generator=g)

@@ -11,7 +11,8 @@ discriminator-only structured baseline (a CRF for pos, a bigram energy model for
     python scripts/train.py my_config.yaml                             # options from a file
 
 Writes best/ and last/ checkpoints (with discriminator/ for GAN runs), metrics.jsonl and
-eval_test.json to --output_dir (layout in seqgan/checkpoint.py). `--help` lists every option.
+eval_test.json to --output_dir (layout in seqgan/checkpoint.py); --push_to_hub --hub_model_id user/name
+then pushes best/ with a model card. `--help` lists every option.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from seqgan.data import LengthGroupedBatchSampler
 from seqgan.discriminator import build_discriminator
 from seqgan.evaluation import evaluate_split, format_table
 from seqgan.gan import GanModels, d_step, g_step
+from seqgan.hub import check_repo_id, get_token, push
 from seqgan.crf_tagger import CrfLossContext
 from seqgan.losses import LOSSES, Objective, mle_objective
 from seqgan.recorder import RunRecorder
@@ -190,6 +192,9 @@ def main(argv: list[str] | None = None) -> dict:
     set_seed(train_args.seed)
     out_dir = Path(train_args.output_dir)
     run_args = args_to_dict(data_args, model_args, train_args, gan_args, crf_args)
+    if train_args.push_to_hub:  # fail now, not after hours of training
+        check_repo_id(train_args.hub_model_id)
+        hub_token = get_token()
     t0 = time.time()
 
     # Data, tokenizer, generator (from a checkpoint, or configured from scratch; a CRF or bigram model for crf).
@@ -263,6 +268,9 @@ def main(argv: list[str] | None = None) -> dict:
         write_json_atomic(out_dir / "eval_test.json", results)
         rec.log({"step": step, **{k: v for k, v in results.items() if k.startswith("test/")}})
         print(format_table(results))
+        if train_args.push_to_hub:
+            print(f"pushed to {train_args.hub_model_id}: " + push(str(out_dir / "best"), train_args.hub_model_id,
+                                                                  private=train_args.hub_private, token=hub_token))
     return results
 
 

@@ -87,6 +87,10 @@ class TrainArguments:
     eval_every: int = field(default=0, metadata={"help": "Evaluate on dev every N optimiser steps (0: once per epoch)."})
     log_every: int = field(default=50, metadata={"help": "Log training loss every N optimiser steps."})
     max_steps: int = field(default=0, metadata={"help": "Stop after N optimiser steps (0: run all epochs)."})
+    push_to_hub: bool = field(default=False, metadata={
+        "help": "At the end, push best/ (with eval results and a model card) to --hub_model_id. Token: $HF_TOKEN or stored login."})
+    hub_model_id: str | None = field(default=None, metadata={"help": "Hub repository for --push_to_hub, user/name."})
+    hub_private: bool = field(default=False, metadata={"help": "Create the --push_to_hub repository as private."})
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -95,6 +99,8 @@ class TrainArguments:
             raise ValueError("--batch_size and --gradient_accumulation_steps must be at least 1.")
         if not 0.0 <= self.warmup_ratio < 1.0:
             raise ValueError(f"--warmup_ratio must be in [0, 1), got {self.warmup_ratio}.")
+        if self.push_to_hub and not self.hub_model_id:
+            raise ValueError("--push_to_hub needs --hub_model_id user/name (the repository to push to).")
         if self.num_epochs <= 0 and self.max_steps <= 0:
             raise ValueError("Set --num_epochs > 0 or --max_steps > 0, otherwise nothing trains.")
 

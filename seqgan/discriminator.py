@@ -109,14 +109,37 @@ AutoConfig.register(SeqGanDiscriminatorConfig.model_type, SeqGanDiscriminatorCon
 AutoModel.register(SeqGanDiscriminatorConfig, SeqGanDiscriminator)
 
 
+def _holds_discriminator(name: str) -> bool:
+    """True for a seqgan GAN run/checkpoint (local, or a Hub repo with a discriminator/ folder)."""
+    from pathlib import Path
+
+    p = Path(name)
+    if p.exists():
+        return any((c / "discriminator" / "config.json").is_file() for c in (p, p / "best", p / "last"))
+    if name.count("/") != 1:
+        return False
+    try:
+        from huggingface_hub import file_exists
+
+        return file_exists(name, "discriminator/config.json")
+    except Exception:  # offline or unknown repo: not a seqgan GAN repo as far as we can tell; AutoConfig decides
+        return False
+
+
 def build_discriminator(vocab_size: int, gan_args, cond_vocab_size: int = 0, max_positions: int = 512) -> SeqGanDiscriminator:
-    """D from `--disc_name_or_path` (a seqgan discriminator or any encoder) or configured from scratch."""
-    if gan_args.disc_name_or_path:
-        cfg = AutoConfig.from_pretrained(gan_args.disc_name_or_path)
+    """D from `--disc_name_or_path` (a GAN run or Hub repo with discriminator/, a seqgan discriminator folder, or
+    any transformers encoder) or configured from scratch."""
+    name = gan_args.disc_name_or_path
+    if name and _holds_discriminator(name):  # a GAN run / checkpoint / Hub repo with discriminator/
+        from seqgan.checkpoint import load_discriminator
+
+        disc = load_discriminator(name)
+    elif name:
+        cfg = AutoConfig.from_pretrained(name)
         if isinstance(cfg, SeqGanDiscriminatorConfig):
-            disc = SeqGanDiscriminator.from_pretrained(gan_args.disc_name_or_path)
+            disc = SeqGanDiscriminator.from_pretrained(name)
         else:
-            disc = SeqGanDiscriminator.from_encoder(gan_args.disc_name_or_path, vocab_size, causal=gan_args.disc_causal,
+            disc = SeqGanDiscriminator.from_encoder(name, vocab_size, causal=gan_args.disc_causal,
                                                     cond_vocab_size=cond_vocab_size)
     else:
         h, L, heads, ffn, p = (gan_args.disc_hidden_size, gan_args.disc_layers, gan_args.disc_heads, gan_args.disc_ffn_size,

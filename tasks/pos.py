@@ -202,3 +202,18 @@ def evaluate(gen, loader, accelerator, dataset: Dataset, splits: DatasetDict, da
     if rerank is not None:
         scores.update({"rerank_with": rerank.source, "num_candidates": rerank.num_candidates, "rerank_weight": rerank.weight})
     return scores
+
+
+@torch.no_grad()
+def tag_sentences(gen, tokenizer, lines: list[str]) -> list[str]:
+    """Tag whitespace-tokenised sentences: ["The dog barks ."] -> ["The/DET dog/NOUN barks/VERB ./PUNCT"]."""
+    rows = [{"words": l.split(), "tags": ["X"] * len(l.split()), "sent_id": f"input:{i + 1}"}
+            for i, l in enumerate(lines) if l.strip()]
+    if not rows:
+        return []
+    batch = collate(list(encode(Dataset.from_list(rows), tokenizer, gen)))
+    batch = {k: v.to(gen.device) for k, v in batch.items()}
+    out = gen.eval().sample(batch, greedy=True)
+    tags = gen.model.config.tags
+    return [" ".join(f"{w}/{tags[t]}" for w, t in zip(r["words"], out.tokens[i][out.mask[i]].tolist()))
+            for i, r in enumerate(rows)]

@@ -1,0 +1,54 @@
+#!/usr/bin/env python
+"""Push a trained run (generator, discriminator if any, eval results and a model card) to the Hugging Face Hub.
+
+    python scripts/push_to_hub.py --checkpoint runs/pos-mle --repo_id you/seqgan-pos-tagger
+    python scripts/push_to_hub.py --checkpoint runs/text-gan-gumbel --repo_id you/coco-gan --private
+    python scripts/push_to_hub.py --checkpoint runs/pos-mle --repo_id you/x --dry_run   # write + list, upload nothing
+
+One commit (create_repo, then upload_folder). The token comes from $HF_TOKEN or the stored login
+(`hf auth login`). --dry_run writes exactly the folder that would be uploaded (default
+<run>/hub_upload) and lists it.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from transformers import HfArgumentParser
+
+from seqgan.checkpoint import resolve_checkpoint
+from seqgan.hub import check_repo_id, push, stage
+
+
+@dataclass
+class PushArguments:
+    checkpoint: str = field(metadata={"help": "Run folder (its best/ is pushed) or checkpoint folder (best/, last/)."})
+    repo_id: str = field(metadata={"help": "Hub repository, user/name or org/name (created if missing)."})
+    private: bool = field(default=False, metadata={"help": "Create the repository as private."})
+    revision: str | None = field(default=None, metadata={"help": "Branch to commit to (created if missing); default main."})
+    commit_message: str | None = field(default=None, metadata={"help": "Commit message (default: 'Upload <name> with seqgan')."})
+    dry_run: bool = field(default=False, metadata={"help": "Write the upload folder and list it; contact nobody."})
+    dry_run_dir: str | None = field(default=None, metadata={"help": "Where --dry_run writes (default <run>/hub_upload)."})
+
+
+def main(argv: list[str] | None = None) -> list[str]:
+    (args,) = HfArgumentParser(PushArguments).parse_args_into_dataclasses(args=argv)
+    check_repo_id(args.repo_id)
+    ckpt = resolve_checkpoint(args.checkpoint)
+    if args.dry_run:
+        run_dir = ckpt.parent if ckpt.name in ("best", "last") else ckpt
+        folder = stage(str(ckpt), args.dry_run_dir or run_dir / "hub_upload", args.repo_id)
+        files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+        print(f"dry run: would commit {len(files)} files to {args.repo_id}"
+              f"{'@' + args.revision if args.revision else ''} from {folder}:", file=sys.stderr)
+        print("\n".join(files))
+        return files
+    url = push(str(ckpt), args.repo_id, private=args.private, revision=args.revision, commit_message=args.commit_message)
+    print(f"pushed {ckpt} to {args.repo_id}: {url}")
+    return [url]
+
+
+if __name__ == "__main__":
+    main()
