@@ -18,38 +18,38 @@ then pushes best/ with a model card. `--help` lists every option.
 from __future__ import annotations
 
 import dataclasses
-import itertools
-import math
+import json
 import os
 import sys
 import time
 from pathlib import Path
 
 import torch
-import transformers
 from accelerate import Accelerator
+from accelerate.utils import DataLoaderConfiguration, set_seed
 from torch.optim.swa_utils import AveragedModel
-from accelerate.utils import set_seed
 from torch.utils.data import DataLoader
-from tqdm.auto import tqdm
 
-from seqgan.bridges import BridgeContext
 from seqgan.checkpoint import load_checkpoint, write_json_atomic
 from seqgan.config import args_to_dict, parse_args, quiet_libraries
-from seqgan.data import LengthGroupedBatchSampler
-from seqgan.discriminator import build_discriminator
-from seqgan.evaluation import evaluate_split, format_table
-from seqgan.gan import GanModels, d_step, g_step
-from seqgan.hub import check_repo_id, get_token, push
 from seqgan.crf_tagger import CrfLossContext
-from seqgan.losses import LOSSES, Objective, mle_objective
+from seqgan.data import LengthGroupedBatchSampler
+from seqgan.evaluation import evaluate_split, format_table
+from seqgan.hub import check_repo_id, get_token, push
+from seqgan.loops import Guard, Run, train_gan, train_supervised
+from seqgan.losses import Objective, mle_objective
 from seqgan.recorder import RunRecorder
+from seqgan.resume import find_state
 from tasks import get_task
 
 
 def make_accelerator(grad_accum: int) -> Accelerator:
     # Without GPUs accelerate forms a process group only when told to use the CPU.
-    accelerator = Accelerator(cpu=not torch.cuda.is_available(), gradient_accumulation_steps=grad_accum)
+    # split_batches: --batch_size is the global batch, split across processes, so a run on N processes
+    # takes the same optimiser steps on the same examples as a run on one (see README, Distributed).
+    # (accelerate 1.x reads this from dataloader_config; its split_batches= keyword is accepted but ignored.)
+    accelerator = Accelerator(cpu=not torch.cuda.is_available(), gradient_accumulation_steps=grad_accum,
+                              dataloader_config=DataLoaderConfiguration(split_batches=True))
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world != accelerator.num_processes:
         raise RuntimeError(f"launched as {world} processes but accelerate formed a group of {accelerator.num_processes}; "
@@ -63,125 +63,20 @@ def make_accelerator(grad_accum: int) -> Accelerator:
     return accelerator
 
 
-def param_groups(model: torch.nn.Module, weight_decay: float):
-    # Biases and LayerNorm gains are the 1-D parameters; decaying them only hurts.
-    params = [p for p in model.parameters() if p.requires_grad]
-    return [{"params": [p for p in params if p.ndim >= 2], "weight_decay": weight_decay},
-            {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
+RESUME_MAY_DIFFER = {"resume_from_checkpoint", "output_dir", "push_to_hub", "hub_model_id", "hub_private", "save_total_limit"}
 
 
-def batches_forever(loader, sampler):
-    """Real batches across epochs (the sampler reshuffles each epoch)."""
-    for epoch in itertools.count():
-        sampler.set_epoch(epoch)
-        yield from loader
-
-
-def window_mean(window: list[dict]) -> dict:
-    """Per-key mean of logged values over a logging window (None values skipped)."""
-    keys = sorted({k for w in window for k in w})
-    return {k: sum(w[k] for w in window if w.get(k) is not None) / max(sum(w.get(k) is not None for w in window), 1)
-            for k in keys}
-
-
-def train_supervised(accelerator, raw_gen, objective: Objective, train_loader, sampler, train_args, num_epochs: float,
-                     rec: RunRecorder, averager=None):
-    """Minimise `objective` over the training data (MLE, or a CRF loss), evaluating on dev every epoch
-    (or --eval_every steps). With `averager`, the running average of the weights is what is evaluated."""
-    optimizer = torch.optim.AdamW(param_groups(raw_gen, train_args.weight_decay), lr=train_args.learning_rate)
-    batches_per_process = math.ceil(len(train_loader) / accelerator.num_processes)
-    steps_per_epoch = math.ceil(batches_per_process / train_args.gradient_accumulation_steps)
-    total_steps = train_args.max_steps or math.ceil(num_epochs * steps_per_epoch)
-    # accelerate steps a prepared scheduler once per process per optimiser step.
-    scheduler = transformers.get_scheduler(
-        train_args.lr_scheduler, optimizer, num_warmup_steps=int(train_args.warmup_ratio * total_steps) * accelerator.num_processes,
-        num_training_steps=total_steps * accelerator.num_processes)
-    model, optimizer, loader, scheduler = accelerator.prepare(objective, optimizer, train_loader, scheduler)
-    eval_every = train_args.eval_every or steps_per_epoch
-    eval_gen = averager.module if averager is not None else raw_gen
-    bar = tqdm(total=total_steps, disable=not accelerator.is_main_process, desc=train_args.method)
-    step, epoch, running = 0, 0, []
-    model.train()
-    while step < total_steps:
-        sampler.set_epoch(epoch)
-        for batch in loader:
-            with accelerator.accumulate(model):
-                loss = model(batch)
-                accelerator.backward(loss)
-                grad_norm = None
-                if accelerator.sync_gradients and train_args.max_grad_norm > 0:
-                    grad_norm = accelerator.clip_grad_norm_(model.parameters(), train_args.max_grad_norm)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad()
-            running.append(loss.detach())
-            if not accelerator.sync_gradients:
-                continue
-            step += 1
-            bar.update(1)
-            if averager is not None:
-                averager.update_parameters(raw_gen)
-            if step % train_args.log_every == 0 or step == total_steps:
-                mean_loss = accelerator.gather(torch.stack(running).mean()[None]).mean().item()
-                running = []
-                bar.set_postfix(loss=f"{mean_loss:.4f}")
-                rec.log({"step": step, "epoch": epoch, "train/loss": mean_loss, "train/lr": scheduler.get_last_lr()[0],
-                         "train/grad_norm": None if grad_norm is None else float(grad_norm)})
-            if step % eval_every == 0 or step == total_steps:
-                rec.evaluate(step, epoch, eval_gen, phase=train_args.method)
-            if step >= total_steps:
-                break
-        epoch += 1
-    bar.close()
-    return step, epoch, eval_gen
-
-
-def train_gan(accelerator, raw_gen, tokenizer, train_loader, sampler, data_args, train_args, gan_args, rec: RunRecorder):
-    """The alternating algorithm: D pretraining, then rounds of k_D D steps and k_G G steps."""
-    cond_vocab = len(tokenizer) if raw_gen.conditional else 0  # D(x, y) reads the sentence's words
-    disc = build_discriminator(raw_gen.vocab_size, gan_args, cond_vocab, data_args.max_length + 1)
-    g_opt = torch.optim.AdamW(param_groups(raw_gen, train_args.weight_decay), lr=gan_args.g_learning_rate)
-    d_opt = torch.optim.AdamW(param_groups(disc, train_args.weight_decay), lr=gan_args.d_learning_rate)
-    gen, disc, g_opt, d_opt = accelerator.prepare(raw_gen, disc, g_opt, d_opt)
-    raw_disc = accelerator.unwrap_model(disc)
-    rng = torch.Generator(device=accelerator.device).manual_seed(train_args.seed * 1000 + accelerator.process_index)
-    ctx = BridgeContext(gen=gen, sampler=raw_gen, disc=raw_disc, loss=LOSSES[gan_args.gan_loss], args=gan_args,
-                        conditional=raw_gen.conditional, total_steps=gan_args.adv_steps * gan_args.g_steps, generator=rng)
-    models = GanModels(gen, disc, g_opt, d_opt, ctx, train_args.max_grad_norm)
-    real = batches_forever(accelerator.prepare(train_loader), sampler)
-    raw_gen.eval()  # no dropout: the policy that samples is the one whose log-probs are differentiated
-    if accelerator.is_main_process:
-        print(f"D: {sum(p.numel() for p in raw_disc.parameters()):,} params, {type(raw_disc.encoder).__name__} encoder, "
-              f"causal={raw_disc.config.causal}; bridge={gan_args.bridge} loss={gan_args.gan_loss}", file=sys.stderr)
-
-    bar = tqdm(total=gan_args.d_pretrain_steps + gan_args.adv_steps, disable=not accelerator.is_main_process, desc="gan")
-    window: list[dict] = []
-    for i in range(1, gan_args.d_pretrain_steps + 1):
-        window.append(d_step(accelerator, models, next(real)))
-        bar.update(1)
-        if i % gan_args.gan_log_every == 0 or i == gan_args.d_pretrain_steps:
-            rec.log({"step": 0, "phase": "d_pretrain", "d_step": i, **window_mean(window)})
-            window = []
-    rec.new_phase()
-    rec.evaluate(0, 0, raw_gen, raw_disc, phase="gan")  # the starting point, a candidate for best/ like any other
-    for r in range(1, gan_args.adv_steps + 1):
-        logs = {}
-        for _ in range(gan_args.d_steps):
-            logs.update(d_step(accelerator, models, next(real)))
-        raw_disc.eval()
-        for _ in range(gan_args.g_steps):
-            logs.update(g_step(accelerator, models, next(real)))
-        window.append(logs)
-        bar.update(1)
-        if r % gan_args.gan_log_every == 0 or r == gan_args.adv_steps:
-            mean = window_mean(window)
-            rec.log({"step": r, "phase": "gan", **mean})
-            bar.set_postfix(d_acc=f"{mean.get('gan/d_acc', float('nan')):.2f}", ent=f"{mean.get('gan/g_entropy', float('nan')):.2f}")
-            window = []
-        if r % gan_args.gan_eval_every == 0 or r == gan_args.adv_steps:
-            rec.evaluate(r, 0, raw_gen, raw_disc, phase="gan")
-    bar.close()
-    return raw_disc
+def check_resume(out_dir: Path, state_dir: Path, run_args: dict) -> dict:
+    """The saved trainer state, after checking that this run's options are the interrupted run's."""
+    saved_args = out_dir / "args.json"
+    if not saved_args.is_file():
+        raise FileNotFoundError(f"{saved_args} is missing: --resume_from_checkpoint continues a run in its own --output_dir.")
+    saved = json.loads(saved_args.read_text())
+    differ = sorted(k for k in run_args if k not in RESUME_MAY_DIFFER and saved.get(k) != run_args[k])
+    if differ:
+        raise ValueError("--resume_from_checkpoint needs the interrupted run's options; these differ: " +
+                         ", ".join(f"--{k} {saved.get(k)!r} (now {run_args[k]!r})" for k in differ))
+    return json.loads((state_dir / "trainer_state.json").read_text())
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -211,40 +106,51 @@ def main(argv: list[str] | None = None) -> dict:
         build = task.build_crf if train_args.method == "crf" else task.build_generator
         gen = build(tokenizer, model_args, data_args)
     gen = gen.to(accelerator.device)
-    encoded = {k: task.encode(v, tokenizer, gen) for k, v in splits.items()}
+    # Only training data may be truncated: dev and test metrics must cover every word.
+    encoded = {k: task.encode(v, tokenizer, gen, long=data_args.long_sequences if k == "train" else "error")
+               for k, v in splits.items()}
     collate = task.collator(tokenizer)
     sampler = LengthGroupedBatchSampler([len(x) for x in encoded["train"]["labels"]], train_args.batch_size, train_args.seed)
     # Plain Python rows: Arrow row access per example would dominate small-model step time.
     train_loader = DataLoader(encoded["train"].to_list(), batch_sampler=sampler, collate_fn=collate)
     selection = getattr(task, f"{train_args.method.upper()}_SELECTION", task.SELECTION)
-    rec = RunRecorder(out_dir, accelerator, task, tokenizer, encoded, data_args, run_args, selection)
+    resume_path, resume = None, None
+    if train_args.resume_from_checkpoint:
+        resume_path = find_state(out_dir, train_args.resume_from_checkpoint)
+        resume = check_resume(out_dir, resume_path, run_args)
+    rec = RunRecorder(out_dir, accelerator, task, tokenizer, encoded, data_args, run_args, selection, resume,
+                      (train_args.collapse_min_distinct_2, train_args.collapse_min_unique))
+    run = Run(accelerator, train_args, gan_args, data_args, train_loader, sampler, rec,
+              Guard(accelerator, rec, train_args.max_nonfinite_steps), resume, resume_path)
     if accelerator.is_main_process:
         print(f"task={data_args.task} method={train_args.method} params={sum(p.numel() for p in gen.parameters()):,} "
               f"train={len(encoded['train'])} dev={len(encoded['dev'])} test={len(encoded['test'])} "
-              f"processes={accelerator.num_processes} start={start or 'scratch'}", file=sys.stderr)
+              f"processes={accelerator.num_processes} start={start or 'scratch'}"
+              + (f" resuming from {resume_path} ({resume['phase']}, step {resume['phase_step']})" if resume else ""),
+              file=sys.stderr)
 
     # Training: MLE or CRF (the whole run, or G's pretraining in a GAN run without --init_from), then adversarial.
     disc, step, epoch = None, 0, 0
     if train_args.method == "crf":
         if not hasattr(gen, "structured_loss"):
             raise ValueError(f"{start} is not a CRF or bigram model; --method crf trains those (drop --generator_name_or_path).")
-        ctx = CrfLossContext(negatives, crf_args.num_negatives,
-                             torch.Generator(device=accelerator.device).manual_seed(train_args.seed * 1000 + accelerator.process_index))
+        ctx = CrfLossContext(negatives, crf_args.num_negatives, torch.Generator(device=accelerator.device).manual_seed(
+            train_args.seed * 1000 + accelerator.process_index))
+        run.extra_generators = {"negatives": ctx.generator}
         if hasattr(gen, "init_from_counts") and not start:  # the bigram model starts at the smoothed counts
             gen.init_from_counts(encoded["train"]["labels"], crf_args.bigram_smoothing)
         objective = Objective(gen, lambda g, b, c: g.structured_loss(b, crf_args.crf_loss, c), ctx)
         averager = AveragedModel(gen) if crf_args.crf_average else None
-        step, epoch, gen = train_supervised(accelerator, gen, objective, train_loader, sampler, train_args,
-                                            train_args.num_epochs, rec, averager)
+        step, epoch, gen = train_supervised(run, gen, objective, train_args.num_epochs, averager)
     else:
         mle_epochs = train_args.num_epochs if train_args.method == "mle" else (0 if start else gan_args.mle_pretrain_epochs)
         if mle_epochs > 0 or (train_args.method == "mle" and train_args.max_steps):
-            step, epoch, _ = train_supervised(accelerator, gen, Objective(gen, mle_objective), train_loader, sampler,
-                                              train_args, mle_epochs, rec)
+            step, epoch, _ = train_supervised(run, gen, Objective(gen, mle_objective), mle_epochs)
         elif train_args.method == "gan" and not start:
             raise ValueError("--method gan needs a generator to start from: --init_from an MLE run, or --mle_pretrain_epochs N.")
     if train_args.method == "gan":
-        disc = train_gan(accelerator, gen, tokenizer, train_loader, sampler, data_args, train_args, gan_args, rec)
+        run.step_offset = step
+        disc = train_gan(run, gen, tokenizer)
         step = gan_args.adv_steps
     rec.save_last(step, epoch, gen, disc)
 

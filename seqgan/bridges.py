@@ -40,6 +40,18 @@ class BridgeContext:
     generator: torch.Generator | None = None
     step: int = 0                  # generator steps done so far
     ema: dict = field(default_factory=dict)  # moving-average baselines
+    accelerator: object = None     # for multi-process runs: which rows of the global batch are ours
+
+    def rows(self, n_local: int, k: int = 1):
+        """(row_ids, total) of this process's n_local * k samples within the global batch (k-major copies),
+        or None in a single process (the plain random stream)."""
+        acc = self.accelerator
+        if acc is None or acc.num_processes == 1:
+            return None
+        world, rank = acc.num_processes, acc.process_index
+        b = torch.arange(n_local, device=acc.device) + rank * n_local
+        ids = (torch.arange(k, device=acc.device)[:, None] * (n_local * world) + b[None, :]).reshape(-1)  # (k * n_local,)
+        return ids, k * n_local * world
 
 
 # ----------------------------------------------------------------------------- shared pieces
@@ -53,12 +65,12 @@ def repeat_batch(batch: dict, k: int) -> dict:
 def draw(ctx: BridgeContext, batch: dict, gumbel: bool = False) -> tuple[Samples, dict, int]:
     """Samples for the G step: K per input sentence (pos) or batch-size many (unconditional).
     Returns (samples, the batch they condition on (None if unconditional), group size K)."""
+    n = batch["labels"].shape[0]
     if ctx.conditional:
         k = ctx.args.samples_per_input
         cond = repeat_batch(batch, k)
-        return ctx.sampler.sample(cond, generator=ctx.generator, gumbel=gumbel), cond, k
-    n = batch["labels"].shape[0]
-    return ctx.sampler.sample(num_samples=n, generator=ctx.generator, gumbel=gumbel), None, n
+        return ctx.sampler.sample(cond, generator=ctx.generator, gumbel=gumbel, rows=ctx.rows(n, k)), cond, k
+    return ctx.sampler.sample(num_samples=n, generator=ctx.generator, gumbel=gumbel, rows=ctx.rows(n)), None, n
 
 
 def real_tokens(samples: Samples) -> torch.Tensor:
@@ -90,7 +102,21 @@ def real_logits(ctx: BridgeContext, batch: dict) -> torch.Tensor | None:
 
 
 def apply_baseline(ctx: BridgeContext, rewards: torch.Tensor, k: int, key: str) -> torch.Tensor:
-    """Advantages from rewards (N, ...) whose rows are k-major groups of size k (k copies of each input)."""
+    """Advantages from rewards (N, ...) whose rows are k-major groups of size k (k copies of each input).
+
+    Unconditional tasks form one group of all samples: across processes it is the global batch, so
+    the rewards are gathered first and each process keeps its own rows' advantages."""
+    acc = ctx.accelerator
+    if not ctx.conditional and acc is not None and acc.num_processes > 1:
+        n = rewards.shape[0]
+        padded = acc.pad_across_processes(rewards, dim=1) if rewards.dim() == 2 else rewards
+        everyone = acc.gather(padded)  # (N * world, ...)
+        adv = _baseline(ctx, everyone, everyone.shape[0], key)[acc.process_index * n: (acc.process_index + 1) * n]
+        return adv[:, : rewards.shape[1]] if rewards.dim() == 2 else adv
+    return _baseline(ctx, rewards, k, key)
+
+
+def _baseline(ctx: BridgeContext, rewards: torch.Tensor, k: int, key: str) -> torch.Tensor:
     kind = ctx.args.baseline
     grouped = rewards.view(k, -1, *rewards.shape[1:])  # (K, G, ...)
     if kind == "rloo":  # leave-one-out: the mean of the other K - 1 samples of the same input
@@ -139,9 +165,10 @@ def rollout(ctx: BridgeContext, batch: dict):
         return -ctx.loss.g(ctx.disc.score(tokens=tokens, mask=mask, cond=c), d_real)
 
     with torch.no_grad():
+        n = batch["labels"].shape[0]
         q = rollout_rewards(ctx.sampler, reward_fn, cond, samples.tokens, samples.mask,
                             cond["mask"] if cond else None, ctx.args.num_rollouts, ctx.generator,
-                            max_rows=ctx.args.rollout_max_rows)  # (N, T)
+                            max_rows=ctx.args.rollout_max_rows, rows=ctx.rows(n, k if cond else 1))  # (N, T)
     return policy_gradient(ctx, samples, cond, apply_baseline(ctx, q, k, "rollout") * samples.mask, q) + (samples,)
 
 

@@ -28,6 +28,9 @@ class DataArguments:
                   "then to a download cache (~/.cache/seqgan)."},
     )
     max_length: int = field(default=64, metadata={"help": "Longest sequence (words, tags or tokens) the model accepts."})
+    long_sequences: str = field(default="truncate", metadata={
+        "help": "Training sequences longer than --max_length: 'truncate' (with a warning) or 'error'. Dev and test "
+                "sequences are never truncated (their metrics must cover every word): raise --max_length instead."})
     dev_size: int = field(default=500, metadata={"help": "Size of the dev split where a task carves or samples one."})
     test_size: int = field(default=10000, metadata={"help": "Size of the test split where a task samples one (oracle)."})
     num_eval_samples: int = field(
@@ -37,6 +40,13 @@ class DataArguments:
         default=10000, metadata={"help": "Generated samples for the final test evaluation (10,000 as in SeqGAN/Texygen)."}
     )
     data_seed: int = field(default=1234, metadata={"help": "Seed for data splits and oracle samples (independent of --seed)."})
+
+
+    def __post_init__(self):
+        if self.long_sequences not in ("truncate", "error"):
+            raise ValueError(f"--long_sequences must be 'truncate' or 'error', got {self.long_sequences!r}.")
+        if self.max_length < 1:
+            raise ValueError(f"--max_length must be >= 1, got {self.max_length}.")
 
 
 @dataclass
@@ -87,6 +97,18 @@ class TrainArguments:
     eval_every: int = field(default=0, metadata={"help": "Evaluate on dev every N optimiser steps (0: once per epoch)."})
     log_every: int = field(default=50, metadata={"help": "Log training loss every N optimiser steps."})
     max_steps: int = field(default=0, metadata={"help": "Stop after N optimiser steps (0: run all epochs)."})
+    resume_from_checkpoint: str | None = field(default=None, metadata={
+        "help": "Resume an interrupted run: 'latest' (the newest training state in --output_dir/checkpoints) or a state "
+                "folder. Same options as the interrupted run; it ends exactly as an uninterrupted run would."})
+    save_every: int = field(default=0, metadata={
+        "help": "Write a training state every N steps (MLE/CRF optimiser steps, GAN rounds); 0: at every dev evaluation."})
+    save_total_limit: int = field(default=2, metadata={"help": "Keep the newest K training states (older ones are deleted)."})
+    max_nonfinite_steps: int = field(default=10, metadata={
+        "help": "A NaN/inf loss, reward or gradient skips the step; this many in a row stop the run."})
+    collapse_min_distinct_2: float = field(default=0.05, metadata={
+        "help": "Warn of mode collapse when distinct-2 of fresh samples (GAN steps, dev samples) falls below this."})
+    collapse_min_unique: float = field(default=0.5, metadata={
+        "help": "Warn of mode collapse when the unique-sentence ratio of dev samples falls below this."})
     push_to_hub: bool = field(default=False, metadata={
         "help": "At the end, push best/ (with eval results and a model card) to --hub_model_id. Token: $HF_TOKEN or stored login."})
     hub_model_id: str | None = field(default=None, metadata={"help": "Hub repository for --push_to_hub, user/name."})
@@ -99,6 +121,8 @@ class TrainArguments:
             raise ValueError("--batch_size and --gradient_accumulation_steps must be at least 1.")
         if not 0.0 <= self.warmup_ratio < 1.0:
             raise ValueError(f"--warmup_ratio must be in [0, 1), got {self.warmup_ratio}.")
+        if self.save_total_limit < 1:
+            raise ValueError(f"--save_total_limit must be >= 1 (the state to resume from), got {self.save_total_limit}.")
         if self.push_to_hub and not self.hub_model_id:
             raise ValueError("--push_to_hub needs --hub_model_id user/name (the repository to push to).")
         if self.num_epochs <= 0 and self.max_steps <= 0:

@@ -75,9 +75,33 @@ def resolve_data_file(rel_path: str, data_dir: str | None = None, url: str | Non
     return cached
 
 
-def read_lines(path: Path, raw: bytes | None = None) -> list[str]:
-    """Lines of a UTF-8 file (or of its already-read bytes `raw`), with clear errors for bad encodings."""
+class Problems:
+    """Where reading errors go: raised at once (training), or all collected (scripts/check_data.py)."""
+
+    def __init__(self, collect: bool = False):
+        self.collect, self.errors, self.warnings = collect, [], []
+
+    def add(self, path, line: int | None, message: str) -> None:
+        err = DataError(path, line, message)
+        if not self.collect:
+            raise err
+        self.errors.append(err)
+
+    def warn(self, path, line: int | None, message: str) -> None:
+        self.warnings.append(DataError(path, line, message))
+
+
+def read_lines(path: Path, raw: bytes | None = None, problems: Problems | None = None) -> list[str]:
+    """Lines of a UTF-8 file (or of its already-read bytes `raw`), with clear errors for bad encodings.
+
+    A UTF-8 byte-order mark is refused (it would glue itself to the first word); a trailing CR is
+    removed. Collecting `problems`, an undecodable line is reported and read with replacement characters.
+    """
+    problems = problems or Problems()
     raw = Path(path).read_bytes() if raw is None else raw
+    if raw[:3] == b"\xef\xbb\xbf":
+        problems.add(path, 1, "file starts with a UTF-8 byte-order mark; save it as UTF-8 without BOM.")
+        raw = raw[3:]
     lines = raw.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
@@ -86,7 +110,8 @@ def read_lines(path: Path, raw: bytes | None = None) -> list[str]:
         try:
             out.append(line.decode("utf-8").rstrip("\r"))
         except UnicodeDecodeError as e:
-            raise DataError(path, i, f"invalid UTF-8 ({e.reason} at byte {e.start}); re-encode the file as UTF-8.") from e
+            problems.add(path, i, f"invalid UTF-8 ({e.reason} at byte {e.start}); re-encode the file as UTF-8.")
+            out.append(line.decode("utf-8", errors="replace").rstrip("\r"))
     return out
 
 
@@ -145,21 +170,35 @@ class SequenceCollator:
         return {"labels": labels, "mask": mask, "index": torch.tensor([e["index"] for e in examples])}
 
 
-def encode_lines(dataset, tokenizer, max_length: int, add_eos: bool, name: str = "dataset"):
-    """Tokenise a "text" column into "labels" (+[EOS]); refuses lines longer than max_length.
+def encode_lines(dataset, tokenizer, max_length: int, add_eos: bool, name: str = "dataset", long: str = "error"):
+    """Tokenise a "text" column into "labels" (+[EOS]). Lines longer than max_length are refused
+    (long="error") or cut to max_length with their [EOS] kept (long="truncate", reported on stderr).
 
-    Rows carry a "line" column (their line in the source file) so errors point at the file.
+    Rows carry "line" (and "file") columns, so errors point at the source file and line.
     """
     eos = [tokenizer.eos_token_id] if add_eos else []
 
     def one(batch, indices):
         ids = tokenizer(batch["text"], add_special_tokens=False)["input_ids"]
-        for i, seq in zip(indices, ids):
-            if len(seq) + len(eos) > max_length:
-                line = batch["line"][indices.index(i)] if "line" in batch else i + 1
-                raise DataError(name, line,
-                                f"line has {len(seq) + len(eos)} tokens (with EOS), more than --max_length "
+        labels, cut = [], []
+        for k, seq in enumerate(ids):
+            too_long = len(seq) + len(eos) > max_length
+            if too_long and long == "error":
+                where = batch["file"][k] if "file" in batch else name
+                line = batch["line"][k] if "line" in batch else indices[k] + 1
+                raise DataError(where, line, f"line has {len(seq) + len(eos)} tokens (with EOS), more than --max_length "
                                 f"{max_length}; raise --max_length.")
-        return {"labels": [s + eos for s in ids], "index": list(indices)}
+            labels.append(seq[: max_length - len(eos)] + eos)
+            cut.append(too_long)
+        return {"labels": labels, "index": list(indices), "truncated": cut}
 
-    return dataset.map(one, batched=True, with_indices=True, desc="tokenising")
+    out = dataset.map(one, batched=True, with_indices=True, desc="tokenising")
+    warn_truncated(out, name, max_length)
+    return out
+
+
+def warn_truncated(dataset, name: str, max_length: int) -> None:
+    n = sum(dataset["truncated"])
+    if n:
+        print(f"[seqgan] warning: {n} sequence(s) of {name} longer than --max_length {max_length} were truncated "
+              "(--long_sequences error refuses them instead).", file=sys.stderr)

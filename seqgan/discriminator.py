@@ -46,6 +46,8 @@ class SeqGanDiscriminator(PreTrainedModel):
     def __init__(self, config: SeqGanDiscriminatorConfig):
         super().__init__(config)
         self.encoder = AutoModel.from_config(AutoConfig.for_model(**config.encoder))
+        if getattr(self.encoder, "pooler", None) is not None:
+            self.encoder.pooler = None  # unused (D pools itself); DDP refuses parameters that never get a gradient
         d = self.encoder.config.hidden_size
         self.embed = nn.Embedding(config.vocab_size, d)
         if config.cond_vocab_size:

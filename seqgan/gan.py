@@ -27,6 +27,7 @@ class GanModels:
     d_opt: torch.optim.Optimizer
     ctx: BridgeContext         # bridge inputs: unwrapped G (sampler) and D, loss, options, step counter
     max_grad_norm: float
+    guard: object = None       # seqgan.loops.Guard: skips non-finite steps (None: no checks)
 
 
 def _sequence_logits(d: torch.Tensor, mask: torch.Tensor, causal: bool) -> torch.Tensor:
@@ -37,16 +38,25 @@ def _sequence_logits(d: torch.Tensor, mask: torch.Tensor, causal: bool) -> torch
 def d_step(accelerator, m: GanModels, batch: dict) -> dict:
     ctx = m.ctx
     cond = batch if ctx.conditional else None
+    n = batch["labels"].shape[0]
     with torch.no_grad():
-        fake = ctx.sampler.sample(cond, num_samples=None if cond else batch["labels"].shape[0], generator=ctx.generator)
+        fake = ctx.sampler.sample(cond, num_samples=None if cond else n, generator=ctx.generator, rows=ctx.rows(n))
     causal = ctx.disc.config.causal
     m.disc.train()
     with accelerator.accumulate(m.gen, m.disc):
         d_real = _sequence_logits(m.disc(tokens=batch["labels"], mask=batch["mask"], cond=cond), batch["mask"], causal)
         d_fake = _sequence_logits(m.disc(tokens=fake.tokens, mask=fake.mask, cond=cond), fake.mask, causal)
         loss = ctx.loss.d(d_real, d_fake)
+        if m.guard is not None and not m.guard.finite(loss):
+            m.d_opt.zero_grad()
+            m.guard.skip(ctx.step, "discriminator loss")
+            return {}
         accelerator.backward(loss)
         norm = accelerator.clip_grad_norm_(m.disc.parameters(), m.max_grad_norm) if m.max_grad_norm > 0 else None
+        if m.guard is not None and not m.guard.finite(norm):
+            m.d_opt.zero_grad()
+            m.guard.skip(ctx.step, "discriminator gradient")
+            return {}
         m.d_opt.step()
         m.d_opt.zero_grad()
     acc_real, acc_fake = d_accuracy(d_real.detach(), d_fake.detach(), ctx.loss.relativistic)
@@ -65,14 +75,24 @@ def g_step(accelerator, m: GanModels, batch: dict) -> dict:
                 mle = mle_loss(m.gen(batch), batch["labels"], batch["mask"])
                 loss = loss + ctx.args.mle_weight * mle
                 logs["gan/mle_loss"] = mle.item()
+            if m.guard is not None and not m.guard.finite(loss):  # a NaN/inf reward or loss
+                m.g_opt.zero_grad()
+                m.guard.skip(ctx.step, "generator loss")
+                return {}
             accelerator.backward(loss)
             norm = accelerator.clip_grad_norm_(m.gen.parameters(), m.max_grad_norm) if m.max_grad_norm > 0 else None
+            if m.guard is not None and not m.guard.finite(norm):
+                m.g_opt.zero_grad()
+                m.guard.skip(ctx.step, "generator gradient")
+                return {}
             m.g_opt.step()
             m.g_opt.zero_grad()
     finally:
         ctx.disc.requires_grad_(True)
         ctx.disc.encoder.get_input_embeddings().requires_grad_(False)  # never trained (see SeqGanDiscriminator)
     ctx.step += 1
+    if m.guard is not None:
+        m.guard.good()
     logs.update({"gan/g_loss": loss.item(), "gan/g_grad_norm": None if norm is None else float(norm),
                  "gan/distinct_2": distinct_ids(samples.tokens, samples.mask, 2)})
     return logs

@@ -3,6 +3,7 @@
     rec = RunRecorder(out_dir, accelerator, task, tokenizer, encoded, data_args, run_args, selection)
     rec.log({"step": 10, "train/loss": 2.3})
     metrics = rec.evaluate(step, epoch, gen, disc=None)   # dev metrics; saves best/ when the selection metric improves
+    rec.check_collapse(step, distinct_2, unique_ratio)    # warns when samples lose diversity
     rec.save_last(step, epoch, gen, disc=None)
 
 Only the main process writes; every process takes part in evaluation (it gathers across them).
@@ -20,16 +21,36 @@ from seqgan.evaluation import eval_loader, evaluate_split
 
 
 class RunRecorder:
-    def __init__(self, out_dir, accelerator, task, tokenizer, encoded, data_args, run_args: dict, selection):
+    def __init__(self, out_dir, accelerator, task, tokenizer, encoded, data_args, run_args: dict, selection,
+                 resume: dict | None = None, collapse: tuple[float, float] = (0.0, 0.0)):
         self.out_dir, self.accelerator, self.task, self.tokenizer = Path(out_dir), accelerator, task, tokenizer
         self.encoded, self.data_args, self.run_args, self.selection = encoded, data_args, run_args, selection
         self.best, self.best_step, self.t0 = None, None, time.time()
+        self.min_distinct_2, self.min_unique = collapse
         self.log_path = self.out_dir / "metrics.jsonl"
         self.dev_loader = eval_loader(encoded["dev"], task.collator(tokenizer), 64, accelerator)
-        if accelerator.is_main_process:
+        if resume is not None:  # continue the log where the saved state left it; forget what came after
+            self.best, self.best_step = resume["best"], resume["best_step"]
+            if accelerator.is_main_process:
+                with open(self.log_path, "r+b") as f:
+                    f.truncate(resume["log_bytes"])
+        elif accelerator.is_main_process:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             self.log_path.unlink(missing_ok=True)
             write_json_atomic(self.out_dir / "args.json", run_args)
+
+    def log_size(self) -> int:
+        return self.log_path.stat().st_size if self.log_path.is_file() else 0
+
+    def check_collapse(self, step: int, distinct_2: float | None, unique_ratio: float | None) -> None:
+        """Warn (and log) when fresh samples lose diversity: distinct-2 or the unique-sentence ratio too low."""
+        low = [f"{name} {v:.3f} < {floor}" for name, v, floor in (("distinct-2", distinct_2, self.min_distinct_2),
+                                                                    ("unique ratio", unique_ratio, self.min_unique))
+               if v is not None and v < floor]
+        if low:
+            self.log({"step": step, "guard/collapse_warning": "; ".join(low)})
+            self.write(f"step {step}: WARNING possible mode collapse: {'; '.join(low)} (thresholds --collapse_min_distinct_2, "
+                       "--collapse_min_unique)")
 
     def log(self, record: dict) -> None:
         if self.accelerator.is_main_process:
@@ -61,6 +82,7 @@ class RunRecorder:
                                 {"step": step, "epoch": epoch, **({"phase": phase} if phase else {}), **metrics}, disc=disc)
         self.write(f"step {step}: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()
                                                  if isinstance(v, float) and "/tag/" not in k))  # per-tag scores: JSON only
+        self.check_collapse(step, metrics.get("dev/distinct_2"), metrics.get("dev/unique_ratio"))
         self.accelerator.wait_for_everyone()
         return metrics
 

@@ -30,9 +30,13 @@ import torch
 from seqgan.generator import icdf_sample
 
 
-def draw_uniforms(num_rollouts: int, B: int, T: int, generator: torch.Generator | None, device) -> torch.Tensor:
-    """u[n, L-1, b, p]: the uniform for position p of rollout n of prefix length L of sequence b."""
-    return torch.rand(num_rollouts, T - 1, B, T, generator=generator, device=device)
+def draw_uniforms(num_rollouts: int, B: int, T: int, generator: torch.Generator | None, device, rows=None) -> torch.Tensor:
+    """u[n, L-1, b, p]: the uniform for position p of rollout n of prefix length L of sequence b.
+    rows = (row_ids, total): drawn for the whole global batch, this process's rows kept (see generator.row_rand)."""
+    if rows is None:
+        return torch.rand(num_rollouts, T - 1, B, T, generator=generator, device=device)
+    ids, total = rows
+    return torch.rand(num_rollouts, T - 1, total, T, generator=generator, device=device)[:, :, ids]
 
 
 def _finish(gen, comp: torch.Tensor, fixed_mask: torch.Tensor | None, rows: torch.Tensor):
@@ -126,11 +130,12 @@ def score_completions(reward_fn: Callable, comp: torch.Tensor, cmask: torch.Tens
 
 @torch.no_grad()
 def rollout_rewards(gen, reward_fn: Callable, batch, tokens, mask, fixed_mask, num_rollouts: int,
-                    generator: torch.Generator | None = None, impl: str = "cached", max_rows: int | None = None) -> torch.Tensor:
+                    generator: torch.Generator | None = None, impl: str = "cached", max_rows: int | None = None,
+                    rows=None) -> torch.Tensor:
     """Q (B, T): Q[b, t] = mean over rollouts of the reward of completions of y_b[:t+1]; the last real
     token gets the reward of the sequence itself; 0 at padding."""
     B, T = tokens.shape
-    u = draw_uniforms(num_rollouts, B, T, generator, tokens.device)
+    u = draw_uniforms(num_rollouts, B, T, generator, tokens.device, rows)
     if impl == "cached":
         comp, cmask = rollouts_cached(gen, batch, tokens, mask, fixed_mask, u, max_rows)
     else:

@@ -24,7 +24,7 @@ from datasets import Dataset, DatasetDict
 from tokenizers import pre_tokenizers
 
 from seqgan.bigram import bigram_from_scratch
-from seqgan.data import DataError, encode_lines, read_lines, resolve_data_file
+from seqgan.data import Problems, encode_lines, read_lines, resolve_data_file
 from seqgan.generator import CausalGenerator, causal_lm_from_scratch
 from seqgan.metrics import teacher_forced_nll
 from seqgan.oracle import OracleLSTM
@@ -78,22 +78,26 @@ def load_oracle(data_dir: str | None, seed: int) -> tuple[OracleLSTM, bool]:
     return OracleLSTM.from_npz(path), True
 
 
-def read_token_rows(path, oracle: OracleLSTM) -> list[dict]:
+def read_token_rows(path, oracle: OracleLSTM, problems: Problems | None = None) -> list[dict]:
+    """Lines of exactly seq_len oracle token ids (0 .. vocab_size - 1) separated by spaces."""
+    problems = problems or Problems()
     rows = []
-    for lineno, line in enumerate(read_lines(path), start=1):
+    for lineno, line in enumerate(read_lines(path, problems=problems), start=1):
         parts = line.split()
         if len(parts) != oracle.seq_len or not all(p.isdigit() and int(p) < oracle.vocab_size for p in parts):
-            raise DataError(path, lineno, f"expected {oracle.seq_len} token ids in [0, {oracle.vocab_size}) "
-                            f"separated by spaces, got {line[:80]!r}.")
-        rows.append({"text": " ".join(parts), "line": lineno})
-    if not rows:
-        raise DataError(path, None, "no sequences found (empty file).")
+            problems.add(path, lineno, f"expected {oracle.seq_len} token ids in [0, {oracle.vocab_size}) "
+                         f"separated by spaces, got {line[:80]!r}.")
+            continue
+        rows.append({"text": " ".join(parts), "line": lineno, "file": str(path)})
+    if not rows and not problems.errors:
+        problems.add(path, None, "no sequences found (empty file).")
     return rows
 
 
 def _sampled(oracle: OracleLSTM, n: int, seed: int) -> Dataset:
     toks = oracle.sample(n, generator=torch.Generator().manual_seed(seed))
-    return Dataset.from_list([{"text": " ".join(map(str, r)), "line": i + 1} for i, r in enumerate(toks.tolist())])
+    return Dataset.from_list([{"text": " ".join(map(str, r)), "line": i + 1, "file": f"oracle samples (seed {seed})"}
+                              for i, r in enumerate(toks.tolist())])
 
 
 def load_splits(data_args) -> DatasetDict:
@@ -125,8 +129,8 @@ def build_crf(tokenizer, model_args, data_args):
     return bigram_from_scratch(tokenizer, data_args.max_length, fixed_length=True, suppress_ids=specials)
 
 
-def encode(dataset: Dataset, tokenizer, gen) -> Dataset:
-    return encode_lines(dataset, tokenizer, gen.max_length, add_eos=False, name="oracle data")
+def encode(dataset: Dataset, tokenizer, gen, long: str = "error") -> Dataset:
+    return encode_lines(dataset, tokenizer, gen.max_length, add_eos=False, name="oracle data", long=long)
 
 
 def evaluate(gen, loader, accelerator, dataset, splits, data_args, tokenizer, sample_seed: int,

@@ -18,7 +18,7 @@ from datasets import Dataset, DatasetDict
 from tokenizers import Regex, normalizers
 
 from seqgan.crf_tagger import CrfTaggerGenerator, SeqGanCrfTagger, SeqGanCrfTaggerConfig
-from seqgan.data import DataError, pad_sequences, read_lines, resolve_data_file
+from seqgan.data import DataError, Problems, pad_sequences, read_lines, resolve_data_file, warn_truncated
 from seqgan.metrics import tag_bigrams, tagging_scores, teacher_forced_nll
 from seqgan.tagger import UPOS_TAGS, SeqGanTagger, SeqGanTaggerConfig, TaggerGenerator, word_bytes
 from seqgan.vocab import build_word_tokenizer, encode_words
@@ -46,47 +46,59 @@ SHA256 = {
 }
 
 
-def read_conllu(path: str | Path) -> list[dict]:
-    """Sentences of a CoNLL-U file as {"sent_id", "words", "tags"}; raises DataError with file:line."""
+def read_conllu(path: str | Path, problems: Problems | None = None) -> list[dict]:
+    """Sentences of a CoNLL-U file as {"sent_id", "words", "tags", "line"}; raises DataError with file:line.
+
+    Multiword-token ranges (3-4) and empty nodes (8.1) are valid and skipped: they are not tagged words.
+    Collecting `problems`, every error is recorded and only the sentences without one are returned.
+    """
     path = Path(path)
+    problems = problems or Problems()
     raw = path.read_bytes()
-    if raw[:3] == b"\xef\xbb\xbf":
-        raise DataError(path, 1, "file starts with a UTF-8 byte-order mark; save it as UTF-8 without BOM.")
     if b"\r" in raw:
         first = next(i for i, l in enumerate(raw.split(b"\n"), 1) if b"\r" in l)
-        raise DataError(path, first, "CRLF (or CR) line ends; CoNLL-U requires LF, e.g. `dos2unix FILE`.")
-    sentences, words, tags, sent_id, expected = [], [], [], None, 1
-    lines = read_lines(path, raw)
+        problems.add(path, first, "CRLF (or CR) line ends; CoNLL-U requires LF, e.g. `dos2unix FILE`.")
+    sentences, words, tags, sent_id, expected, start, bad = [], [], [], None, 1, None, False
+    lines = read_lines(path, raw, problems)
     for lineno, line in enumerate(lines + [""], start=1):
         if line.startswith("#"):
             if line.startswith("# sent_id"):
                 sent_id = line.split("=", 1)[-1].strip()
             continue
         if not line.strip():
-            if words:
-                sentences.append({"sent_id": sent_id or f"{path.name}:{len(sentences) + 1}", "words": words, "tags": tags})
-            words, tags, sent_id, expected = [], [], None, 1
+            if words and not bad:
+                sentences.append({"sent_id": sent_id or f"{path.name}:{len(sentences) + 1}", "words": words, "tags": tags,
+                                  "line": start, "file": str(path)})
+            words, tags, sent_id, expected, start, bad = [], [], None, 1, None, False
             continue
+        start = start or lineno
         cols = line.split("\t")
         if len(cols) != 10:
-            raise DataError(path, lineno, f"expected 10 tab-separated columns, found {len(cols)}.")
+            problems.add(path, lineno, f"expected 10 tab-separated columns, found {len(cols)}.")
+            bad = True
+            expected = int(cols[0]) + 1 if cols[0].isdigit() else expected + 1  # keep checking the IDs that follow
+            continue
         wid = cols[0]
         if "-" in wid or "." in wid:  # multiword-token range or empty node: not a tagged word
             a, _, b = wid.replace(".", "-").partition("-")
             if not (a.isdigit() and b.isdigit()):
-                raise DataError(path, lineno, f"bad ID {wid!r}; expected an integer, a range like 3-4 or a decimal like 8.1.")
+                problems.add(path, lineno, f"bad ID {wid!r}; expected an integer, a range like 3-4 or a decimal like 8.1.")
+                bad = True
             continue
         if not wid.isdigit() or int(wid) != expected:
-            raise DataError(path, lineno, f"bad ID {wid!r}; expected word ID {expected} (IDs count 1, 2, 3, ... per sentence).")
+            problems.add(path, lineno, f"bad ID {wid!r}; expected word ID {expected} (IDs count 1, 2, 3, ... per sentence).")
+            bad = True
         if cols[3] not in UPOS_TAGS:
-            raise DataError(path, lineno, f"unknown UPOS tag {cols[3]!r}; valid tags are {', '.join(UPOS_TAGS)}.")
+            problems.add(path, lineno, f"unknown UPOS tag {cols[3]!r}; valid tags are {', '.join(UPOS_TAGS)}.")
+            bad = True
         if not cols[1]:
-            raise DataError(path, lineno, "empty FORM column.")
+            problems.add(path, lineno, "empty FORM column.")
+            bad = True
         words.append(cols[1])
         tags.append(cols[3])
-        expected += 1
-    if not sentences:
-        raise DataError(path, None, "no sentences found (empty file or only comments).")
+        expected = int(wid) + 1 if wid.isdigit() else expected + 1
+    if not sentences and not problems.errors:
+        problems.add(path, None, "no sentences found (empty file or only comments).")
     return sentences
 
 
@@ -133,24 +145,32 @@ def load_generator(path: str, tokenizer) -> TaggerGenerator:
     return gen
 
 
-def encode(dataset: Dataset, tokenizer, gen: TaggerGenerator) -> Dataset:
-    """Add model inputs: word ids, byte ids, tag ids and length."""
+def encode(dataset: Dataset, tokenizer, gen, long: str = "error") -> Dataset:
+    """Add model inputs: word ids, byte ids, tag ids and length. Sentences longer than the model's
+    max_length are refused (long="error") or cut to it (long="truncate", reported on stderr)."""
     cfg = gen.model.config
     tag_id = {t: i for i, t in enumerate(cfg.tags)}
 
     def one(ex, index):
-        if len(ex["words"]) > cfg.max_positions:
-            raise DataError(ex["sent_id"], None, f"sentence has {len(ex['words'])} words, more than max_length="
-                            f"{cfg.max_positions}; raise --max_length when training.")
+        words, tags = ex["words"], ex["tags"]
+        too_long = len(words) > cfg.max_positions
+        if too_long and long == "error":
+            where = f"{ex['file']}:{ex['line']}" if ex.get("file") else ex["sent_id"]
+            raise DataError(where, None, f"sentence {ex['sent_id']} has {len(words)} words, more than --max_length "
+                            f"{cfg.max_positions}; raise --max_length (or --long_sequences truncate, for training data).")
+        words, tags = words[: cfg.max_positions], tags[: cfg.max_positions]
         return {
-            "word_ids": encode_words(tokenizer, ex["words"]),
-            "char_ids": [word_bytes(w, cfg.max_word_bytes) for w in ex["words"]],
-            "labels": [tag_id[t] for t in ex["tags"]],
-            "length": len(ex["words"]),
+            "word_ids": encode_words(tokenizer, words),
+            "char_ids": [word_bytes(w, cfg.max_word_bytes) for w in words],
+            "labels": [tag_id[t] for t in tags],
+            "length": len(words),
             "index": index,
+            "truncated": too_long,
         }
 
-    return dataset.map(one, with_indices=True, desc="encoding pos")
+    out = dataset.map(one, with_indices=True, desc="encoding pos")
+    warn_truncated(out, "pos data", cfg.max_positions)
+    return out
 
 
 def collator(tokenizer):
@@ -207,7 +227,7 @@ def evaluate(gen, loader, accelerator, dataset: Dataset, splits: DatasetDict, da
 @torch.no_grad()
 def tag_sentences(gen, tokenizer, lines: list[str]) -> list[str]:
     """Tag whitespace-tokenised sentences: ["The dog barks ."] -> ["The/DET dog/NOUN barks/VERB ./PUNCT"]."""
-    rows = [{"words": l.split(), "tags": ["X"] * len(l.split()), "sent_id": f"input:{i + 1}"}
+    rows = [{"words": l.split(), "tags": ["X"] * len(l.split()), "sent_id": f"input:{i + 1}", "line": i + 1, "file": "input"}
             for i, l in enumerate(lines) if l.strip()]
     if not rows:
         return []

@@ -26,7 +26,7 @@ from datasets import Dataset, DatasetDict
 from tokenizers import normalizers, pre_tokenizers
 
 from seqgan.bigram import BigramGenerator, bigram_from_scratch
-from seqgan.data import DataError, SequenceCollator, encode_lines, read_lines, resolve_data_file
+from seqgan.data import Problems, SequenceCollator, encode_lines, read_lines, resolve_data_file
 from seqgan.generator import CausalGenerator, causal_lm_from_scratch
 from seqgan.metrics import teacher_forced_nll, text_metrics
 from seqgan.vocab import build_word_tokenizer
@@ -58,15 +58,17 @@ FILES = {
 }
 
 
-def read_sentences(path) -> list[dict]:
+def read_sentences(path, problems: Problems | None = None) -> list[dict]:
     """Non-empty lines with their line numbers; an empty line is an error (it would train a 0-word sentence)."""
+    problems = problems or Problems()
     rows = []
-    for lineno, line in enumerate(read_lines(path), start=1):
+    for lineno, line in enumerate(read_lines(path, problems=problems), start=1):
         if not line.strip():
-            raise DataError(path, lineno, "empty line; remove it (every line must hold one sentence).")
-        rows.append({"text": line.strip(), "line": lineno})
-    if not rows:
-        raise DataError(path, None, "no sentences found (empty file).")
+            problems.add(path, lineno, "empty line; remove it (every line must hold one sentence).")
+            continue
+        rows.append({"text": line.strip(), "line": lineno, "file": str(path)})
+    if not rows and not problems.errors:
+        problems.add(path, None, "no sentences found (empty file).")
     return rows
 
 
@@ -106,8 +108,8 @@ def load_generator(path: str, tokenizer) -> CausalGenerator:
     return CausalGenerator.from_pretrained(path, tokenizer)
 
 
-def encode(dataset: Dataset, tokenizer, gen) -> Dataset:
-    return encode_lines(dataset, tokenizer, gen.max_length, add_eos=True, name="text data")
+def encode(dataset: Dataset, tokenizer, gen, long: str = "error") -> Dataset:
+    return encode_lines(dataset, tokenizer, gen.max_length, add_eos=True, name="text data", long=long)
 
 
 def collator(tokenizer):

@@ -24,7 +24,7 @@ def test_conllu_skips_multiword_and_empty_nodes(tmp_path):
             "2\tn't\tnot\tPART\t_\t_\t1\tadvmod\t_\t_", "2.1\tx\tx\t_\t_\t_\t_\t_\t_\t_"]
     f.write_text("# sent_id = s1\n" + "\n".join(rows) + "\n\n")
     (s,) = read_conllu(f)
-    assert s == {"sent_id": "s1", "words": ["do", "n't"], "tags": ["AUX", "PART"]}
+    assert s == {"sent_id": "s1", "words": ["do", "n't"], "tags": ["AUX", "PART"], "line": 2, "file": str(f)}
 
 
 @pytest.mark.parametrize("body, line, needle", [

@@ -1,0 +1,291 @@
+"""The training loops of scripts/train.py: supervised (MLE, CRF losses) and adversarial, resumable and guarded.
+
+    step, epoch, eval_gen = train_supervised(run, raw_gen, objective, num_epochs, averager=None)
+    disc = train_gan(run, raw_gen, tokenizer)
+
+`run` (a Run) carries what every loop needs: accelerator, options, data, recorder, guard, the
+state to resume from. A training state (seqgan/resume.py) is saved at every dev evaluation (or
+every --save_every steps): weights, optimisers, schedulers, every RNG, and the position in the data,
+so a run killed at any point resumes where that state was written and ends exactly as an
+uninterrupted run would. A non-finite loss or gradient skips the step (logged); --max_nonfinite_steps
+of them in a row stop the run with the last good state intact.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass, field
+
+import torch
+import transformers
+from tqdm.auto import tqdm
+
+from seqgan.bridges import BridgeContext
+from seqgan.discriminator import build_discriminator
+from seqgan.gan import GanModels, d_step, g_step
+from seqgan.losses import LOSSES
+from seqgan.recorder import RunRecorder
+from seqgan.resume import load_state, save_state
+
+
+class NonFiniteError(RuntimeError):
+    pass
+
+
+@dataclass
+class Guard:
+    """Skips steps whose loss or gradient norm is NaN/inf; stops after `limit` in a row."""
+    accelerator: object
+    rec: RunRecorder
+    limit: int = 10
+    in_a_row: int = 0
+
+    def finite(self, *values) -> bool:
+        """True when every value is finite on every process (all agree, so DDP never waits on a skipped rank)."""
+        ok = all(v is None or bool(torch.isfinite(torch.as_tensor(v)).all()) for v in values)
+        flags = self.accelerator.gather(torch.tensor([ok], device=self.accelerator.device))
+        return bool(flags.all())
+
+    def skip(self, step: int, what: str) -> None:
+        self.in_a_row += 1
+        self.rec.log({"step": step, "guard/nonfinite": what, "guard/in_a_row": self.in_a_row})
+        self.rec.write(f"step {step}: non-finite {what}; step skipped ({self.in_a_row} in a row)")
+        if self.in_a_row >= self.limit:
+            raise NonFiniteError(f"{self.in_a_row} steps in a row had a non-finite {what}; stopping. The last good "
+                                 "training state is in <output_dir>/checkpoints: lower the learning rate or check the "
+                                 "data, then --resume_from_checkpoint latest.")
+
+    def good(self) -> None:
+        self.in_a_row = 0
+
+
+@dataclass
+class Run:
+    accelerator: object
+    train_args: object
+    gan_args: object
+    data_args: object
+    train_loader: object
+    sampler: object
+    rec: RunRecorder
+    guard: Guard
+    resume: dict | None = None      # trainer_state.json of the state to resume from
+    resume_path: object = None
+    step_offset: int = 0            # global steps of earlier phases (state folders are numbered globally)
+    extra_generators: dict = field(default_factory=dict)
+
+    def resuming(self, *phases) -> bool:
+        return self.resume is not None and self.resume["phase"] in phases
+
+    def save(self, parts: dict, state: dict) -> None:
+        state = {**state, "global_step": self.step_offset + state["phase_step"], "best": self.rec.best,
+                 "best_step": self.rec.best_step, "log_bytes": self.rec.log_size()}
+        save_state(self.rec.out_dir, self.accelerator, parts, state, keep=self.train_args.save_total_limit)
+
+
+def start_epoch(loader, sampler, epoch: int):
+    """An iterator over `epoch`'s batches. accelerate's loader resets the sampler's epoch to its own count
+    of iterations when iterated, so a resumed run (a fresh loader at a later epoch) must set both."""
+    if hasattr(loader, "set_epoch"):
+        loader.set_epoch(epoch)
+    sampler.set_epoch(epoch)
+    return iter(loader)
+
+
+def seek(it, n: int) -> None:
+    """Take n batches from an iterator. A resumed run does this before restoring the RNG: starting a
+    DataLoader iterator draws a seed from the global RNG, as the interrupted run's iterator did before
+    its state was saved."""
+    for _ in range(n):
+        next(it)
+
+
+class RealBatches:
+    """Real batches across epochs with a position (epoch, batches taken) that a resumed run can restore."""
+
+    def __init__(self, loader, sampler):
+        self.loader, self.sampler, self.epoch, self.index = loader, sampler, 0, 0
+        self._it = None
+
+    def seek(self, epoch: int, index: int) -> None:
+        self.epoch, self.index = epoch, index
+        if index > 0:
+            self._it = start_epoch(self.loader, self.sampler, epoch)
+            seek(self._it, index)
+
+    def __next__(self):
+        while True:
+            if self._it is None:
+                self._it = start_epoch(self.loader, self.sampler, self.epoch)
+            batch = next(self._it, None)
+            if batch is not None:
+                self.index += 1
+                return batch
+            self.epoch, self.index, self._it = self.epoch + 1, 0, None
+
+
+def window_mean(window: list[dict]) -> dict:
+    """Per-key mean of logged values over a logging window (None values skipped)."""
+    keys = sorted({k for w in window for k in w if not isinstance(w[k], str)})
+    return {k: sum(w[k] for w in window if w.get(k) is not None) / max(sum(w.get(k) is not None for w in window), 1)
+            for k in keys}
+
+
+def param_groups(model: torch.nn.Module, weight_decay: float):
+    # Biases and LayerNorm gains are the 1-D parameters; decaying them only hurts.
+    params = [p for p in model.parameters() if p.requires_grad]
+    return [{"params": [p for p in params if p.ndim >= 2], "weight_decay": weight_decay},
+            {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
+
+
+def train_supervised(run: Run, raw_gen, objective, num_epochs: float, averager=None):
+    """Minimise `objective` over the training data (MLE, or a CRF loss), evaluating on dev every epoch
+    (or --eval_every steps). With `averager`, the running average of the weights is what is evaluated."""
+    acc, args = run.accelerator, run.train_args
+    optimizer = torch.optim.AdamW(param_groups(raw_gen, args.weight_decay), lr=args.learning_rate)
+    # --batch_size is the global batch (accelerate splits each batch across processes), so the
+    # number of optimiser steps does not depend on how many processes run.
+    steps_per_epoch = math.ceil(len(run.train_loader) / args.gradient_accumulation_steps)
+    total_steps = args.max_steps or math.ceil(num_epochs * steps_per_epoch)
+    scheduler = transformers.get_scheduler(args.lr_scheduler, optimizer, num_warmup_steps=int(args.warmup_ratio * total_steps),
+                                           num_training_steps=total_steps)
+    model, optimizer, loader, scheduler = acc.prepare(objective, optimizer, run.train_loader, scheduler)
+    eval_gen = averager.module if averager is not None else raw_gen
+    parts = {"models": {"objective": model, **({"average": averager} if averager is not None else {})},
+             "optimizers": {"opt": optimizer}, "schedulers": {"sched": scheduler}, "generators": run.extra_generators}
+    phase = "crf" if args.method == "crf" else "mle"  # a GAN run's pretraining is an mle phase
+    step, epoch, i, it, running = 0, 0, 0, None, []
+    if run.resuming(phase):
+        step, epoch, i = run.resume["phase_step"], run.resume["epoch"], run.resume["batch_in_epoch"]
+        running = [torch.tensor(x, device=acc.device) for x in run.resume["running_loss"]]
+        it = start_epoch(loader, run.sampler, epoch)
+        seek(it, i)  # before the RNG is restored (see `seek`)
+        load_state(run.resume_path, acc, parts)
+    elif run.resume is not None:  # the run is past this phase: the next phase's state restores the weights
+        return total_steps, 0, eval_gen
+    eval_every = args.eval_every or steps_per_epoch
+    save_every = args.save_every or eval_every
+    bar = tqdm(total=total_steps, initial=step, disable=not acc.is_main_process, desc=phase)
+    model.train()
+    while step < total_steps:
+        if it is None:
+            it, i = start_epoch(loader, run.sampler, epoch), 0
+        for batch in it:
+            i += 1
+            with acc.accumulate(model):
+                loss = model(batch)
+                if not run.guard.finite(loss):
+                    optimizer.zero_grad()
+                    run.guard.skip(step, "loss")
+                    continue
+                acc.backward(loss)
+                grad_norm = None
+                if acc.sync_gradients and args.max_grad_norm > 0:
+                    grad_norm = acc.clip_grad_norm_(model.parameters(), args.max_grad_norm)
+                if not run.guard.finite(grad_norm):
+                    optimizer.zero_grad()
+                    run.guard.skip(step, "gradient")
+                    continue
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad()
+            run.guard.good()
+            running.append(loss.detach())
+            if not acc.sync_gradients:
+                continue
+            step += 1
+            bar.update(1)
+            if averager is not None:
+                averager.update_parameters(raw_gen)
+            if step % args.log_every == 0 or step == total_steps:
+                mean_loss = acc.gather(torch.stack(running).mean()[None]).mean().item()
+                running = []
+                bar.set_postfix(loss=f"{mean_loss:.4f}")
+                run.rec.log({"step": step, "epoch": epoch, "train/loss": mean_loss, "train/lr": scheduler.get_last_lr()[0],
+                             "train/grad_norm": None if grad_norm is None else float(grad_norm)})
+            if step % eval_every == 0 or step == total_steps:
+                run.rec.evaluate(step, epoch, eval_gen, phase=phase)
+            if step % save_every == 0 or step == total_steps:
+                run.save(parts, {"phase": phase, "phase_step": step, "epoch": epoch, "batch_in_epoch": i,
+                                 "running_loss": [float(x) for x in running]})  # losses not yet logged
+            if step >= total_steps:
+                break
+        else:
+            epoch, it = epoch + 1, None
+    bar.close()
+    return step, epoch, eval_gen
+
+
+def train_gan(run: Run, raw_gen, tokenizer):
+    """The alternating algorithm: D pretraining, then rounds of k_D D steps and k_G G steps."""
+    acc, args, gargs = run.accelerator, run.train_args, run.gan_args
+    cond_vocab = len(tokenizer) if raw_gen.conditional else 0  # D(x, y) reads the sentence's words
+    disc = build_discriminator(raw_gen.vocab_size, gargs, cond_vocab, run.data_args.max_length + 1)
+    g_opt = torch.optim.AdamW(param_groups(raw_gen, args.weight_decay), lr=gargs.g_learning_rate)
+    d_opt = torch.optim.AdamW(param_groups(disc, args.weight_decay), lr=gargs.d_learning_rate)
+    gen, disc, g_opt, d_opt = acc.prepare(raw_gen, disc, g_opt, d_opt)
+    raw_disc = acc.unwrap_model(disc)
+    # The same sampling stream on every process: each draws the noise of the whole global batch and
+    # keeps its own rows, so N processes sample exactly what one process would (seqgan/bridges.py).
+    rng = torch.Generator(device=acc.device).manual_seed(args.seed * 1000)
+    ctx = BridgeContext(gen=gen, sampler=raw_gen, disc=raw_disc, loss=LOSSES[gargs.gan_loss], args=gargs,
+                        conditional=raw_gen.conditional, total_steps=gargs.adv_steps * gargs.g_steps, generator=rng,
+                        accelerator=acc)
+    models = GanModels(gen, disc, g_opt, d_opt, ctx, args.max_grad_norm, run.guard)
+    parts = {"models": {"gen": gen, "disc": disc}, "optimizers": {"g_opt": g_opt, "d_opt": d_opt}, "generators": {"sample": rng}}
+    real = RealBatches(acc.prepare(run.train_loader), run.sampler)
+    pre_done, round_done = 0, 0
+    if run.resuming("d_pretrain", "gan"):
+        real.seek(run.resume["real_epoch"], run.resume["real_index"])  # before the RNG is restored (see `seek`)
+        st = load_state(run.resume_path, acc, parts)
+        ctx.step = st["ctx_step"]
+        ctx.ema = {k: torch.tensor(v, device=acc.device) for k, v in st["ema"].items()}
+        pre_done = st["d_pretrain_done"]
+        round_done = st["round"] if st["phase"] == "gan" else 0
+    raw_gen.eval()  # no dropout: the policy that samples is the one whose log-probs are differentiated
+    if acc.is_main_process:
+        print(f"D: {sum(p.numel() for p in raw_disc.parameters()):,} params, {type(raw_disc.encoder).__name__} encoder, "
+              f"causal={raw_disc.config.causal}; bridge={gargs.bridge} loss={gargs.gan_loss}", file=sys.stderr)
+
+    def state(phase, **kw):
+        return {"phase": phase, "real_epoch": real.epoch, "real_index": real.index, "ctx_step": ctx.step,
+                "ema": {k: float(v) for k, v in ctx.ema.items()}, **kw}
+
+    bar = tqdm(total=gargs.d_pretrain_steps + gargs.adv_steps, initial=pre_done + round_done,
+               disable=not acc.is_main_process, desc="gan")
+    window: list[dict] = []
+    save_every = args.save_every or gargs.gan_eval_every
+    for i in range(pre_done + 1, gargs.d_pretrain_steps + 1):
+        window.append(d_step(acc, models, next(real)))
+        bar.update(1)
+        if i % gargs.gan_log_every == 0 or i == gargs.d_pretrain_steps:
+            run.rec.log({"step": 0, "phase": "d_pretrain", "d_step": i, **window_mean(window)})
+            window = []
+        if i % save_every == 0 and i < gargs.d_pretrain_steps:
+            run.save(parts, state("d_pretrain", phase_step=i, d_pretrain_done=i, round=0))
+    if round_done == 0:
+        run.rec.new_phase()
+        run.rec.evaluate(0, 0, raw_gen, raw_disc, phase="gan")  # the starting point, a candidate for best/ like any other
+    for r in range(round_done + 1, gargs.adv_steps + 1):
+        logs = {}
+        for _ in range(gargs.d_steps):
+            logs.update(d_step(acc, models, next(real)))
+        raw_disc.eval()
+        for _ in range(gargs.g_steps):
+            logs.update(g_step(acc, models, next(real)))
+        window.append(logs)
+        bar.update(1)
+        saving = r % save_every == 0 or r == gargs.adv_steps
+        if r % gargs.gan_log_every == 0 or saving:  # a saved state never cuts a logging window in two
+            mean = window_mean(window)
+            run.rec.log({"step": r, "phase": "gan", **mean})
+            run.rec.check_collapse(r, mean.get("gan/distinct_2"), None)
+            bar.set_postfix(d_acc=f"{mean.get('gan/d_acc', float('nan')):.2f}", ent=f"{mean.get('gan/g_entropy', float('nan')):.2f}")
+            window = []
+        if r % gargs.gan_eval_every == 0 or r == gargs.adv_steps:
+            run.rec.evaluate(r, 0, raw_gen, raw_disc, phase="gan")
+        if saving:
+            run.save(parts, state("gan", phase_step=gargs.d_pretrain_steps + r, d_pretrain_done=gargs.d_pretrain_steps, round=r))
+    bar.close()
+    return raw_disc

@@ -1,0 +1,211 @@
+"""Reliability: exact resume after SIGKILL, the non-finite guard, malformed input, long sequences, 2-process runs."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from conftest import ROOT, load_script
+from seqgan.data import DataError
+from tasks import get_task
+
+TINY = ["--hidden_size", "32", "--num_layers", "1", "--num_heads", "2", "--ffn_size", "64", "--dev_size", "100",
+        "--test_size", "100", "--num_eval_samples", "50", "--num_test_samples", "50"]
+TINY_D = ["--disc_hidden_size", "16", "--disc_layers", "1", "--disc_heads", "2", "--disc_ffn_size", "32"]
+ENV = {**os.environ, "SEQGAN_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
+
+
+def train_cmd(out, data_dir, *extra):
+    return [sys.executable, str(ROOT / "scripts" / "train.py"), "--task", "oracle", "--data_dir", str(data_dir),
+            "--output_dir", str(out), *TINY, *extra]
+
+
+def same_run(a, b):
+    """Identical final weights, test metrics and log (times and paths aside)."""
+    wa, wb = (load_file(d / "last" / "generator" / "model.safetensors") for d in (a, b))
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    ea, eb = (json.loads((d / "eval_test.json").read_text()) for d in (a, b))
+    assert {k: v for k, v in ea.items() if k not in ("checkpoint", "train_time_s")} == \
+           {k: v for k, v in eb.items() if k not in ("checkpoint", "train_time_s")}
+    logs = [[{k: v for k, v in json.loads(l).items() if k != "time_s"} for l in (d / "metrics.jsonl").read_text().splitlines()]
+            for d in (a, b)]
+    assert logs[0] == logs[1]
+
+
+def newest_phase(states):
+    done = sorted(p for p in states.iterdir() if p.name.startswith("step-")) if states.is_dir() else []
+    return json.loads((done[-1] / "trainer_state.json").read_text())["phase"] if done else None
+
+
+@pytest.mark.parametrize("kill_in", ["mle", "gan"])
+def test_sigkill_then_resume_ends_exactly_like_an_uninterrupted_run(kill_in, data_dir, tmp_path):
+    # MLE pretraining then the adversarial phase, with dropout: both phases, every RNG and the data position matter.
+    args = ["--method", "gan", "--mle_pretrain_epochs", "0.1", "--eval_every", "5", "--dropout", "0.1", "--adv_steps", "12",
+            "--d_pretrain_steps", "6", "--gan_eval_every", "3", "--gan_log_every", "3", "--batch_size", "32", *TINY_D]
+    subprocess.run(train_cmd(tmp_path / "a", data_dir, *args), env=ENV, check=True, capture_output=True, timeout=600)
+    proc = subprocess.Popen(train_cmd(tmp_path / "b", data_dir, *args), env=ENV, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    states = tmp_path / "b" / "checkpoints"
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        if newest_phase(states) == kill_in:  # killed mid-phase: MLE pretraining, or the adversarial rounds
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run ended before it could be killed; make it longer"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    killed_at = sorted(p.name for p in states.iterdir() if p.name.startswith("step-"))
+    assert not (tmp_path / "b" / "eval_test.json").exists()
+    subprocess.run(train_cmd(tmp_path / "b", data_dir, *args, "--resume_from_checkpoint", "latest"), env=ENV, check=True,
+                   capture_output=True, timeout=600)
+    same_run(tmp_path / "a", tmp_path / "b")
+    assert killed_at  # resumed from a real mid-run state
+
+
+def test_resume_refuses_other_options_and_missing_states(data_dir, tmp_path):
+    train = load_script("train")
+    with pytest.raises(FileNotFoundError, match="no training state under"):
+        train.main(train_cmd(tmp_path / "x", data_dir, "--resume_from_checkpoint", "latest")[2:])
+    train.main(train_cmd(tmp_path / "r", data_dir, "--max_steps", "4", "--eval_every", "2")[2:])
+    with pytest.raises(ValueError, match="these differ: --learning_rate"):
+        train.main(train_cmd(tmp_path / "r", data_dir, "--max_steps", "4", "--eval_every", "2", "--learning_rate", "0.5",
+                             "--resume_from_checkpoint", "latest")[2:])
+    (tmp_path / "r" / "checkpoints" / ".step-00000009.tmp").mkdir()  # a half-written state is never "latest"
+    from seqgan.resume import find_state
+    assert find_state(tmp_path / "r", "latest").name == "step-00000004"
+
+
+def test_nonfinite_losses_are_skipped_then_stop_the_run(data_dir, tmp_path):
+    train = load_script("train")
+    calls = {"n": 0}
+    real = train.mle_objective
+
+    def flaky(gen, batch, ctx=None):  # NaN on the 3rd and 4th batch only
+        calls["n"] += 1
+        loss = real(gen, batch, ctx)
+        return loss * float("nan") if calls["n"] in (3, 4) else loss
+
+    train.mle_objective = flaky
+    train.main(train_cmd(tmp_path / "ok", data_dir, "--max_steps", "6", "--eval_every", "3")[2:])
+    log = [json.loads(l) for l in (tmp_path / "ok" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["guard/in_a_row"] for r in log if "guard/nonfinite" in r] == [1, 2]
+    w = load_file(tmp_path / "ok" / "last" / "generator" / "model.safetensors")
+    assert all(torch.isfinite(v).all() for v in w.values())
+
+    def broken(gen, batch, ctx=None):  # NaN from the 5th batch on
+        calls["n"] += 1
+        loss = real(gen, batch, ctx)
+        return loss * float("nan") if calls["n"] > 4 else loss
+
+    calls["n"] = 0
+    train.mle_objective = broken
+    with pytest.raises(RuntimeError, match="3 steps in a row had a non-finite loss"):
+        train.main(train_cmd(tmp_path / "bad", data_dir, "--max_steps", "20", "--eval_every", "2",
+                             "--max_nonfinite_steps", "3")[2:])
+    states = sorted((tmp_path / "bad" / "checkpoints").iterdir())
+    good = load_file(states[-1] / "models" / "objective.safetensors")
+    assert states[-1].name == "step-00000004" and all(torch.isfinite(v).all() for v in good.values())
+    train.mle_objective = real
+
+
+CONLLU_OK = "1\tThe\tthe\tDET\t_\t_\t2\tdet\t_\t_\n2\tdog\tdog\tNOUN\t_\t_\t0\troot\t_\t_\n\n"
+MALFORMED = {  # name: (bytes, task, expected message, line)
+    "columns.conllu": (b"1\tThe\tthe\tDET\t_\t_\t2\tdet\t_\n\n", "pos", "10 tab-separated columns", 1),
+    "id.conllu": (b"1\tThe\tthe\tDET\t_\t_\t2\tdet\t_\t_\n3\tdog\tdog\tNOUN\t_\t_\t0\troot\t_\t_\n\n", "pos", "bad ID '3'", 2),
+    "range.conllu": (b"1-x\tdon't\t_\t_\t_\t_\t_\t_\t_\t_\n\n", "pos", "bad ID '1-x'", 1),
+    "upos.conllu": (b"1\tThe\tthe\tART\t_\t_\t0\troot\t_\t_\n\n", "pos", "unknown UPOS tag 'ART'", 1),
+    "bom.conllu": (b"\xef\xbb\xbf" + CONLLU_OK.encode(), "pos", "byte-order mark", 1),
+    "crlf.conllu": (CONLLU_OK.replace("\n", "\r\n").encode(), "pos", "CRLF", 1),
+    "utf8.conllu": (b"1\tcaf\xe9\tcafe\tNOUN\t_\t_\t0\troot\t_\t_\n\n", "pos", "invalid UTF-8", 1),
+    "empty.conllu": (b"", "pos", "no sentences found", None),
+    "comments.conllu": (b"# sent_id = 1\n# text = nothing\n", "pos", "no sentences found", None),
+    "blank.txt": (b"a dog\n\na cat\n", "text", "empty line", 2),
+    "bom.txt": (b"\xef\xbb\xbfa dog\n", "text", "byte-order mark", 1),
+    "short.txt": (b" ".join([b"7"] * 20) + b"\n" + b"1 2 3\n", "oracle", "expected 20 token ids", 2),
+    "range.txt": (b" ".join([b"7"] * 19 + [b"5000"]) + b"\n", "oracle", "expected 20 token ids", 1),
+}
+
+
+@pytest.mark.parametrize("name", list(MALFORMED))
+def test_malformed_input_is_refused_with_file_and_line(name, tmp_path, capsys):
+    raw, task, needle, line = MALFORMED[name]
+    f = tmp_path / name
+    f.write_bytes(raw)
+    where = f"{f}:{line}:" if line else f"{f}:"
+    # The way training reads it: the first error, raised.
+    t = get_task(task)
+    with pytest.raises(DataError) as e:
+        if task == "pos":
+            t.read_conllu(f)
+        elif task == "text":
+            t.read_sentences(f)
+        else:
+            t.read_token_rows(f, t.OracleLSTM.random(0))
+    assert str(e.value).startswith(where) and needle in str(e.value)
+    # check_data.py: every error, exit status 1.
+    assert load_script("check_data").main(["--task", task, str(f)]) == 1
+    out = capsys.readouterr().out
+    assert f"error: {where}" in out and needle in out
+
+
+def test_check_data_accepts_valid_files_and_reports_all_errors(tmp_path, capsys):
+    good = tmp_path / "good.conllu"
+    good.write_text("1-2\tdon't\t_\t_\t_\t_\t_\t_\t_\t_\n1\tdo\tdo\tAUX\t_\t_\t0\troot\t_\t_\n2\tn't\tnot\tPART\t_\t_\t1\t"
+                    "advmod\t_\t_\n2.1\tx\tx\t_\t_\t_\t_\t_\t_\t_\n\n" + CONLLU_OK)
+    assert load_script("check_data").main(["--task", "pos", str(good)]) == 0
+    assert "2 sentences, 4 words" in capsys.readouterr().out
+    bad = tmp_path / "bad.conllu"
+    bad.write_text("1\tA\ta\tXX\t_\t_\t0\troot\t_\t_\n\n1\tB\tb\tYY\t_\t_\t0\troot\t_\t_\n\n" + CONLLU_OK)
+    assert load_script("check_data").main(["--task", "pos", str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert f"{bad}:1:" in out and f"{bad}:3:" in out  # both errors, not just the first
+
+
+def test_long_sequences_truncated_in_training_refused_elsewhere(tmp_path, capsys):
+    from test_generator import CASES
+
+    task, tok, gen, _ = CASES["pos"]()  # max_length 16
+    from datasets import Dataset
+
+    long = Dataset.from_list([{"sent_id": "s", "words": ["w"] * 20, "tags": ["NOUN"] * 20, "line": 7, "file": "x.conllu"}])
+    enc = task.encode(long, tok, gen, long="truncate")
+    assert enc[0]["length"] == 16 and "1 sequence(s) of pos data longer than --max_length 16 were truncated" in capsys.readouterr().err
+    with pytest.raises(DataError, match=r"x.conllu:7: sentence s has 20 words, more than --max_length 16"):
+        task.encode(long, tok, gen)
+    f = tmp_path / "long.txt"
+    f.write_text(" ".join(["a"] * 60) + "\n")
+    assert load_script("check_data").main(["--task", "text", str(f)]) == 0  # a warning: training truncates it
+    assert "warning:" in capsys.readouterr().out
+    assert load_script("check_data").main(["--task", "text", "--long_sequences", "error", str(f)]) == 1
+
+
+def launch(out, data_dir, nproc, *extra):
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", *(["--multi_gpu"] if nproc > 1 else []), "--num_processes",
+           str(nproc), "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+           str(ROOT / "scripts" / "train.py"), "--task", "oracle", "--data_dir", str(data_dir), "--output_dir", str(out),
+           *TINY, "--dropout", "0.0", *extra]
+    proc = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads((out / "eval_test.json").read_text())
+
+
+@pytest.mark.parametrize("method", ["mle", "gan"])
+def test_two_processes_match_one_process(method, data_dir, tmp_path):
+    extra = ["--max_steps", "8", "--eval_every", "4", "--batch_size", "32"]
+    if method == "gan":
+        launch(tmp_path / "init", data_dir, 1, *extra)
+        extra = ["--method", "gan", "--init_from", str(tmp_path / "init"), "--adv_steps", "6", "--d_pretrain_steps", "4",
+                 "--gan_eval_every", "3", "--batch_size", "32", "--disc_dropout", "0.0", *TINY_D]
+    one = launch(tmp_path / "one", data_dir, 1, *extra)
+    two = launch(tmp_path / "two", data_dir, 2, *extra)
+    assert two["num_processes"] == 2 and two["test/num_tokens"] == one["test/num_tokens"] == 100 * 20
+    wa, wb = (load_file(d / "last" / "generator" / "model.safetensors") for d in (tmp_path / "one", tmp_path / "two"))
+    diff = max((wa[k] - wb[k]).abs().max().item() for k in wa)
+    assert diff < 1e-4, f"2-process weights differ from 1-process by {diff}"
+    assert abs(one["test/nll"] - two["test/nll"]) < 1e-3
