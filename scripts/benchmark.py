@@ -1,9 +1,12 @@
 #!/usr/bin/env python
 """Benchmarks: time seqgan's hot paths and check each against a reference in the same run.
 
-    python scripts/benchmark.py bleu                 # test-BLEU-2..5 and self-BLEU-2..5 at 10,000 samples, vs nltk
-    python scripts/benchmark.py rollout              # SeqGAN rollout rewards: cached + batched vs naive re-encoding
-    python scripts/benchmark.py all --output runs/benchmark.json
+    python scripts/benchmark.py all --output runs/benchmark.json   # every section below, one JSON report + table
+    python scripts/benchmark.py mle       # MLE tokens/s: seqgan's loop vs a plain PyTorch loop, same model
+    python scripts/benchmark.py gan       # seconds per adversarial round, each bridge
+    python scripts/benchmark.py rollout   # SeqGAN rollout rewards: cached + batched vs naive re-encoding
+    python scripts/benchmark.py bleu      # test-BLEU-2..5 and self-BLEU-2..5 at 10,000 samples, vs nltk
+    python scripts/benchmark.py viterbi   # CRF Viterbi sentences/s
 
 Each section prints its figures; all of them go into one JSON report (--output, written atomically)
 and a markdown table. The device is the GPU when there is one, else the CPU; set
@@ -24,6 +27,7 @@ import torch
 from transformers import HfArgumentParser
 
 from seqgan.checkpoint import write_json_atomic, write_text_atomic
+from seqgan.config import quiet_libraries
 
 
 @dataclass
@@ -38,6 +42,8 @@ class BenchmarkArguments:
     rollout_batch: int = field(default=64, metadata={"help": "rollout: sampled sequences (batch)."})
     num_rollouts: int = field(default=16, metadata={"help": "rollout: Monte-Carlo completions per prefix."})
     rollout_max_rows: int = field(default=1216, metadata={"help": "rollout: rows per chunk of the cached version on CPU."})
+    steps: int = field(default=30, metadata={"help": "mle: timed training steps of each loop."})
+    gan_rounds: int = field(default=5, metadata={"help": "gan: timed adversarial rounds per bridge."})
 
 
 def _data_file(args, rel: str) -> str:
@@ -155,7 +161,140 @@ def bench_rollout(args) -> dict:
     return out
 
 
-SECTIONS = {"bleu": bench_bleu, "rollout": bench_rollout}
+def _oracle_batches(args, n: int, batch_size: int, device):
+    """n real oracle batches (from real_data.txt), collated and on the device."""
+    from seqgan.config import DataArguments
+    from tasks import get_task
+
+    task = get_task("oracle")
+    gen, tok, _ = _oracle_generator(args)
+    data = task.load_splits(DataArguments(task="oracle", data_dir=args.data_dir, dev_size=10, test_size=10))
+    rows = list(task.encode(data["train"], tok, gen))
+    collate = task.collator(tok)
+    return [{k: v.to(device) for k, v in collate(rows[i * batch_size:(i + 1) * batch_size]).items()} for i in range(n)]
+
+
+def _timed(fn, steps: int, device) -> float:
+    fn()  # warm-up
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return (time.perf_counter() - t0) / steps
+
+
+def bench_mle(args) -> dict:
+    """MLE tokens/s of the oracle generator: seqgan's training step (Objective through accelerate, the
+    non-finite guard, clipping) against a plain PyTorch loop over the same model and batches."""
+    from accelerate import Accelerator
+
+    from seqgan.losses import Objective, mle_loss, mle_objective
+
+    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    batches = _oracle_batches(args, args.steps, 64, dev)
+    tokens = sum(int(b["mask"].sum()) for b in batches) / len(batches)
+    gen, _, source = _oracle_generator(args)
+    gen = gen.to(dev).train()
+    acc = Accelerator(cpu=dev.type == "cpu")
+    model, opt = acc.prepare(Objective(gen, mle_objective), torch.optim.AdamW(gen.parameters(), lr=1e-4))
+    it = iter(range(10 ** 9))
+
+    def seqgan_step():
+        batch = batches[next(it) % len(batches)]
+        with acc.accumulate(model):
+            loss = model(batch)
+            ok = acc.gather(torch.isfinite(loss)[None]).all()  # what the guard adds: one all-process check
+            if ok:
+                acc.backward(loss)
+                acc.clip_grad_norm_(model.parameters(), 1.0)
+                opt.step()
+                opt.zero_grad()
+
+    plain_gen, _, _ = _oracle_generator(args)
+    plain_gen = plain_gen.to(dev).train()
+    plain_opt = torch.optim.AdamW(plain_gen.parameters(), lr=1e-4)
+
+    def plain_step():
+        batch = batches[next(it) % len(batches)]
+        loss = mle_loss(plain_gen(batch), batch["labels"], batch["mask"])
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(plain_gen.parameters(), 1.0)
+        plain_opt.step()
+        plain_opt.zero_grad()
+
+    t_seq, t_plain = _timed(seqgan_step, args.steps, dev), _timed(plain_step, args.steps, dev)
+    out = {"model": source, "batch": 64, "tokens_per_step": tokens, "seqgan_tokens_per_s": tokens / t_seq,
+           "plain_pytorch_tokens_per_s": tokens / t_plain, "seqgan_over_plain": t_plain / t_seq}
+    print(f"[mle] seqgan {tokens / t_seq:,.0f} tokens/s, plain PyTorch {tokens / t_plain:,.0f} tokens/s "
+          f"(ratio {t_plain / t_seq:.2f})", file=sys.stderr)
+    return out
+
+
+def bench_gan(args) -> dict:
+    """Seconds per adversarial round (one D step + one G step, batch 64) for each bridge on the oracle task."""
+    from accelerate import Accelerator
+
+    from seqgan.bridges import BRIDGES, BridgeContext
+    from seqgan.config import GanArguments
+    from seqgan.discriminator import build_discriminator
+    from seqgan.gan import GanModels, d_step, g_step
+    from seqgan.losses import LOSSES
+
+    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    batches = _oracle_batches(args, 4, 64, dev)
+    acc = Accelerator(cpu=dev.type == "cpu")
+    out = {}
+    for bridge in BRIDGES:
+        gargs = GanArguments(bridge=bridge, disc_causal=bridge == "dense", gan_loss="rsgan" if "gumbel" in bridge else "standard",
+                             num_rollouts=args.num_rollouts, rollout_max_rows=args.rollout_max_rows if dev.type == "cpu" else 10 ** 9)
+        gen, _, _ = _oracle_generator(args)
+        gen = gen.to(dev).eval()
+        disc = build_discriminator(gen.vocab_size, gargs, 0, 64).to(dev)
+        ctx = BridgeContext(gen=gen, sampler=gen, disc=disc, loss=LOSSES[gargs.gan_loss], args=gargs, conditional=False,
+                            total_steps=100, generator=torch.Generator(device=dev).manual_seed(args.seed), accelerator=acc)
+        m = GanModels(gen, disc, torch.optim.AdamW(gen.parameters(), lr=1e-5), torch.optim.AdamW(
+            [p for p in disc.parameters() if p.requires_grad], lr=1e-4), ctx, 1.0)
+        i = iter(range(10 ** 9))
+
+        def one_round():
+            d_step(acc, m, batches[next(i) % 4])
+            disc.eval()
+            g_step(acc, m, batches[next(i) % 4])
+
+        out[f"{bridge}_seconds_per_round"] = _timed(one_round, args.gan_rounds, dev)
+        print(f"[gan] {bridge}: {out[f'{bridge}_seconds_per_round']:.3f} s per round", file=sys.stderr)
+    return out
+
+
+def bench_viterbi(args) -> dict:
+    """Viterbi sentences/s of the linear-chain CRF: 17 UPOS tags, EWT dev sentence lengths, batches of 64."""
+    from seqgan.config import DataArguments
+    from seqgan.crf import LinearChainCRF
+    from tasks import get_task
+
+    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    data = get_task("pos").load_splits(DataArguments(task="pos", data_dir=args.data_dir))
+    lengths = sorted(len(w) for w in data["dev"]["words"])
+    g = torch.Generator().manual_seed(args.seed)
+    crfs = []
+    for i in range(0, len(lengths), 64):
+        L = torch.tensor(lengths[i:i + 64])
+        em = torch.randn(len(L), int(L.max()), 17, generator=g).to(dev)
+        crfs.append((em, torch.randn(17, 17, generator=g).to(dev), torch.arange(int(L.max()))[None] < L[:, None]))
+
+    def decode_all():
+        for em, tr, mask in crfs:
+            LinearChainCRF(em, tr, mask=mask.to(dev)).argmax
+
+    t = _timed(decode_all, 3, dev)
+    print(f"[viterbi] {len(lengths) / t:,.0f} sentences/s ({len(lengths)} EWT dev sentences)", file=sys.stderr)
+    return {"sentences": len(lengths), "sentences_per_s": len(lengths) / t, "tags": 17}
+
+
+SECTIONS = {"mle": bench_mle, "gan": bench_gan, "rollout": bench_rollout, "bleu": bench_bleu, "viterbi": bench_viterbi}
 
 
 def environment() -> dict:
@@ -171,8 +310,10 @@ def markdown(report: dict) -> str:
              f"torch {report['environment']['torch']}", "", "| section | figure | value |", "|---|---|---|"]
     for name, res in report["sections"].items():
         for k, v in res.items():
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
-                lines.append(f"| {name} | {k} | {v:.4g} |" if isinstance(v, float) else f"| {name} | {k} | {v} |")
+            if isinstance(v, float):
+                lines.append(f"| {name} | {k} | {v:.4g} |")
+            elif isinstance(v, (int, bool)):
+                lines.append(f"| {name} | {k} | {v} |")
     lines.append(f"\nPeak RSS: {report['peak_rss_mib']:.0f} MiB")
     return "\n".join(lines)
 
@@ -183,6 +324,7 @@ def main(argv: list[str] | None = None) -> dict:
     unknown = [n for n in names if n not in SECTIONS]
     if not names or unknown:
         raise SystemExit(f"benchmark.py: name sections to run ({', '.join(SECTIONS)}) or 'all'; got {rest or 'nothing'}.")
+    quiet_libraries()
     if "SEQGAN_NUM_THREADS" in os.environ:
         torch.set_num_threads(int(os.environ["SEQGAN_NUM_THREADS"]))
     report = {"environment": environment(), "args": asdict(args), "sections": {}}

@@ -106,7 +106,7 @@ class LinearChainCRF:
         A linear-chain CRF is a Markov chain given x: p(y_t | y_<t, x) = exp(trans[y_{t-1}, y_t] +
         emissions[t, y_t] + beta_t(y_t) - beta_{t-1}(y_{t-1})), so these are exact chain-rule factors.
         """
-        b, beta = torch.arange(self.B), self._beta
+        beta = self._beta
         first = self.start + self.emissions[:, 0] + beta[:, 0] - self.log_partition[:, None]  # (B, C)
         if self.T == 1:
             return first[:, None]

@@ -148,7 +148,8 @@ def build_discriminator(vocab_size: int, gan_args, cond_vocab_size: int = 0, max
                                gan_args.disc_dropout)
         if gan_args.disc_causal:
             enc = {"model_type": "gpt2", "vocab_size": 1, "n_embd": h, "n_layer": L, "n_head": heads, "n_inner": ffn,
-                   "n_positions": max_positions, "resid_pdrop": p, "embd_pdrop": p, "attn_pdrop": p}
+                   "n_positions": max_positions, "resid_pdrop": p, "embd_pdrop": p, "attn_pdrop": p,
+                   "bos_token_id": None, "eos_token_id": None}  # D's inputs come through its own embedding
         else:
             enc = {"model_type": "bert", "vocab_size": 1, "hidden_size": h, "num_hidden_layers": L, "num_attention_heads": heads,
                    "intermediate_size": ffn, "max_position_embeddings": max_positions, "type_vocab_size": 1, "pad_token_id": 0,

@@ -14,7 +14,6 @@ import math
 from collections import Counter
 
 import torch
-import torch.nn.functional as F
 
 from seqgan import bleu
 

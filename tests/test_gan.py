@@ -11,7 +11,7 @@ from seqgan.bridges import BRIDGES, BridgeContext, apply_baseline, discounted_re
 from seqgan.checkpoint import load_checkpoint, load_discriminator, save_checkpoint
 from seqgan.config import GanArguments, parse_args
 from seqgan.discriminator import build_discriminator
-from seqgan.gan import GanModels, d_step, g_step
+from seqgan.gan import GanModels, g_step
 from seqgan.losses import LOSSES
 from seqgan.rollout import rollout_rewards
 from test_generator import CASES

@@ -1,15 +1,12 @@
 """End-to-end: short MLE runs on real data and the evaluate/generate scripts (2-process runs: test_reliability.py)."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 import torch
 from accelerate.utils import set_seed
 
-from conftest import ROOT, load_script
+from conftest import load_script
 from seqgan.checkpoint import load_checkpoint
 from seqgan.config import parse_args
 from tasks import get_task
