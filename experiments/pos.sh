@@ -9,16 +9,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 L="accelerate launch --num_processes 1"
 [[ -n ${SKIP_MLE:-} ]] || $L scripts/train.py --task pos
-C="$L scripts/train.py --task pos --method crf"
-$C --crf_loss nll
-$C --crf_loss perceptron
-$C --crf_loss perceptron --crf_average --output_dir runs/pos-crf-perceptron-avg
-$C --crf_loss hinge
-$C --crf_loss gen_negatives --negatives_from runs/pos-mle
+bash experiments/pos_crf.sh   # the CRF baselines (D alone) and G + D with the CRF
 G="$L scripts/train.py --task pos --method gan --init_from runs/pos-mle"
 $G --bridge reinforce
 $G --bridge gumbel --gan_loss rsgan
-E="python scripts/evaluate.py --num_candidates 8"
-$E --checkpoint runs/pos-mle --rerank_with runs/pos-crf-nll --output runs/pos-mle/eval_test_rerank_crf.json
-$E --checkpoint runs/pos-mle --rerank_with runs/pos-gan-reinforce --output runs/pos-mle/eval_test_rerank_gand.json
+python scripts/evaluate.py --num_candidates 8 --checkpoint runs/pos-mle --rerank_with runs/pos-gan-reinforce \
+  --output runs/pos-mle/eval_test_rerank_gand.json
 python scripts/compare.py --task pos --output runs/compare_pos.md

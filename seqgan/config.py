@@ -204,7 +204,9 @@ class CrfArguments:
                 "model's own Viterbi output; hinge: Hamming-cost-augmented Viterbi; gen_negatives: samples of a "
                 "trained generator (--negatives_from). text and oracle take nll only."})
     crf_average: bool = field(default=False, metadata={
-        "help": "crf: evaluate and save a running average of the weights over all updates (the averaged perceptron)."})
+        "help": "crf: evaluate and save an exponential moving average of the weights (the averaged perceptron's "
+                "neural analogue; decay --average_decay)."})
+    average_decay: float = field(default=0.999, metadata={"help": "crf --crf_average: decay of the weight average per step."})
     negatives_from: str | None = field(default=None, metadata={
         "help": "crf --crf_loss gen_negatives: the generator checkpoint (run folder, checkpoint or Hub id) that samples negatives."})
     num_negatives: int = field(default=8, metadata={"help": "crf --crf_loss gen_negatives: negatives sampled per sentence."})
