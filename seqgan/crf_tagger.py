@@ -28,7 +28,7 @@ from transformers import AutoConfig, AutoModel, PreTrainedModel
 
 from seqgan.crf import LinearChainCRF
 from seqgan.generator import Generator, Samples
-from seqgan.tagger import SeqGanTaggerConfig, encode_sentence, sentence_encoder
+from seqgan.tagger import SeqGanTaggerConfig, TagSequenceGenerator, encode_sentence, sentence_encoder
 
 
 class SeqGanCrfTaggerConfig(SeqGanTaggerConfig):
@@ -65,20 +65,9 @@ AutoConfig.register(SeqGanCrfTaggerConfig.model_type, SeqGanCrfTaggerConfig)
 AutoModel.register(SeqGanCrfTaggerConfig, SeqGanCrfTagger)
 
 
-class CrfTaggerGenerator(Generator):
+class CrfTaggerGenerator(TagSequenceGenerator):
     """A CRF tagger seen as a generator: greedy decoding is Viterbi, sampling is exact (forward filtering,
     backward sampling), and teacher-forced "logits" are the CRF's exact chain-rule conditionals."""
-
-    conditional = True
-
-    def __init__(self, model: SeqGanCrfTagger):
-        super().__init__()
-        self.model = model
-        self.pad_id, self.bos_id, self.eos_id = model.config.tag_pad_id, model.config.tag_bos_id, None
-
-    @property
-    def vocab_size(self) -> int:
-        return len(self.model.config.tags)
 
     def dist(self, batch, temperature: float = 1.0) -> LinearChainCRF:
         return self.model.crf(batch["word_ids"], batch["char_ids"], batch["mask"], temperature)
@@ -111,9 +100,6 @@ class CrfTaggerGenerator(Generator):
 
     def structured_loss(self, batch: dict, kind: str, ctx: "CrfLossContext | None" = None) -> torch.Tensor:
         return CRF_LOSSES[kind](self.model, batch, ctx)
-
-    def save_pretrained(self, path, **kw):
-        self.model.save_pretrained(path, **kw)
 
 
 # ----------------------------------------------------------------------------- losses

@@ -30,6 +30,29 @@ class GanModels:
     guard: object = None       # seqgan.loops.Guard: skips non-finite steps (None: no checks)
 
 
+def guarded_step(accelerator, loss, model, optimizer, max_grad_norm: float, guard, step: int, what: str,
+                 scheduler=None) -> tuple[bool, float | None]:
+    """Backward, clip and step, unless the loss or the gradient norm is NaN/inf on any process (then the
+    step is skipped and the guard counts it). Returns (stepped, gradient norm)."""
+    if guard is not None and not guard.finite(loss):
+        optimizer.zero_grad()
+        guard.skip(step, f"{what} loss")
+        return False, None
+    accelerator.backward(loss)
+    norm = None
+    if accelerator.sync_gradients and max_grad_norm > 0:
+        norm = accelerator.clip_grad_norm_(model.parameters(), max_grad_norm)
+    if guard is not None and not guard.finite(norm):
+        optimizer.zero_grad()
+        guard.skip(step, f"{what} gradient")
+        return False, None
+    optimizer.step()
+    if scheduler is not None:
+        scheduler.step()
+    optimizer.zero_grad()
+    return True, norm
+
+
 def _sequence_logits(d: torch.Tensor, mask: torch.Tensor, causal: bool) -> torch.Tensor:
     """D's output -> logits to train on: one per sequence, or one per real prefix for a causal D (flattened)."""
     return d[mask] if causal else d
@@ -47,18 +70,9 @@ def d_step(accelerator, m: GanModels, batch: dict) -> dict:
         d_real = _sequence_logits(m.disc(tokens=batch["labels"], mask=batch["mask"], cond=cond), batch["mask"], causal)
         d_fake = _sequence_logits(m.disc(tokens=fake.tokens, mask=fake.mask, cond=cond), fake.mask, causal)
         loss = ctx.loss.d(d_real, d_fake)
-        if m.guard is not None and not m.guard.finite(loss):
-            m.d_opt.zero_grad()
-            m.guard.skip(ctx.step, "discriminator loss")
-            return {}
-        accelerator.backward(loss)
-        norm = accelerator.clip_grad_norm_(m.disc.parameters(), m.max_grad_norm) if m.max_grad_norm > 0 else None
-        if m.guard is not None and not m.guard.finite(norm):
-            m.d_opt.zero_grad()
-            m.guard.skip(ctx.step, "discriminator gradient")
-            return {}
-        m.d_opt.step()
-        m.d_opt.zero_grad()
+        ok, norm = guarded_step(accelerator, loss, m.disc, m.d_opt, m.max_grad_norm, m.guard, ctx.step, "discriminator")
+    if not ok:
+        return {}
     acc_real, acc_fake = d_accuracy(d_real.detach(), d_fake.detach(), ctx.loss.relativistic)
     return {"gan/d_loss": loss.item(), "gan/d_acc_real": acc_real, "gan/d_acc_fake": acc_fake,
             "gan/d_acc": (acc_real + acc_fake) / 2, "gan/d_grad_norm": None if norm is None else float(norm)}
@@ -75,18 +89,9 @@ def g_step(accelerator, m: GanModels, batch: dict) -> dict:
                 mle = mle_loss(m.gen(batch), batch["labels"], batch["mask"])
                 loss = loss + ctx.args.mle_weight * mle
                 logs["gan/mle_loss"] = mle.item()
-            if m.guard is not None and not m.guard.finite(loss):  # a NaN/inf reward or loss
-                m.g_opt.zero_grad()
-                m.guard.skip(ctx.step, "generator loss")
-                return {}
-            accelerator.backward(loss)
-            norm = accelerator.clip_grad_norm_(m.gen.parameters(), m.max_grad_norm) if m.max_grad_norm > 0 else None
-            if m.guard is not None and not m.guard.finite(norm):
-                m.g_opt.zero_grad()
-                m.guard.skip(ctx.step, "generator gradient")
-                return {}
-            m.g_opt.step()
-            m.g_opt.zero_grad()
+            ok, norm = guarded_step(accelerator, loss, m.gen, m.g_opt, m.max_grad_norm, m.guard, ctx.step, "generator")
+        if not ok:  # a NaN/inf reward, loss or gradient: the step was skipped
+            return {}
     finally:
         ctx.disc.requires_grad_(True)
         ctx.disc.encoder.get_input_embeddings().requires_grad_(False)  # never trained (see SeqGanDiscriminator)

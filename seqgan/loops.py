@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from seqgan.bridges import BridgeContext
 from seqgan.discriminator import build_discriminator
-from seqgan.gan import GanModels, d_step, g_step
+from seqgan.gan import GanModels, d_step, g_step, guarded_step
 from seqgan.losses import LOSSES
 from seqgan.recorder import RunRecorder
 from seqgan.resume import load_state, save_state
@@ -175,21 +175,10 @@ def train_supervised(run: Run, raw_gen, objective, num_epochs: float, averager=N
             i += 1
             with acc.accumulate(model):
                 loss = model(batch)
-                if not run.guard.finite(loss):
-                    optimizer.zero_grad()
-                    run.guard.skip(step, "loss")
-                    continue
-                acc.backward(loss)
-                grad_norm = None
-                if acc.sync_gradients and args.max_grad_norm > 0:
-                    grad_norm = acc.clip_grad_norm_(model.parameters(), args.max_grad_norm)
-                if not run.guard.finite(grad_norm):
-                    optimizer.zero_grad()
-                    run.guard.skip(step, "gradient")
-                    continue
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad()
+                ok, grad_norm = guarded_step(acc, loss, model, optimizer, args.max_grad_norm, run.guard, step, "training",
+                                             scheduler)
+            if not ok:
+                continue
             run.guard.good()
             running.append(loss.detach())
             if not acc.sync_gradients:

@@ -154,12 +154,12 @@ AutoConfig.register(SeqGanTaggerConfig.model_type, SeqGanTaggerConfig)
 AutoModel.register(SeqGanTaggerConfig, SeqGanTagger)
 
 
-class TaggerGenerator(Generator):
-    """Generator interface over `SeqGanTagger`: one tag per word, length fixed by the sentence."""
+class TagSequenceGenerator(Generator):
+    """What every POS model shares as a generator: conditional on a sentence, one tag per word."""
 
     conditional = True
 
-    def __init__(self, model: SeqGanTagger):
+    def __init__(self, model):
         super().__init__()
         self.model = model
         self.pad_id, self.bos_id, self.eos_id = model.config.tag_pad_id, model.config.tag_bos_id, None
@@ -167,6 +167,13 @@ class TaggerGenerator(Generator):
     @property
     def vocab_size(self) -> int:
         return len(self.model.config.tags)
+
+    def save_pretrained(self, path, **kw):
+        self.model.save_pretrained(path, **kw)
+
+
+class TaggerGenerator(TagSequenceGenerator):
+    """Generator interface over `SeqGanTagger`: one tag per word, length fixed by the sentence."""
 
     def forward(self, batch: dict) -> torch.Tensor:
         labels = batch["labels"].masked_fill(~batch["mask"], self.pad_id)
@@ -196,6 +203,3 @@ class TaggerGenerator(Generator):
         state["cache"].batch_select_indices(index)
         state["enc"] = state["enc"][index]
         return state
-
-    def save_pretrained(self, path, **kw):
-        self.model.save_pretrained(path, **kw)

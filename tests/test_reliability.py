@@ -105,7 +105,7 @@ def test_nonfinite_losses_are_skipped_then_stop_the_run(data_dir, tmp_path):
 
     calls["n"] = 0
     train.mle_objective = broken
-    with pytest.raises(RuntimeError, match="3 steps in a row had a non-finite loss"):
+    with pytest.raises(RuntimeError, match="3 steps in a row had a non-finite training loss"):
         train.main(train_cmd(tmp_path / "bad", data_dir, "--max_steps", "20", "--eval_every", "2",
                              "--max_nonfinite_steps", "3")[2:])
     states = sorted((tmp_path / "bad" / "checkpoints").iterdir())
