@@ -7,7 +7,8 @@
 Input files hold one whitespace-tokenised sentence per line (UTF-8); an empty hypothesis line is an
 empty sentence. Prints JSON: test_bleu {"2".."5"} (each hypothesis against every reference, nltk
 method-1 smoothing, exact), self_bleu {"2".."5"} (leave-one-out over the hypotheses), distinct_n,
-entropy_n, unique_ratio and, with --train, copy_rate. Samples of other toolkits (Texygen, RelGAN,
+entropy_n, unique_ratio, with --train copy_rate, and with --paired sacrebleu's corpus BLEU and
+signature (line i of --references paired with hypothesis i). Samples of other toolkits (Texygen, RelGAN,
 TextGAN-PyTorch) are thereby scored exactly like seqgan's.
 """
 
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from transformers import HfArgumentParser
 
+from seqgan.bleu import corpus_bleu
 from seqgan.checkpoint import write_json_atomic
 from seqgan.data import DataError, read_lines
 from seqgan.metrics import text_metrics
@@ -32,6 +34,8 @@ class ScoreArguments:
     train: str | None = field(default=None, metadata={"help": "Training sentences, for the copy rate (memorisation)."})
     output: str | None = field(default=None, metadata={"help": "Also write the JSON here (atomically)."})
     max_n: int = field(default=5, metadata={"help": "Highest BLEU order: BLEU-2 .. BLEU-max_n are reported."})
+    paired: bool = field(default=False, metadata={
+        "help": "Line i of --references is the reference of hypothesis i: also report sacrebleu's corpus BLEU with its signature."})
 
     def __post_init__(self):
         if not 2 <= self.max_n <= 8:
@@ -58,6 +62,10 @@ def main(argv: list[str] | None = None) -> dict:
     refs = read_sentences(args.references, allow_empty=False)
     train = read_sentences(args.train, allow_empty=False) if args.train else None
     result = text_metrics(hyps, refs, train, orders=tuple(range(2, args.max_n + 1)))
+    if args.paired:
+        if len(hyps) != len(refs):
+            raise ValueError(f"--paired needs as many references as hypotheses: {len(refs)} vs {len(hyps)} lines.")
+        result["corpus_bleu"] = corpus_bleu([" ".join(h) for h in hyps], [[" ".join(r) for r in refs]])
     result["files"] = {"hypotheses": args.hypotheses, "references": args.references, "train": args.train}
     result["num_empty_hypotheses"] = sum(not h for h in hyps)
     if args.output:

@@ -124,6 +124,17 @@ def test_score_text_script(tmp_path, capsys):
     assert printed["num_samples"] == 4 and printed["num_references"] == 3
 
 
+def test_score_text_paired_reports_sacrebleu_signature(tmp_path):
+    (tmp_path / "h.txt").write_text("the cat sat on the mat\na dog runs\n")
+    (tmp_path / "r.txt").write_text("the cat sat on the mat\na dog runs fast\n")
+    out = load_script("score_text").main(["--hypotheses", str(tmp_path / "h.txt"), "--references", str(tmp_path / "r.txt"),
+                                          "--paired"])
+    import sacrebleu
+
+    ref = sacrebleu.corpus_bleu(["the cat sat on the mat", "a dog runs"], [["the cat sat on the mat", "a dog runs fast"]])
+    assert out["corpus_bleu"]["score"] == pytest.approx(ref.score) and "nrefs:1" in out["corpus_bleu"]["signature"]
+
+
 def test_score_text_rejects_empty_reference_line(tmp_path):
     (tmp_path / "h.txt").write_text("a b\n")
     (tmp_path / "r.txt").write_text("a b\n\nc d\n")
