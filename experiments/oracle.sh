@@ -21,7 +21,8 @@ $G --bridge rollout --num_rollouts 8 --adv_steps 60 --gan_eval_every 5
 $L scripts/train.py --task oracle --method crf
 python scripts/evaluate.py --checkpoint runs/oracle-crf-nll --greedy
 python scripts/evaluate.py --checkpoint runs/oracle-mle --greedy
-python scripts/evaluate.py --split test --temperatures 0.7,0.8,0.85,0.9,0.95,1.0,1.1 \
+# MLE's temperature curve against the two bridges that moved NLL_oracle most (each eval: 10,000 samples).
+python scripts/evaluate.py --split test --temperatures 0.8,0.85,0.9,0.95,1.0,1.1 \
   --checkpoint runs/oracle-mle --checkpoint runs/oracle-gan-reinforce --checkpoint runs/oracle-gan-gumbel \
-  --checkpoint runs/oracle-gan-rollout --checkpoint runs/oracle-crf-nll --output runs/oracle-sweep
+  --output runs/oracle-sweep
 python scripts/compare.py --task oracle --output runs/compare_oracle.md

@@ -14,10 +14,13 @@ L="accelerate launch --num_processes 1"
 G="$L scripts/train.py --task text --method gan --init_from runs/text-mle"
 $G --bridge reinforce
 $G --bridge gumbel --gan_loss rsgan
+# The earlier defaults (G learning rate 1e-4, no MLE term): REINFORCE degrades, Gumbel collapses.
+$G --bridge reinforce --g_learning_rate 1e-4 --mle_weight 0 --output_dir runs/text-gan-reinforce-nomle
+$G --bridge gumbel --gan_loss rsgan --g_learning_rate 1e-4 --mle_weight 0 --output_dir runs/text-gan-gumbel-nomle
 $L scripts/train.py --task text --method crf
 python scripts/evaluate.py --checkpoint runs/text-crf-nll --greedy --num_eval_samples 100
 python scripts/evaluate.py --checkpoint runs/text-mle --greedy --num_eval_samples 100
-python scripts/evaluate.py --split test --temperatures 0.6,0.7,0.8,0.9,1.0,1.1,1.2 \
+python scripts/evaluate.py --split test --temperatures 0.7,0.8,0.9,1.0,1.1 \
   --checkpoint runs/text-mle --checkpoint runs/text-gan-reinforce --checkpoint runs/text-gan-gumbel \
-  --checkpoint runs/text-crf-nll --output runs/text-sweep
+  --output runs/text-sweep
 python scripts/compare.py --task text --output runs/compare_text.md
