@@ -30,6 +30,8 @@ COLUMNS = {
              ("unique", "unique_ratio", "{:.1%}")],
 }
 
+ORDER = {"mle": 0, "crf": 1, "gan": 2}
+
 
 @dataclass
 class CompareArguments:
@@ -61,14 +63,18 @@ def collect(runs_dir: Path, task: str) -> list[tuple[str, dict]]:
         res = json.loads(base.read_text())
         if res.get("task") != task:
             continue
-        rows.append((describe(run.name, res, "best"), {k[5:]: v for k, v in res.items() if k.startswith("test/")}))
-        if res.get("method") == "gan":
-            rows.append((describe(run.name, res, "last"), {k[10:]: v for k, v in res.items() if k.startswith("last/test/")}))
+        best = {k[5:]: v for k, v in res.items() if k.startswith("test/")}
+        last = {k[10:]: v for k, v in res.items() if k.startswith("last/test/")}
+        group = [(describe(run.name, res, "best"), best)]
+        if res.get("method") == "gan" and last and any(last.get(k) != best.get(k) for _, k, _ in COLUMNS[task]):
+            group.append((describe(run.name, res, "last"), last))  # only when a dev metric picked another step
         for extra in sorted(run.glob("eval_test_greedy*.json")) + sorted(run.glob("eval_test_rerank*.json")):
             kind = "greedy" if extra.name.startswith("eval_test_greedy") else "rerank"
             e = {k[5:]: v for k, v in json.loads(extra.read_text()).items() if k.startswith("test/")}
-            rows.append((describe(run.name, {**res, **e}, kind), e))
-    return rows
+            group.append((describe(run.name, {**res, **e}, kind), e))
+        rows.append((ORDER.get(res.get("method", "mle"), 3), group))
+    # G alone, then D alone, then the GAN; runs alphabetically within each.
+    return [row for _, group in sorted(rows, key=lambda r: r[0]) for row in group]
 
 
 def table(task: str, rows: list[tuple[str, dict]]) -> str:

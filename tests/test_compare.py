@@ -1,0 +1,54 @@
+"""scripts/compare.py: one markdown table of every run of a task, from the runs' evaluation JSONs."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write_run(runs, name, method, metrics, extra=None, **files):
+    d = runs / name
+    d.mkdir(parents=True)
+    (d / "eval_test.json").write_text(json.dumps({"task": "oracle", "method": method, **(extra or {}), **metrics}))
+    for fname, content in files.items():
+        (d / f"{fname}.json").write_text(json.dumps(content))
+
+
+def test_compare_orders_methods_and_keeps_last_only_when_it_differs(tmp_path):
+    runs = tmp_path / "runs"
+    gan = {"bridge": "reinforce", "gan_loss": "standard"}
+    write_run(runs, "a-gan", "gan", {"test/nll_oracle": 8.4, "test/nll_test": 8.5,
+                                     "last/test/nll_oracle": 9.2, "last/test/nll_test": 8.7}, gan)
+    write_run(runs, "b-gan", "gan", {"test/nll_oracle": 8.0, "test/nll_test": 8.1,
+                                     "last/test/nll_oracle": 8.0, "last/test/nll_test": 8.1}, gan)
+    write_run(runs, "z-mle", "mle", {"test/nll_oracle": 8.883, "test/nll_test": 8.305},
+              eval_test_greedy={"test/nll_oracle": 5.357, "test/nll_test": 8.305, "test/decoding": "greedy"})
+    write_run(runs, "m-crf", "crf", {"test/nll_oracle": 10.6}, {"crf_loss": "nll"})
+    (runs / "other").mkdir()  # not a run: ignored
+    out = tmp_path / "table.md"
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare.py"), "--task", "oracle", "--runs_dir", str(runs),
+                           "--output", str(out)], capture_output=True, text=True, check=True)
+    lines = out.read_text().splitlines()
+    assert proc.stdout.strip() == out.read_text().strip()
+    assert lines[0] == "| method · run | NLL_oracle ↓ | NLL_test ↓ |"
+    assert lines[2:] == [
+        "| G alone: MLE · `z-mle` | 8.883 | 8.305 |",
+        "| G alone: MLE [greedy] · `z-mle` | 5.357 | 8.305 |",
+        "| D alone: bigram (nll) · `m-crf` | 10.600 | – |",
+        "| GAN (reinforce, standard) · `a-gan` | 8.400 | 8.500 |",
+        "| GAN (reinforce, standard) [last] · `a-gan` | 9.200 | 8.700 |",
+        "| GAN (reinforce, standard) · `b-gan` | 8.000 | 8.100 |",  # last == best: one row
+    ]
+
+
+def test_compare_without_runs_is_a_clear_error(tmp_path):
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare.py"), "--task", "pos", "--runs_dir", str(tmp_path)],
+                          capture_output=True, text=True)
+    assert proc.returncode != 0 and "no pos run with eval_test.json under" in proc.stderr
+    with pytest.raises(subprocess.CalledProcessError):
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "compare.py"), "--task", "chess"], capture_output=True,
+                       check=True)
