@@ -13,4 +13,6 @@ $C --crf_loss hinge
 $C --crf_loss gen_negatives --negatives_from runs/pos-mle
 python scripts/evaluate.py --num_candidates 8 --checkpoint runs/pos-mle --rerank_with runs/pos-crf-nll \
   --output runs/pos-mle/eval_test_rerank_crf.json
+python scripts/evaluate.py --num_candidates 8 --checkpoint runs/pos-mle --rerank_with runs/pos-crf-gen_negatives \
+  --output runs/pos-mle/eval_test_rerank_gen.json
 python scripts/compare.py --task pos --output runs/compare_pos.md

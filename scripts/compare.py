@@ -50,7 +50,8 @@ def describe(run: str, res: dict, kind: str) -> str:
         what = "G alone: MLE"
     decoding = {"best": "", "last": " [last]", "greedy": " [Viterbi]" if method == "crf" else " [greedy]"}.get(kind, "")
     if kind == "rerank":
-        decoding = f" + D rerank by `{Path(res['rerank_with']).parent.name}` (K={res['num_candidates']})"
+        return (f"G + D: {what.split(': ')[-1]} candidates (greedy + K={res['num_candidates']}) reranked by "
+                f"`{Path(res['rerank_with']).parent.name}` · `{run}`")
     return f"{what}{decoding} · `{run}`"
 
 
