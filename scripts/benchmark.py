@@ -42,6 +42,9 @@ class BenchmarkArguments:
     rollout_batch: int = field(default=64, metadata={"help": "rollout: sampled sequences (batch)."})
     num_rollouts: int = field(default=16, metadata={"help": "rollout: Monte-Carlo completions per prefix."})
     rollout_max_rows: int = field(default=1216, metadata={"help": "rollout: rows per chunk of the cached version on CPU."})
+    rollout_generator_flags: str = field(default="", metadata={
+        "help": "rollout: time a fresh oracle generator built with these train.py model flags instead of "
+                "--oracle_checkpoint, e.g. '--num_layers 6 --hidden_size 256' (how the ratio scales with G's body)."})
     steps: int = field(default=30, metadata={"help": "mle: timed training steps of each loop."})
     gan_rounds: int = field(default=5, metadata={"help": "gan: timed adversarial rounds per bridge."})
 
@@ -96,21 +99,22 @@ def bench_bleu(args) -> dict:
     return out
 
 
-def _oracle_generator(args):
-    """The oracle task's generator: runs/oracle-mle when it exists, else a fresh one of the default size."""
+def _oracle_generator(args, flags: str = ""):
+    """The oracle task's generator: runs/oracle-mle when it exists (and no `flags`), else a fresh one
+    of the default size, or built with the model `flags`."""
     from seqgan.checkpoint import load_checkpoint
     from seqgan.config import parse_args
     from tasks import get_task
 
     task = get_task("oracle")
-    if os.path.isdir(args.oracle_checkpoint):
+    if os.path.isdir(args.oracle_checkpoint) and not flags:
         gen, tok, _ = load_checkpoint(args.oracle_checkpoint, task)
         source = args.oracle_checkpoint
     else:
-        data, model, _, _, _ = parse_args(["--task", "oracle"])
+        data, model, _, _, _ = parse_args(["--task", "oracle", *flags.split()])
         tok = task.build_tokenizer(None, model)
         gen = task.build_generator(tok, model, data)
-        source = "fresh oracle generator (default size; no checkpoint found)"
+        source = f"fresh oracle generator ({flags or 'default size; no checkpoint found'})"
     return gen.eval(), tok, source
 
 
@@ -126,7 +130,7 @@ def bench_rollout(args) -> dict:
     from seqgan.discriminator import build_discriminator
     from seqgan.rollout import draw_uniforms, rollout_rewards, rollouts_cached, score_completions
 
-    gen, tok, source = _oracle_generator(args)
+    gen, tok, source = _oracle_generator(args, args.rollout_generator_flags)
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     gen = gen.to(dev)
     disc = build_discriminator(gen.vocab_size, GanArguments(), 0, 64).to(dev).eval()
