@@ -33,18 +33,18 @@ class GanModels:
 def guarded_step(accelerator, loss, model, optimizer, max_grad_norm: float, guard, step: int, what: str,
                  scheduler=None) -> tuple[bool, float | None]:
     """Backward, clip and step, unless the loss or the gradient norm is NaN/inf on any process (then the
-    step is skipped and the guard counts it). Returns (stepped, gradient norm)."""
-    if guard is not None and not guard.finite(loss):
-        optimizer.zero_grad()
-        guard.skip(step, f"{what} loss")
-        return False, None
+    step is skipped and the guard counts it). Returns (stepped, gradient norm).
+
+    Both are checked together after the backward pass, in one cross-process check per step: a
+    non-finite loss only makes gradients that are discarded with the step."""
     accelerator.backward(loss)
     norm = None
     if accelerator.sync_gradients and max_grad_norm > 0:
         norm = accelerator.clip_grad_norm_(model.parameters(), max_grad_norm)
-    if guard is not None and not guard.finite(norm):
+    bad = guard.nonfinite(loss=loss, gradient=norm) if guard is not None else None
+    if bad is not None:
         optimizer.zero_grad()
-        guard.skip(step, f"{what} gradient")
+        guard.skip(step, f"{what} {bad}")
         return False, None
     optimizer.step()
     if scheduler is not None:

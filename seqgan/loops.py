@@ -41,11 +41,12 @@ class Guard:
     limit: int = 10
     in_a_row: int = 0
 
-    def finite(self, *values) -> bool:
-        """True when every value is finite on every process (all agree, so DDP never waits on a skipped rank)."""
-        ok = all(v is None or bool(torch.isfinite(torch.as_tensor(v)).all()) for v in values)
-        flags = self.accelerator.gather(torch.tensor([ok], device=self.accelerator.device))
-        return bool(flags.all())
+    def nonfinite(self, **values) -> str | None:
+        """The name of the first value (None values pass) that is NaN/inf on any process, else None. One
+        gather per call, and every process gets the same answer, so DDP never waits on a skipped rank."""
+        ok = [v is None or bool(torch.isfinite(torch.as_tensor(v)).all()) for v in values.values()]
+        flags = self.accelerator.gather(torch.tensor([ok], device=self.accelerator.device)).all(0)  # (len(values),)
+        return next((name for name, good in zip(values, flags.tolist()) if not good), None)
 
     def skip(self, step: int, what: str) -> None:
         self.in_a_row += 1
