@@ -159,12 +159,16 @@ def main(argv: list[str] | None = None) -> dict:
     # Test metrics of best/ (and of last/ for GAN runs): every process evaluates its shard; main writes.
     results = {}
     test_args = dataclasses.replace(data_args, num_eval_samples=data_args.num_test_samples)
-    for name in (["best"] + (["last"] if train_args.method == "gan" else [])):
+    # When best/ is the final state (always for text GAN runs), last/ holds the same weights: reuse its figures.
+    last_is_best = rec.best_step == step
+    for name in (["best"] + (["last"] if train_args.method == "gan" and not last_is_best else [])):
         final_gen, _, _ = load_checkpoint(str(out_dir / name), task)
         final_gen = final_gen.to(accelerator.device)
         for split in ("dev", "test"):
             m = evaluate_split(task, final_gen, tokenizer, encoded, split, accelerator, test_args)
             results.update(m if name == "best" else {f"last/{k}": v for k, v in m.items()})
+    if train_args.method == "gan" and last_is_best:
+        results.update({f"last/{k}": v for k, v in list(results.items())})
     results.update({"checkpoint": str(out_dir / "best"), "best_step": rec.best_step, "task": data_args.task,
                     "method": train_args.method, "seed": train_args.seed, "train_time_s": time.time() - t0,
                     "num_processes": accelerator.num_processes, "start": start})
