@@ -195,9 +195,9 @@ def gumbel_beta(args, step: int, total: int) -> float:
     """Inverse temperature beta_n: constant beta_max, linear 1 -> beta_max, or exponential beta_max^(n/N).
 
     N is the run's own number of adversarial generator steps (--adv_steps x --g_steps), so the schedule
-    reaches beta_max at the end. RelGAN's and TextGAN-PyTorch's code fix N = 5000 while their runs take
-    2,000-3,000 steps, so beta there never gets past beta_max^0.6 (about 16 of 100 with the exponential
-    schedule): figures from those runs were obtained at a softer relaxation than their configs name."""
+    reaches beta_max at the end. RelGAN's and TextGAN-PyTorch's code fix N = 5000 whatever the run's
+    length, so a 3,000-step run never gets past beta_max^0.6 (about 16 of 100 with the exponential
+    schedule): figures from shorter runs were obtained at a softer relaxation than their configs name."""
     frac = min(step / max(total, 1), 1.0)
     if args.gumbel_schedule == "constant":
         return args.gumbel_beta_max
