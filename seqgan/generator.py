@@ -44,8 +44,8 @@ def icdf_sample(logits: torch.Tensor, u: torch.Tensor, block: int = 64) -> torch
     Two-level inverse CDF: sums of blocks of `block` probabilities locate the block holding u * total,
     then a cumulative sum inside that block locates the token. Running sums are float64: a float32
     running sum over thousands of entries drifts by ~1e-6, enough to move a CDF boundary past u when
-    two implementations differ in the last bit of a logit. It also never materialises a (M, V) CDF. Searching right of u * total never
-    lands on a zero-probability token (suppressed ids, block padding).
+    two implementations differ in the last bit of a logit. It also never materialises a (M, V) CDF. A
+    zero-probability token (suppressed ids, block padding) is never drawn, whatever the rounding.
     """
     x = logits.to(torch.promote_types(logits.dtype, torch.float32))
     M, V = x.shape
@@ -59,13 +59,18 @@ def icdf_sample(logits: torch.Tensor, u: torch.Tensor, block: int = 64) -> torch
     vals = u.to(torch.float64)
     squeeze = vals.dim() == 1
     vals = (vals[:, None] if squeeze else vals) * block_cdf[:, -1:]  # (M, K) targets in [0, total)
-    b = torch.searchsorted(block_cdf, vals, right=True).clamp_(max=nb - 1)  # (M, K) block of each target
+    # Rounding can put a target at (or past) the end of the mass: u * total rounds up to total, or a float32
+    # block sum exceeds the float64 sum of its entries. Searching would then run off the end, so every
+    # search is clamped to the last block, and the last token in its block, that carries mass.
+    last_block = torch.where(sums > 0, torch.arange(nb, device=x.device), -1).amax(-1, keepdim=True)  # (M, 1)
+    b = torch.minimum(torch.searchsorted(block_cdf, vals, right=True), last_block)  # (M, K) block of each target
     before = torch.where(b > 0, block_cdf.gather(1, (b - 1).clamp(min=0)), torch.zeros_like(vals))  # mass before it
     K = vals.shape[1]
     cols = b[..., None] * block + torch.arange(block, device=b.device)  # (M, K, block) token ids of the block
     inner = p.gather(1, cols.clamp(max=V - 1).view(M, K * block)).view(M, K, block).masked_fill_(cols >= V, 0.0)
-    j = torch.searchsorted(inner.cumsum(-1, dtype=torch.float64), (vals - before)[..., None], right=True)
-    idx = (b * block + j.squeeze(-1).clamp_(max=block - 1)).clamp_(max=V - 1)
+    j = torch.searchsorted(inner.cumsum(-1, dtype=torch.float64), (vals - before)[..., None], right=True).squeeze(-1)
+    last_live = torch.where(inner > 0, torch.arange(block, device=b.device), -1).amax(-1)  # (M, K)
+    idx = b * block + torch.minimum(j, last_live)
     return idx[:, 0] if squeeze else idx
 
 
