@@ -2,15 +2,17 @@
 """Benchmarks: time seqgan's hot paths and check each against a reference in the same run.
 
     python scripts/benchmark.py all --output runs/benchmark.json   # every section below, one JSON report + table
-    python scripts/benchmark.py mle       # MLE tokens/s: seqgan's loop vs a plain PyTorch loop, same model
+    python scripts/benchmark.py mle       # MLE tokens/s: the shipped training step vs a plain PyTorch loop, same model
     python scripts/benchmark.py gan       # seconds per adversarial round, each bridge
-    python scripts/benchmark.py rollout   # SeqGAN rollout rewards: cached + batched vs naive re-encoding
+    python scripts/benchmark.py rollout   # SeqGAN rollout rewards: cached vs per-prefix state (RNN-style) vs re-encoding
     python scripts/benchmark.py bleu      # test-BLEU-2..5 and self-BLEU-2..5 at 10,000 samples, vs nltk
     python scripts/benchmark.py viterbi   # CRF Viterbi sentences/s
 
 Each section prints its figures; all of them go into one JSON report (--output, written atomically)
-and a markdown table. The device is the GPU when there is one, else the CPU; set
-SEQGAN_NUM_THREADS to fix the CPU thread count.
+and a markdown table. Model sections report achieved GFLOP/s (FLOPs counted by torch's
+FlopCounterMode over one untimed repetition) beside a float32 matmul timed in the same run, so the
+reader sees how close to the machine's limit each runs. The device is the GPU when there is one, else
+the CPU; set SEQGAN_NUM_THREADS to fix the CPU thread count.
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ import time
 from dataclasses import asdict, dataclass, field
 
 import torch
-from transformers import HfArgumentParser
 
 from seqgan.checkpoint import write_json_atomic, write_text_atomic
+from seqgan.cli import make_parser, run
 from seqgan.config import quiet_libraries
 
 
@@ -47,6 +49,25 @@ class BenchmarkArguments:
                 "--oracle_checkpoint, e.g. '--num_layers 6 --hidden_size 256' (how the ratio scales with G's body)."})
     steps: int = field(default=30, metadata={"help": "mle: timed training steps of each loop."})
     gan_rounds: int = field(default=5, metadata={"help": "gan: timed adversarial rounds per bridge."})
+
+
+def _flops(fn) -> int:
+    """FLOPs of one call of fn, as torch's FlopCounterMode counts them (matmuls, convolutions, attention)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return counter.get_total_flops()
+
+
+def bench_matmul(args) -> dict:
+    """The machine's reference: GFLOP/s of a (2048 x 1024) @ (1024 x 1024) float32 matmul, best of 20."""
+    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    a, b = torch.randn(2048, 1024, device=dev), torch.randn(1024, 1024, device=dev)
+    best = min(_timed(lambda: a @ b, 1, dev) for _ in range(20))
+    gflops = 2 * 2048 * 1024 * 1024 / best / 1e9
+    print(f"[matmul] float32 2048x1024 @ 1024x1024: {gflops:,.0f} GFLOP/s", file=sys.stderr)
+    return {"float32_gflops_per_s": gflops}
 
 
 def _data_file(args, rel: str) -> str:
@@ -103,8 +124,8 @@ def _oracle_generator(args, flags: str = ""):
     """The oracle task's generator: runs/oracle-mle when it exists (and no `flags`), else a fresh one
     of the default size, or built with the model `flags`."""
     from seqgan.checkpoint import load_checkpoint
-    from seqgan.config import parse_args
-    from tasks import get_task
+    from seqgan.tasks import parse_args
+    from seqgan.tasks import get_task
 
     task = get_task("oracle")
     if os.path.isdir(args.oracle_checkpoint) and not flags:
@@ -119,13 +140,14 @@ def _oracle_generator(args, flags: str = ""):
 
 
 def bench_rollout(args) -> dict:
-    """SeqGAN rewards for batch 64, length 20, 16 rollouts: cached + batched vs naive re-encoding, same G and D.
+    """SeqGAN rewards for batch 64, length 20, 16 rollouts, same G and D, three implementations:
+    cached (seqgan: one prefill shared by every prefix length), per_prefix (the fair competitor: each prefix
+    length encoded once, its N x B continuations batched and chunked like the cached version; what an RNN
+    implementation that carries its state does) and reencode (every new token re-encodes its sequence).
 
     Timing runs in float32. Equality is checked on the same models cast to float64, where rounding
-    cannot move a sampling boundary: identical completions and rewards under the same seed. In
-    float32 the implementations' logits differ in the last bit, which flips a draw now and then.
-    D's scoring of the completions (the same work in every implementation) is also timed alone, so the
-    report gives the speed-up of the whole reward computation and of the completions themselves."""
+    cannot move a sampling boundary: identical completions and rewards under the same seed. D's scoring
+    of the completions (the same work in every implementation) is also timed alone."""
     from seqgan.config import GanArguments
     from seqgan.discriminator import build_discriminator
     from seqgan.rollout import draw_uniforms, rollout_rewards, rollouts_cached, score_completions
@@ -137,50 +159,46 @@ def bench_rollout(args) -> dict:
     B, N = args.rollout_batch, args.num_rollouts
     with torch.no_grad():
         s = gen.sample(num_samples=B, generator=torch.Generator(device=dev).manual_seed(args.seed))
-
-    def run(g, d, impl, max_rows=None):
-        fn = lambda tokens, mask, rows: d.score(tokens=tokens, mask=mask)  # noqa: E731
-        if dev.type == "cuda":
-            torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        q = rollout_rewards(g, fn, None, s.tokens, s.mask, None, N, torch.Generator(device=dev).manual_seed(args.seed + 1),
-                            impl=impl, max_rows=max_rows)
-        if dev.type == "cuda":
-            torch.cuda.synchronize()
-        return q, time.perf_counter() - t0
-
     max_rows = None if dev.type == "cuda" else args.rollout_max_rows  # CPU: cache-sized chunks are fastest
-    q_c, t_c = run(gen, disc, "cached", max_rows)
-    q_p, t_p = run(gen, disc, "prefix")
-    q_r, t_r = run(gen, disc, "reencode")
-    # Both sides also pay D's scoring of the N x (T-1) x B completions, identical work that no rollout
-    # implementation can avoid: time it alone, to report the speed-up of the completions themselves.
-    with torch.no_grad():
+
+    def call(g, d, impl):
+        fn = lambda tokens, mask, rows: d.score(tokens=tokens, mask=mask)  # noqa: E731
+        return rollout_rewards(g, fn, None, s.tokens, s.mask, None, N, torch.Generator(device=dev).manual_seed(args.seed + 1),
+                               impl=impl, max_rows=max_rows)
+
+    impls = ("cached", "per_prefix", "reencode")
+    seconds, rewards, flops = {}, {}, {}
+    for impl in impls:
+        seconds[impl] = _timed(lambda: rewards.__setitem__(impl, call(gen, disc, impl)), 1, dev)  # after a warm-up call
+    for impl in impls[:2]:  # counting re-encoding's FLOPs would take as long as running it again
+        flops[impl] = _flops(lambda: call(gen, disc, impl))
+    with torch.no_grad():  # D's scoring of the N x (T-1) x B completions alone, the same in every implementation
         u = draw_uniforms(N, B, s.tokens.shape[1], torch.Generator(device=dev).manual_seed(args.seed + 1), dev)
         comp, cmask = rollouts_cached(gen, None, s.tokens, s.mask, None, u, max_rows)
-        t0 = time.perf_counter()
-        score_completions(lambda tokens, mask, rows: disc.score(tokens=tokens, mask=mask), comp, cmask)
-        t_d = time.perf_counter() - t0
+        t_d = _timed(lambda: score_completions(lambda tokens, mask, rows: disc.score(tokens=tokens, mask=mask), comp, cmask),
+                     1, dev, warmup=False)
     g64, d64 = gen.double(), disc.double()
-    e_c, _ = run(g64, d64, "cached", max_rows)
-    e_r, _ = run(g64, d64, "reencode")
-    e_p, _ = run(g64, d64, "prefix")
+    exact = [call(g64, d64, impl) for impl in impls]
+    t_c = seconds["cached"]
     out = {"model": source, "batch": B, "length": s.tokens.shape[1], "rollouts": N, "rows_per_chunk": max_rows or B * N * 19,
-           "cached_seconds": t_c, "naive_reencode_seconds": t_r, "naive_prefix_seconds": t_p,
-           "speedup_vs_reencode": t_r / t_c, "speedup_vs_prefix": t_p / t_c, "d_scoring_seconds": t_d,
-           "completions_speedup_vs_reencode": (t_r - t_d) / max(t_c - t_d, 1e-9),
-           "float64_rewards_identical": bool(torch.equal(e_c, e_r) and torch.equal(e_c, e_p)),
-           "float32_max_reward_diff": (q_c - q_r).abs().max().item()}
-    print(f"[rollout] cached {t_c:.2f} s, naive re-encoding {t_r:.2f} s ({t_r / t_c:.1f}x), per-prefix cached "
-          f"{t_p:.2f} s ({t_p / t_c:.1f}x); D scoring alone {t_d:.2f} s of each; "
-          f"float64 rewards identical: {out['float64_rewards_identical']}", file=sys.stderr)
+           **{f"{impl}_seconds": seconds[impl] for impl in impls},
+           "speedup_vs_per_prefix": seconds["per_prefix"] / t_c, "speedup_vs_reencode": seconds["reencode"] / t_c,
+           "d_scoring_seconds": t_d,
+           "completions_speedup_vs_per_prefix": (seconds["per_prefix"] - t_d) / max(t_c - t_d, 1e-9),
+           **{f"{impl}_gflops_per_s": flops[impl] / seconds[impl] / 1e9 for impl in flops},
+           "float64_rewards_identical": all(torch.equal(exact[0], e) for e in exact[1:]),
+           "float32_max_reward_diff": max((rewards["cached"] - rewards[i]).abs().max().item() for i in impls[1:])}
+    print(f"[rollout] cached {t_c:.2f} s; per-prefix state {seconds['per_prefix']:.2f} s ({out['speedup_vs_per_prefix']:.2f}x); "
+          f"re-encoding {seconds['reencode']:.2f} s ({out['speedup_vs_reencode']:.1f}x); D scoring alone {t_d:.2f} s of each; "
+          f"{out['cached_gflops_per_s']:.1f} GFLOP/s cached; float64 rewards identical: {out['float64_rewards_identical']}",
+          file=sys.stderr)
     return out
 
 
 def _oracle_batches(args, n: int, batch_size: int, device):
     """n real oracle batches (from real_data.txt), collated and on the device."""
     from seqgan.config import DataArguments
-    from tasks import get_task
+    from seqgan.tasks import get_task
 
     task = get_task("oracle")
     gen, tok, _ = _oracle_generator(args)
@@ -190,8 +208,10 @@ def _oracle_batches(args, n: int, batch_size: int, device):
     return [{k: v.to(device) for k, v in collate(rows[i * batch_size:(i + 1) * batch_size]).items()} for i in range(n)]
 
 
-def _timed(fn, steps: int, device) -> float:
-    fn()  # warm-up
+def _timed(fn, steps: int, device, warmup: bool = True) -> float:
+    """Seconds per call of fn, averaged over `steps` calls (after one warm-up call)."""
+    if warmup:
+        fn()
     if device.type == "cuda":
         torch.cuda.synchronize()
     t0 = time.perf_counter()
@@ -203,10 +223,14 @@ def _timed(fn, steps: int, device) -> float:
 
 
 def bench_mle(args) -> dict:
-    """MLE tokens/s of the oracle generator: seqgan's training step (Objective through accelerate, the
-    non-finite guard, clipping) against a plain PyTorch loop over the same model and batches."""
+    """MLE tokens/s of the oracle generator: the shipped training step (the Objective through accelerate, the
+    guarded backward / clip / step / scheduler of seqgan.gan.guarded_step with its cross-process non-finite
+    check, the loss kept for logging) against a plain PyTorch loop over the same model and batches."""
+    import transformers
     from accelerate import Accelerator
 
+    from seqgan.gan import guarded_step
+    from seqgan.loops import Guard, param_groups
     from seqgan.losses import Objective, mle_loss, mle_objective
 
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -215,19 +239,23 @@ def bench_mle(args) -> dict:
     gen, _, source = _oracle_generator(args)
     gen = gen.to(dev).train()
     acc = Accelerator(cpu=dev.type == "cpu")
-    model, opt = acc.prepare(Objective(gen, mle_objective), torch.optim.AdamW(gen.parameters(), lr=1e-4))
+    opt = torch.optim.AdamW(param_groups(gen, 0.01), lr=1e-4)
+    sched = transformers.get_scheduler("linear", opt, num_warmup_steps=10, num_training_steps=10 ** 6)
+    model, opt, sched = acc.prepare(Objective(gen, mle_objective), opt, sched)
+    guard, running = Guard(acc, rec=None), []
     it = iter(range(10 ** 9))
 
-    def seqgan_step():
-        batch = batches[next(it) % len(batches)]
+    def seqgan_step():  # the body of seqgan.loops.train_supervised's loop
+        step = next(it)
         with acc.accumulate(model):
-            loss = model(batch)
-            ok = acc.gather(torch.isfinite(loss)[None]).all()  # what the guard adds: one all-process check
-            if ok:
-                acc.backward(loss)
-                acc.clip_grad_norm_(model.parameters(), 1.0)
-                opt.step()
-                opt.zero_grad()
+            loss = model(batches[step % len(batches)])
+            ok, _ = guarded_step(acc, loss, model, opt, 1.0, guard, step, "training", sched)
+        if ok:
+            guard.good()
+            running.append(loss.detach())
+        if len(running) == 50:  # --log_every 50: one gathered mean
+            acc.gather(torch.stack(running).mean()[None]).mean().item()
+            running.clear()
 
     plain_gen, _, _ = _oracle_generator(args)
     plain_gen = plain_gen.to(dev).train()
@@ -242,10 +270,12 @@ def bench_mle(args) -> dict:
         plain_opt.zero_grad()
 
     t_seq, t_plain = _timed(seqgan_step, args.steps, dev), _timed(plain_step, args.steps, dev)
+    flops = _flops(plain_step)  # forward + backward of one batch (the optimiser's elementwise work is not counted)
     out = {"model": source, "batch": 64, "tokens_per_step": tokens, "seqgan_tokens_per_s": tokens / t_seq,
-           "plain_pytorch_tokens_per_s": tokens / t_plain, "seqgan_over_plain": t_plain / t_seq}
-    print(f"[mle] seqgan {tokens / t_seq:,.0f} tokens/s, plain PyTorch {tokens / t_plain:,.0f} tokens/s "
-          f"(ratio {t_plain / t_seq:.2f})", file=sys.stderr)
+           "plain_pytorch_tokens_per_s": tokens / t_plain, "seqgan_over_plain": t_plain / t_seq,
+           "seqgan_gflops_per_s": flops / t_seq / 1e9, "plain_gflops_per_s": flops / t_plain / 1e9}
+    print(f"[mle] seqgan's training step {tokens / t_seq:,.0f} tokens/s ({out['seqgan_gflops_per_s']:.1f} GFLOP/s), plain "
+          f"PyTorch {tokens / t_plain:,.0f} tokens/s (ratio {t_plain / t_seq:.2f})", file=sys.stderr)
     return out
 
 
@@ -281,7 +311,9 @@ def bench_gan(args) -> dict:
             g_step(acc, m, batches[next(i) % 4])
 
         out[f"{bridge}_seconds_per_round"] = _timed(one_round, args.gan_rounds, dev)
-        print(f"[gan] {bridge}: {out[f'{bridge}_seconds_per_round']:.3f} s per round", file=sys.stderr)
+        out[f"{bridge}_gflops_per_s"] = _flops(one_round) / out[f"{bridge}_seconds_per_round"] / 1e9
+        print(f"[gan] {bridge}: {out[f'{bridge}_seconds_per_round']:.3f} s per round, "
+              f"{out[f'{bridge}_gflops_per_s']:.1f} GFLOP/s", file=sys.stderr)
     return out
 
 
@@ -289,7 +321,7 @@ def bench_viterbi(args) -> dict:
     """Viterbi sentences/s of the linear-chain CRF: 17 UPOS tags, EWT dev sentence lengths, batches of 64."""
     from seqgan.config import DataArguments
     from seqgan.crf import LinearChainCRF
-    from tasks import get_task
+    from seqgan.tasks import get_task
 
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     data = get_task("pos").load_splits(DataArguments(task="pos", data_dir=args.data_dir))
@@ -310,20 +342,27 @@ def bench_viterbi(args) -> dict:
     return {"sentences": len(lengths), "sentences_per_s": len(lengths) / t, "tags": 17}
 
 
-SECTIONS = {"mle": bench_mle, "gan": bench_gan, "rollout": bench_rollout, "bleu": bench_bleu, "viterbi": bench_viterbi}
+SECTIONS = {"matmul": bench_matmul, "mle": bench_mle, "gan": bench_gan, "rollout": bench_rollout, "bleu": bench_bleu, "viterbi": bench_viterbi}
+
+
+def cpu_model() -> str:
+    try:
+        return next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or "unknown"
 
 
 def environment() -> dict:
     return {
-        "device": "cuda:" + torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
+        "device": "cuda:" + torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu", "cpu_model": cpu_model(),
         "torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(), "python": platform.python_version(),
         "torch": torch.__version__, "platform": platform.platform(),
     }
 
 
 def markdown(report: dict) -> str:
-    lines = [f"Environment: {report['environment']['device']}, {report['environment']['torch_threads']} threads, "
-             f"torch {report['environment']['torch']}", "", "| section | figure | value |", "|---|---|---|"]
+    env = report["environment"]
+    lines = [f"Environment: {env['device']} ({env['cpu_model']}), {env['torch_threads']} threads, torch {env['torch']}", "", "| section | figure | value |", "|---|---|---|"]
     for name, res in report["sections"].items():
         for k, v in res.items():
             if isinstance(v, float):
@@ -335,7 +374,7 @@ def markdown(report: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    args, rest = HfArgumentParser(BenchmarkArguments).parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
+    args, rest = make_parser(BenchmarkArguments).parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
     names = list(SECTIONS) if rest == ["all"] else rest
     unknown = [n for n in names if n not in SECTIONS]
     if not names or unknown:
@@ -356,4 +395,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -1,92 +1,70 @@
 #!/usr/bin/env python
 """Check data files the way training reads them, before a long run: a summary, or every error with file:line.
 
-    python scripts/check_data.py --task pos ../shared/data/ud_en_ewt/en_ewt-ud-*.conllu
+    python scripts/check_data.py --task pos ../shared/data/ud_en_ewt/en_ewt-ud-train.conllu \
+        --eval_file ../shared/data/ud_en_ewt/en_ewt-ud-dev.conllu ../shared/data/ud_en_ewt/en_ewt-ud-test.conllu
     python scripts/check_data.py --task text my_captions.txt --max_length 48
     python scripts/check_data.py --task oracle my_samples.txt
 
-Exit status 0 when every file reads cleanly, 1 otherwise. Sequences longer than --max_length are
-reported as warnings (training truncates them) or, with --long_sequences error, as errors.
+Files named without a flag are training files; --eval_file names dev and test files. The rules are
+training's own (the task's reader, and seqgan.evaluation.encode_splits for lengths): a training file's
+sequences longer than --max_length are warnings (training truncates them, in train and in a dev split
+carved from that file) or, with --long_sequences error, errors; in a dev or test file they are
+always errors, since their metrics must cover every word. Exit status 0 when every file is clean, else 1.
 """
 
 from __future__ import annotations
 
 import sys
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 
-from tokenizers import pre_tokenizers
-from transformers import HfArgumentParser
-
+from seqgan.cli import make_parser, parse_strict, run
 from seqgan.data import Problems
-from tasks import get_task
+from seqgan.tasks import get_task
 
 
 @dataclass
 class CheckArguments:
     task: str = field(metadata={"help": "How to read the files: pos (CoNLL-U), text (one sentence per line) or oracle."})
+    eval_file: list[str] = field(default_factory=list, metadata={
+        "help": "Dev and test files (one or more): over-long sequences there are errors."})
     max_length: int | None = field(default=None, metadata={"help": "Longest sequence training accepts (default: the task's)."})
     long_sequences: str = field(default="truncate", metadata={
-        "help": "Longer sequences: 'truncate' (reported as warnings) or 'error' (reported as errors)."})
+        "help": "Over-long sequences in training files: 'truncate' (reported as warnings) or 'error' (as errors)."})
 
 
-def summarise(task: str, rows: list[dict]) -> tuple[list[str], list[tuple[dict, int]]]:
-    """Summary lines and (row, length) pairs in the task's own units (words, tokens + EOS, ids)."""
-    if task == "pos":
-        tags = Counter(t for r in rows for t in r["tags"])
-        lengths = [(r, len(r["words"])) for r in rows]
-        lines = [f"{len(rows)} sentences, {sum(n for _, n in lengths)} words, longest {max(n for _, n in lengths)} words",
-                 "tags: " + ", ".join(f"{t} {c}" for t, c in tags.most_common())]
-        return lines, lengths
-    if task == "text":
-        split = pre_tokenizers.Whitespace()
-        toks = [[w for w, _ in split.pre_tokenize_str(r["text"].lower())] for r in rows]
-        lengths = [(r, len(t) + 1) for r, t in zip(rows, toks)]  # + [EOS]
-        vocab = {w for t in toks for w in t}
-        return [f"{len(rows)} sentences, {sum(map(len, toks))} tokens, vocabulary {len(vocab)}, "
-                f"longest {max(n for _, n in lengths)} tokens with [EOS]"], lengths
-    ids = [r["text"].split() for r in rows]
-    return [f"{len(rows)} sequences, {sum(map(len, ids))} tokens, {len({i for s in ids for i in s})} distinct ids"], \
-        [(r, len(s)) for r, s in zip(rows, ids)]
-
-
-def check_file(task_name: str, path: Path, args: CheckArguments, max_length: int) -> Problems:
+def check_file(task, path: Path, max_length: int, long_policy: str) -> Problems:
+    """Every problem training would meet in `path`; long_policy is what training applies to its rows."""
     problems = Problems(collect=True)
-    task = get_task(task_name)
     if not path.is_file():
         problems.add(path, None, "no such file.")
         return problems
-    if task_name == "pos":
-        rows = task.read_conllu(path, problems)
-    elif task_name == "text":
-        rows = task.read_sentences(path, problems)
-    else:
-        rows = task.read_token_rows(path, SimpleNamespace(seq_len=max_length, vocab_size=5000), problems)
+    rows = task.read_file(path, problems, max_length)
     if rows:
-        lines, lengths = summarise(task_name, rows)
+        problems.summary, lengths = task.summarise(rows)
         for r, n in lengths:
             if n > max_length:
-                report = problems.add if args.long_sequences == "error" else problems.warn
+                report = problems.add if long_policy == "error" else problems.warn
                 report(path, r["line"], f"sequence of {n} exceeds --max_length {max_length}"
-                       + (" (training truncates it)." if args.long_sequences == "truncate" else "."))
-        problems.summary = lines
+                       + (" (training truncates it)." if long_policy == "truncate" else "; raise --max_length."))
     return problems
 
 
 def main(argv: list[str] | None = None) -> int:
-    args, files = HfArgumentParser(CheckArguments).parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
+    parser = make_parser(CheckArguments)
+    parser.add_argument("files", nargs="*", help="Training files.")
+    args, positional = parse_strict(parser, argv)  # the dataclass, then the Namespace holding `files`
     task = get_task(args.task)  # clear error for an unknown task
     if args.long_sequences not in ("truncate", "error"):
         raise ValueError(f"--long_sequences must be 'truncate' or 'error', got {args.long_sequences!r}.")
-    unknown_flags = [f for f in files if f.startswith("--")]
-    if unknown_flags or not files:
-        raise SystemExit(f"check_data.py: name one or more data files (unknown options: {unknown_flags or 'none'}).")
+    files = [(f, args.long_sequences) for f in positional.files] + [(f, "error") for f in args.eval_file]
+    if not files:
+        parser.error("name one or more data files (training files, and dev/test files with --eval_file).")
     max_length = args.max_length or task.DEFAULTS["max_length"]
     failed = False
-    for f in files:
-        problems = check_file(args.task, Path(f), args, max_length)
+    for f, policy in files:
+        problems = check_file(task, Path(f), max_length, policy)
         for e in problems.errors:
             print(f"error: {e}")
         for w in problems.warnings:
@@ -100,4 +78,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(lambda: sys.exit(main()))

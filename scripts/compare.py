@@ -16,19 +16,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from transformers import HfArgumentParser
-
 from seqgan.checkpoint import write_text_atomic
-
-# task -> columns: (header, metric key, format)
-COLUMNS = {
-    "pos": [("UPOS acc.", "accuracy", "{:.2%}"), ("unknown words", "unknown_word_accuracy", "{:.2%}"),
-            ("sentence exact", "exact_match", "{:.2%}"), ("unseen tag bigrams", "unseen_bigram_rate", "{:.3%}")],
-    "oracle": [("NLL_oracle ↓", "nll_oracle", "{:.3f}"), ("NLL_test ↓", "nll_test", "{:.3f}")],
-    "text": [("NLL ↓", "nll", "{:.3f}"), ("BLEU-2", "bleu_2", "{:.3f}"), ("BLEU-5", "bleu_5", "{:.3f}"),
-             ("self-BLEU-5 ↓", "self_bleu_5", "{:.3f}"), ("distinct-2", "distinct_2", "{:.3f}"),
-             ("unique", "unique_ratio", "{:.1%}")],
-}
+from seqgan.cli import make_parser, parse_strict, run
+from seqgan.tasks import get_task
 
 ORDER = {"mle": 0, "crf": 1, "gan": 2}
 
@@ -45,7 +35,7 @@ def describe(run: str, res: dict, kind: str) -> str:
     if method == "gan":
         what = f"GAN ({res.get('bridge')}, {res.get('gan_loss')})"
     elif method == "crf":
-        what = f"D alone: {'CRF' if res.get('task') == 'pos' else 'bigram'} ({res.get('crf_loss')}{', averaged' if res.get('crf_average') else ''})"
+        what = f"D alone: {get_task(res['task']).D_ALONE} ({res.get('crf_loss')}{', averaged' if res.get('crf_average') else ''})"
     else:
         what = "G alone: MLE"
     decoding = {"best": "", "last": " [last]", "greedy": " [Viterbi]" if method == "crf" else " [greedy]"}.get(kind, "")
@@ -67,7 +57,7 @@ def collect(runs_dir: Path, task: str) -> list[tuple[str, dict]]:
         best = {k[5:]: v for k, v in res.items() if k.startswith("test/")}
         last = {k[10:]: v for k, v in res.items() if k.startswith("last/test/")}
         group = [(describe(run.name, res, "best"), best)]
-        if res.get("method") == "gan" and last and any(last.get(k) != best.get(k) for _, k, _ in COLUMNS[task]):
+        if res.get("method") == "gan" and last and any(last.get(k) != best.get(k) for _, k, _ in get_task(task).COMPARE_COLUMNS):
             group.append((describe(run.name, res, "last"), last))  # only when a dev metric picked another step
         for extra in sorted(run.glob("eval_test_greedy*.json")) + sorted(run.glob("eval_test_rerank*.json")):
             kind = "greedy" if extra.name.startswith("eval_test_greedy") else "rerank"
@@ -79,7 +69,7 @@ def collect(runs_dir: Path, task: str) -> list[tuple[str, dict]]:
 
 
 def table(task: str, rows: list[tuple[str, dict]]) -> str:
-    cols = COLUMNS[task]
+    cols = get_task(task).COMPARE_COLUMNS
     lines = ["| method · run | " + " | ".join(h for h, _, _ in cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for name, m in rows:
         cells = [fmt.format(m[k]) if isinstance(m.get(k), (int, float)) else "–" for _, k, fmt in cols]
@@ -88,9 +78,8 @@ def table(task: str, rows: list[tuple[str, dict]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> str:
-    (args,) = HfArgumentParser(CompareArguments).parse_args_into_dataclasses(args=argv)
-    if args.task not in COLUMNS:
-        raise ValueError(f"--task must be one of {', '.join(COLUMNS)}, got {args.task!r}.")
+    (args,) = parse_strict(make_parser(CompareArguments), argv)
+    get_task(args.task)  # a clear error for an unknown task
     runs_dir = Path(args.runs_dir)
     if not runs_dir.is_dir():
         raise FileNotFoundError(f"--runs_dir {runs_dir} does not exist.")
@@ -105,4 +94,4 @@ def main(argv: list[str] | None = None) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(0 if main() else 1)
+    run(main)

@@ -10,7 +10,8 @@
 
 The task and its data options come from each checkpoint's args.json; flags given here win.
 Reranked (--rerank_with) and greedy (--greedy) evaluations write eval_<split>_rerank.json and
-eval_<split>_greedy.json by default, beside eval_<split>.json.
+eval_<split>_greedy.json by default, beside eval_<split>.json. An existing result file (training's
+eval_test.json among them) is never replaced unless --overwrite is given.
 A sweep evaluates every checkpoint at every temperature with the same sample seed and writes
 <output>.csv, <output>.json and <output>.png (text: BLEU-5 against self-BLEU-5 and against NLL_gen;
 oracle: NLL_oracle against NLL_test).
@@ -26,14 +27,13 @@ from pathlib import Path
 
 import torch
 from accelerate import Accelerator
-from transformers import HfArgumentParser
-
-from seqgan.checkpoint import load_checkpoint, read_args, resolve_checkpoint, write_json_atomic, write_text_atomic
+from seqgan.checkpoint import load_checkpoint, read_args, resolve_checkpoint, run_dir, write_json_atomic, write_text_atomic
+from seqgan.cli import make_parser, parse_strict, run
 from seqgan.config import DataArguments, quiet_libraries
-from seqgan.evaluation import evaluate_split, format_table
-from seqgan.plots import SWEEP_AXES, plot_sweep
+from seqgan.evaluation import encode_splits, evaluate_split, format_table
+from seqgan.plots import plot_sweep
 from seqgan.rerank import Reranker
-from tasks import get_task
+from seqgan.tasks import task_of
 
 
 @dataclass
@@ -60,6 +60,7 @@ class EvalArguments:
                 "GAN run's discriminator."})
     num_candidates: int = field(default=8, metadata={"help": "G + D decoding: samples from G per sentence, besides greedy."})
     rerank_weight: float = field(default=0.0, metadata={"help": "G + D decoding: weight of log p_G(y | x) added to D's score."})
+    overwrite: bool = field(default=False, metadata={"help": "Replace result files that already exist (e.g. training's eval_test.json)."})
 
     def __post_init__(self):
         self.temperature_list = [float(t) for t in self.temperatures.split(",")] if self.temperatures else None
@@ -75,8 +76,7 @@ class EvalArguments:
 
 
 def label_of(name: str) -> str:
-    p = Path(name)
-    return p.parent.name if p.name in ("best", "last") else p.name
+    return run_dir(name).name
 
 
 def prepare(name: str, args: EvalArguments, accelerator):
@@ -89,13 +89,13 @@ def prepare(name: str, args: EvalArguments, accelerator):
         data_args.data_dir = args.data_dir
     data_args.num_eval_samples = args.num_eval_samples or (
         data_args.num_test_samples if args.split == "test" else data_args.num_eval_samples)
-    task = get_task(data_args.task)
+    task = task_of(run_args, ckpt)
     gen, tokenizer, _ = load_checkpoint(str(ckpt), task)
     gen = gen.to(accelerator.device)
     splits = task.load_splits(data_args)
     if args.split not in splits:
         raise ValueError(f"--split {args.split!r} does not exist; choose one of {', '.join(splits)}.")
-    encoded = {k: task.encode(v, tokenizer, gen) for k, v in splits.items()}
+    encoded = encode_splits(task, splits, tokenizer, gen, data_args.long_sequences)  # the splits training saw
     return ckpt, task, data_args, gen, tokenizer, encoded
 
 
@@ -106,27 +106,35 @@ def run_sweep(args: EvalArguments, accelerator) -> list[dict]:
         if task_name is not None and data_args.task != task_name:
             raise ValueError(f"{name} is a {data_args.task!r} checkpoint but the first one is {task_name!r}; sweep one task at a time.")
         task_name = data_args.task
-        if task_name not in SWEEP_AXES:
-            raise ValueError(f"temperature sweeps apply to {', '.join(SWEEP_AXES)}; {name} is a {task_name!r} checkpoint.")
+        if not task.SWEEP_AXES:
+            raise ValueError(f"temperature sweeps apply to sampled outputs (text, oracle); {name} is a {task_name!r} checkpoint.")
         for t in args.temperature_list:
             m = evaluate_split(task, gen, tokenizer, encoded, args.split, accelerator, data_args, args.batch_size, temperature=t)
             row = {"label": label, "checkpoint": str(ckpt), "task": task_name, "temperature": t}
             row.update({k.split("/", 1)[1]: v for k, v in m.items() if isinstance(v, (int, float, str))})
             rows.append(row)
             if accelerator.is_main_process:
-                x, y = SWEEP_AXES[task_name][0][:2]
+                x, y = task.SWEEP_AXES[0][:2]
                 print(f"{label} T={t}: {x}={row[x]:.4f} {y}={row[y]:.4f}", file=sys.stderr)
-    return rows
+    return rows, task
+
+
+def refuse_overwrite(paths: list[Path], args: EvalArguments) -> None:
+    existing = [str(p) for p in paths if p.exists()]
+    if existing and not args.overwrite:
+        raise FileExistsError(f"{', '.join(existing)} already exist(s); nothing was written. Pass --overwrite to replace, "
+                              "or --output to write elsewhere.")
 
 
 def main(argv: list[str] | None = None) -> dict | list[dict]:
-    (args,) = HfArgumentParser(EvalArguments).parse_args_into_dataclasses(args=argv)
+    (args,) = parse_strict(make_parser(EvalArguments), argv)
     quiet_libraries()
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
     if args.temperature_list is not None:
-        rows = run_sweep(args, accelerator)
         first = resolve_checkpoint(args.checkpoint[0])
-        prefix = Path(args.output) if args.output else (first.parent if first.name in ("best", "last") else first) / f"sweep_{args.split}"
+        prefix = Path(args.output) if args.output else run_dir(first) / f"sweep_{args.split}"
+        refuse_overwrite([prefix.with_suffix(x) for x in (".csv", ".json", ".png")], args)
+        rows, task = run_sweep(args, accelerator)
         if accelerator.is_main_process:
             columns = list(dict.fromkeys(k for r in rows for k in r))
             buf = io.StringIO()
@@ -135,11 +143,14 @@ def main(argv: list[str] | None = None) -> dict | list[dict]:
             writer.writerows(rows)
             write_text_atomic(prefix.with_suffix(".csv"), buf.getvalue())
             write_json_atomic(prefix.with_suffix(".json"), {"split": args.split, "rows": rows})
-            task = rows[0]["task"]
-            plot_sweep(rows, task, prefix.with_suffix(".png"), title=f"{task}, {args.split} split")
+            plot_sweep(rows, task.SWEEP_AXES, prefix.with_suffix(".png"), title=f"{rows[0]['task']}, {args.split} split")
             print(f"wrote {prefix}.csv, {prefix}.json, {prefix}.png", file=sys.stderr)
         return rows
 
+    ckpt = resolve_checkpoint(args.checkpoint[0])
+    suffix = "_rerank" if args.rerank_with else "_greedy" if args.greedy else ""
+    out = Path(args.output) if args.output else run_dir(ckpt) / f"eval_{args.split}{suffix}.json"
+    refuse_overwrite([out], args)
     ckpt, task, data_args, gen, tokenizer, encoded = prepare(args.checkpoint[0], args, accelerator)
     rerank = None
     if args.rerank_with:
@@ -148,10 +159,7 @@ def main(argv: list[str] | None = None) -> dict | list[dict]:
                                           seed=data_args.data_seed)
     metrics = evaluate_split(task, gen, tokenizer, encoded, args.split, accelerator, data_args, args.batch_size,
                              greedy=args.greedy, rerank=rerank)
-    metrics.update({"checkpoint": str(ckpt), "task": data_args.task, "split": args.split})
-    suffix = "_rerank" if rerank else "_greedy" if args.greedy else ""
-    run_dir = ckpt.parent if ckpt.name in ("best", "last") else ckpt
-    out = Path(args.output) if args.output else run_dir / f"eval_{args.split}{suffix}.json"
+    metrics.update({"checkpoint": str(ckpt), "task": data_args.task, "split": args.split, "data_seed": data_args.data_seed})
     if accelerator.is_main_process:
         write_json_atomic(out, metrics)
         print(format_table(metrics))
@@ -160,4 +168,4 @@ def main(argv: list[str] | None = None) -> dict | list[dict]:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -14,11 +14,10 @@ import sys
 from dataclasses import dataclass, field
 
 import torch
-from transformers import HfArgumentParser
-
 from seqgan.checkpoint import load_checkpoint, read_args, resolve_checkpoint
+from seqgan.cli import make_parser, parse_strict, run
 from seqgan.config import quiet_libraries
-from tasks import get_task
+from seqgan.tasks import task_of
 
 
 @dataclass
@@ -32,10 +31,10 @@ class GenerateArguments:
 
 
 def main(argv: list[str] | None = None) -> list[str]:
-    (args,) = HfArgumentParser(GenerateArguments).parse_args_into_dataclasses(args=argv)
+    (args,) = parse_strict(make_parser(GenerateArguments), argv)
     quiet_libraries()
     ckpt = resolve_checkpoint(args.checkpoint)
-    task = get_task(read_args(ckpt).get("task", "text"))
+    task = task_of(read_args(ckpt), ckpt)
     gen, tokenizer, _ = load_checkpoint(str(ckpt), task)
     gen.eval()
     with torch.no_grad():
@@ -51,4 +50,4 @@ def main(argv: list[str] | None = None) -> list[str]:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

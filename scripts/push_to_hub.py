@@ -15,10 +15,10 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 
-from transformers import HfArgumentParser
-
-from seqgan.checkpoint import resolve_checkpoint
+from seqgan.checkpoint import read_args, resolve_checkpoint, run_dir
+from seqgan.cli import make_parser, parse_strict, run
 from seqgan.hub import check_repo_id, push, stage
+from seqgan.tasks import task_of
 
 
 @dataclass
@@ -33,21 +33,21 @@ class PushArguments:
 
 
 def main(argv: list[str] | None = None) -> list[str]:
-    (args,) = HfArgumentParser(PushArguments).parse_args_into_dataclasses(args=argv)
+    (args,) = parse_strict(make_parser(PushArguments), argv)
     check_repo_id(args.repo_id)
     ckpt = resolve_checkpoint(args.checkpoint)
+    card = task_of(read_args(ckpt), ckpt).CARD
     if args.dry_run:
-        run_dir = ckpt.parent if ckpt.name in ("best", "last") else ckpt
-        folder = stage(str(ckpt), args.dry_run_dir or run_dir / "hub_upload", args.repo_id)
+        folder = stage(str(ckpt), args.dry_run_dir or run_dir(ckpt) / "hub_upload", args.repo_id, card)
         files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
         print(f"dry run: would commit {len(files)} files to {args.repo_id}"
               f"{'@' + args.revision if args.revision else ''} from {folder}:", file=sys.stderr)
         print("\n".join(files))
         return files
-    url = push(str(ckpt), args.repo_id, private=args.private, revision=args.revision, commit_message=args.commit_message)
+    url = push(str(ckpt), args.repo_id, card, private=args.private, revision=args.revision, commit_message=args.commit_message)
     print(f"pushed {ckpt} to {args.repo_id}: {url}")
     return [url]
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -19,11 +19,11 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from transformers import HfArgumentParser
 
 from seqgan.bleu import corpus_bleu
 from seqgan.checkpoint import write_json_atomic
 from seqgan.data import DataError, read_lines
+from seqgan.cli import make_parser, parse_strict, run
 from seqgan.metrics import text_metrics
 
 
@@ -57,7 +57,7 @@ def read_sentences(path: str, allow_empty: bool) -> list[list[str]]:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    (args,) = HfArgumentParser(ScoreArguments).parse_args_into_dataclasses(args=argv)
+    (args,) = parse_strict(make_parser(ScoreArguments), argv)
     hyps = read_sentences(args.hypotheses, allow_empty=True)
     refs = read_sentences(args.references, allow_empty=False)
     train = read_sentences(args.train, allow_empty=False) if args.train else None
@@ -76,4 +76,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

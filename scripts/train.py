@@ -9,10 +9,14 @@ discriminator-only structured baseline (a CRF for pos, a bigram energy model for
     accelerate launch scripts/train.py --task pos --method crf --crf_loss hinge          # CRF baseline, Viterbi decoding
     accelerate launch --multi_gpu --num_processes 2 scripts/train.py --task pos   # 2 CPU processes
     python scripts/train.py my_config.yaml                             # options from a file
+    python scripts/train.py --help                                     # every option, grouped
 
 Writes best/ and last/ checkpoints (with discriminator/ for GAN runs), metrics.jsonl and
 eval_test.json to --output_dir (layout in seqgan/checkpoint.py); --push_to_hub --hub_model_id user/name
-then pushes best/ with a model card. `--help` lists every option.
+then pushes best/ with a model card. A folder that already holds a run is refused (--overwrite_output_dir
+replaces it, --resume_from_checkpoint latest continues it), and a lock keeps two runs out of one folder.
+On CPU torch uses all cores unless OMP_NUM_THREADS or SEQGAN_NUM_THREADS says otherwise (seqgan/cli.py).
+A data or option error prints one line; SEQGAN_DEBUG=1 (or --debug) shows the traceback.
 """
 
 from __future__ import annotations
@@ -26,44 +30,44 @@ from pathlib import Path
 
 import torch
 from accelerate import Accelerator
-from accelerate.utils import DataLoaderConfiguration, set_seed
+from accelerate.utils import DataLoaderConfiguration, broadcast_object_list, set_seed
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-from torch.utils.data import DataLoader
 
-from seqgan.checkpoint import load_checkpoint, write_json_atomic
-from seqgan.config import args_to_dict, parse_args, quiet_libraries
+from seqgan.checkpoint import claim_run_dir, load_checkpoint, release_run_dir, write_json_atomic
+from seqgan.cli import cpu_threads, run
+from seqgan.config import args_to_dict, quiet_libraries
 from seqgan.crf_tagger import CrfLossContext
-from seqgan.data import LengthGroupedBatchSampler
-from seqgan.evaluation import evaluate_split, format_table
+from seqgan.data import LengthGroupedBatchSampler, ShardedBatches
+from seqgan.evaluation import encode_splits, evaluate_split, format_table
 from seqgan.hub import check_repo_id, get_token, push
 from seqgan.loops import Guard, Run, train_gan, train_supervised
 from seqgan.losses import Objective, mle_objective
-from seqgan.recorder import RunRecorder
+from seqgan.recorder import RunData, RunRecorder
 from seqgan.resume import find_state
-from tasks import get_task
+from seqgan.tasks import get_task, parse_args
 
 
 def make_accelerator(grad_accum: int) -> Accelerator:
     # Without GPUs accelerate forms a process group only when told to use the CPU.
-    # split_batches: --batch_size is the global batch, split across processes, so a run on N processes
-    # takes the same optimiser steps on the same examples as a run on one (see README, Distributed).
-    # (accelerate 1.x reads this from dataloader_config; its split_batches= keyword is accepted but ignored.)
+    # split_batches: --batch_size is the global batch, so the scheduler steps once per optimiser step whatever
+    # the number of processes (the training loader shards itself: seqgan.data.ShardedBatches; eval loaders are
+    # split by accelerate). accelerate 1.x reads this from dataloader_config.
     accelerator = Accelerator(cpu=not torch.cuda.is_available(), gradient_accumulation_steps=grad_accum,
                               dataloader_config=DataLoaderConfiguration(split_batches=True))
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world != accelerator.num_processes:
-        raise RuntimeError(f"launched as {world} processes but accelerate formed a group of {accelerator.num_processes}; "
-                           "refusing to run independent copies that would write one output_dir. Check the launch flags.")
-    if "SEQGAN_NUM_THREADS" in os.environ:
-        torch.set_num_threads(int(os.environ["SEQGAN_NUM_THREADS"]))
-    elif accelerator.device.type == "cpu":
-        # `accelerate launch` pins OMP_NUM_THREADS=1; on CPU share the cores among local processes instead.
+        raise ValueError(f"launched as {world} processes but accelerate formed a group of {accelerator.num_processes}; "
+                         "refusing to run independent copies that would write one output_dir. Check the launch flags.")
+    if accelerator.device.type == "cpu":
         local = int(os.environ.get("LOCAL_WORLD_SIZE", accelerator.num_processes))
-        torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) // local))
+        threads = cpu_threads(os.environ, len(os.sched_getaffinity(0)), local)
+        if threads is not None:
+            torch.set_num_threads(threads)
     return accelerator
 
 
-RESUME_MAY_DIFFER = {"resume_from_checkpoint", "output_dir", "push_to_hub", "hub_model_id", "hub_private", "save_total_limit"}
+RESUME_MAY_DIFFER = {"resume_from_checkpoint", "output_dir", "push_to_hub", "hub_model_id", "hub_private", "save_total_limit",
+                     "overwrite_output_dir"}
 
 
 def check_resume(out_dir: Path, state_dir: Path, run_args: dict) -> dict:
@@ -72,24 +76,49 @@ def check_resume(out_dir: Path, state_dir: Path, run_args: dict) -> dict:
     if not saved_args.is_file():
         raise FileNotFoundError(f"{saved_args} is missing: --resume_from_checkpoint continues a run in its own --output_dir.")
     saved = json.loads(saved_args.read_text())
-    differ = sorted(k for k in run_args if k not in RESUME_MAY_DIFFER and saved.get(k) != run_args[k])
+    differ = sorted(k for k in run_args if k not in RESUME_MAY_DIFFER and k in saved and saved[k] != run_args[k])
     if differ:
         raise ValueError("--resume_from_checkpoint needs the interrupted run's options; these differ: " +
                          ", ".join(f"--{k} {saved.get(k)!r} (now {run_args[k]!r})" for k in differ))
     return json.loads((state_dir / "trainer_state.json").read_text())
 
 
+def claim(accelerator: Accelerator, out_dir: Path, train_args) -> Path | None:
+    """The main process takes the run folder (seqgan.checkpoint.claim_run_dir); every process learns the outcome,
+    so a refusal stops them all instead of leaving the others waiting."""
+    lock, error = None, [None]
+    if accelerator.is_main_process:
+        try:
+            lock = claim_run_dir(out_dir, train_args.overwrite_output_dir, bool(train_args.resume_from_checkpoint))
+        except FileExistsError as e:
+            error = [str(e)]
+    if accelerator.num_processes > 1:
+        broadcast_object_list(error)
+    if error[0] is not None:
+        raise FileExistsError(error[0])
+    return lock
+
+
 def main(argv: list[str] | None = None) -> dict:
     data_args, model_args, train_args, gan_args, crf_args = parse_args(argv)
     task = get_task(data_args.task)
     accelerator = make_accelerator(train_args.gradient_accumulation_steps)
-    quiet_libraries()
-    set_seed(train_args.seed)
-    out_dir = Path(train_args.output_dir)
-    run_args = args_to_dict(data_args, model_args, train_args, gan_args, crf_args)
-    if train_args.push_to_hub:  # fail now, not after hours of training
+    hub_token = None
+    if train_args.push_to_hub:  # fail now, not after hours of training (and before the run folder is touched)
         check_repo_id(train_args.hub_model_id)
         hub_token = get_token()
+    out_dir = Path(train_args.output_dir)
+    lock = claim(accelerator, out_dir, train_args)
+    try:
+        return train(task, accelerator, out_dir, hub_token, data_args, model_args, train_args, gan_args, crf_args)
+    finally:
+        release_run_dir(lock)
+
+
+def train(task, accelerator, out_dir, hub_token, data_args, model_args, train_args, gan_args, crf_args) -> dict:
+    quiet_libraries()
+    set_seed(train_args.seed)
+    run_args = args_to_dict(data_args, model_args, train_args, gan_args, crf_args)
     t0 = time.time()
 
     # Data, tokenizer, generator (from a checkpoint, or configured from scratch; a CRF or bigram model for crf).
@@ -106,26 +135,28 @@ def main(argv: list[str] | None = None) -> dict:
         build = task.build_crf if train_args.method == "crf" else task.build_generator
         gen = build(tokenizer, model_args, data_args)
     gen = gen.to(accelerator.device)
-    # Only training data may be truncated: dev and test metrics must cover every word.
-    encoded = {k: task.encode(v, tokenizer, gen, long=data_args.long_sequences if k == "train" else "error")
-               for k, v in splits.items()}
-    collate = task.collator(tokenizer)
+    encoded = encode_splits(task, splits, tokenizer, gen, data_args.long_sequences)
     sampler = LengthGroupedBatchSampler([len(x) for x in encoded["train"]["labels"]], train_args.batch_size, train_args.seed)
+    if train_args.batch_size < 2 * accelerator.num_processes:
+        raise ValueError(f"--batch_size {train_args.batch_size} is the global batch: with {accelerator.num_processes} "
+                         f"processes it must be at least {2 * accelerator.num_processes}.")
     # Plain Python rows: Arrow row access per example would dominate small-model step time.
-    train_loader = DataLoader(encoded["train"].to_list(), batch_sampler=sampler, collate_fn=collate)
+    train_loader = ShardedBatches(encoded["train"].to_list(), sampler, task.collator(tokenizer), accelerator.num_processes,
+                                  accelerator.process_index, accelerator.device)
     selection = getattr(task, f"{train_args.method.upper()}_SELECTION", task.SELECTION)
     resume_path, resume = None, None
     if train_args.resume_from_checkpoint:
         resume_path = find_state(out_dir, train_args.resume_from_checkpoint)
         resume = check_resume(out_dir, resume_path, run_args)
-    rec = RunRecorder(out_dir, accelerator, task, tokenizer, encoded, data_args, run_args, selection, resume,
-                      (train_args.collapse_min_distinct_2, train_args.collapse_min_unique))
-    run = Run(accelerator, train_args, gan_args, data_args, train_loader, sampler, rec,
-              Guard(accelerator, rec, train_args.max_nonfinite_steps), resume, resume_path)
+    collapse = (train_args.collapse_min_distinct_2, train_args.collapse_min_unique)
+    rec = RunRecorder(out_dir, accelerator, RunData(task, tokenizer, encoded, data_args, run_args, selection, collapse), resume)
+    run = Run(accelerator=accelerator, train_args=train_args, gan_args=gan_args, data_args=data_args,
+              train_loader=train_loader, sampler=sampler, rec=rec, guard=Guard(accelerator, rec, train_args.max_nonfinite_steps),
+              resume=resume, resume_path=resume_path)
     if accelerator.is_main_process:
         print(f"task={data_args.task} method={train_args.method} params={sum(p.numel() for p in gen.parameters()):,} "
               f"train={len(encoded['train'])} dev={len(encoded['dev'])} test={len(encoded['test'])} "
-              f"processes={accelerator.num_processes} start={start or 'scratch'}"
+              f"processes={accelerator.num_processes} threads={torch.get_num_threads()} start={start or 'scratch'}"
               + (f" resuming from {resume_path} ({resume['phase']}, step {resume['phase_step']})" if resume else ""),
               file=sys.stderr)
 
@@ -176,15 +207,20 @@ def main(argv: list[str] | None = None) -> dict:
         results.update({"bridge": gan_args.bridge, "gan_loss": gan_args.gan_loss})
     if train_args.method == "crf":
         results.update({"crf_loss": crf_args.crf_loss, "crf_average": crf_args.crf_average})
+    results["data_seed"] = data_args.data_seed  # splits and evaluation samples (each split's sample_seed derives from it)
     if accelerator.is_main_process:
         write_json_atomic(out_dir / "eval_test.json", results)
         rec.log({"step": step, **{k: v for k, v in results.items() if k.startswith("test/")}})
-        print(format_table(results))
+        if last_is_best and train_args.method == "gan":  # the same weights: print their figures once
+            print("last/ is best/ (the final state scored best, or no dev metric selects for this task):", file=sys.stderr)
+            print(format_table({k: v for k, v in results.items() if not k.startswith("last/")}))
+        else:
+            print(format_table(results))
         if train_args.push_to_hub:
-            print(f"pushed to {train_args.hub_model_id}: " + push(str(out_dir / "best"), train_args.hub_model_id,
+            print(f"pushed to {train_args.hub_model_id}: " + push(str(out_dir / "best"), train_args.hub_model_id, task.CARD,
                                                                   private=train_args.hub_private, token=hub_token))
     return results
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

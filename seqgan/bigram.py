@@ -27,6 +27,7 @@ import torch.nn as nn
 from transformers import AutoConfig, AutoModel, PreTrainedModel, PretrainedConfig
 
 from seqgan.generator import Generator, Samples
+from seqgan.losses import global_mean
 
 
 class BigramEnergyConfig(PretrainedConfig):
@@ -224,7 +225,7 @@ class BigramGenerator(Generator):
         """CRF likelihood: -sum log p(y) / #tokens (the only loss for an unconditional model)."""
         if kind != "nll":
             raise ValueError(f"the bigram model trains by --crf_loss nll, not {kind!r}.")
-        return -self.model.log_prob(batch["labels"], batch["mask"]).sum() / batch["mask"].sum().clamp(min=1)
+        return global_mean(-self.model.log_prob(batch["labels"], batch["mask"]).sum(), batch["mask"].sum())
 
     def save_pretrained(self, path, **kw):
         self.model.save_pretrained(path, **kw)

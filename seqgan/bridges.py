@@ -1,6 +1,6 @@
 """Bridges: how D's judgement of discrete samples reaches G's parameters. Plain functions, one signature.
 
-    loss, logs = BRIDGES["reinforce"](ctx, batch)     # chosen with --bridge
+    loss, logs, samples = BRIDGES["reinforce"](ctx, batch)     # chosen with --bridge
 
 - reinforce: one reward per sequence, r = -g_loss(D(y)); REINFORCE with a baseline (leave-one-out
   over the K samples of an input, a batch mean, a moving average, or none) and an entropy bonus.
@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from seqgan.generator import Samples
+from seqgan.losses import global_mean
 from seqgan.rollout import rollout_rewards
 
 
@@ -44,14 +45,15 @@ class BridgeContext:
 
     def rows(self, n_local: int, k: int = 1):
         """(row_ids, total) of this process's n_local * k samples within the global batch (k-major copies),
-        or None in a single process (the plain random stream)."""
+        or None in a single process (the plain random stream). Shares may differ in size by one row."""
         acc = self.accelerator
         if acc is None or acc.num_processes == 1:
             return None
-        world, rank = acc.num_processes, acc.process_index
-        b = torch.arange(n_local, device=acc.device) + rank * n_local
-        ids = (torch.arange(k, device=acc.device)[:, None] * (n_local * world) + b[None, :]).reshape(-1)  # (k * n_local,)
-        return ids, k * n_local * world
+        sizes = acc.gather(torch.tensor([n_local], device=acc.device)).tolist()  # every process's share
+        offset, n_global = sum(sizes[: acc.process_index]), sum(sizes)
+        b = torch.arange(n_local, device=acc.device) + offset
+        ids = (torch.arange(k, device=acc.device)[:, None] * n_global + b[None, :]).reshape(-1)  # (k * n_local,)
+        return ids, k * n_global
 
 
 # ----------------------------------------------------------------------------- shared pieces
@@ -87,18 +89,21 @@ def rescore(ctx: BridgeContext, samples: Samples, cond: dict | None) -> tuple[to
 
 
 def entropy(logp_all: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean per-token entropy of G's distributions at real positions (nats)."""
+    """Mean per-token entropy of G's distributions at the global batch's real positions (nats)."""
     p = logp_all.exp()
     h = -(p * torch.where(p > 0, logp_all, torch.zeros_like(logp_all))).sum(-1)  # (B, T); 0 * -inf is 0
-    return (h * mask).sum() / mask.sum().clamp(min=1)
+    return global_mean((h * mask).sum(), mask.sum())
 
 
 @torch.no_grad()
-def real_logits(ctx: BridgeContext, batch: dict) -> torch.Tensor | None:
-    """D's logits of the real batch, which the relativistic loss compares fakes with."""
+def real_logits(ctx: BridgeContext, batch: dict, n_fake: int) -> torch.Tensor | None:
+    """The real logit each of the n_fake samples is compared with (relativistic losses; None otherwise): D's
+    logit of the real row the sample belongs to. Samples are k-major copies of the batch rows (pos: k samples
+    of each sentence, compared with its gold tags; unconditional: one sample per real row)."""
     if not ctx.loss.relativistic:
         return None
-    return ctx.disc.score(tokens=batch["labels"], mask=batch["mask"], cond=batch if ctx.conditional else None)
+    d_real = ctx.disc.score(tokens=batch["labels"], mask=batch["mask"], cond=batch if ctx.conditional else None)  # (n,)
+    return d_real.repeat(n_fake // d_real.shape[0])  # (n_fake,)
 
 
 def apply_baseline(ctx: BridgeContext, rewards: torch.Tensor, k: int, key: str) -> torch.Tensor:
@@ -109,9 +114,13 @@ def apply_baseline(ctx: BridgeContext, rewards: torch.Tensor, k: int, key: str) 
     acc = ctx.accelerator
     if not ctx.conditional and acc is not None and acc.num_processes > 1:
         n = rewards.shape[0]
+        sizes = acc.gather(torch.tensor([n], device=rewards.device)).tolist()  # shares may differ by one row
         padded = acc.pad_across_processes(rewards, dim=1) if rewards.dim() == 2 else rewards
-        everyone = acc.gather(padded)  # (N * world, ...)
-        adv = _baseline(ctx, everyone, everyone.shape[0], key)[acc.process_index * n: (acc.process_index + 1) * n]
+        padded = acc.pad_across_processes(padded, dim=0)  # (max share, ...)
+        everyone = acc.gather(padded).view(len(sizes), -1, *padded.shape[1:])  # (world, max share, ...)
+        everyone = torch.cat([everyone[r, :m] for r, m in enumerate(sizes)])  # (N_global, ...): the real rows
+        offset = sum(sizes[: acc.process_index])
+        adv = _baseline(ctx, everyone, everyone.shape[0], key)[offset: offset + n]
         return adv[:, : rewards.shape[1]] if rewards.dim() == 2 else adv
     return _baseline(ctx, rewards, k, key)
 
@@ -137,7 +146,7 @@ def policy_gradient(ctx, samples: Samples, cond, advantages: torch.Tensor, rewar
     logp, logp_all = rescore(ctx, samples, cond)
     adv = advantages if advantages.dim() == 2 else advantages[:, None]
     mask = samples.mask
-    pg = -(adv.detach() * logp * mask).sum() / mask.sum().clamp(min=1)
+    pg = global_mean(-(adv.detach() * logp * mask).sum(), mask.sum())  # mean over the global batch's tokens
     ent = entropy(logp_all, mask)
     loss = pg - ctx.args.entropy_coef * ent
     r = rewards[mask] if rewards.dim() == 2 else rewards
@@ -152,17 +161,17 @@ def reinforce(ctx: BridgeContext, batch: dict):
     samples, cond, k = draw(ctx, batch)
     with torch.no_grad():
         d_fake = ctx.disc.score(tokens=samples.tokens, mask=samples.mask, cond=cond)
-        rewards = -ctx.loss.g(d_fake, real_logits(ctx, batch))  # (N,)
+        rewards = -ctx.loss.g(d_fake, real_logits(ctx, batch, len(d_fake)))  # (N,)
     return policy_gradient(ctx, samples, cond, apply_baseline(ctx, rewards, k, "seq"), rewards) + (samples,)
 
 
 def rollout(ctx: BridgeContext, batch: dict):
     samples, cond, k = draw(ctx, batch)
-    d_real = real_logits(ctx, batch)
+    d_real = real_logits(ctx, batch, samples.tokens.shape[0])  # (N,): one per sampled row
 
-    def reward_fn(tokens, mask, rows):
+    def reward_fn(tokens, mask, rows):  # rows: the sampled row each completion (or the sample itself) continues
         c = {key: v[rows] for key, v in cond.items() if torch.is_tensor(v) and v.dim() > 0} if cond else None
-        return -ctx.loss.g(ctx.disc.score(tokens=tokens, mask=mask, cond=c), d_real)
+        return -ctx.loss.g(ctx.disc.score(tokens=tokens, mask=mask, cond=c), None if d_real is None else d_real[rows])
 
     with torch.no_grad():
         n = batch["labels"].shape[0]
@@ -186,19 +195,21 @@ def dense(ctx: BridgeContext, batch: dict):
     samples, cond, k = draw(ctx, batch)
     with torch.no_grad():
         d = ctx.disc(tokens=samples.tokens, mask=samples.mask, cond=cond)  # (N, T): one logit per prefix
-        r = -ctx.loss.g(d, real_logits(ctx, batch)) * samples.mask
+        d_real = real_logits(ctx, batch, d.shape[0])  # (N,): every prefix of a sample against its real row
+        r = -ctx.loss.g(d, None if d_real is None else d_real[:, None].expand_as(d)) * samples.mask
         ret = discounted_returns(r, samples.mask, ctx.args.dense_gamma)
     return policy_gradient(ctx, samples, cond, apply_baseline(ctx, ret, k, "dense") * samples.mask, r) + (samples,)
 
 
 def gumbel_beta(args, step: int, total: int) -> float:
-    """Inverse temperature beta_n: constant beta_max, linear 1 -> beta_max, or exponential beta_max^(n/N).
+    """Inverse temperature beta_n of G step n = 0..N-1: constant beta_max, linear 1 -> beta_max, or
+    exponential beta_max^(n/(N-1)), so the first step runs at 1 and the last at beta_max.
 
     N is the run's own number of adversarial generator steps (--adv_steps x --g_steps), so the schedule
     reaches beta_max at the end. RelGAN's and TextGAN-PyTorch's code fix N = 5000 whatever the run's
     length, so a 3,000-step run never gets past beta_max^0.6 (about 16 of 100 with the exponential
     schedule): figures from shorter runs were obtained at a softer relaxation than their configs name."""
-    frac = min(step / max(total, 1), 1.0)
+    frac = min(step / max(total - 1, 1), 1.0)  # steps 0 .. N-1: the last one runs at beta_max
     if args.gumbel_schedule == "constant":
         return args.gumbel_beta_max
     if args.gumbel_schedule == "linear":
@@ -215,7 +226,7 @@ def _relaxed(ctx: BridgeContext, batch: dict, straight_through: bool):
         hard = F.one_hot(real_tokens(samples), soft.shape[-1]).to(soft.dtype) * samples.mask[..., None]
         soft = hard - soft.detach() + soft  # forward: the sample D would see; backward: the relaxation
     d_fake = ctx.disc.score(probs=soft, mask=samples.mask, cond=cond)
-    loss = ctx.loss.g(d_fake, real_logits(ctx, batch)).mean()
+    loss = ctx.loss.g(d_fake, real_logits(ctx, batch, len(d_fake))).mean()
     ent = entropy(logp_all, samples.mask)
     return loss, {"gan/beta": beta, "gan/g_entropy": ent.item(), "gan/d_fake_logit": d_fake.mean().item()}, samples
 

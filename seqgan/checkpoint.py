@@ -10,10 +10,14 @@ Layout of a run folder (`--output_dir`):
         trainer_state.json   step, epoch and the dev metrics of this checkpoint
       last/                  same layout, the final state
       metrics.jsonl          one JSON record per log/eval event
-      eval_test.json         test metrics of best/ (written by train.py and evaluate.py)
+      eval_test.json         test metrics of best/ (written by train.py)
+      eval_<split>_*.json    evaluate.py's results
+      checkpoints/           resumable training states (seqgan/resume.py)
+      .seqgan.lock           while a run writes here: the pid of its main process
 
 A checkpoint folder is built under a temporary name and renamed into place, so `best/` and
-`last/` are never half-written.
+`last/` are never half-written. This module owns the layout: `run_dir` says which run folder a path
+names, `holds_discriminator` whether it holds a D, `claim_run_dir` protects an earlier run.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ import tempfile
 from pathlib import Path
 
 from transformers import AutoTokenizer
+
+from seqgan.pretrained import load_pretrained
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:
@@ -70,9 +76,23 @@ def save_checkpoint(path: str | Path, gen, tokenizer, args: dict, state: dict, d
     return path
 
 
+def run_dir(ckpt: str | Path) -> Path:
+    """The run folder a checkpoint path names: the parent of best/ or last/, else the folder itself."""
+    ckpt = Path(ckpt)
+    return ckpt.parent if ckpt.name in ("best", "last") else ckpt
+
+
+def looks_local(name: str) -> bool:
+    """True when `name` can only be a local path, never a Hub id `user/repo`: it starts with `.`, `/` or `~`,
+    holds a backslash or not exactly one `/`, or its first component is an existing local folder
+    (`runs/typo` when runs/ exists)."""
+    return (name.startswith((".", "/", "~")) or "\\" in name or name.count("/") != 1
+            or Path(name.split("/")[0]).is_dir())
+
+
 def resolve_checkpoint(name_or_path: str) -> Path:
     """A checkpoint folder (holding generator/) from a run folder, a checkpoint folder or a Hub id."""
-    p = Path(name_or_path)
+    p = Path(name_or_path).expanduser()
     if p.exists():
         for cand in (p, p / "best", p / "last"):
             if (cand / "generator" / "config.json").is_file():
@@ -81,8 +101,9 @@ def resolve_checkpoint(name_or_path: str) -> Path:
             return p
         raise FileNotFoundError(f"{p} holds no seqgan checkpoint (expected {p}/generator/config.json or "
                                 f"{p}/best/generator/config.json). Point --checkpoint at a run or checkpoint folder.")
-    if name_or_path.count("/") != 1 or name_or_path.startswith((".", "/")):
-        raise FileNotFoundError(f"{name_or_path}: no such local folder, and not a Hub id of the form user/repo.")
+    if looks_local(name_or_path):
+        raise FileNotFoundError(f"{name_or_path}: no such folder (a local path, so the Hub was not asked). Check the "
+                                "path, e.g. `ls runs/`.")
     from huggingface_hub import snapshot_download
 
     try:
@@ -91,6 +112,22 @@ def resolve_checkpoint(name_or_path: str) -> Path:
         raise FileNotFoundError(f"could not fetch {name_or_path!r} from the Hugging Face Hub ({type(e).__name__}: {e}). "
                                 "Offline? Download it elsewhere and pass the local folder instead.") from e
     return resolve_checkpoint(str(local))
+
+
+def holds_discriminator(name: str) -> bool:
+    """True for a seqgan GAN run or checkpoint (local, or a Hub repo) with a discriminator/ folder."""
+    p = Path(name)
+    if p.exists():
+        return any((c / "discriminator" / "config.json").is_file() for c in (p, p / "best", p / "last"))
+    if looks_local(name):
+        return False
+    from huggingface_hub import file_exists
+    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+
+    try:
+        return file_exists(name, "discriminator/config.json")
+    except (HfHubHTTPError, OfflineModeIsEnabled, OSError):  # offline or unknown repo: AutoConfig decides (and says)
+        return False
 
 
 def read_args(ckpt: Path) -> dict:
@@ -102,14 +139,64 @@ def generator_dir(ckpt: Path) -> Path:
     return ckpt / "generator" if (ckpt / "generator").is_dir() else ckpt
 
 
-def load_discriminator(name_or_path: str):
-    """The discriminator of a GAN checkpoint (run folder, checkpoint folder or Hub id)."""
-    from seqgan.discriminator import SeqGanDiscriminator
+# What a training run writes into its folder (see the layout above); --overwrite_output_dir removes exactly these.
+RUN_FILES = ("args.json", "metrics.jsonl", "best", "last", "checkpoints", "eval_test.json")
+LOCK = ".seqgan.lock"
 
-    ckpt = resolve_checkpoint(name_or_path)
-    if not (ckpt / "discriminator" / "config.json").is_file():
-        raise FileNotFoundError(f"{ckpt} holds no discriminator/ (only --method gan runs save one).")
-    return SeqGanDiscriminator.from_pretrained(ckpt / "discriminator")
+
+def holds_run(out_dir: str | Path) -> bool:
+    return any((Path(out_dir) / name).exists() for name in RUN_FILES)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
+
+
+def claim_run_dir(out_dir: str | Path, overwrite: bool, resuming: bool) -> Path:
+    """Take `out_dir` for a training run: refuse a folder that holds another run (unless `overwrite`, which
+    removes that run's files, or `resuming` it), and refuse while another live process holds its lock.
+    Returns the lock file, which `release_run_dir` removes; a lock left by a killed run is taken over."""
+    out = Path(out_dir)
+    if holds_run(out) and not (overwrite or resuming):
+        raise FileExistsError(f"--output_dir {out} already holds a run (args.json, best/, metrics.jsonl, ...); nothing was "
+                              "changed. Choose another --output_dir, continue it with --resume_from_checkpoint latest, or "
+                              "replace it with --overwrite_output_dir.")
+    out.mkdir(parents=True, exist_ok=True)
+    lock = out / LOCK
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            text = lock.read_text().strip() if lock.is_file() else ""
+            if text.isdigit() and _pid_alive(int(text)):
+                raise FileExistsError(f"another training run (pid {text}) is writing to {out} (lock {lock}); wait for it "
+                                      "to end or choose another --output_dir.") from None
+            lock.unlink(missing_ok=True)  # left by a run that was killed: take it over
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(f"{os.getpid()}\n")
+        break
+    else:
+        raise FileExistsError(f"could not take the lock {lock}; remove it if no run is writing to {out}.")
+    if overwrite and not resuming:
+        for name in RUN_FILES:
+            target = out / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+    return lock
+
+
+def release_run_dir(lock: Path | None) -> None:
+    if lock is not None and lock.is_file() and lock.read_text().strip() == str(os.getpid()):
+        lock.unlink()
 
 
 def load_structured(path: Path, tokenizer):
@@ -122,8 +209,8 @@ def load_structured(path: Path, tokenizer):
     from seqgan.bigram import BigramEnergyModel, BigramGenerator
     from seqgan.crf_tagger import CrfTaggerGenerator, SeqGanCrfTagger
 
-    wrappers = {"seqgan_crf_tagger": lambda p: CrfTaggerGenerator(SeqGanCrfTagger.from_pretrained(p)),
-                "seqgan_bigram": lambda p: BigramGenerator(BigramEnergyModel.from_pretrained(p))}
+    wrappers = {"seqgan_crf_tagger": lambda p: CrfTaggerGenerator(load_pretrained(SeqGanCrfTagger, p)),
+                "seqgan_bigram": lambda p: BigramGenerator(load_pretrained(BigramEnergyModel, p))}
     model_type = AutoConfig.from_pretrained(path).model_type
     if model_type not in wrappers:
         return None

@@ -1,11 +1,13 @@
 """Typed run configuration, parsed by `HfArgumentParser`.
 
 Five dataclasses (data, model, training, GAN, CRF) hold every hyperparameter exactly once. A task
-module (`tasks/<name>.py`) may override their *defaults* through its `DEFAULTS` dict (and
-`GAN_DEFAULTS` / `CRF_DEFAULTS` per method); the command line or a YAML/JSON file overrides those:
+may override their *defaults* (`parse_args(argv, defaults=...)`, a function of task and method: the
+tasks package passes its modules' `DEFAULTS`, `GAN_DEFAULTS`, `CRF_DEFAULTS`); the command line or a
+YAML/JSON file overrides those:
 
     python scripts/train.py --task pos --num_epochs 5
     python scripts/train.py my_run.yaml          # same keys as the flags
+    python scripts/train.py --help               # every option, grouped by dataclass
 """
 
 from __future__ import annotations
@@ -14,13 +16,19 @@ import json
 import sys
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Callable
 
 import yaml
-from transformers import HfArgumentParser
+
+from seqgan.bridges import BRIDGES
+from seqgan.cli import make_parser, parse_strict
+from seqgan.crf_tagger import CRF_LOSSES
+from seqgan.losses import LOSSES
 
 
 @dataclass
 class DataArguments:
+    _argument_group_name = "data"
     task: str = field(default="pos", metadata={"help": "Task to run: pos, text or oracle."})
     data_dir: str | None = field(
         default=None,
@@ -51,6 +59,7 @@ class DataArguments:
 
 @dataclass
 class ModelArguments:
+    _argument_group_name = "model (generator, and the CRF's encoder)"
     generator_name_or_path: str | None = field(
         default=None,
         metadata={"help": "Load the generator (and its tokenizer) from a local folder or Hub id instead of "
@@ -80,14 +89,20 @@ METHODS = ("mle", "gan", "crf")
 
 @dataclass
 class TrainArguments:
+    _argument_group_name = "training"
     output_dir: str | None = field(default=None, metadata={
-        "help": "Run folder: checkpoints, metrics.jsonl, eval JSON (default runs/<task>-<method>[-<bridge>])."})
+        "help": "Run folder: checkpoints, metrics.jsonl, eval JSON (default runs/<task>-<method>[-<bridge>]). A folder "
+                "that holds a run is never overwritten without --overwrite_output_dir."})
+    overwrite_output_dir: bool = field(default=False, metadata={
+        "help": "Replace the run already in --output_dir (its checkpoints, log and results are deleted first)."})
     method: str = field(default="mle", metadata={
         "help": "mle: maximum likelihood. gan: adversarial training of G against a sequence discriminator (GanArguments). "
                 "crf: the discriminator-only baseline, a CRF (pos) or bigram energy model (text, oracle) (CrfArguments)."})
     seed: int = field(default=42, metadata={"help": "Seed for initialisation, shuffling, dropout and sampling."})
     num_epochs: float = field(default=10.0, metadata={"help": "Passes over the training data (fractions allowed)."})
-    batch_size: int = field(default=32, metadata={"help": "Sequences per batch per process."})
+    batch_size: int = field(default=32, metadata={
+        "help": "Sequences per batch in all, whatever the number of processes: accelerate splits each batch among "
+                "them, so a run means the same on 1 or N processes (N must be at most half of it)."})
     gradient_accumulation_steps: int = field(default=1, metadata={"help": "Batches per optimiser step."})
     learning_rate: float = field(default=1e-3, metadata={"help": "Peak AdamW learning rate."})
     weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay (not on biases and norms)."})
@@ -123,20 +138,23 @@ class TrainArguments:
             raise ValueError(f"--warmup_ratio must be in [0, 1), got {self.warmup_ratio}.")
         if self.save_total_limit < 1:
             raise ValueError(f"--save_total_limit must be >= 1 (the state to resume from), got {self.save_total_limit}.")
+        if self.overwrite_output_dir and self.resume_from_checkpoint:
+            raise ValueError("--overwrite_output_dir deletes the run that --resume_from_checkpoint continues; keep one.")
         if self.push_to_hub and not self.hub_model_id:
             raise ValueError("--push_to_hub needs --hub_model_id user/name (the repository to push to).")
         if self.num_epochs <= 0 and self.max_steps <= 0:
             raise ValueError("Set --num_epochs > 0 or --max_steps > 0, otherwise nothing trains.")
 
 
-BRIDGE_NAMES = ("reinforce", "rollout", "dense", "gumbel", "st-gumbel")
-GAN_LOSSES = ("standard", "rsgan", "hinge")
+BRIDGE_NAMES = tuple(BRIDGES)  # the choices are the keys of the dicts that hold the functions
+GAN_LOSSES = tuple(LOSSES)
 BASELINES = ("rloo", "mean", "ema", "none")
 SCHEDULES = ("constant", "linear", "exp")
 
 
 @dataclass
 class GanArguments:
+    _argument_group_name = "adversarial training (--method gan)"
     init_from: str | None = field(default=None, metadata={
         "help": "gan: start G from this MLE checkpoint (run folder, checkpoint folder or Hub id), its tokenizer included."})
     mle_pretrain_epochs: float = field(default=0.0, metadata={
@@ -194,11 +212,11 @@ class GanArguments:
             raise ValueError(f"--dense_gamma must be in (0, 1], got {self.dense_gamma}.")
 
 
-CRF_LOSSES = ("nll", "perceptron", "hinge", "gen_negatives")
 
 
 @dataclass
 class CrfArguments:
+    _argument_group_name = "discriminator alone (--method crf)"
     crf_loss: str = field(default="nll", metadata={
         "help": "crf: how negatives enter training. nll: all sequences via the partition function; perceptron: the "
                 "model's own Viterbi output; hinge: Hamming-cost-augmented Viterbi; gen_negatives: samples of a "
@@ -214,7 +232,7 @@ class CrfArguments:
         "help": "crf, text/oracle: add-k smoothing of the bigram counts the energy model starts from before CRF training."})
 
     def __post_init__(self):
-        if self.crf_loss not in CRF_LOSSES:
+        if self.crf_loss not in CRF_LOSSES:  # the dict of loss functions in seqgan/crf_tagger.py
             raise ValueError(f"--crf_loss {self.crf_loss!r} is not one of {', '.join(CRF_LOSSES)}.")
         if (self.crf_loss == "gen_negatives") != (self.negatives_from is not None):
             raise ValueError("--crf_loss gen_negatives and --negatives_from CKPT go together: the generator that samples "
@@ -226,14 +244,6 @@ class CrfArguments:
 
 
 CONFIG_CLASSES = (DataArguments, ModelArguments, TrainArguments, GanArguments, CrfArguments)
-
-
-def _task_defaults(task: str, method: str) -> dict:
-    """The task's DEFAULTS, then its per-method ones (e.g. GAN_DEFAULTS) on top."""
-    from tasks import get_task  # late import: tasks depend on seqgan
-
-    mod = get_task(task)
-    return {**mod.DEFAULTS, **getattr(mod, f"{method.upper()}_DEFAULTS", {})}
 
 
 def _finish(configs: tuple) -> tuple:
@@ -251,11 +261,16 @@ def _finish(configs: tuple) -> tuple:
     return configs
 
 
-def parse_args(argv: list[str] | None = None) -> tuple[DataArguments, ModelArguments, TrainArguments, GanArguments,
-                                                       CrfArguments]:
-    """Parse flags (or one YAML/JSON file) with the chosen task's (and method's) defaults applied first."""
+Defaults = Callable[[str, str], dict]  # (task, method) -> the task's defaults for that method
+
+
+def parse_args(argv: list[str] | None = None, defaults: Defaults | None = None) -> tuple[
+        DataArguments, ModelArguments, TrainArguments, GanArguments, CrfArguments]:
+    """Parse flags (or one YAML/JSON file) with `defaults(task, method)` applied first (seqgan.tasks.parse_args
+    passes the tasks' own). An unknown flag prints usage with a suggestion and exits 2; prefixes are not accepted."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = HfArgumentParser(CONFIG_CLASSES)
+    defaults = defaults or (lambda task, method: {})
+    parser = make_parser(CONFIG_CLASSES)
     if len(argv) == 1 and argv[0].endswith((".yaml", ".yml", ".json")):
         path = Path(argv[0])
         if not path.is_file():
@@ -267,12 +282,12 @@ def parse_args(argv: list[str] | None = None) -> tuple[DataArguments, ModelArgum
         unknown = sorted(set(values) - known)
         if unknown:
             raise ValueError(f"{path}: unknown option(s) {unknown}; run scripts/train.py --help for the list.")
-        merged = {**_task_defaults(values.get("task", DataArguments.task), values.get("method", "mle")), **values}
+        merged = {**defaults(values.get("task", DataArguments.task), values.get("method", "mle")), **values}
         return _finish(parser.parse_dict(merged))
-    probe = HfArgumentParser((DataArguments, TrainArguments)).parse_known_args(argv)[0]
-    parser.set_defaults(**_task_defaults(probe.task, probe.method))
-    # return_remaining_strings=False makes unknown flags a clear argparse error.
-    return _finish(parser.parse_args_into_dataclasses(args=argv))
+    # The task and method decide the defaults, so read them first (this probe never prints help or errors).
+    probe = make_parser((DataArguments, TrainArguments), add_help=False).parse_known_args(argv)[0]
+    parser.set_defaults(**defaults(probe.task, probe.method))
+    return _finish(parse_strict(parser, argv))
 
 
 def quiet_libraries() -> None:

@@ -28,6 +28,7 @@ from transformers import AutoConfig, AutoModel, PreTrainedModel
 
 from seqgan.crf import LinearChainCRF
 from seqgan.generator import Generator, Samples
+from seqgan.losses import global_mean
 from seqgan.tagger import SeqGanTaggerConfig, TagSequenceGenerator, encode_sentence, sentence_encoder
 
 
@@ -111,13 +112,9 @@ class CrfLossContext:
     generator: torch.Generator | None = None
 
 
-def _tokens(batch) -> torch.Tensor:
-    return batch["mask"].sum().clamp(min=1)
-
-
 def crf_nll(model, batch, ctx=None) -> torch.Tensor:
     dist = model.crf(batch["word_ids"], batch["char_ids"], batch["mask"])
-    return -dist.log_prob(batch["labels"]).sum() / _tokens(batch)
+    return global_mean(-dist.log_prob(batch["labels"]).sum(), batch["mask"].sum())
 
 
 def crf_perceptron(model, batch, ctx=None) -> torch.Tensor:
@@ -125,7 +122,7 @@ def crf_perceptron(model, batch, ctx=None) -> torch.Tensor:
     dist = model.crf(batch["word_ids"], batch["char_ids"], batch["mask"])
     with torch.no_grad():
         pred = dist.argmax
-    return (dist.score(pred) - dist.score(batch["labels"])).sum() / _tokens(batch)
+    return global_mean((dist.score(pred) - dist.score(batch["labels"])).sum(), batch["mask"].sum())
 
 
 def hamming_augmented(dist: LinearChainCRF, gold: torch.Tensor) -> LinearChainCRF:
@@ -141,7 +138,7 @@ def crf_hinge(model, batch, ctx=None) -> torch.Tensor:
     with torch.no_grad():
         pred = hamming_augmented(dist, gold).argmax
     hamming = ((pred != gold) & batch["mask"]).sum(1).to(dist.emissions.dtype)
-    return F.relu(dist.score(pred) + hamming - dist.score(gold)).sum() / _tokens(batch)
+    return global_mean(F.relu(dist.score(pred) + hamming - dist.score(gold)).sum(), batch["mask"].sum())
 
 
 def crf_gen_negatives(model, batch, ctx: CrfLossContext) -> torch.Tensor:
@@ -157,7 +154,7 @@ def crf_gen_negatives(model, batch, ctx: CrfLossContext) -> torch.Tensor:
         same = ((y == gold) | ~mask).all(1)  # G reproduced the gold sequence: not a negative
         scores.append(dist.score(y).masked_fill(same, float("-inf")))
     s = torch.stack(scores, 0)  # (K + 1, B)
-    return (torch.logsumexp(s, 0) - s[0]).sum() / _tokens(batch)
+    return global_mean((torch.logsumexp(s, 0) - s[0]).sum(), mask.sum())
 
 
 CRF_LOSSES = {"nll": crf_nll, "perceptron": crf_perceptron, "hinge": crf_hinge, "gen_negatives": crf_gen_negatives}

@@ -45,7 +45,7 @@ def resolve_data_file(rel_path: str, data_dir: str | None = None, url: str | Non
     Looks in `data_dir`, then $SEQGAN_DATA_DIR, then the cache; downloads `url` into the cache
     (checking `sha256`) as a last resort. Raises FileNotFoundError saying how to provide the file.
     """
-    roots = [Path(d) for d in (data_dir, os.environ.get("SEQGAN_DATA_DIR")) if d]
+    roots = [Path(d).expanduser() for d in (data_dir, os.environ.get("SEQGAN_DATA_DIR")) if d]
     for root in roots:
         if (root / rel_path).is_file():
             return root / rel_path
@@ -53,8 +53,11 @@ def resolve_data_file(rel_path: str, data_dir: str | None = None, url: str | Non
     if cached.is_file():
         return cached
     looked = ", ".join(str(r / rel_path) for r in roots) or "no --data_dir or $SEQGAN_DATA_DIR given"
-    if url is None:
-        raise FileNotFoundError(f"{rel_path} not found ({looked}). Put it under --data_dir DIR or $SEQGAN_DATA_DIR.")
+    offline = [v for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE") if os.environ.get(v, "").lower() in ("1", "true", "yes")]
+    if url is None or offline:
+        why = f" ({offline[0]}=1: no download tried)" if offline and url else ""
+        raise FileNotFoundError(f"{rel_path} not found ({looked}){why}. Copy it to DIR/{rel_path} and pass --data_dir DIR "
+                                "(or set SEQGAN_DATA_DIR=DIR).")
     print(f"[seqgan] {rel_path} not found locally ({looked}); downloading {url} into {cached}", file=sys.stderr)
     cached.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=cached.parent, prefix=cached.name + ".", suffix=".part")
@@ -94,13 +97,13 @@ class Problems:
 def read_lines(path: Path, raw: bytes | None = None, problems: Problems | None = None) -> list[str]:
     """Lines of a UTF-8 file (or of its already-read bytes `raw`), with clear errors for bad encodings.
 
-    A UTF-8 byte-order mark is refused (it would glue itself to the first word); a trailing CR is
-    removed. Collecting `problems`, an undecodable line is reported and read with replacement characters.
+    A UTF-8 byte-order mark (which Windows editors write) is dropped, as Python's utf-8-sig codec does: it
+    is unambiguous, and kept it would glue itself to the first word. A trailing CR is removed. Collecting
+    `problems`, an undecodable line is reported and read with replacement characters.
     """
     problems = problems or Problems()
     raw = Path(path).read_bytes() if raw is None else raw
     if raw[:3] == b"\xef\xbb\xbf":
-        problems.add(path, 1, "file starts with a UTF-8 byte-order mark; save it as UTF-8 without BOM.")
         raw = raw[3:]
     lines = raw.split(b"\n")
     if lines and lines[-1] == b"":
@@ -116,10 +119,12 @@ def read_lines(path: Path, raw: bytes | None = None, problems: Problems | None =
 
 
 class LengthGroupedBatchSampler(torch.utils.data.Sampler):
-    """Shuffled batches of similar length, so little compute goes to padding.
+    """Shuffled global batches of similar length, so little compute goes to padding.
 
     Each epoch: shuffle, cut into windows of 50 batches, sort each window by length, split into
-    batches and shuffle the batches. The order depends only on (seed, epoch).
+    batches and shuffle the batches. The order depends only on (seed, epoch). The examples left over
+    after the full batches form one short batch; fewer than half a batch of them join the batch before
+    instead, so no step averages over a handful of examples and every batch splits across processes.
     """
 
     def __init__(self, lengths: list[int], batch_size: int, seed: int, shuffle: bool = True):
@@ -129,23 +134,62 @@ class LengthGroupedBatchSampler(torch.utils.data.Sampler):
     def set_epoch(self, epoch: int):
         self.epoch = epoch
 
+    def _merges_remainder(self) -> bool:
+        n, bs = len(self.lengths), self.batch_size
+        return n > bs and 0 < n % bs < bs / 2
+
     def __len__(self):
-        return (len(self.lengths) + self.batch_size - 1) // self.batch_size
+        return (len(self.lengths) + self.batch_size - 1) // self.batch_size - self._merges_remainder()
 
     def __iter__(self):
         idx = list(range(len(self.lengths)))
-        if not self.shuffle:
-            yield from (idx[i:i + self.batch_size] for i in range(0, len(idx), self.batch_size))
-            return
         rng = random.Random(self.seed * 1_000_003 + self.epoch)
-        rng.shuffle(idx)
-        window = self.batch_size * 50
+        if self.shuffle:
+            rng.shuffle(idx)
+        window = self.batch_size * 50 if self.shuffle else len(idx)
         batches = []
         for w in range(0, len(idx), window):
-            chunk = sorted(idx[w:w + window], key=lambda i: self.lengths[i])
+            chunk = sorted(idx[w:w + window], key=lambda i: self.lengths[i]) if self.shuffle else idx[w:w + window]
             batches += [chunk[i:i + self.batch_size] for i in range(0, len(chunk), self.batch_size)]
-        rng.shuffle(batches)
+        if self._merges_remainder():  # only the last window's last batch can be short
+            batches[-2] += batches.pop()
+        if self.shuffle:
+            rng.shuffle(batches)
         yield from batches
+
+
+def process_share(n: int, num_processes: int, process_index: int) -> slice:
+    """The contiguous slice of a global batch of n examples that process `process_index` takes: sizes differ
+    by at most one, earlier processes take the larger shares."""
+    base, extra = divmod(n, num_processes)
+    start = process_index * base + min(process_index, extra)
+    return slice(start, start + base + (process_index < extra))
+
+
+class ShardedBatches:
+    """Iterates the batch sampler's global batches and yields this process's share of each, collated and on
+    `device`. Unlike accelerate's sharding it never drops or repeats examples of a short last batch:
+    every process sees exactly its rows, and the losses weight each process by its token count
+    (seqgan.losses.global_mean), so N processes take the steps one process would."""
+
+    def __init__(self, rows: list, batch_sampler, collate, num_processes: int = 1, process_index: int = 0, device=None):
+        self.rows, self.batch_sampler, self.collate = rows, batch_sampler, collate
+        self.num_processes, self.process_index, self.device = num_processes, process_index, device
+
+    def __len__(self):
+        return len(self.batch_sampler)
+
+    def set_epoch(self, epoch: int):
+        self.batch_sampler.set_epoch(epoch)
+
+    def __iter__(self):
+        for batch in self.batch_sampler:
+            mine = batch[process_share(len(batch), self.num_processes, self.process_index)]
+            if not mine:
+                raise ValueError(f"a batch of {len(batch)} examples cannot be split among {self.num_processes} processes; "
+                                 f"raise --batch_size to at least {2 * self.num_processes}.")
+            out = self.collate([self.rows[i] for i in mine])
+            yield {k: v.to(self.device) if torch.is_tensor(v) and self.device is not None else v for k, v in out.items()}
 
 
 def pad_sequences(seqs: list[list[int]], pad: int) -> torch.Tensor:

@@ -21,6 +21,8 @@ import torch
 import torch.nn as nn
 from transformers import AutoConfig, AutoModel, PreTrainedModel, PretrainedConfig
 
+from seqgan.checkpoint import holds_discriminator, resolve_checkpoint
+from seqgan.pretrained import load_pretrained
 from seqgan.tagger import ByteCNN
 
 
@@ -62,7 +64,7 @@ class SeqGanDiscriminator(PreTrainedModel):
     @classmethod
     def from_encoder(cls, name_or_path: str, vocab_size: int, causal: bool = False, **kwargs) -> "SeqGanDiscriminator":
         """A D around a pretrained encoder (local folder or Hub id); its layers keep their weights."""
-        encoder = AutoModel.from_pretrained(name_or_path)
+        encoder = load_pretrained(AutoModel, name_or_path)
         cfg = SeqGanDiscriminatorConfig(vocab_size=vocab_size, encoder=encoder.config.to_dict(), causal=causal, **kwargs)
         disc = cls(cfg)
         disc.encoder.load_state_dict(encoder.state_dict())
@@ -111,35 +113,24 @@ AutoConfig.register(SeqGanDiscriminatorConfig.model_type, SeqGanDiscriminatorCon
 AutoModel.register(SeqGanDiscriminatorConfig, SeqGanDiscriminator)
 
 
-def _holds_discriminator(name: str) -> bool:
-    """True for a seqgan GAN run/checkpoint (local, or a Hub repo with a discriminator/ folder)."""
-    from pathlib import Path
-
-    p = Path(name)
-    if p.exists():
-        return any((c / "discriminator" / "config.json").is_file() for c in (p, p / "best", p / "last"))
-    if name.count("/") != 1:
-        return False
-    try:
-        from huggingface_hub import file_exists
-
-        return file_exists(name, "discriminator/config.json")
-    except Exception:  # offline or unknown repo: not a seqgan GAN repo as far as we can tell; AutoConfig decides
-        return False
+def load_discriminator(name_or_path: str) -> SeqGanDiscriminator:
+    """The discriminator of a GAN checkpoint (run folder, checkpoint folder or Hub id)."""
+    ckpt = resolve_checkpoint(name_or_path)
+    if not (ckpt / "discriminator" / "config.json").is_file():
+        raise FileNotFoundError(f"{ckpt} holds no discriminator/ (only --method gan runs save one).")
+    return SeqGanDiscriminator.from_pretrained(ckpt / "discriminator", use_safetensors=True)
 
 
 def build_discriminator(vocab_size: int, gan_args, cond_vocab_size: int = 0, max_positions: int = 512) -> SeqGanDiscriminator:
     """D from `--disc_name_or_path` (a GAN run or Hub repo with discriminator/, a seqgan discriminator folder, or
     any transformers encoder) or configured from scratch."""
     name = gan_args.disc_name_or_path
-    if name and _holds_discriminator(name):  # a GAN run / checkpoint / Hub repo with discriminator/
-        from seqgan.checkpoint import load_discriminator
-
+    if name and holds_discriminator(name):  # a GAN run / checkpoint / Hub repo with discriminator/
         disc = load_discriminator(name)
     elif name:
         cfg = AutoConfig.from_pretrained(name)
         if isinstance(cfg, SeqGanDiscriminatorConfig):
-            disc = SeqGanDiscriminator.from_pretrained(name)
+            disc = SeqGanDiscriminator.from_pretrained(name, use_safetensors=True)
         else:
             disc = SeqGanDiscriminator.from_encoder(name, vocab_size, causal=gan_args.disc_causal,
                                                     cond_vocab_size=cond_vocab_size)

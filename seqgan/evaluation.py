@@ -14,6 +14,14 @@ def eval_loader(dataset, collate, batch_size: int, accelerator) -> DataLoader:
     return accelerator.prepare(loader)
 
 
+def encode_splits(task, splits, tokenizer, gen, long_sequences: str) -> dict:
+    """Every split encoded for the model. Rows of the training file (task.TRAINING_FILE_SPLITS: train, and a dev
+    split carved from it) follow --long_sequences; other files' over-long sequences are refused, since their
+    metrics must cover every word. scripts/check_data.py applies the same rule to the same files."""
+    return {k: task.encode(v, tokenizer, gen, long=long_sequences if k in task.TRAINING_FILE_SPLITS else "error")
+            for k, v in splits.items()}
+
+
 SAMPLE_SEED_OFFSET = {"train": 100, "dev": 101, "test": 102}
 
 

@@ -69,7 +69,7 @@ def d_step(accelerator, m: GanModels, batch: dict) -> dict:
     with accelerator.accumulate(m.gen, m.disc):
         d_real = _sequence_logits(m.disc(tokens=batch["labels"], mask=batch["mask"], cond=cond), batch["mask"], causal)
         d_fake = _sequence_logits(m.disc(tokens=fake.tokens, mask=fake.mask, cond=cond), fake.mask, causal)
-        loss = ctx.loss.d(d_real, d_fake)
+        loss = ctx.loss.d(d_real, d_fake, paired=not causal)  # per-prefix logits come in unequal counts
         ok, norm = guarded_step(accelerator, loss, m.disc, m.d_opt, m.max_grad_norm, m.guard, ctx.step, "discriminator")
     if not ok:
         return {}

@@ -28,6 +28,8 @@ import torch.nn.functional as F
 from transformers import AutoModelForCausalLM, DynamicCache
 from transformers.cache_utils import Cache, DynamicLayer
 
+from seqgan.pretrained import load_pretrained
+
 
 @dataclass
 class Samples:
@@ -328,7 +330,7 @@ class CausalGenerator(Generator):
     @classmethod
     def from_pretrained(cls, path, tokenizer, max_length: int | None = None):
         """Load any causal LM; decoding rules come from its config (or `max_length`, with EOS)."""
-        lm = AutoModelForCausalLM.from_pretrained(path)
+        lm = load_pretrained(AutoModelForCausalLM, path)
         rules = getattr(lm.config, "seqgan_generator", None) or {"max_length": max_length, "fixed_length": False}
         if rules["max_length"] is None:
             raise ValueError(f"{path}: not a seqgan generator; pass max_length to decide how long samples may be.")

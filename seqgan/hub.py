@@ -1,7 +1,8 @@
 """Sharing runs on the Hugging Face Hub: the folder to upload, its model card, and the push itself.
 
-    folder = stage(checkpoint_dir, out_dir)            # exactly what would be uploaded (a dry run stops here)
-    push(checkpoint_dir, "user/seqgan-pos-tagger")     # create_repo, then one upload_folder commit
+    card = get_task("pos").CARD                        # the task's model-card text (seqgan.tasks)
+    folder = stage(checkpoint_dir, out_dir, "user/seqgan-pos-tagger", card)   # what would be uploaded (a dry run stops here)
+    push(checkpoint_dir, "user/seqgan-pos-tagger", card)                      # create_repo, then one upload_folder commit
 
 The uploaded repository keeps the checkpoint layout, so `seqgan` loads it back like a local run
 (`load_checkpoint("user/repo", task)`, `--init_from user/repo`, `generate.py --checkpoint user/repo`),
@@ -18,62 +19,29 @@ Weights are safetensors; loading needs `import seqgan` and never `trust_remote_c
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
 
 import yaml
 
-from seqgan.checkpoint import read_args, resolve_checkpoint, write_text_atomic
-
-# Per task: what the model does and where its data comes from (card metadata and attribution).
-TASK_CARDS = {
-    "pos": {
-        "pipeline_tag": "token-classification", "datasets": ["universal_dependencies"], "license": "cc-by-sa-4.0",
-        "task_type": "token-classification", "task_name": "Part-of-speech tagging (UPOS)",
-        "dataset_type": "universal_dependencies", "dataset_name": "UD English EWT v2.16", "dataset_config": "en_ewt",
-        "metrics": {"accuracy": "UPOS accuracy", "exact_match": "Sentence exact match",
-                    "unknown_word_accuracy": "Accuracy on words unseen in training"},
-        "attribution": "Trained on Universal Dependencies English EWT v2.16 (annotations © Stanford University, "
-                       "text from the LDC English Web Treebank), licensed CC BY-SA 4.0: "
-                       "https://github.com/UniversalDependencies/UD_English-EWT. As a work trained on it, this model "
-                       "is shared under the same terms (CC BY-SA 4.0); attribute the treebank when you reuse it.",
-    },
-    "text": {
-        "pipeline_tag": "text-generation", "datasets": ["HuggingFaceM4/COCO"], "license": "cc-by-4.0",
-        "task_type": "text-generation", "task_name": "Unconditional caption generation",
-        "dataset_type": "coco-captions", "dataset_name": "MS-COCO captions (Texygen split)",
-        "metrics": {"nll": "NLL per token", "bleu_5": "Test-BLEU-5", "self_bleu_5": "Self-BLEU-5 (leave-one-out)"},
-        "attribution": "Trained on MS-COCO captions (Lin et al. 2014; Chen et al. 2015), CC BY 4.0, in the text-GAN "
-                       "benchmark preparation of Texygen (geek-ai/Texygen, MIT): data/image_coco.txt, test_coco.txt.",
-    },
-    "oracle": {
-        "pipeline_tag": "text-generation", "datasets": [], "license": "other",
-        "task_type": "text-generation", "task_name": "SeqGAN synthetic oracle",
-        "dataset_type": "seqgan-oracle", "dataset_name": "SeqGAN oracle LSTM samples",
-        "metrics": {"nll_oracle": "NLL_oracle (nats/token)", "nll_test": "NLL_test (nats/token)"},
-        "attribution": "Trained on samples of the SeqGAN oracle LSTM (Yu et al., AAAI 2017; LantaoYu/SeqGAN). The "
-                       "upstream repository states no license; cite the paper.",
-    },
-}
-
+from seqgan.checkpoint import read_args, resolve_checkpoint, run_dir, write_text_atomic
 
 def _eval_results(ckpt: Path) -> dict:
     """The run's test metrics: eval_test.json beside best/ or last/ (or inside a bare checkpoint)."""
-    for folder in (ckpt.parent, ckpt) if ckpt.name in ("best", "last") else (ckpt,):
+    for folder in dict.fromkeys((run_dir(ckpt), ckpt)):
         f = folder / "eval_test.json"
         if f.is_file():
             return json.loads(f.read_text())
     return {}
 
 
-def model_card(args: dict, results: dict, repo_id: str, last: bool = False) -> str:
-    """README.md for the Hub: YAML metadata with a model-index of the test results, then the run's description."""
+def model_card(args: dict, results: dict, repo_id: str, info: dict, last: bool = False) -> str:
+    """README.md for the Hub: YAML metadata with a model-index of the test results, then the run's description.
+    `info` is the task's CARD (seqgan.tasks.Task): what the model does, its data and license, a usage snippet."""
     from huggingface_hub import EvalResult, ModelCardData
 
     task, method = args.get("task", "text"), args.get("method", "mle")
-    info = TASK_CARDS[task]
     prefix = "last/test/" if last else "test/"
     evals = [EvalResult(task_type=info["task_type"], task_name=info["task_name"], dataset_type=info["dataset_type"],
                         dataset_name=info["dataset_name"], dataset_config=info.get("dataset_config"), dataset_split="test",
@@ -94,12 +62,7 @@ def model_card(args: dict, results: dict, repo_id: str, last: bool = False) -> s
             what += f", Gumbel beta_max {args.get('gumbel_beta_max')} ({args.get('gumbel_schedule')} schedule)"
     rows = "\n".join(f"| {name} | {results[prefix + key]:.4f} |" for key, name in info["metrics"].items()
                      if isinstance(results.get(prefix + key), (int, float)))
-    usage = {
-        "pos": ('print(get_task("pos").tag_sentences(gen, tokenizer, ["The dog barks ."]))\n'
-                "# or on the command line:  python scripts/generate.py --checkpoint " + repo_id + ' --sentence "The dog barks ."'),
-        "text": "out = gen.sample(num_samples=5, temperature=0.9)\nprint([tokenizer.decode(t[m].tolist()) for t, m in zip(out.tokens, out.mask)])",
-        "oracle": "out = gen.sample(num_samples=5)   # (5, 20) oracle token ids\nprint(out.tokens)",
-    }[task]
+    usage = info["usage"].replace("{repo_id}", repo_id)
     config = {k: args[k] for k in sorted(args) if args[k] is not None and k not in ("data_dir", "output_dir")}
     body = f"""
 # {repo_id.split('/')[-1]}
@@ -120,7 +83,7 @@ the full results are in `eval_test.json`.
 ```python
 import seqgan  # registers seqgan's model classes with transformers; no trust_remote_code needed
 from seqgan.checkpoint import load_checkpoint
-from tasks import get_task
+from seqgan.tasks import get_task
 
 gen, tokenizer, args = load_checkpoint("{repo_id}", get_task("{task}"))
 {usage}
@@ -142,8 +105,8 @@ after `import seqgan`.
     return f"---\n{data.to_yaml()}\n---\n{body}"
 
 
-def stage(checkpoint: str, out_dir: str | Path, repo_id: str, last: bool | None = None) -> Path:
-    """Build the folder that would be uploaded: checkpoint files, eval JSONs and README.md."""
+def stage(checkpoint: str, out_dir: str | Path, repo_id: str, card: dict, last: bool | None = None) -> Path:
+    """Build the folder that would be uploaded: checkpoint files, eval JSONs and README.md (`card`: the task's CARD)."""
     ckpt = resolve_checkpoint(checkpoint)
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()):
@@ -158,11 +121,10 @@ def stage(checkpoint: str, out_dir: str | Path, repo_id: str, last: bool | None 
     for name in ("args.json", "trainer_state.json"):
         if (ckpt / name).is_file():
             shutil.copy2(ckpt / name, out / name)
-    run_dir = ckpt.parent if ckpt.name in ("best", "last") else ckpt
-    for f in sorted(run_dir.glob("eval_*.json")):
+    for f in sorted(run_dir(ckpt).glob("eval_*.json")):
         shutil.copy2(f, out / f.name)
     results = _eval_results(ckpt)
-    write_text_atomic(out / "README.md", model_card(args, results, repo_id, last=ckpt.name == "last" if last is None else last))
+    write_text_atomic(out / "README.md", model_card(args, results, repo_id, card, last=ckpt.name == "last" if last is None else last))
     return out
 
 
@@ -176,7 +138,7 @@ def hub_api(token: str):
 def get_token() -> str:
     from huggingface_hub import get_token as _get
 
-    token = os.environ.get("HF_TOKEN") or _get()
+    token = _get()  # $HF_TOKEN first, then the stored login
     if not token:
         raise PermissionError("no Hugging Face token: set HF_TOKEN or run `hf auth login` (a token with write access).")
     return token
@@ -193,14 +155,14 @@ def check_repo_id(repo_id: str) -> None:
         raise ValueError(f"--repo_id {repo_id!r} is not a valid Hub repository id: {e}") from e
 
 
-def push(checkpoint: str, repo_id: str, private: bool = False, revision: str | None = None,
+def push(checkpoint: str, repo_id: str, card: dict, private: bool = False, revision: str | None = None,
          commit_message: str | None = None, token: str | None = None) -> str:
     """Create the repository if needed and upload the staged folder in one commit; returns the commit URL."""
     check_repo_id(repo_id)
     token = token or get_token()
     api = hub_api(token)
     with tempfile.TemporaryDirectory(prefix="seqgan-push-") as tmp:
-        folder = stage(checkpoint, Path(tmp) / "upload", repo_id)
+        folder = stage(checkpoint, Path(tmp) / "upload", repo_id, card)
         api.create_repo(repo_id, private=private, exist_ok=True)
         if revision:
             api.create_branch(repo_id, branch=revision, exist_ok=True)

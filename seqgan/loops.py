@@ -16,27 +16,32 @@ from __future__ import annotations
 import math
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 import transformers
 from tqdm.auto import tqdm
 
 from seqgan.bridges import BridgeContext
+from seqgan.cli import NonFiniteError
 from seqgan.discriminator import build_discriminator
 from seqgan.gan import GanModels, d_step, g_step, guarded_step
 from seqgan.losses import LOSSES
 from seqgan.recorder import RunRecorder
 from seqgan.resume import load_state, save_state
 
+if TYPE_CHECKING:
+    from accelerate import Accelerator
 
-class NonFiniteError(RuntimeError):
-    pass
+    from seqgan.config import DataArguments, GanArguments, TrainArguments
+    from seqgan.data import LengthGroupedBatchSampler, ShardedBatches
 
 
 @dataclass
 class Guard:
     """Skips steps whose loss or gradient norm is NaN/inf; stops after `limit` in a row."""
-    accelerator: object
+    accelerator: Accelerator
     rec: RunRecorder
     limit: int = 10
     in_a_row: int = 0
@@ -63,16 +68,16 @@ class Guard:
 
 @dataclass
 class Run:
-    accelerator: object
-    train_args: object
-    gan_args: object
-    data_args: object
-    train_loader: object
-    sampler: object
+    accelerator: Accelerator
+    train_args: TrainArguments
+    gan_args: GanArguments
+    data_args: DataArguments
+    train_loader: ShardedBatches     # this process's share of every global training batch
+    sampler: LengthGroupedBatchSampler
     rec: RunRecorder
     guard: Guard
     resume: dict | None = None      # trainer_state.json of the state to resume from
-    resume_path: object = None
+    resume_path: Path | None = None
     step_offset: int = 0            # global steps of earlier phases (state folders are numbered globally)
     extra_generators: dict = field(default_factory=dict)
 
@@ -151,7 +156,9 @@ def train_supervised(run: Run, raw_gen, objective, num_epochs: float, averager=N
     total_steps = args.max_steps or math.ceil(num_epochs * steps_per_epoch)
     scheduler = transformers.get_scheduler(args.lr_scheduler, optimizer, num_warmup_steps=int(args.warmup_ratio * total_steps),
                                            num_training_steps=total_steps)
-    model, optimizer, loader, scheduler = acc.prepare(objective, optimizer, run.train_loader, scheduler)
+    # The loader is not prepared: it already yields this process's share of each global batch (seqgan/data.py).
+    model, optimizer, scheduler = acc.prepare(objective, optimizer, scheduler)
+    loader = run.train_loader
     eval_gen = averager.module if averager is not None else raw_gen
     parts = {"models": {"objective": model, **({"average": averager} if averager is not None else {})},
              "optimizers": {"opt": optimizer}, "schedulers": {"sched": scheduler}, "generators": run.extra_generators}
@@ -224,7 +231,7 @@ def train_gan(run: Run, raw_gen, tokenizer):
                         accelerator=acc)
     models = GanModels(gen, disc, g_opt, d_opt, ctx, args.max_grad_norm, run.guard)
     parts = {"models": {"gen": gen, "disc": disc}, "optimizers": {"g_opt": g_opt, "d_opt": d_opt}, "generators": {"sample": rng}}
-    real = RealBatches(acc.prepare(run.train_loader), run.sampler)
+    real = RealBatches(run.train_loader, run.sampler)
     pre_done, round_done = 0, 0
     if run.resuming("d_pretrain", "gan"):
         real.seek(run.resume["real_epoch"], run.resume["real_index"])  # before the RNG is restored (see `seek`)

@@ -1,14 +1,19 @@
 """GAN losses on discriminator logits: standard (non-saturating), relativistic standard (RSGAN), hinge.
 
-    d_loss = LOSSES["rsgan"].d(d_real, d_fake)              # scalar, minimised by D
-    g_per_sample = LOSSES["rsgan"].g(d_fake, d_real)        # per fake sample, minimised by G
-    reward = -g_per_sample                                  # what a REINFORCE bridge maximises
+    d_loss = LOSSES["rsgan"].d(d_real, d_fake, paired=True)  # scalar, minimised by D
+    g_per_sample = LOSSES["rsgan"].g(d_fake, d_real)         # per fake sample, minimised by G
+    reward = -g_per_sample                                   # what a REINFORCE bridge maximises
 
 d_real, d_fake are raw logits. RSGAN (Jolicoeur-Martineau 2019; RelGAN's choice) compares each
-fake with a real: D(x_r, x_f) = sigmoid(d_r - d_f). When the two sides differ in size (rollouts,
-per-prefix scores of a causal D) each is compared with the other side's mean logit instead.
+fake with a real: D(x_r, x_f) = sigmoid(d_r - d_f). The pairing is the caller's, never inferred from
+shapes: in G's step every fake is compared with the real logit of its own row (for pos, the gold tags
+of its sentence), at every position of a rollout or causal D alike; D's step pairs real i with fake i,
+or (`paired=False`, per-prefix logits of a causal D) each side with the other side's mean.
 
 `mle_loss` is the teacher-forced cross-entropy that MLE training and the GAN's optional MLE term share.
+Token means are global: `global_mean` divides by the token count of the whole global batch (summed
+over processes), so a run on N processes, whose shares hold different numbers of tokens, follows the
+gradient of the same loss as a run on one.
 """
 
 from __future__ import annotations
@@ -17,19 +22,23 @@ from dataclasses import dataclass
 from typing import Callable
 
 import torch
+import torch.distributed as dist
 import torch.nn as nn
 import torch.nn.functional as F
 
 
-def _real_ref(d_fake: torch.Tensor, d_real: torch.Tensor | None) -> torch.Tensor:
-    """The real logit each fake is compared with: elementwise when shapes match, else the real mean."""
-    if d_real is None:
-        raise ValueError("the relativistic loss needs real logits in the generator step.")
-    d_real = d_real.detach()
-    return d_real if d_real.shape == d_fake.shape else d_real.mean()
+def global_mean(total: torch.Tensor, count: torch.Tensor | int) -> torch.Tensor:
+    """total / (count summed over processes), scaled by the number of processes because DDP averages the
+    processes' gradients: the averaged gradient is then exactly that of sum(all totals) / sum(all counts)."""
+    count = torch.as_tensor(count, device=total.device).detach().to(total.dtype)
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        count = count.clone()
+        dist.all_reduce(count)
+        return total * dist.get_world_size() / count.clamp(min=1)
+    return total / count.clamp(min=1)
 
 
-def _standard_d(d_real, d_fake):
+def _standard_d(d_real, d_fake, paired=True):
     return F.softplus(-d_real).mean() + F.softplus(d_fake).mean()  # -log D(real) - log(1 - D(fake))
 
 
@@ -37,18 +46,23 @@ def _standard_g(d_fake, d_real=None):
     return F.softplus(-d_fake)  # non-saturating: -log D(fake)
 
 
-def _rsgan_d(d_real, d_fake):
-    if d_real.shape == d_fake.shape:
-        return F.softplus(-(d_real - d_fake)).mean()  # -log sigmoid(d_r - d_f), pairs matched by index
-    # Unequal counts (per-prefix logits of a causal D): each side against the other side's mean.
+def _rsgan_d(d_real, d_fake, paired=True):
+    if paired:  # real i against fake i: -log sigmoid(d_r - d_f)
+        if d_real.shape != d_fake.shape:
+            raise ValueError(f"paired RSGAN needs as many real as fake logits, got {tuple(d_real.shape)} and {tuple(d_fake.shape)}.")
+        return F.softplus(-(d_real - d_fake)).mean()
+    # Unpaired (per-prefix logits of a causal D, unequal counts): each side against the other side's mean.
     return 0.5 * (F.softplus(-(d_real - d_fake.mean())).mean() + F.softplus(-(d_real.mean() - d_fake)).mean())
 
 
 def _rsgan_g(d_fake, d_real=None):
-    return F.softplus(-(d_fake - _real_ref(d_fake, d_real)))  # -log sigmoid(d_f - d_r)
+    if d_real is None or d_real.shape != d_fake.shape:
+        raise ValueError("the relativistic generator loss compares each fake logit with a real one: pass d_real of the "
+                         f"same shape as d_fake {tuple(d_fake.shape)} (the caller decides the pairing).")
+    return F.softplus(-(d_fake - d_real.detach()))  # -log sigmoid(d_f - d_r)
 
 
-def _hinge_d(d_real, d_fake):
+def _hinge_d(d_real, d_fake, paired=True):
     return F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
 
 
@@ -58,8 +72,8 @@ def _hinge_g(d_fake, d_real=None):
 
 @dataclass(frozen=True)
 class GanLoss:
-    d: Callable  # (d_real, d_fake) -> scalar
-    g: Callable  # (d_fake, d_real or None) -> per-sample loss, same shape as d_fake
+    d: Callable  # (d_real, d_fake, paired) -> scalar; paired: real i against fake i (relativistic losses only)
+    g: Callable  # (d_fake, d_real) -> per-sample loss; d_real: the real logit each fake is compared with, same shape
     relativistic: bool = False
 
 
@@ -71,8 +85,9 @@ LOSSES = {
 
 
 def mle_loss(logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy over real positions. logits (B, T, V), labels/mask (B, T)."""
-    return F.cross_entropy(logits[mask].float(), labels[mask])  # (N, V) vs (N,): padding never enters
+    """Mean cross-entropy over the real positions of the global batch. logits (B, T, V), labels/mask (B, T)."""
+    total = F.cross_entropy(logits[mask].float(), labels[mask], reduction="sum")  # (N, V) vs (N,): padding never enters
+    return global_mean(total, mask.sum())
 
 
 @torch.no_grad()

@@ -1,6 +1,6 @@
 """Quality-diversity plots of temperature sweeps (Caccia et al., "Language GANs Falling Short").
 
-    plot_sweep(rows, "text", "runs/text-mle/sweep_test.png")
+    plot_sweep(rows, get_task("text").SWEEP_AXES, "runs/text-mle/sweep_test.png")   # panels: the task's axes
 
 One curve per checkpoint, one point per temperature, labelled with it. Every axis says which way
 is better, because the two axes of a quality-diversity plot improve in different directions.
@@ -12,27 +12,13 @@ import os
 import tempfile
 from pathlib import Path
 
-# task -> panels of (x metric, y metric, x label, y label)
-SWEEP_AXES = {
-    "text": [
-        ("self_bleu_5", "bleu_5", "self-BLEU-5 (← lower is more diverse)", "test-BLEU-5 (↑ higher is better quality)"),
-        ("nll", "bleu_5", "NLL_gen on test, nats/token (← lower is better)", "test-BLEU-5 (↑ higher is better quality)"),
-    ],
-    "oracle": [
-        ("nll_test", "nll_oracle", "NLL_test, nats/token (← lower: covers the data better)",
-         "NLL_oracle, nats/token (↓ lower: samples the oracle finds likelier)"),
-    ],
-}
-
-
-def plot_sweep(rows: list[dict], task: str, path: str | Path, title: str = "") -> Path:
-    """Write the sweep plot to `path` (PNG) atomically."""
+def plot_sweep(rows: list[dict], panels: list[tuple[str, str, str, str]], path: str | Path, title: str = "") -> Path:
+    """Write the sweep plot to `path` (PNG) atomically: one panel per (x metric, y metric, x label, y label)."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display needed
     import matplotlib.pyplot as plt
 
-    panels = SWEEP_AXES[task]
     fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 4.8), squeeze=False)
     labels = list(dict.fromkeys(r["label"] for r in rows))
     for ax, (x, y, xl, yl) in zip(axes[0], panels):

@@ -1,6 +1,6 @@
 """The run folder's writer: metrics.jsonl, dev evaluations, and the best/ and last/ checkpoints.
 
-    rec = RunRecorder(out_dir, accelerator, task, tokenizer, encoded, data_args, run_args, selection)
+    rec = RunRecorder(out_dir, accelerator, RunData(task, tokenizer, encoded, data_args, run_args, selection))
     rec.log({"step": 10, "train/loss": 2.3})
     metrics = rec.evaluate(step, epoch, gen, disc=None)   # dev metrics; saves best/ when the selection metric improves
     rec.check_collapse(step, distinct_2, unique_ratio)    # warns when samples lose diversity
@@ -14,21 +14,42 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from seqgan.checkpoint import save_checkpoint, write_json_atomic
 from seqgan.evaluation import eval_loader, evaluate_split
 
+if TYPE_CHECKING:
+    from accelerate import Accelerator
+
+    from seqgan.config import DataArguments
+
+
+@dataclass
+class RunData:
+    """What a run evaluates and records: the task module (seqgan.tasks.<name>, see its Task interface), the
+    tokenizer, the encoded splits, the options, and the rules for best/ and for collapse warnings."""
+    task: ModuleType
+    tokenizer: Any
+    encoded: dict                              # split name -> encoded datasets.Dataset
+    data_args: DataArguments
+    run_args: dict                             # every option, as saved in args.json
+    selection: tuple[str, str] | None          # (dev metric, "min" | "max"); None: the latest evaluation is best/
+    collapse: tuple[float, float] = (0.0, 0.0)  # warn below (distinct-2, unique-sentence ratio)
+
 
 class RunRecorder:
-    def __init__(self, out_dir, accelerator, task, tokenizer, encoded, data_args, run_args: dict, selection,
-                 resume: dict | None = None, collapse: tuple[float, float] = (0.0, 0.0)):
-        self.out_dir, self.accelerator, self.task, self.tokenizer = Path(out_dir), accelerator, task, tokenizer
-        self.encoded, self.data_args, self.run_args, self.selection = encoded, data_args, run_args, selection
+    def __init__(self, out_dir: str | Path, accelerator: Accelerator, data: RunData, resume: dict | None = None):
+        self.out_dir, self.accelerator = Path(out_dir), accelerator
+        self.task, self.tokenizer, self.encoded, self.data_args = data.task, data.tokenizer, data.encoded, data.data_args
+        self.run_args, self.selection = data.run_args, data.selection
         self.best, self.best_step, self.t0 = None, None, time.time()
-        self.min_distinct_2, self.min_unique = collapse
+        self.min_distinct_2, self.min_unique = data.collapse
         self.log_path = self.out_dir / "metrics.jsonl"
-        self.dev_loader = eval_loader(encoded["dev"], task.collator(tokenizer), 64, accelerator)
+        self.dev_loader = eval_loader(self.encoded["dev"], self.task.collator(self.tokenizer), 64, accelerator)
         if resume is not None:  # continue the log where the saved state left it; forget what came after
             self.best, self.best_step = resume["best"], resume["best_step"]
             if accelerator.is_main_process:
@@ -37,7 +58,7 @@ class RunRecorder:
         elif accelerator.is_main_process:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             self.log_path.unlink(missing_ok=True)
-            write_json_atomic(self.out_dir / "args.json", run_args)
+            write_json_atomic(self.out_dir / "args.json", self.run_args)
 
     def log_size(self) -> int:
         return self.log_path.stat().st_size if self.log_path.is_file() else 0

@@ -16,7 +16,8 @@ from typing import Callable
 
 import torch
 
-from seqgan.checkpoint import load_checkpoint, load_discriminator, resolve_checkpoint
+from seqgan.checkpoint import load_checkpoint, resolve_checkpoint
+from seqgan.discriminator import load_discriminator
 
 
 @dataclass

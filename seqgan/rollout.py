@@ -1,6 +1,6 @@
 """SeqGAN's Monte-Carlo search: the reward of prefix y_<=t is the mean D score of N completions of it.
 
-    q = rollout_rewards(gen, reward_fn, batch, tokens, mask, num_rollouts=16, generator=g)   # (B, T)
+    q = rollout_rewards(gen, reward_fn, batch, tokens, mask, fixed_mask, num_rollouts=16, generator=g)   # (B, T)
 
 For a batch of B sampled sequences of length T, the completions of every prefix y_0..y_{L-1}
 (L = 1..T-1) are drawn N times: N x (T-1) x B continuations. `rollouts_cached` does this with
@@ -11,9 +11,12 @@ prefix length, so rows that are complete drop out of the batch (a view, not a co
 key/value entry overwrites a prefill entry no running row needs any more, so the cache stays T
 entries wide. No prefix is ever re-encoded and the generator is never copied.
 
-`rollouts_naive` is the reference: every prefix of every rollout separately, re-encoding the
-whole sequence for each new token (mode="reencode"), or re-encoding each prefix once and then
-using a cache for its completion (mode="prefix"). scripts/benchmark.py times all three.
+`rollouts_per_prefix` is the fair competitor, what an RNN implementation does: each prefix length is
+encoded once and all its N x B continuations run batched from that state (same chunking), but no
+prefill is shared across prefix lengths. `rollouts_naive` is the reference: every prefix of every
+rollout separately, re-encoding the whole sequence for each new token (mode="reencode"), or
+re-encoding each prefix once and then using a cache for its completion (mode="prefix").
+scripts/benchmark.py times the cached version against per_prefix and reencode.
 
 Every token is drawn by inverse-CDF sampling from a uniform u[n, L-1, b, position] drawn up front
 from the seeded generator, so a draw does not depend on how rows are batched: the cached and
@@ -89,6 +92,37 @@ def rollouts_cached(gen, batch, tokens, mask, fixed_mask, u, max_rows: int | Non
 
 
 @torch.no_grad()
+def rollouts_per_prefix(gen, batch, tokens, mask, fixed_mask, u, max_rows: int | None = None):
+    """The same completions the way an RNN implementation (SeqGAN's) carries its state: for each prefix length,
+    encode the B prefixes once, then continue all N rollouts of all B sequences together from that state,
+    one step per position, in chunks of at most max_rows rows. The strongest competitor that does not share
+    the prefill across prefix lengths, batched and chunked exactly like `rollouts_cached`."""
+    N, P, B, T = u.shape
+    dev = tokens.device
+    out_tok = torch.empty(N, P, B, T, dtype=torch.long, device=dev)
+    out_mask = torch.empty(N, P, B, T, dtype=torch.bool, device=dev)
+    n_chunk = N if max_rows is None else max(1, min(N, max_rows // max(B, 1)))
+    for l in range(P):
+        L = l + 1
+        for n0 in range(0, N, n_chunk):
+            nc = min(n_chunk, N - n0)
+            state, _, _, _ = gen.start(batch, B)
+            logits = gen.prefill(state, tokens[:, :L + 1], mask[:, :L + 1], last_only=True)  # (B, V) of y_L
+            rows = torch.arange(B, device=dev).repeat(nc)  # (nc * B,): row j * B + b continues sequence b
+            state = gen.select_rows(state, rows)
+            comp = tokens[rows].clone()  # (nc * B, T)
+            n_idx = torch.arange(n0, n0 + nc, device=dev).repeat_interleave(B)
+            comp[:, L] = icdf_sample(logits[rows], u[n_idx, l, rows, L])
+            for p in range(L + 1, T):
+                pos = torch.full((len(rows),), p, dtype=torch.long, device=dev)
+                step_logits = gen.step(state, comp[:, p - 1], pos, torch.ones(len(rows), p + 1, dtype=torch.long, device=dev))
+                comp[:, p] = icdf_sample(step_logits, u[n_idx, l, rows, p])
+            comp, cmask = _finish(gen, comp, fixed_mask, rows)
+            out_tok[n0:n0 + nc, l], out_mask[n0:n0 + nc, l] = comp.view(nc, B, T), cmask.view(nc, B, T)
+    return out_tok, out_mask
+
+
+@torch.no_grad()
 def rollouts_naive(gen, batch, tokens, mask, fixed_mask, u, mode: str = "reencode"):
     """The same completions, one (rollout, prefix) at a time (the reference implementation)."""
     if mode not in ("reencode", "prefix"):
@@ -138,6 +172,8 @@ def rollout_rewards(gen, reward_fn: Callable, batch, tokens, mask, fixed_mask, n
     u = draw_uniforms(num_rollouts, B, T, generator, tokens.device, rows)
     if impl == "cached":
         comp, cmask = rollouts_cached(gen, batch, tokens, mask, fixed_mask, u, max_rows)
+    elif impl == "per_prefix":
+        comp, cmask = rollouts_per_prefix(gen, batch, tokens, mask, fixed_mask, u, max_rows)
     else:
         comp, cmask = rollouts_naive(gen, batch, tokens, mask, fixed_mask, u, mode=impl)
     prefix_q = score_completions(reward_fn, comp, cmask).mean(0).T  # (P, B) -> (B, T-1)

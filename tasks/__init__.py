@@ -1,18 +1,76 @@
-"""Tasks: one module per task (data, tokenizer, generator, metrics, defaults), picked by name.
+"""Tasks: one module per task, picked by name; installed as `seqgan.tasks` (the folder is tasks/).
 
-    from tasks import get_task
-    task = get_task("pos")   # the module tasks/pos.py
+    from seqgan.tasks import get_task, parse_args
+    task = get_task("pos")                       # the module tasks/pos.py
+    data, model, train, gan, crf = parse_args(["--task", "pos", "--num_epochs", "2"])   # with pos's defaults
 
-Every task module provides: DEFAULTS, SELECTION, load_splits, build_tokenizer, build_generator,
-load_generator, encode, collator and evaluate, with the same signatures.
+Everything a task knows lives in its module, behind the interface `Task` below: the library
+(`seqgan/`) never imports a task; scripts pick one by name and hand it to the library.
 """
 
+from __future__ import annotations
+
 from importlib import import_module
+from typing import Any, Callable, Protocol
+
+from seqgan.config import parse_args as _parse_args
 
 TASK_NAMES = ("pos", "text", "oracle")
 
 
-def get_task(name: str):
+class Task(Protocol):
+    """What a task module provides (tasks/pos.py, text.py and oracle.py are the three implementations)."""
+
+    # Options: DEFAULTS override the dataclass defaults of seqgan/config.py; <METHOD>_DEFAULTS (GAN_DEFAULTS,
+    # CRF_DEFAULTS) go on top for that --method. SELECTION is the dev metric and direction that picks best/
+    # ((name, "min" | "max"), or None for the last state); <METHOD>_SELECTION overrides it per method.
+    DEFAULTS: dict[str, Any]
+    SELECTION: tuple[str, str] | None
+    # Splits whose rows come from the training file: they follow --long_sequences like train does.
+    TRAINING_FILE_SPLITS: tuple[str, ...]
+    # Model card: pipeline_tag, datasets, license, task_type, task_name, dataset_type, dataset_name, metrics
+    # {key: name}, attribution, usage (Python lines after load_checkpoint).
+    CARD: dict[str, Any]
+    # scripts/compare.py: (header, metric key, format) per column, and what "D alone" is called here.
+    COMPARE_COLUMNS: list[tuple[str, str, str]]
+    D_ALONE: str
+    # Temperature-sweep plots: panels of (x metric, y metric, x label, y label); empty: no sweeps.
+    SWEEP_AXES: list[tuple[str, str, str, str]]
+
+    def load_splits(self, data_args) -> Any: ...                       # DatasetDict train/dev/test
+    def build_tokenizer(self, train, model_args) -> Any: ...
+    def build_generator(self, tokenizer, model_args, data_args) -> Any: ...
+    def build_crf(self, tokenizer, model_args, data_args) -> Any: ...  # D alone (--method crf)
+    def load_generator(self, path: str, tokenizer) -> Any: ...
+    def encode(self, dataset, tokenizer, gen, long: str = "error") -> Any: ...
+    def collator(self, tokenizer) -> Callable: ...
+    def evaluate(self, gen, loader, accelerator, dataset, splits, data_args, tokenizer, sample_seed: int,
+                 temperature: float = 1.0, greedy: bool = False, rerank=None) -> dict: ...
+    # scripts/check_data.py: read one file as training reads it (errors collected in `problems`), and
+    # summarise its rows: (summary lines, [(row, length in the units --max_length counts)]).
+    def read_file(self, path, problems, max_length: int) -> list[dict]: ...
+    def summarise(self, rows: list[dict]) -> tuple[list[str], list[tuple[dict, int]]]: ...
+
+
+def get_task(name: str) -> Task:
     if name not in TASK_NAMES:
         raise ValueError(f"unknown task {name!r}; choose one of: {', '.join(TASK_NAMES)} (e.g. --task pos).")
-    return import_module(f"tasks.{name}")
+    return import_module(f"seqgan.tasks.{name}")
+
+
+def defaults(task: str, method: str) -> dict:
+    """The task's DEFAULTS, then its per-method ones (e.g. GAN_DEFAULTS) on top."""
+    mod = get_task(task)
+    return {**mod.DEFAULTS, **getattr(mod, f"{method.upper()}_DEFAULTS", {})}
+
+
+def parse_args(argv: list[str] | None = None):
+    """seqgan.config.parse_args with the tasks' defaults: what scripts/train.py parses."""
+    return _parse_args(argv, defaults=defaults)
+
+
+def task_of(run_args: dict, where) -> Task:
+    """The task a saved run was trained on (its args.json), with a clear error when it records none."""
+    if "task" not in run_args:
+        raise ValueError(f"{where} has no args.json naming its task; use a checkpoint written by scripts/train.py.")
+    return get_task(run_args["task"])

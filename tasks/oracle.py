@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import sys
+from types import SimpleNamespace
 
 import torch
 from datasets import Dataset, DatasetDict
@@ -29,7 +30,7 @@ from seqgan.generator import CausalGenerator, causal_lm_from_scratch
 from seqgan.metrics import teacher_forced_nll
 from seqgan.oracle import OracleLSTM
 from seqgan.vocab import build_word_tokenizer
-from tasks import text
+from seqgan.tasks import text
 
 # The two language-model tasks load, batch and sample the same way.
 collator, load_generator, draw_samples = text.collator, text.load_generator, text.draw_samples
@@ -65,6 +66,30 @@ CRF_DEFAULTS = {"batch_size": 1248, "num_epochs": 5.0, "learning_rate": 1e-2, "w
 # falling: the generator sharpens toward its training samples. Both are always reported.
 SELECTION = ("nll_oracle", "min")
 
+# scripts/train.py: rows from the training file; they follow --long_sequences (other splits refuse long ones).
+TRAINING_FILE_SPLITS = ("train",)  # dev and test are fresh oracle samples
+# The model card (seqgan/hub.py): what the model does, the data it was trained on and its license.
+CARD = {
+    'pipeline_tag': 'text-generation',
+    'datasets': [],
+    'license': 'other',
+    'task_type': 'text-generation',
+    'task_name': 'SeqGAN synthetic oracle',
+    'dataset_type': 'seqgan-oracle',
+    'dataset_name': 'SeqGAN oracle LSTM samples',
+    'metrics': {'nll_oracle': 'NLL_oracle (nats/token)', 'nll_test': 'NLL_test (nats/token)'},
+    'attribution': 'Trained on samples of the SeqGAN oracle LSTM (Yu et al., AAAI 2017; LantaoYu/SeqGAN). The upstream repository states no license; cite the paper.',
+    'usage': 'out = gen.sample(num_samples=5)   # (5, 20) oracle token ids\nprint(out.tokens)',
+}
+# scripts/compare.py: columns (header, metric, format), and what "D alone" is for this task.
+COMPARE_COLUMNS = [("NLL_oracle ↓", "nll_oracle", "{:.3f}"), ("NLL_test ↓", "nll_test", "{:.3f}")]
+D_ALONE = "bigram"
+# Temperature sweeps (scripts/evaluate.py --temperatures): plot panels (x, y, x label, y label).
+SWEEP_AXES = [
+    ("nll_test", "nll_oracle", "NLL_test, nats/token (← lower: covers the data better)",
+     "NLL_oracle, nats/token (↓ lower: samples the oracle finds likelier)"),
+]
+
 
 @functools.lru_cache(maxsize=4)
 def load_oracle(data_dir: str | None, seed: int) -> tuple[OracleLSTM, bool]:
@@ -98,6 +123,20 @@ def _sampled(oracle: OracleLSTM, n: int, seed: int) -> Dataset:
     toks = oracle.sample(n, generator=torch.Generator().manual_seed(seed))
     return Dataset.from_list([{"text": " ".join(map(str, r)), "line": i + 1, "file": f"oracle samples (seed {seed})"}
                               for i, r in enumerate(toks.tolist())])
+
+
+ORACLE_VOCAB = 5000  # the SeqGAN oracle's vocabulary (target_params.npz)
+
+
+def read_file(path, problems: Problems, max_length: int) -> list[dict]:
+    """Id lines as training reads them: max_length ids each, every id below the oracle's vocabulary."""
+    return read_token_rows(path, SimpleNamespace(seq_len=max_length, vocab_size=ORACLE_VOCAB), problems)
+
+
+def summarise(rows: list[dict]) -> tuple[list[str], list[tuple[dict, int]]]:
+    ids = [r["text"].split() for r in rows]
+    return [f"{len(rows)} sequences, {sum(map(len, ids))} tokens, {len({i for s in ids for i in s})} distinct ids"], \
+        [(r, len(s)) for r, s in zip(rows, ids)]
 
 
 def load_splits(data_args) -> DatasetDict:

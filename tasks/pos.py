@@ -11,6 +11,7 @@ match, per-tag precision/recall/F1, and the share of predicted tag bigrams never
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import torch
@@ -19,6 +20,7 @@ from tokenizers import Regex, normalizers
 
 from seqgan.crf_tagger import CrfTaggerGenerator, SeqGanCrfTagger, SeqGanCrfTaggerConfig
 from seqgan.data import DataError, Problems, pad_sequences, read_lines, resolve_data_file, warn_truncated
+from seqgan.pretrained import load_pretrained
 from seqgan.metrics import tag_bigrams, tagging_scores, teacher_forced_nll
 from seqgan.tagger import UPOS_TAGS, SeqGanTagger, SeqGanTaggerConfig, TaggerGenerator, word_bytes
 from seqgan.vocab import build_word_tokenizer, encode_words
@@ -40,6 +42,30 @@ CRF_DEFAULTS = {"num_epochs": 8.0}
 # so the adversarial signal adjusts G's tag sequences without undoing what likelihood taught it.
 GAN_DEFAULTS = {"batch_size": 32, "adv_steps": 200, "d_pretrain_steps": 200, "g_learning_rate": 2e-5,
                 "mle_weight": 1.0, "gan_eval_every": 50, "samples_per_input": 4}
+
+
+# scripts/train.py: rows from the training file; they follow --long_sequences (other splits refuse long ones).
+TRAINING_FILE_SPLITS = ("train",)
+# The model card (seqgan/hub.py): what the model does, the data it was trained on and its license.
+CARD = {
+    'pipeline_tag': 'token-classification',
+    'datasets': ['universal_dependencies'],
+    'license': 'cc-by-sa-4.0',
+    'task_type': 'token-classification',
+    'task_name': 'Part-of-speech tagging (UPOS)',
+    'dataset_type': 'universal_dependencies',
+    'dataset_name': 'UD English EWT v2.16',
+    'dataset_config': 'en_ewt',
+    'metrics': {'accuracy': 'UPOS accuracy', 'exact_match': 'Sentence exact match', 'unknown_word_accuracy': 'Accuracy on words unseen in training'},
+    'attribution': 'Trained on Universal Dependencies English EWT v2.16 (annotations © Stanford University, text from the LDC English Web Treebank), licensed CC BY-SA 4.0: https://github.com/UniversalDependencies/UD_English-EWT. As a work trained on it, this model is shared under the same terms (CC BY-SA 4.0); attribute the treebank when you reuse it.',
+    'usage': 'print(get_task("pos").tag_sentences(gen, tokenizer, ["The dog barks ."]))\n# or on the command line:  python scripts/generate.py --checkpoint {repo_id} --sentence "The dog barks ."',
+}
+# scripts/compare.py: columns (header, metric, format), and what "D alone" is for this task.
+COMPARE_COLUMNS = [("UPOS acc.", "accuracy", "{:.2%}"), ("unknown words", "unknown_word_accuracy", "{:.2%}"),
+                   ("sentence exact", "exact_match", "{:.2%}"), ("unseen tag bigrams", "unseen_bigram_rate", "{:.3%}")]
+D_ALONE = "CRF"
+# Temperature sweeps (scripts/evaluate.py --temperatures): plot panels (x, y, x label, y label).
+SWEEP_AXES = []  # pos decodes greedily: no temperature sweeps
 
 UPSTREAM = "https://raw.githubusercontent.com/UniversalDependencies/UD_English-EWT/r2.16/en_ewt-ud-{}.conllu"
 SHA256 = {
@@ -105,6 +131,18 @@ def read_conllu(path: str | Path, problems: Problems | None = None) -> list[dict
     return sentences
 
 
+def read_file(path, problems: Problems, max_length: int) -> list[dict]:
+    return read_conllu(path, problems)
+
+
+def summarise(rows: list[dict]) -> tuple[list[str], list[tuple[dict, int]]]:
+    """check_data.py's summary and each sentence's length in words (what --max_length counts)."""
+    tags = Counter(t for r in rows for t in r["tags"])
+    lengths = [(r, len(r["words"])) for r in rows]
+    return [f"{len(rows)} sentences, {sum(n for _, n in lengths)} words, longest {max(n for _, n in lengths)} words",
+            "tags: " + ", ".join(f"{t} {c}" for t, c in tags.most_common())], lengths
+
+
 def load_splits(data_args) -> DatasetDict:
     splits = {}
     for split in ("train", "dev", "test"):
@@ -141,7 +179,7 @@ def build_crf(tokenizer, model_args, data_args) -> CrfTaggerGenerator:
 
 
 def load_generator(path: str, tokenizer) -> TaggerGenerator:
-    gen = TaggerGenerator(SeqGanTagger.from_pretrained(path))
+    gen = TaggerGenerator(load_pretrained(SeqGanTagger, path))
     if gen.model.config.word_vocab_size != len(tokenizer):
         raise ValueError(f"{path}: the tokenizer has {len(tokenizer)} words but the model's word table has "
                          f"{gen.model.config.word_vocab_size}; load the tokenizer saved with this checkpoint.")
@@ -222,8 +260,10 @@ def evaluate(gen, loader, accelerator, dataset: Dataset, splits: DatasetDict, da
     train_bigrams = {b for s in splits["train"]["tags"] for b in tag_bigrams(s)}
     scores = tagging_scores(pred, dataset["tags"], dataset["words"], train_words, train_bigrams, tagset=list(tags))
     scores["nll"] = teacher_forced_nll(gen, loader, accelerator)["nll"]
+    scores["sample_seed"] = sample_seed  # pos decodes greedily; recorded like every task's, and used by reranking
     if rerank is not None:
-        scores.update({"rerank_with": rerank.source, "num_candidates": rerank.num_candidates, "rerank_weight": rerank.weight})
+        scores.update({"rerank_with": rerank.source, "num_candidates": rerank.num_candidates, "rerank_weight": rerank.weight,
+                       "rerank_seed": rerank.seed})
     return scores
 
 

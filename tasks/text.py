@@ -14,7 +14,8 @@ Metrics report the [UNK] rate and the NLL over the other tokens too.
 Each sentence ends with [EOS]. Samples are detokenised by joining tokens with single spaces.
 Metrics: per-token NLL on the split (words and [EOS] count as tokens); for --num_eval_samples fresh
 samples, BLEU-2..5 against every sentence of the split (the text-GAN "test-BLEU"), leave-one-out
-self-BLEU-2..5, distinct-n, n-gram entropy, unique ratio and the share copied from train.
+self-BLEU-2..5, distinct-n, n-gram entropy, unique ratio and the share copied from the training file
+(all of image_coco.txt, the dev lines carved from it included).
 """
 
 from __future__ import annotations
@@ -54,6 +55,33 @@ GAN_SELECTION = None
 CRF_DEFAULTS = {"batch_size": 950, "num_epochs": 5.0, "learning_rate": 1e-2, "weight_decay": 0.0, "warmup_ratio": 0.0,
                 "bigram_smoothing": 0.01}
 
+
+# scripts/train.py: rows from the training file; they follow --long_sequences (other splits refuse long ones).
+TRAINING_FILE_SPLITS = ("train", "dev")  # dev is carved from the training file
+# The model card (seqgan/hub.py): what the model does, the data it was trained on and its license.
+CARD = {
+    'pipeline_tag': 'text-generation',
+    'datasets': ['HuggingFaceM4/COCO'],
+    'license': 'cc-by-4.0',
+    'task_type': 'text-generation',
+    'task_name': 'Unconditional caption generation',
+    'dataset_type': 'coco-captions',
+    'dataset_name': 'MS-COCO captions (Texygen split)',
+    'metrics': {'nll': 'NLL per token', 'bleu_5': 'Test-BLEU-5', 'self_bleu_5': 'Self-BLEU-5 (leave-one-out)'},
+    'attribution': 'Trained on MS-COCO captions (Lin et al. 2014; Chen et al. 2015), CC BY 4.0, in the text-GAN benchmark preparation of Texygen (geek-ai/Texygen, MIT): data/image_coco.txt, test_coco.txt.',
+    'usage': 'out = gen.sample(num_samples=5, temperature=0.9)\nprint([tokenizer.decode(t[m].tolist()) for t, m in zip(out.tokens, out.mask)])',
+}
+# scripts/compare.py: columns (header, metric, format), and what "D alone" is for this task.
+COMPARE_COLUMNS = [("NLL ↓", "nll", "{:.3f}"), ("BLEU-2", "bleu_2", "{:.3f}"), ("BLEU-5", "bleu_5", "{:.3f}"),
+                   ("self-BLEU-5 ↓", "self_bleu_5", "{:.3f}"), ("distinct-2", "distinct_2", "{:.3f}"),
+                   ("unique", "unique_ratio", "{:.1%}")]
+D_ALONE = "bigram"
+# Temperature sweeps (scripts/evaluate.py --temperatures): plot panels (x, y, x label, y label).
+SWEEP_AXES = [
+    ("self_bleu_5", "bleu_5", "self-BLEU-5 (← lower is more diverse)", "test-BLEU-5 (↑ higher is better quality)"),
+    ("nll", "bleu_5", "NLL_gen on test, nats/token (← lower is better)", "test-BLEU-5 (↑ higher is better quality)"),
+]
+
 UPSTREAM = "https://raw.githubusercontent.com/geek-ai/Texygen/master/data/{}"
 FILES = {
     "train": ("coco/image_coco.txt", "image_coco.txt", "2c0fd1f0f43aac6a9dc3926a535516ccf395de535e15ac1fd17cd569420736f5"),
@@ -62,10 +90,14 @@ FILES = {
 
 
 def read_sentences(path, problems: Problems | None = None) -> list[dict]:
-    """Non-empty lines with their line numbers; an empty line is an error (it would train a 0-word sentence)."""
+    """Non-empty lines with their line numbers. An empty line inside the file is an error (it would train a 0-word
+    sentence, or shift what the user counts as line N); blank lines at the very end are ignored."""
     problems = problems or Problems()
     rows = []
-    for lineno, line in enumerate(read_lines(path, problems=problems), start=1):
+    lines = read_lines(path, problems=problems)
+    while lines and not lines[-1].strip():
+        lines.pop()
+    for lineno, line in enumerate(lines, start=1):
         if not line.strip():
             problems.add(path, lineno, "empty line; remove it (every line must hold one sentence).")
             continue
@@ -73,6 +105,20 @@ def read_sentences(path, problems: Problems | None = None) -> list[dict]:
     if not rows and not problems.errors:
         problems.add(path, None, "no sentences found (empty file).")
     return rows
+
+
+def read_file(path, problems: Problems, max_length: int) -> list[dict]:
+    return read_sentences(path, problems)
+
+
+def summarise(rows: list[dict]) -> tuple[list[str], list[tuple[dict, int]]]:
+    """check_data.py's summary and each line's length in tokens with [EOS], split as the tokenizer splits
+    (lower-case, then the Whitespace pre-tokenizer): what --max_length counts."""
+    split = pre_tokenizers.Whitespace()
+    toks = [[w for w, _ in split.pre_tokenize_str(r["text"].lower())] for r in rows]
+    lengths = [(r, len(t) + 1) for r, t in zip(rows, toks)]  # + [EOS]
+    return [f"{len(rows)} sentences, {sum(map(len, toks))} tokens, vocabulary {len({w for t in toks for w in t})}, "
+            f"longest {max(n for _, n in lengths)} tokens with [EOS]"], lengths
 
 
 def load_splits(data_args) -> DatasetDict:
@@ -150,7 +196,9 @@ def evaluate(gen, loader, accelerator, dataset, splits, data_args, tokenizer, sa
         raise ValueError("reranking (G + D decoding) applies to the conditional pos task.")
     ids = draw_samples(gen, data_args.num_eval_samples, sample_seed, temperature=temperature, greedy=greedy)
     samples = [tokenizer.convert_ids_to_tokens(s) for s in ids]
-    tm = text_metrics(samples, references=words(tokenizer, dataset["text"]), train=words(tokenizer, splits["train"]["text"]))
+    # Copies are counted against the whole training file, the dev lines carved from it included.
+    training_file = [t for k in TRAINING_FILE_SPLITS for t in splits[k]["text"]]
+    tm = text_metrics(samples, references=words(tokenizer, dataset["text"]), train=words(tokenizer, training_file))
     scores.update({f"bleu_{k}": v for k, v in tm.pop("test_bleu").items()})
     scores.update({f"self_bleu_{k}": v for k, v in tm.pop("self_bleu").items()})
     scores.update({"sample_seed": sample_seed, "temperature": temperature, "decoding": "greedy" if greedy else "sample", **tm})

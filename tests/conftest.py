@@ -1,4 +1,9 @@
-"""Shared fixtures. Tests that need the real data read $SEQGAN_DATA_DIR (CI sets it to ../shared/data)."""
+"""Shared fixtures. Tests that need the real data read $SEQGAN_DATA_DIR (CI sets it to ../shared/data).
+
+Outside CI a real-data test skips, with the reason, when the folder is missing. In CI (CI=true, or
+SEQGAN_REQUIRE_DATA=1) a missing folder fails those tests, and any skipped test fails the session:
+a green CI run means every real-data test ran.
+"""
 
 import importlib.util
 import os
@@ -8,14 +13,30 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+REQUIRE_DATA = os.environ.get("CI", "").lower() in ("1", "true") or bool(os.environ.get("SEQGAN_REQUIRE_DATA"))
+_skipped: list[str] = []
 
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     d = os.environ.get("SEQGAN_DATA_DIR")
     if not d or not Path(d).is_dir():
-        pytest.skip("set SEQGAN_DATA_DIR to the shared data folder (e.g. ../shared/data) to run real-data tests")
+        reason = f"SEQGAN_DATA_DIR={d!r} is not a folder; set it to the shared data folder (e.g. ../shared/data)"
+        if REQUIRE_DATA:
+            pytest.fail(f"{reason}: in CI the real-data tests must run.")
+        pytest.skip(f"{reason} to run the real-data tests")
     return Path(d)
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if REQUIRE_DATA and _skipped and exitstatus == 0:
+        print(f"\nCI: {len(_skipped)} test(s) skipped, and in CI every test must run: {', '.join(_skipped)}")
+        session.exitstatus = 1
 
 
 def load_script(name: str):

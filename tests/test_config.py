@@ -1,8 +1,13 @@
 """Option parsing: task and method defaults, config files, and clear errors for bad options."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 
-from seqgan.config import parse_args
+from conftest import ROOT
+from seqgan.tasks import parse_args
 
 
 def test_task_defaults_then_flags_override():
@@ -40,9 +45,44 @@ def test_unknown_option_in_file_is_named(tmp_path):
         parse_args([str(f)])
 
 
-def test_unknown_flag_and_bad_values_are_rejected():
-    with pytest.raises(ValueError, match="not used by the HfArgumentParser: \\['--learning_rte'"):
-        parse_args(["--task", "pos", "--learning_rte", "0.1"])
+def test_unknown_flag_prints_usage_and_a_suggestion_without_traceback():
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "train.py"), "--task", "pos", "--learning_rte", "0.1"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("usage: train.py") and "--learning_rte (did you mean --learning_rate?)" in proc.stderr
+
+
+def test_abbreviations_are_refused_and_help_lists_every_group(capsys):
+    with pytest.raises(SystemExit) as e:
+        parse_args(["--task", "pos", "--num_epoch", "1"])  # not silently --num_epochs
+    assert e.value.code == 2 and "--num_epoch (did you mean --num_epochs?)" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        parse_args(["--task", "pos", "--help"])
+    out = " ".join(capsys.readouterr().out.split())  # help text is wrapped to the terminal
+    assert e.value.code == 0
+    for group in ("data:", "model (generator", "training:", "adversarial training (--method gan):",
+                  "discriminator alone (--method crf):"):
+        assert group in out
+    for flag in ("--bridge", "--init_from", "--crf_loss", "--hidden_size", "--overwrite_output_dir"):
+        assert flag in out
+    assert "Sequences per batch in all, whatever the number of processes" in out  # --batch_size is global
+
+
+def test_data_errors_print_one_line_without_traceback(tmp_path):
+    bad = tmp_path / "data" / "coco"
+    bad.mkdir(parents=True)
+    (bad / "image_coco.txt").write_text("a dog\n\na cat\n")
+    (bad / "test_coco.txt").write_text("a cat\n")
+    cmd = [sys.executable, str(ROOT / "scripts" / "train.py"), "--task", "text", "--data_dir", str(tmp_path / "data"),
+           "--output_dir", str(tmp_path / "run")]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert f"error: {bad / 'image_coco.txt'}:2: empty line" in proc.stderr
+    debug = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env={**os.environ, "SEQGAN_DEBUG": "1"})
+    assert debug.returncode == 1 and "Traceback" in debug.stderr
+
+
+def test_bad_values_are_rejected():
     with pytest.raises(ValueError, match="--method 'rl' is not available"):
         parse_args(["--task", "pos", "--method", "rl"])
     with pytest.raises(ValueError, match="unknown task 'tagging'"):

@@ -4,8 +4,8 @@ import pytest
 
 from seqgan.config import DataArguments
 from seqgan.data import DataError, LengthGroupedBatchSampler, resolve_data_file
-from tasks import get_task
-from tasks.pos import read_conllu
+from seqgan.tasks import get_task
+from seqgan.tasks.pos import read_conllu
 
 
 def test_ewt_counts(data_dir):

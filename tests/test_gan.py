@@ -8,8 +8,10 @@ from accelerate import Accelerator
 
 from conftest import load_script
 from seqgan.bridges import BRIDGES, BridgeContext, apply_baseline, discounted_returns, gumbel_beta
-from seqgan.checkpoint import load_checkpoint, load_discriminator, save_checkpoint
-from seqgan.config import GanArguments, parse_args
+from seqgan.checkpoint import load_checkpoint, save_checkpoint
+from seqgan.discriminator import load_discriminator
+from seqgan.config import GanArguments
+from seqgan.tasks import parse_args
 from seqgan.discriminator import build_discriminator
 from seqgan.gan import GanModels, g_step
 from seqgan.losses import LOSSES
@@ -82,8 +84,8 @@ def test_cached_rollouts_equal_naive_rollouts(name):
     fixed = batch["mask"] if cond else None
     q = {impl: rollout_rewards(gen, reward_fn, cond, s.tokens, s.mask, fixed, num_rollouts=3,
                                generator=torch.Generator().manual_seed(2), impl=impl, max_rows=7)
-         for impl in ("cached", "reencode", "prefix")}
-    assert torch.equal(q["cached"], q["reencode"]) and torch.equal(q["cached"], q["prefix"])
+         for impl in ("cached", "per_prefix", "reencode", "prefix")}
+    assert all(torch.equal(q["cached"], q[impl]) for impl in ("per_prefix", "reencode", "prefix"))
     assert (q["cached"][s.mask] != 0).all() and (q["cached"][~s.mask] == 0).all()
     # The last real token's reward is D's score of the sequence itself.
     last = s.mask.sum(1) - 1
@@ -107,17 +109,55 @@ def test_discounted_returns_and_gumbel_schedule():
     r = torch.tensor([[1.0, 2.0, 3.0, 0.0]])
     mask = torch.tensor([[True, True, True, False]])
     assert torch.allclose(discounted_returns(r, mask, 0.5), torch.tensor([[1 + 0.5 * 2 + 0.25 * 3, 2 + 0.5 * 3, 3.0, 0.0]]))
+    # G steps n = 0 .. N-1: the first runs at beta 1, the last (n = N - 1) at beta_max exactly.
     args = GanArguments(gumbel_beta_max=100.0, gumbel_schedule="exp")
-    assert gumbel_beta(args, 0, 40) == 1.0 and gumbel_beta(args, 40, 40) == pytest.approx(100.0)
-    assert gumbel_beta(args, 20, 40) == pytest.approx(10.0)  # beta_max^(n/N) reaches beta_max at the run's own N
+    assert gumbel_beta(args, 0, 41) == 1.0 and gumbel_beta(args, 40, 41) == pytest.approx(100.0)
+    assert gumbel_beta(args, 20, 41) == pytest.approx(10.0)  # beta_max^(n/(N-1))
     lin = GanArguments(gumbel_beta_max=11.0, gumbel_schedule="linear")
-    assert gumbel_beta(lin, 5, 10) == pytest.approx(6.0)
+    assert gumbel_beta(lin, 5, 11) == pytest.approx(6.0) and gumbel_beta(lin, 10, 11) == pytest.approx(11.0)
+
+
+def test_rsgan_pairing_is_explicit():
+    r, f = torch.tensor([2.0, -1.0]), torch.tensor([0.5, 1.0])
+    loss = LOSSES["rsgan"]
+    sp = torch.nn.functional.softplus
+    assert torch.allclose(loss.d(r, f, paired=True), sp(-(r - f)).mean())
+    assert torch.allclose(loss.d(r, f, paired=False), 0.5 * (sp(-(r - f.mean())).mean() + sp(-(r.mean() - f)).mean()))
+    with pytest.raises(ValueError, match="as many real as fake"):
+        loss.d(r, torch.zeros(3), paired=True)
+    with pytest.raises(ValueError, match="same shape"):  # G's loss never guesses a pairing from shapes
+        loss.g(torch.zeros(3), r)
+    assert torch.allclose(loss.g(f, r), sp(-(f - r)))
+
+
+def test_rollout_rewards_compare_every_position_with_the_same_real_logit():
+    """RSGAN rollout rewards: the last position (the sample itself) and every prefix's completions are compared
+    with the real logit of the sample's own row, the same reference at every position."""
+    from seqgan.bridges import rollout
+
+    acc, m, batch = setup("oracle", bridge="rollout", loss="rsgan")
+    seen = []
+    real_g = m.ctx.loss.g
+
+    def spy(d_fake, d_real):
+        seen.append(d_real.clone())
+        return real_g(d_fake, d_real)
+
+    m.ctx.loss = type(m.ctx.loss)(d=m.ctx.loss.d, g=spy, relativistic=True)
+    with torch.no_grad():
+        d_real = m.ctx.disc.score(tokens=batch["labels"], mask=batch["mask"])
+    rollout(m.ctx, batch)
+    n = batch["labels"].shape[0]
+    full = seen[-1]  # the last call scores the samples themselves, row b against real row b
+    assert torch.equal(full, d_real)
+    prefixes = torch.cat(seen[:-1])  # completions, in (rollout, prefix, row) order: row b's reference is d_real[b]
+    assert torch.equal(prefixes, d_real.repeat(len(prefixes) // n))
 
 
 def test_gan_checkpoint_saves_and_reloads_both_models(tmp_path):
     acc, m, batch = setup("pos")
     save_checkpoint(tmp_path / "ckpt", m.gen, CASES["pos"]()[1], {"task": "pos"}, {"step": 0}, disc=m.disc)
-    from tasks import get_task
+    from seqgan.tasks import get_task
 
     gen2, _, _ = load_checkpoint(str(tmp_path / "ckpt"), get_task("pos"))
     disc2 = load_discriminator(str(tmp_path / "ckpt"))

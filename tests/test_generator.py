@@ -6,7 +6,7 @@ from datasets import Dataset
 
 from seqgan.checkpoint import load_checkpoint, save_checkpoint
 from seqgan.config import DataArguments, ModelArguments
-from tasks import get_task
+from seqgan.tasks import get_task
 
 TINY = ModelArguments(hidden_size=32, num_layers=1, num_heads=2, ffn_size=64, dropout=0.0, char_dim=8,
                       char_filters=8, word_min_freq=1)
@@ -117,5 +117,5 @@ def test_missing_checkpoint_and_offline_hub_id_are_clear_errors(tmp_path):
         resolve_checkpoint(str(tmp_path))
     with pytest.raises(FileNotFoundError, match="could not fetch 'someone/some-tagger' from the Hugging Face Hub"):
         resolve_checkpoint("someone/some-tagger")  # HF_HUB_OFFLINE=1 in tests: fails fast, no network
-    with pytest.raises(FileNotFoundError, match="not a Hub id"):
+    with pytest.raises(FileNotFoundError, match="a local path, so the Hub was not asked"):
         resolve_checkpoint("runs/missing/run")

@@ -11,7 +11,7 @@ import seqgan.hub as hub
 from conftest import load_script
 from seqgan.checkpoint import load_checkpoint, save_checkpoint
 from seqgan.config import DataArguments
-from tasks import get_task
+from seqgan.tasks import get_task
 from test_generator import CASES, TINY
 
 
@@ -55,7 +55,7 @@ def make_run(tmp_path) -> Path:
 
 def test_model_card_metadata_parses_and_matches_eval_json(tmp_path):
     run = make_run(tmp_path)
-    folder = hub.stage(str(run), tmp_path / "up", "me/pos-tagger")
+    folder = hub.stage(str(run), tmp_path / "up", "me/pos-tagger", get_task("pos").CARD)
     card = ModelCard.load(folder / "README.md")
     assert (card.data.library_name, card.data.license, card.data.pipeline_tag) == ("seqgan", "cc-by-sa-4.0", "token-classification")
     assert "universal_dependencies" in card.data.datasets

@@ -13,7 +13,7 @@ from safetensors.torch import load_file
 
 from conftest import ROOT, load_script
 from seqgan.data import DataError
-from tasks import get_task
+from seqgan.tasks import get_task
 
 TINY = ["--hidden_size", "32", "--num_layers", "1", "--num_heads", "2", "--ffn_size", "64", "--dev_size", "100",
         "--test_size", "100", "--num_eval_samples", "50", "--num_test_samples", "50"]
@@ -120,13 +120,11 @@ MALFORMED = {  # name: (bytes, task, expected message, line)
     "id.conllu": (b"1\tThe\tthe\tDET\t_\t_\t2\tdet\t_\t_\n3\tdog\tdog\tNOUN\t_\t_\t0\troot\t_\t_\n\n", "pos", "bad ID '3'", 2),
     "range.conllu": (b"1-x\tdon't\t_\t_\t_\t_\t_\t_\t_\t_\n\n", "pos", "bad ID '1-x'", 1),
     "upos.conllu": (b"1\tThe\tthe\tART\t_\t_\t0\troot\t_\t_\n\n", "pos", "unknown UPOS tag 'ART'", 1),
-    "bom.conllu": (b"\xef\xbb\xbf" + CONLLU_OK.encode(), "pos", "byte-order mark", 1),
     "crlf.conllu": (CONLLU_OK.replace("\n", "\r\n").encode(), "pos", "CRLF", 1),
     "utf8.conllu": (b"1\tcaf\xe9\tcafe\tNOUN\t_\t_\t0\troot\t_\t_\n\n", "pos", "invalid UTF-8", 1),
     "empty.conllu": (b"", "pos", "no sentences found", None),
     "comments.conllu": (b"# sent_id = 1\n# text = nothing\n", "pos", "no sentences found", None),
     "blank.txt": (b"a dog\n\na cat\n", "text", "empty line", 2),
-    "bom.txt": (b"\xef\xbb\xbfa dog\n", "text", "byte-order mark", 1),
     "short.txt": (b" ".join([b"7"] * 20) + b"\n" + b"1 2 3\n", "oracle", "expected 20 token ids", 2),
     "range.txt": (b" ".join([b"7"] * 19 + [b"5000"]) + b"\n", "oracle", "expected 20 token ids", 1),
 }
@@ -185,14 +183,19 @@ def test_long_sequences_truncated_in_training_refused_elsewhere(tmp_path, capsys
     assert load_script("check_data").main(["--task", "text", "--long_sequences", "error", str(f)]) == 1
 
 
-def launch(out, data_dir, nproc, *extra):
+def launch(out, data_dir, nproc, *extra, task="oracle", tiny=TINY):
     cmd = [sys.executable, "-m", "accelerate.commands.launch", *(["--multi_gpu"] if nproc > 1 else []), "--num_processes",
            str(nproc), "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-           str(ROOT / "scripts" / "train.py"), "--task", "oracle", "--data_dir", str(data_dir), "--output_dir", str(out),
-           *TINY, "--dropout", "0.0", *extra]
+           str(ROOT / "scripts" / "train.py"), "--task", task, "--data_dir", str(data_dir), "--output_dir", str(out),
+           *tiny, "--dropout", "0.0", *extra]
     proc = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads((out / "eval_test.json").read_text())
+
+
+def max_weight_diff(a, b) -> float:
+    wa, wb = (load_file(d / "last" / "generator" / "model.safetensors") for d in (a, b))
+    return max((wa[k] - wb[k]).abs().max().item() for k in wa)
 
 
 @pytest.mark.parametrize("method", ["mle", "gan"])
@@ -205,7 +208,46 @@ def test_two_processes_match_one_process(method, data_dir, tmp_path):
     one = launch(tmp_path / "one", data_dir, 1, *extra)
     two = launch(tmp_path / "two", data_dir, 2, *extra)
     assert two["num_processes"] == 2 and two["test/num_tokens"] == one["test/num_tokens"] == 100 * 20
-    wa, wb = (load_file(d / "last" / "generator" / "model.safetensors") for d in (tmp_path / "one", tmp_path / "two"))
-    diff = max((wa[k] - wb[k]).abs().max().item() for k in wa)
+    diff = max_weight_diff(tmp_path / "one", tmp_path / "two")
     assert diff < 1e-4, f"2-process weights differ from 1-process by {diff}"
     assert abs(one["test/nll"] - two["test/nll"]) < 1e-3
+
+
+def small_copy(data_dir, tmp_path, task):
+    """A few dozen real sentences per split (variable lengths), so whole epochs fit in a test."""
+    root = tmp_path / "data"
+    if task == "pos":
+        (root / "ud_en_ewt").mkdir(parents=True)
+        for split, n in (("train", 61), ("dev", 9), ("test", 11)):
+            text = (data_dir / "ud_en_ewt" / f"en_ewt-ud-{split}.conllu").read_text()
+            (root / "ud_en_ewt" / f"en_ewt-ud-{split}.conllu").write_text("\n\n".join(text.split("\n\n")[:n]) + "\n\n")
+    else:
+        (root / "coco").mkdir(parents=True)
+        for name, n in (("image_coco.txt", 71), ("test_coco.txt", 13)):
+            lines = (data_dir / "coco" / name).read_text().splitlines()[:n]
+            (root / "coco" / name).write_text("\n".join(lines) + "\n")
+    return root
+
+
+@pytest.mark.parametrize("task", ["pos", "text"])
+def test_two_processes_match_one_process_with_ragged_batches(task, data_dir, tmp_path):
+    """Variable-length sentences, a global batch of 7 split 4 + 3, and an epoch that does not divide into batches
+    (61 training examples in both tasks: 8 batches of 7 and a remainder of 5 that forms a 9th batch): the global
+    token mean and the sharding
+    make N processes take the steps one does."""
+    data = small_copy(data_dir, tmp_path, task)
+    tiny = [*TINY[:8], "--char_dim", "8", "--char_filters", "8", "--dev_size", "10", "--num_eval_samples", "10",
+            "--num_test_samples", "10", "--word_dropout", "0.0", "--prev_tag_dropout", "0.0"]
+    extra = ["--num_epochs", "2", "--batch_size", "7", "--learning_rate", "3e-3", "--log_every", "1"]
+    one = launch(tmp_path / "one", data, 1, *extra, task=task, tiny=tiny)
+    two = launch(tmp_path / "two", data, 2, *extra, task=task, tiny=tiny)
+    count = "test/num_words" if task == "pos" else "test/num_tokens"
+    assert two["num_processes"] == 2 and two[count] == one[count]  # every test example counted once
+    diff = max_weight_diff(tmp_path / "one", tmp_path / "two")
+    assert diff < 1e-4, f"2-process weights differ from 1-process by {diff}"
+    logs = [[json.loads(l) for l in (tmp_path / d / "metrics.jsonl").read_text().splitlines()] for d in ("one", "two")]
+    losses = [[r["train/loss"] for r in log if "train/loss" in r] for log in logs]
+    assert len(losses[0]) == len(losses[1]) == 18  # 9 global batches an epoch, 2 epochs
+    assert max(abs(a - b) for a, b in zip(*losses)) < 1e-4  # the same global token mean at every step
+    for key in ("test/nll", "test/accuracy" if task == "pos" else "test/bleu_2"):
+        assert abs(one[key] - two[key]) < 1e-3, key

@@ -8,8 +8,8 @@ from accelerate.utils import set_seed
 
 from conftest import load_script
 from seqgan.checkpoint import load_checkpoint
-from seqgan.config import parse_args
-from tasks import get_task
+from seqgan.tasks import parse_args
+from seqgan.tasks import get_task
 
 TINY = ["--hidden_size", "32", "--num_layers", "1", "--num_heads", "2", "--ffn_size", "64", "--char_dim", "8",
         "--char_filters", "16", "--dropout", "0.0", "--log_every", "5", "--learning_rate", "3e-3", "--warmup_ratio", "0"]

@@ -1,0 +1,73 @@
+"""What every script shares at its edges: strict option parsing and errors without tracebacks.
+
+    parser = make_parser(MyArguments)                  # allow_abbrev off, one help group per dataclass
+    (args,) = parse_strict(parser, argv)               # an unknown flag: usage, "did you mean", exit 2
+    if __name__ == "__main__":
+        run(main)                                      # a data or configuration error: one line, exit 1
+
+`run` prints a user error (bad data, bad options, a missing file) as one `error: ...` line; set
+SEQGAN_DEBUG=1 or pass --debug to see the traceback instead.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+from typing import Callable
+
+from transformers import HfArgumentParser
+
+
+class NonFiniteError(RuntimeError):
+    """Training stopped: too many non-finite losses or gradients in a row."""
+
+
+USER_ERRORS = (ValueError, OSError, NonFiniteError)
+
+
+def make_parser(dataclass_types, **kwargs) -> HfArgumentParser:
+    """HfArgumentParser without prefix matching (`--num_epoch` is an error, not `--num_epochs`)."""
+    return HfArgumentParser(dataclass_types, allow_abbrev=False, **kwargs)
+
+
+def parse_strict(parser: HfArgumentParser, argv: list[str] | None) -> tuple:
+    """The parser's dataclasses; unknown options end in argparse's usage line, a suggestion and exit status 2."""
+    *configs, rest = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
+    if rest:
+        known = [s for a in parser._actions for s in a.option_strings]
+        flags = [r for r in rest if r.startswith("-")] or rest  # an unknown flag's value is left over too
+        hints = []
+        for r in flags:
+            close = difflib.get_close_matches(r.split("=")[0], known, n=1) if r.startswith("-") else []
+            hints.append(r + (f" (did you mean {close[0]}?)" if close else ""))
+        parser.error(f"unrecognized arguments: {', '.join(hints)}; see --help for every option.")
+    return tuple(configs)
+
+
+def run(main: Callable) -> None:
+    """Run a script's main(): user errors become one line on stderr and exit status 1."""
+    debug = bool(os.environ.get("SEQGAN_DEBUG")) or "--debug" in sys.argv
+    if "--debug" in sys.argv:
+        sys.argv.remove("--debug")
+    try:
+        main()
+    except USER_ERRORS as e:
+        if debug:
+            raise
+        print(f"error: {e}\n(SEQGAN_DEBUG=1 or --debug shows the traceback)", file=sys.stderr)
+        sys.exit(1)
+
+
+def cpu_threads(env, cores: int, local_processes: int) -> int | None:
+    """Threads for torch on CPU, or None to leave torch's own setting. SEQGAN_NUM_THREADS wins; then a user's
+    OMP_NUM_THREADS is respected. `accelerate launch` always exports OMP_NUM_THREADS (1 unless told otherwise,
+    which on a CPU run would idle all cores but one), so under it a value of 1 is taken as accelerate's, not
+    the user's: the cores are shared among the local processes instead (set SEQGAN_NUM_THREADS=1 to force 1)."""
+    if env.get("SEQGAN_NUM_THREADS"):
+        return int(env["SEQGAN_NUM_THREADS"])
+    launched = "ACCELERATE_DYNAMO_BACKEND" in env or "ACCELERATE_MIXED_PRECISION" in env
+    omp = env.get("OMP_NUM_THREADS")
+    if omp and (not launched or omp != "1"):
+        return None  # torch already reads OMP_NUM_THREADS at start-up
+    return max(1, cores // max(local_processes, 1))

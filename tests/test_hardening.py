@@ -1,0 +1,213 @@
+"""A first hour without surprises, and one owner per concept: earlier runs are protected, the library never
+imports the task modules and has no import loops, paths, threads, offline data, lenient input, safe loading."""
+
+import ast
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import ROOT, load_script
+from seqgan.checkpoint import LOCK, claim_run_dir, looks_local, resolve_checkpoint
+from seqgan.cli import cpu_threads
+from seqgan.config import DataArguments
+from seqgan.data import DataError, resolve_data_file
+from seqgan.tasks import get_task
+
+TINY = ["--task", "oracle", "--hidden_size", "16", "--num_layers", "1", "--num_heads", "2", "--ffn_size", "32",
+        "--dev_size", "20", "--test_size", "20", "--num_eval_samples", "10", "--num_test_samples", "10",
+        "--max_steps", "2", "--eval_every", "2"]
+
+
+def snapshot(folder: Path) -> dict:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_second_run_into_a_run_folder_is_refused_without_touching_it(data_dir, tmp_path):
+    out = tmp_path / "run"
+    argv = [*TINY, "--data_dir", str(data_dir), "--output_dir", str(out)]
+    train = load_script("train")
+    train.main(argv)
+    before = snapshot(out)
+    assert "metrics.jsonl" in before and not (out / LOCK).exists()  # the lock is gone after the run
+    with pytest.raises(FileExistsError, match="already holds a run.*--overwrite_output_dir"):
+        train.main([*argv, "--num_epochs", "1"])
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "train.py"), *argv], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "SEQGAN_NUM_THREADS": "1"})
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr and "already holds a run" in proc.stderr
+    assert snapshot(out) == before
+    # Told to, it replaces the run: a fresh log, not two interleaved ones.
+    train.main([*argv, "--overwrite_output_dir", "--seed", "7"])
+    log = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
+    assert sum("test/nll" in r for r in log) == 1 and json.loads((out / "args.json").read_text())["seed"] == 7
+
+
+def test_the_lock_refuses_a_concurrent_run_and_takes_over_a_dead_ones(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / LOCK).write_text(f"{os.getpid()}\n")  # a live process holds it
+    with pytest.raises(FileExistsError, match=f"another training run \\(pid {os.getpid()}\\)"):
+        claim_run_dir(out, overwrite=False, resuming=False)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout
+    (out / LOCK).write_text(dead)  # left behind by a killed run
+    lock = claim_run_dir(out, overwrite=False, resuming=False)
+    assert lock.read_text().strip() == str(os.getpid())
+
+
+def test_evaluate_does_not_replace_trainings_results_unless_told(data_dir, tmp_path):
+    out = tmp_path / "run"
+    load_script("train").main([*TINY, "--data_dir", str(data_dir), "--output_dir", str(out)])
+    saved = (out / "eval_test.json").read_text()
+    evaluate = load_script("evaluate")
+    with pytest.raises(FileExistsError, match="eval_test.json already exist.*--overwrite"):
+        evaluate.main(["--checkpoint", str(out)])
+    assert (out / "eval_test.json").read_text() == saved
+    metrics = evaluate.main(["--checkpoint", str(out), "--overwrite"])
+    assert json.loads((out / "eval_test.json").read_text())["test/nll"] == metrics["test/nll"]
+
+
+def seqgan_imports(path: Path) -> set[str]:
+    """Every seqgan module `path` imports, at the top or inside a function (lazy imports count)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+    return {n for n in names if n.split(".")[0] in ("seqgan", "tasks")}
+
+
+def test_the_library_never_imports_tasks_and_has_no_import_loops():
+    proc = subprocess.run([sys.executable, "-c", "import sys, seqgan, seqgan.config, seqgan.loops, seqgan.hub, "
+                           "seqgan.rerank, seqgan.plots; print(sorted(m for m in sys.modules if m == 'tasks' or m.startswith(('tasks.', 'seqgan.tasks'))))"],
+                          capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]"
+    modules = {f"seqgan.{p.stem}": p for p in (ROOT / "seqgan").glob("*.py") if p.stem != "__init__"}
+    graph = {}
+    for name, path in modules.items():
+        deps = seqgan_imports(path)
+        assert not any(d.startswith(("tasks", "seqgan.tasks")) for d in deps), f"{name} imports a task module"
+        graph[name] = {d for d in deps if d in modules and d != name}
+
+    def cycle_from(node, stack):
+        for nxt in graph[node]:
+            if nxt in stack:
+                return stack[stack.index(nxt):] + [nxt]
+            found = cycle_from(nxt, stack + [nxt])
+            if found:
+                return found
+        return None
+
+    for name in graph:
+        loop = cycle_from(name, [name])
+        assert loop is None, "import loop: " + " -> ".join(loop)
+
+
+def test_no_top_level_tasks_package_is_installed():
+    proc = subprocess.run([sys.executable, "-c", "import importlib.util as u; print(u.find_spec('tasks'), "
+                           "u.find_spec('seqgan.tasks').origin)"], capture_output=True, text=True, check=True, cwd="/")
+    none, origin = proc.stdout.split()
+    assert none == "None" and origin == str(ROOT / "tasks" / "__init__.py")
+
+
+def test_threads_respect_the_users_setting():
+    launched = {"ACCELERATE_MIXED_PRECISION": "no"}
+    assert cpu_threads({}, 8, 1) == 8 and cpu_threads({}, 8, 2) == 4  # nothing set: share the cores
+    assert cpu_threads({"OMP_NUM_THREADS": "1"}, 8, 1) is None  # the user's own setting stands
+    assert cpu_threads({**launched, "OMP_NUM_THREADS": "3"}, 8, 1) is None
+    assert cpu_threads({**launched, "OMP_NUM_THREADS": "1"}, 8, 2) == 4  # accelerate launch's pinned default
+    assert cpu_threads({**launched, "OMP_NUM_THREADS": "1", "SEQGAN_NUM_THREADS": "1"}, 8, 1) == 1
+
+
+def test_a_mistyped_local_path_is_never_fetched_from_the_hub(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    for name in ("runs/does-not-exist", "./model", "a/b/c", "~/nothing-here"):
+        assert looks_local(name)
+        with pytest.raises(FileNotFoundError, match="no such folder \\(a local path, so the Hub was not asked\\)"):
+            resolve_checkpoint(name)
+    assert not looks_local("someone/some-model")
+
+
+def test_offline_data_goes_straight_to_the_message(tmp_path, monkeypatch):
+    monkeypatch.delenv("SEQGAN_DATA_DIR", raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(FileNotFoundError, match="HF_HUB_OFFLINE=1: no download tried.*--data_dir"):
+        resolve_data_file("coco/test_coco.txt", str(tmp_path), url="http://127.0.0.1:9/never-asked.txt")
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    with pytest.raises(FileNotFoundError, match="HF_DATASETS_OFFLINE=1: no download tried"):
+        resolve_data_file("coco/test_coco.txt", str(tmp_path), url="http://127.0.0.1:9/never-asked.txt")
+
+
+CONLLU = "1\tThe\tthe\tDET\t_\t_\t2\tdet\t_\t_\n2\tdog\tdog\tNOUN\t_\t_\t0\troot\t_\t_\n\n"
+
+
+def test_a_byte_order_mark_and_trailing_blank_lines_are_read(tmp_path):
+    f = tmp_path / "bom.conllu"
+    f.write_bytes(b"\xef\xbb\xbf" + CONLLU.encode())
+    assert get_task("pos").read_conllu(f)[0]["words"] == ["The", "dog"]
+    t = tmp_path / "bom.txt"
+    t.write_bytes(b"\xef\xbb\xbfa dog\na cat\n\n\n")
+    assert [r["text"] for r in get_task("text").read_sentences(t)] == ["a dog", "a cat"]
+    t.write_text("a dog\n\na cat\n")  # inside the file an empty line is still an error
+    with pytest.raises(DataError, match=":2: empty line"):
+        get_task("text").read_sentences(t)
+
+
+def test_check_data_and_training_apply_the_same_length_rules(tmp_path, capsys):
+    """A long line in the training file: check_data warns, and training truncates it wherever it lands (train, or the
+    dev split carved from that file). A long line in the test file: both refuse it."""
+    from seqgan.evaluation import encode_splits
+    from test_generator import CASES
+
+    task, tok, gen, _ = CASES["text"]()  # max_length 12
+    coco = tmp_path / "coco"
+    coco.mkdir()
+    lines = ["a dog on a bike ."] * 9 + [" ".join(["dog"] * 30)]
+    (coco / "image_coco.txt").write_text("\n".join(lines) + "\n\n")  # a trailing blank line too
+    (coco / "test_coco.txt").write_text("a cat .\n")
+    check = load_script("check_data").main
+    assert check(["--task", "text", "--max_length", "12", str(coco / "image_coco.txt"),
+                  "--eval_file", str(coco / "test_coco.txt")]) == 0
+    assert "sequence of 31 exceeds --max_length 12 (training truncates it)" in capsys.readouterr().out
+    for seed in range(6):  # the long line lands in dev for some seeds, in train for others: always truncated
+        data = DataArguments(task="text", data_dir=str(tmp_path), dev_size=3, data_seed=seed, max_length=12)
+        enc = encode_splits(task, task.load_splits(data), tok, gen, "truncate")
+        assert max(len(x) for k in ("train", "dev") for x in enc[k]["labels"]) == 12
+    (coco / "test_coco.txt").write_text(" ".join(["cat"] * 30) + "\n")
+    assert check(["--task", "text", "--max_length", "12", "--eval_file", str(coco / "test_coco.txt")]) == 1
+    assert "test_coco.txt:1: sequence of 31 exceeds --max_length 12; raise --max_length." in capsys.readouterr().out
+    with pytest.raises(DataError, match="test_coco.txt:1: line has 31 tokens"):
+        encode_splits(task, task.load_splits(data), tok, gen, "truncate")
+
+
+def test_copy_rate_counts_the_whole_training_file(data_dir):
+    splits = get_task("text").load_splits(DataArguments(task="text", data_dir=str(data_dir)))
+    training_file = [t for k in get_task("text").TRAINING_FILE_SPLITS for t in splits[k]["text"]]
+    assert len(training_file) == 10000  # image_coco.txt, the 500 dev lines carved from it included
+
+
+def test_pickled_weights_are_refused_with_the_fix(tmp_path):
+    from transformers import AutoModel, BertConfig, BertModel
+
+    from seqgan.discriminator import SeqGanDiscriminator
+    from seqgan.pretrained import load_pretrained
+
+    bert = BertModel(BertConfig(vocab_size=30, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                                intermediate_size=32))
+    bert.config.save_pretrained(tmp_path / "bin")
+    torch.save(bert.state_dict(), tmp_path / "bin" / "pytorch_model.bin")  # a .bin-only (pickled) checkpoint
+    with pytest.raises(FileNotFoundError, match="no safetensors weights.*never loads pickled"):
+        load_pretrained(AutoModel, str(tmp_path / "bin"))
+    with pytest.raises(FileNotFoundError, match="no safetensors weights"):
+        SeqGanDiscriminator.from_encoder(str(tmp_path / "bin"), vocab_size=5)
+    bert.save_pretrained(tmp_path / "safe")
+    disc = SeqGanDiscriminator.from_encoder(str(tmp_path / "safe"), vocab_size=5)
+    assert torch.equal(disc.encoder.encoder.layer[0].output.dense.weight, bert.encoder.layer[0].output.dense.weight)
