@@ -51,9 +51,14 @@ def check_file(task, path: Path, max_length: int, long_policy: str) -> Problems:
     return problems
 
 
-def main(argv: list[str] | None = None) -> int:
+def make_check_parser():
     parser = make_parser(CheckArguments)
     parser.add_argument("files", nargs="*", help="Training files.")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_check_parser()
     args, positional = parse_strict(parser, argv)  # the dataclass, then the Namespace holding `files`
     task = get_task(args.task)  # clear error for an unknown task
     if args.long_sequences not in ("truncate", "error"):

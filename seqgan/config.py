@@ -101,8 +101,8 @@ class TrainArguments:
     seed: int = field(default=42, metadata={"help": "Seed for initialisation, shuffling, dropout and sampling."})
     num_epochs: float = field(default=10.0, metadata={"help": "Passes over the training data (fractions allowed)."})
     batch_size: int = field(default=32, metadata={
-        "help": "Sequences per batch in all, whatever the number of processes: accelerate splits each batch among "
-                "them, so a run means the same on 1 or N processes (N must be at most half of it)."})
+        "help": "Sequences per batch in all, whatever the number of processes: each process takes its share of "
+                "every batch, so a run means the same on 1 or N processes (N must be at most half of it)."})
     gradient_accumulation_steps: int = field(default=1, metadata={"help": "Batches per optimiser step."})
     learning_rate: float = field(default=1e-3, metadata={"help": "Peak AdamW learning rate."})
     weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay (not on biases and norms)."})

@@ -188,10 +188,22 @@ def test_check_data_and_training_apply_the_same_length_rules(tmp_path, capsys):
         encode_splits(task, task.load_splits(data), tok, gen, "truncate")
 
 
-def test_copy_rate_counts_the_whole_training_file(data_dir):
-    splits = get_task("text").load_splits(DataArguments(task="text", data_dir=str(data_dir)))
-    training_file = [t for k in get_task("text").TRAINING_FILE_SPLITS for t in splits[k]["text"]]
-    assert len(training_file) == 10000  # image_coco.txt, the 500 dev lines carved from it included
+def test_copy_rate_counts_the_whole_training_file(data_dir, monkeypatch):
+    """text's copy rate is measured against all of image_coco.txt, the 500 dev lines carved from it included."""
+    from test_generator import CASES
+
+    task, tok, gen, _ = CASES["text"]()
+    splits = task.load_splits(DataArguments(task="text", data_dir=str(data_dir)))
+    seen = {}
+
+    def capture(samples, references=None, train=None, **kw):
+        seen["train"] = train
+        return {"test_bleu": {}, "self_bleu": {}}
+
+    monkeypatch.setattr(task, "text_metrics", capture)
+    monkeypatch.setattr(task, "teacher_forced_nll", lambda *a, **k: {})
+    task.evaluate(gen, None, None, splits["dev"], splits, DataArguments(task="text", num_eval_samples=2), tok, 0)
+    assert len(seen["train"]) == 10000 == len(splits["train"]) + len(splits["dev"])
 
 
 def test_pickled_weights_are_refused_with_the_fix(tmp_path):
@@ -211,3 +223,20 @@ def test_pickled_weights_are_refused_with_the_fix(tmp_path):
     bert.save_pretrained(tmp_path / "safe")
     disc = SeqGanDiscriminator.from_encoder(str(tmp_path / "safe"), vocab_size=5)
     assert torch.equal(disc.encoder.encoder.layer[0].output.dense.weight, bert.encoder.layer[0].output.dense.weight)
+
+
+def test_pos_and_rerank_results_record_their_seeds():
+    from accelerate import Accelerator
+    from datasets import Dataset
+
+    from seqgan.evaluation import eval_loader
+    from seqgan.rerank import Reranker
+    from test_generator import POS, CASES
+
+    task, tok, gen, _ = CASES["pos"]()
+    acc = Accelerator(cpu=True)
+    enc = task.encode(Dataset.from_list(POS), tok, gen)
+    loader = eval_loader(enc, task.collator(tok), 8, acc)
+    rerank = Reranker(score=lambda batch, tags, mask: torch.zeros(len(tags)), num_candidates=2, seed=7, source="x")
+    m = task.evaluate(gen, loader, acc, enc, {"train": enc}, DataArguments(task="pos"), tok, 3, rerank=rerank)
+    assert (m["sample_seed"], m["rerank_seed"], m["num_candidates"]) == (3, 7, 2)

@@ -62,6 +62,7 @@ def test_short_run_lowers_loss_and_moves_every_parameter(task, short_runs):
     assert saved["test/nll"] == results["test/nll"]
     if task == "pos":
         assert results["test/num_words"] == 25094 and 0.3 < results["test/accuracy"] <= 1.0
+    assert results["seed"] == 42 and results["data_seed"] == 1234 and results["test/sample_seed"] == 1234 + 102
 
 
 def test_evaluate_and_generate_scripts(data_dir, tmp_path, capsys):
