@@ -47,13 +47,13 @@ from seqgan.resume import find_state
 from seqgan.tasks import get_task, parse_args
 
 
-def make_accelerator(grad_accum: int) -> Accelerator:
+def make_accelerator(grad_accum: int, mixed_precision: str | None = None) -> Accelerator:
     # Without GPUs accelerate forms a process group only when told to use the CPU.
     # split_batches: --batch_size is the global batch, so the scheduler steps once per optimiser step whatever
     # the number of processes (the training loader shards itself: seqgan.data.ShardedBatches; eval loaders are
     # split by accelerate). accelerate 1.x reads this from dataloader_config.
     accelerator = Accelerator(cpu=not torch.cuda.is_available(), gradient_accumulation_steps=grad_accum,
-                              dataloader_config=DataLoaderConfiguration(split_batches=True))
+                              mixed_precision=mixed_precision, dataloader_config=DataLoaderConfiguration(split_batches=True))
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world != accelerator.num_processes:
         raise ValueError(f"launched as {world} processes but accelerate formed a group of {accelerator.num_processes}; "
@@ -102,7 +102,7 @@ def claim(accelerator: Accelerator, out_dir: Path, train_args) -> Path | None:
 def main(argv: list[str] | None = None) -> dict:
     data_args, model_args, train_args, gan_args, crf_args = parse_args(argv)
     task = get_task(data_args.task)
-    accelerator = make_accelerator(train_args.gradient_accumulation_steps)
+    accelerator = make_accelerator(train_args.gradient_accumulation_steps, train_args.mixed_precision)
     hub_token = None
     if train_args.push_to_hub:  # fail now, not after hours of training (and before the run folder is touched)
         check_repo_id(train_args.hub_model_id)
@@ -208,6 +208,7 @@ def train(task, accelerator, out_dir, hub_token, data_args, model_args, train_ar
     if train_args.method == "crf":
         results.update({"crf_loss": crf_args.crf_loss, "crf_average": crf_args.crf_average})
     results["data_seed"] = data_args.data_seed  # splits and evaluation samples (each split's sample_seed derives from it)
+    results["mixed_precision"] = accelerator.mixed_precision
     if accelerator.is_main_process:
         write_json_atomic(out_dir / "eval_test.json", results)
         rec.log({"step": step, **{k: v for k, v in results.items() if k.startswith("test/")}})

@@ -95,6 +95,11 @@ class BigramEnergyModel(PreTrainedModel):
         return self._cache[1]
 
     def _messages(self):
+        # log Z is a precision-sensitive reduction: never under --mixed_precision's autocast.
+        with torch.autocast(self.unigram.device.type, enabled=False):
+            return self._messages_fp32()
+
+    def _messages_fp32(self):
         T, eos = self.config.seq_length, self._is_eos()
         start, u, A, a, E, end = self.potentials()
         ninf = torch.full_like(u, float("-inf"))

@@ -169,15 +169,22 @@ def rollout(ctx: BridgeContext, batch: dict):
     samples, cond, k = draw(ctx, batch)
     d_real = real_logits(ctx, batch, samples.tokens.shape[0])  # (N,): one per sampled row
 
-    def reward_fn(tokens, mask, rows):  # rows: the sampled row each completion (or the sample itself) continues
+    def reward(d, rows):  # rows: the sampled row each completion (or the sample itself) continues
+        return -ctx.loss.g(d, None if d_real is None else d_real[rows])
+
+    def reward_fn(tokens, mask, rows):
         c = {key: v[rows] for key, v in cond.items() if torch.is_tensor(v) and v.dim() > 0} if cond else None
-        return -ctx.loss.g(ctx.disc.score(tokens=tokens, mask=mask, cond=c), None if d_real is None else d_real[rows])
+        return reward(ctx.disc.score(tokens=tokens, mask=mask, cond=c), rows)
+
+    def prefix_reward_fn(comp, cmask, prefix_len, rows):  # a causal D encodes each shared prefix once
+        return reward(ctx.disc.score_continuations(comp, cmask, prefix_len, rows, cond), rows)
 
     with torch.no_grad():
         n = batch["labels"].shape[0]
         q = rollout_rewards(ctx.sampler, reward_fn, cond, samples.tokens, samples.mask,
                             cond["mask"] if cond else None, ctx.args.num_rollouts, ctx.generator,
-                            max_rows=ctx.args.rollout_max_rows, rows=ctx.rows(n, k if cond else 1))  # (N, T)
+                            max_rows=ctx.args.rollout_max_rows, rows=ctx.rows(n, k if cond else 1),
+                            prefix_reward_fn=prefix_reward_fn if ctx.disc.config.causal else None)  # (N, T)
     return policy_gradient(ctx, samples, cond, apply_baseline(ctx, q, k, "rollout") * samples.mask, q) + (samples,)
 
 

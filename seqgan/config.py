@@ -104,6 +104,10 @@ class TrainArguments:
         "help": "Sequences per batch in all, whatever the number of processes: each process takes its share of "
                 "every batch, so a run means the same on 1 or N processes (N must be at most half of it)."})
     gradient_accumulation_steps: int = field(default=1, metadata={"help": "Batches per optimiser step."})
+    mixed_precision: str | None = field(default=None, metadata={
+        "help": "no, bf16 or fp16: autocast for every forward pass (MLE, D and G steps, sampling, rollouts, the CRF's "
+                "encoder, evaluation), with log-softmax, losses, log Z, rewards and BLEU in fp32 and fp32 master weights "
+                "(checkpoints stay fp32). Default: accelerate's setting (`accelerate launch --mixed_precision`), else no."})
     learning_rate: float = field(default=1e-3, metadata={"help": "Peak AdamW learning rate."})
     weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay (not on biases and norms)."})
     warmup_ratio: float = field(default=0.05, metadata={"help": "Fraction of steps with linear warm-up."})
@@ -138,6 +142,8 @@ class TrainArguments:
             raise ValueError(f"--warmup_ratio must be in [0, 1), got {self.warmup_ratio}.")
         if self.save_total_limit < 1:
             raise ValueError(f"--save_total_limit must be >= 1 (the state to resume from), got {self.save_total_limit}.")
+        if self.mixed_precision not in (None, "no", "bf16", "fp16"):
+            raise ValueError(f"--mixed_precision must be no, bf16 or fp16, got {self.mixed_precision!r}.")
         if self.overwrite_output_dir and self.resume_from_checkpoint:
             raise ValueError("--overwrite_output_dir deletes the run that --resume_from_checkpoint continues; keep one.")
         if self.push_to_hub and not self.hub_model_id:

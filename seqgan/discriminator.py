@@ -26,6 +26,11 @@ from seqgan.pretrained import load_pretrained
 from seqgan.tagger import ByteCNN
 
 
+def at_least_fp32(x: torch.Tensor) -> torch.Tensor:
+    """x in float32, or float64 if it already is (bf16/fp16 activations of --mixed_precision come back to fp32)."""
+    return x.to(torch.promote_types(x.dtype, torch.float32))
+
+
 class SeqGanDiscriminatorConfig(PretrainedConfig):
     model_type = "seqgan_discriminator"
 
@@ -95,10 +100,41 @@ class SeqGanDiscriminator(PreTrainedModel):
             mask = torch.ones(ref.shape[:2], dtype=torch.bool, device=ref.device)
         x = self.embed_inputs(tokens, probs, cond, mask)
         h = self.encoder(inputs_embeds=x, attention_mask=mask.long()).last_hidden_state  # (B, T, d)
+        # Logits leave in fp32 under --mixed_precision: losses and rewards are computed from them.
         if self.config.causal:
-            return self.head(h).squeeze(-1).masked_fill(~mask, 0.0)  # (B, T)
-        pooled = (h * mask[..., None]).sum(1) / mask.sum(1).clamp(min=1)[:, None]  # (B, d): mean over real positions
-        return self.head(pooled).squeeze(-1)  # (B,)
+            return at_least_fp32(self.head(h).squeeze(-1)).masked_fill(~mask, 0.0)  # (B, T)
+        pooled = (at_least_fp32(h) * mask[..., None]).sum(1) / mask.sum(1).clamp(min=1)[:, None]  # (B, d): mean of real positions
+        return at_least_fp32(self.head(pooled).squeeze(-1))  # (B,)
+
+    @torch.no_grad()
+    def score_continuations(self, comp: torch.Tensor, cmask: torch.Tensor, prefix_len: int, rows: torch.Tensor,
+                            cond: dict | None = None) -> torch.Tensor:
+        """score() of R sequences comp (R, T) whose first prefix_len tokens are those of B shared prefixes (row r
+        continues prefix rows[r], and its first prefix_len tokens equal that prefix's): a causal D encodes each
+        prefix once and runs only the continuations on its key/value cache. (R,) logits; cond holds the B rows."""
+        if not self.config.causal:
+            raise ValueError("shared-prefix scoring needs a causal discriminator (--disc_causal).")
+        P, T = prefix_len, comp.shape[1]
+        first = torch.zeros(int(rows.max()) + 1, dtype=torch.long, device=comp.device).scatter_(
+            0, rows.flip(0), torch.arange(len(rows) - 1, -1, -1, device=comp.device))  # a completion row of each prefix
+        prefix, pmask = comp[first, :P], cmask[first, :P]  # (B, P)
+
+        def part(c, lo, hi, idx=None):  # the condition's per-position features for positions lo..hi-1
+            if c is None:
+                return None
+            return {k: (v if idx is None else v[idx])[:, lo:hi] for k, v in c.items() if k in ("word_ids", "char_ids")}
+
+        out = self.encoder(inputs_embeds=self.embed_inputs(prefix, None, part(cond, 0, P), pmask),
+                           attention_mask=pmask.long(), use_cache=True)  # the B prefixes, once
+        cache = out.past_key_values
+        cache.batch_select_indices(rows)  # each completion attends to its prefix's keys and values
+        cont = comp[:, P:]
+        x = self.embed_inputs(cont, None, part(cond, P, T, rows), cmask[:, P:])
+        h = self.encoder(inputs_embeds=x, attention_mask=cmask.long(), past_key_values=cache, use_cache=True).last_hidden_state
+        h = torch.cat([out.last_hidden_state[rows], h], 1)  # (R, T, d)
+        logits = at_least_fp32(self.head(h).squeeze(-1))  # (R, T): one per prefix
+        last = cmask.long().sum(1).clamp(min=1) - 1
+        return logits.gather(1, last[:, None]).squeeze(1)
 
     def score(self, tokens=None, probs=None, mask=None, cond=None) -> torch.Tensor:
         """One logit per sequence (B,): a causal D's score of the whole sequence is its last prefix's."""

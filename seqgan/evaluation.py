@@ -37,7 +37,7 @@ def evaluate_split(task, gen, tokenizer, encoded, split: str, accelerator, data_
     sample_seed = data_args.data_seed + SAMPLE_SEED_OFFSET[split]
     loader = loader or eval_loader(encoded[split], task.collator(tokenizer), batch_size, accelerator)
     was_training = gen.training
-    with torch.no_grad():
+    with torch.no_grad(), accelerator.autocast():  # --mixed_precision; metrics' reductions stay in fp32
         scores = task.evaluate(gen, loader, accelerator, encoded[split], encoded, data_args, tokenizer, sample_seed,
                                temperature=temperature, greedy=greedy, rerank=rerank)
     gen.train(was_training)

@@ -62,14 +62,15 @@ def d_step(accelerator, m: GanModels, batch: dict) -> dict:
     ctx = m.ctx
     cond = batch if ctx.conditional else None
     n = batch["labels"].shape[0]
-    with torch.no_grad():
+    with torch.no_grad(), accelerator.autocast():  # --mixed_precision: sampling runs in it too (log-softmax in fp32)
         fake = ctx.sampler.sample(cond, num_samples=None if cond else n, generator=ctx.generator, rows=ctx.rows(n))
     causal = ctx.disc.config.causal
     m.disc.train()
     with accelerator.accumulate(m.gen, m.disc):
-        d_real = _sequence_logits(m.disc(tokens=batch["labels"], mask=batch["mask"], cond=cond), batch["mask"], causal)
-        d_fake = _sequence_logits(m.disc(tokens=fake.tokens, mask=fake.mask, cond=cond), fake.mask, causal)
-        loss = ctx.loss.d(d_real, d_fake, paired=not causal)  # per-prefix logits come in unequal counts
+        with accelerator.autocast():
+            d_real = _sequence_logits(m.disc(tokens=batch["labels"], mask=batch["mask"], cond=cond), batch["mask"], causal)
+            d_fake = _sequence_logits(m.disc(tokens=fake.tokens, mask=fake.mask, cond=cond), fake.mask, causal)
+            loss = ctx.loss.d(d_real.float(), d_fake.float(), paired=not causal)  # per-prefix logits: unequal counts
         ok, norm = guarded_step(accelerator, loss, m.disc, m.d_opt, m.max_grad_norm, m.guard, ctx.step, "discriminator")
     if not ok:
         return {}
@@ -84,11 +85,12 @@ def g_step(accelerator, m: GanModels, batch: dict) -> dict:
     ctx.disc.requires_grad_(False)  # D is a fixed critic here: no gradient is computed for it
     try:
         with accelerator.accumulate(m.gen, m.disc):
-            loss, logs, samples = bridge(ctx, batch)
-            if ctx.args.mle_weight > 0:
-                mle = mle_loss(m.gen(batch), batch["labels"], batch["mask"])
-                loss = loss + ctx.args.mle_weight * mle
-                logs["gan/mle_loss"] = mle.item()
+            with accelerator.autocast():  # the bridge's sampling, rollouts, D scores and G's forward
+                loss, logs, samples = bridge(ctx, batch)
+                if ctx.args.mle_weight > 0:
+                    mle = mle_loss(m.gen(batch), batch["labels"], batch["mask"])
+                    loss = loss + ctx.args.mle_weight * mle
+                    logs["gan/mle_loss"] = mle.item()
             ok, norm = guarded_step(accelerator, loss, m.gen, m.g_opt, m.max_grad_norm, m.guard, ctx.step, "generator")
         if not ok:  # a NaN/inf reward, loss or gradient: the step was skipped
             return {}

@@ -163,11 +163,22 @@ def score_completions(reward_fn: Callable, comp: torch.Tensor, cmask: torch.Tens
 
 
 @torch.no_grad()
+def score_completions_shared(prefix_reward_fn: Callable, comp: torch.Tensor, cmask: torch.Tensor) -> torch.Tensor:
+    """prefix_reward_fn(comp (R, T), cmask (R, T), prefix_len, rows (R,)) for each prefix length at once: the N x B
+    completions of prefix length L share it, so a causal D encodes it once (SeqGanDiscriminator.score_continuations)."""
+    N, P, B, T = comp.shape
+    rows = torch.arange(B, device=comp.device).repeat(N)  # (N * B,): row n * B + b continues sequence b
+    return torch.stack([prefix_reward_fn(comp[:, l].reshape(-1, T), cmask[:, l].reshape(-1, T), l + 1, rows).view(N, B)
+                        for l in range(P)], 1)  # (N, P, B)
+
+
+@torch.no_grad()
 def rollout_rewards(gen, reward_fn: Callable, batch, tokens, mask, fixed_mask, num_rollouts: int,
                     generator: torch.Generator | None = None, impl: str = "cached", max_rows: int | None = None,
-                    rows=None) -> torch.Tensor:
+                    rows=None, prefix_reward_fn: Callable | None = None) -> torch.Tensor:
     """Q (B, T): Q[b, t] = mean over rollouts of the reward of completions of y_b[:t+1]; the last real
-    token gets the reward of the sequence itself; 0 at padding."""
+    token gets the reward of the sequence itself; 0 at padding. With `prefix_reward_fn` (a causal D) the
+    completions are scored sharing each prefix's encoding (score_completions_shared), else one by one."""
     B, T = tokens.shape
     u = draw_uniforms(num_rollouts, B, T, generator, tokens.device, rows)
     if impl == "cached":
@@ -176,7 +187,11 @@ def rollout_rewards(gen, reward_fn: Callable, batch, tokens, mask, fixed_mask, n
         comp, cmask = rollouts_per_prefix(gen, batch, tokens, mask, fixed_mask, u, max_rows)
     else:
         comp, cmask = rollouts_naive(gen, batch, tokens, mask, fixed_mask, u, mode=impl)
-    prefix_q = score_completions(reward_fn, comp, cmask).mean(0).T  # (P, B) -> (B, T-1)
+    if prefix_reward_fn is not None:
+        scores = score_completions_shared(prefix_reward_fn, comp, cmask)
+    else:
+        scores = score_completions(reward_fn, comp, cmask)
+    prefix_q = scores.mean(0).T  # (P, B) -> (B, T-1)
     full = reward_fn(tokens, mask, torch.arange(B, device=tokens.device))  # (B,)
     q = torch.cat([prefix_q, torch.zeros_like(prefix_q[:, :1])], 1)  # (B, T)
     q[torch.arange(B, device=tokens.device), mask.long().sum(1) - 1] = full  # the last real token: D's score of y

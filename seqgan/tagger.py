@@ -72,7 +72,7 @@ class ByteCNN(nn.Module):
         B, T, C = chars.shape
         # Convolve each distinct word of the batch once ("the", "." and padding recur a lot),
         # then scatter back: same values and gradients, a fraction of the work.
-        flat, inverse = torch.unique(chars.view(B * T, C), dim=0, return_inverse=True)  # (U, C), (B*T,)
+        flat, inverse = torch.unique(chars.reshape(B * T, C), dim=0, return_inverse=True)  # (U, C), (B*T,)
         x = self.emb(flat).transpose(1, 2)  # (U, dim, C)
         n_bytes = (flat != BYTE_PAD).sum(1)  # (U,)
         pooled = []

@@ -93,6 +93,32 @@ def test_cached_rollouts_equal_naive_rollouts(name):
     assert torch.equal(q["cached"][torch.arange(len(last)), last], full)
 
 
+@pytest.mark.parametrize("name", ["oracle", "text", "pos"])
+def test_shared_prefix_d_rewards_equal_unshared(name):
+    """A causal D scores each rollout prefix once and only the continuations on its cache: the same rewards as
+    scoring every completion whole, in float64."""
+    task, tok, gen, batch = CASES[name]()
+    gen = gen.double()
+    torch.manual_seed(0)
+    disc = build_discriminator(gen.vocab_size, GanArguments(disc_causal=True, **TINY_D), len(tok) if gen.conditional else 0,
+                               64).double().eval()
+    cond = batch if gen.conditional else None
+    with torch.no_grad():
+        s = gen.sample(cond, num_samples=None if cond else 4, generator=torch.Generator().manual_seed(1))
+
+    def reward_fn(tokens, mask, rows):
+        c = {k: v[rows] for k, v in batch.items() if torch.is_tensor(v)} if cond else None
+        return disc.score(tokens=tokens, mask=mask, cond=c)
+
+    def prefix_reward_fn(comp, cmask, prefix_len, rows):
+        return disc.score_continuations(comp, cmask, prefix_len, rows, cond)
+
+    fixed = batch["mask"] if cond else None
+    q = [rollout_rewards(gen, reward_fn, cond, s.tokens, s.mask, fixed, num_rollouts=3, generator=torch.Generator().manual_seed(2),
+                         prefix_reward_fn=shared) for shared in (None, prefix_reward_fn)]
+    assert (q[0][s.mask] != 0).all() and torch.allclose(q[0], q[1], atol=1e-10, rtol=0)
+
+
 def test_rloo_baseline_has_zero_mean_per_group():
     ctx = BridgeContext(gen=None, sampler=None, disc=None, loss=None, args=GanArguments(baseline="rloo"), conditional=True,
                         total_steps=1)
