@@ -2,7 +2,8 @@
 """Benchmarks: time seqgan's hot paths and check each against a reference in the same run.
 
     python scripts/benchmark.py all --output runs/benchmark.json   # every section below, one JSON report + table
-    python scripts/benchmark.py mle       # MLE tokens/s: the shipped training step vs a plain PyTorch loop, same model
+    python scripts/benchmark.py mle       # MLE tokens/s: the shipped training step vs a plain PyTorch loop, fp32 and bf16
+    python scripts/benchmark.py peer      # the rollout G step with TextGAN-PyTorch's generator size (published: 22.2 s)
     python scripts/benchmark.py gan       # seconds per adversarial round, each bridge
     python scripts/benchmark.py rollout   # SeqGAN rollout rewards: cached vs per-prefix state (RNN-style) vs re-encoding
     python scripts/benchmark.py bleu      # test-BLEU-2..5 and self-BLEU-2..5 at 10,000 samples, vs nltk
@@ -49,6 +50,23 @@ class BenchmarkArguments:
                 "--oracle_checkpoint, e.g. '--num_layers 6 --hidden_size 256' (how the ratio scales with G's body)."})
     steps: int = field(default=30, metadata={"help": "mle: timed training steps of each loop."})
     gan_rounds: int = field(default=5, metadata={"help": "gan: timed adversarial rounds per bridge."})
+    precisions: str = field(default="no,bf16", metadata={
+        "help": "matmul/mle/gan/peer: the --mixed_precision settings to time, in one run (comma-separated: no, bf16, fp16)."})
+    peer_rounds: int = field(default=3, metadata={"help": "peer: timed rollout G steps per configuration."})
+
+
+def _accelerator(precision: str):
+    """An Accelerator with this --mixed_precision. accelerate keeps one process-wide state, so it is reset first
+    (an internal call, harmless in a single-process benchmark): each precision runs exactly as train.py runs it."""
+    from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
+
+    AcceleratorState._reset_state(reset_partial_state=True)
+    return Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=precision)
+
+
+def _precisions(args) -> list[str]:
+    return [p.strip() for p in args.precisions.split(",") if p.strip()]
 
 
 def _flops(fn) -> int:
@@ -61,13 +79,16 @@ def _flops(fn) -> int:
 
 
 def bench_matmul(args) -> dict:
-    """The machine's reference: GFLOP/s of a (2048 x 1024) @ (1024 x 1024) float32 matmul, best of 20."""
+    """The machine's reference: GFLOP/s of a (2048 x 1024) @ (1024 x 1024) matmul, best of 20, in each precision."""
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    a, b = torch.randn(2048, 1024, device=dev), torch.randn(1024, 1024, device=dev)
-    best = min(_timed(lambda: a @ b, 1, dev) for _ in range(20))
-    gflops = 2 * 2048 * 1024 * 1024 / best / 1e9
-    print(f"[matmul] float32 2048x1024 @ 1024x1024: {gflops:,.0f} GFLOP/s", file=sys.stderr)
-    return {"float32_gflops_per_s": gflops}
+    out = {}
+    for p in _precisions(args):
+        dtype = {"no": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[p]
+        a, b = torch.randn(2048, 1024, device=dev, dtype=dtype), torch.randn(1024, 1024, device=dev, dtype=dtype)
+        best = min(_timed(lambda: a @ b, 1, dev) for _ in range(20))
+        out[f"{p}_gflops_per_s"] = 2 * 2048 * 1024 * 1024 / best / 1e9
+        print(f"[matmul] {dtype} 2048x1024 @ 1024x1024: {out[f'{p}_gflops_per_s']:,.0f} GFLOP/s", file=sys.stderr)
+    return out
 
 
 def _data_file(args, rel: str) -> str:
@@ -223,11 +244,11 @@ def _timed(fn, steps: int, device, warmup: bool = True) -> float:
 
 
 def bench_mle(args) -> dict:
-    """MLE tokens/s of the oracle generator: the shipped training step (the Objective through accelerate, the
-    guarded backward / clip / step / scheduler of seqgan.gan.guarded_step with its cross-process non-finite
-    check, the loss kept for logging) against a plain PyTorch loop over the same model and batches."""
+    """MLE tokens/s of the oracle generator in each precision: the shipped training step (the Objective through
+    accelerate, autocast under --mixed_precision, the guarded backward / clip / step / scheduler of
+    seqgan.gan.guarded_step with its cross-process non-finite check, the loss kept for logging) against a plain
+    PyTorch loop over the same model and batches (fp32, and torch.autocast for the lower precisions)."""
     import transformers
-    from accelerate import Accelerator
 
     from seqgan.gan import guarded_step
     from seqgan.loops import Guard, param_groups
@@ -236,84 +257,126 @@ def bench_mle(args) -> dict:
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     batches = _oracle_batches(args, args.steps, 64, dev)
     tokens = sum(int(b["mask"].sum()) for b in batches) / len(batches)
-    gen, _, source = _oracle_generator(args)
-    gen = gen.to(dev).train()
-    acc = Accelerator(cpu=dev.type == "cpu")
-    opt = torch.optim.AdamW(param_groups(gen, 0.01), lr=1e-4)
-    sched = transformers.get_scheduler("linear", opt, num_warmup_steps=10, num_training_steps=10 ** 6)
-    model, opt, sched = acc.prepare(Objective(gen, mle_objective), opt, sched)
-    guard, running = Guard(acc, rec=None), []
-    it = iter(range(10 ** 9))
+    out = {"batch": 64, "tokens_per_step": tokens}
+    for p in _precisions(args):
+        gen, _, out["model"] = _oracle_generator(args)
+        gen = gen.to(dev).train()
+        acc = _accelerator(p)
+        opt = torch.optim.AdamW(param_groups(gen, 0.01), lr=1e-4)
+        sched = transformers.get_scheduler("linear", opt, num_warmup_steps=10, num_training_steps=10 ** 6)
+        model, opt, sched = acc.prepare(Objective(gen, mle_objective), opt, sched)
+        guard, running = Guard(acc, rec=None), []
+        it = iter(range(10 ** 9))
 
-    def seqgan_step():  # the body of seqgan.loops.train_supervised's loop
-        step = next(it)
-        with acc.accumulate(model):
-            loss = model(batches[step % len(batches)])
-            ok, _ = guarded_step(acc, loss, model, opt, 1.0, guard, step, "training", sched)
-        if ok:
-            guard.good()
-            running.append(loss.detach())
-        if len(running) == 50:  # --log_every 50: one gathered mean
-            acc.gather(torch.stack(running).mean()[None]).mean().item()
-            running.clear()
+        def seqgan_step():  # the body of seqgan.loops.train_supervised's loop
+            step = next(it)
+            with acc.accumulate(model):
+                loss = model(batches[step % len(batches)])
+                ok, _ = guarded_step(acc, loss, model, opt, 1.0, guard, step, "training", sched)
+            if ok:
+                guard.good()
+                running.append(loss.detach())
+            if len(running) == 50:  # --log_every 50: one gathered mean
+                acc.gather(torch.stack(running).mean()[None]).mean().item()
+                running.clear()
 
-    plain_gen, _, _ = _oracle_generator(args)
-    plain_gen = plain_gen.to(dev).train()
-    plain_opt = torch.optim.AdamW(plain_gen.parameters(), lr=1e-4)
+        plain_gen, _, _ = _oracle_generator(args)
+        plain_gen = plain_gen.to(dev).train()
+        plain_opt = torch.optim.AdamW(plain_gen.parameters(), lr=1e-4)
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(p)
 
-    def plain_step():
-        batch = batches[next(it) % len(batches)]
-        loss = mle_loss(plain_gen(batch), batch["labels"], batch["mask"])
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(plain_gen.parameters(), 1.0)
-        plain_opt.step()
-        plain_opt.zero_grad()
+        def plain_step():
+            batch = batches[next(it) % len(batches)]
+            with torch.autocast(dev.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+                logits = plain_gen(batch)
+            loss = mle_loss(logits, batch["labels"], batch["mask"])
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(plain_gen.parameters(), 1.0)
+            plain_opt.step()
+            plain_opt.zero_grad()
 
-    t_seq, t_plain = _timed(seqgan_step, args.steps, dev), _timed(plain_step, args.steps, dev)
-    flops = _flops(plain_step)  # forward + backward of one batch (the optimiser's elementwise work is not counted)
-    out = {"model": source, "batch": 64, "tokens_per_step": tokens, "seqgan_tokens_per_s": tokens / t_seq,
-           "plain_pytorch_tokens_per_s": tokens / t_plain, "seqgan_over_plain": t_plain / t_seq,
-           "seqgan_gflops_per_s": flops / t_seq / 1e9, "plain_gflops_per_s": flops / t_plain / 1e9}
-    print(f"[mle] seqgan's training step {tokens / t_seq:,.0f} tokens/s ({out['seqgan_gflops_per_s']:.1f} GFLOP/s), plain "
-          f"PyTorch {tokens / t_plain:,.0f} tokens/s (ratio {t_plain / t_seq:.2f})", file=sys.stderr)
+        t_seq, t_plain = _timed(seqgan_step, args.steps, dev), _timed(plain_step, args.steps, dev)
+        flops = _flops(plain_step)  # forward + backward of one batch (the optimiser's elementwise work is not counted)
+        out.update({f"{p}_seqgan_tokens_per_s": tokens / t_seq, f"{p}_plain_pytorch_tokens_per_s": tokens / t_plain,
+                    f"{p}_seqgan_over_plain": t_plain / t_seq, f"{p}_seqgan_gflops_per_s": flops / t_seq / 1e9,
+                    f"{p}_plain_gflops_per_s": flops / t_plain / 1e9})
+        print(f"[mle {p}] seqgan's training step {tokens / t_seq:,.0f} tokens/s ({flops / t_seq / 1e9:.1f} GFLOP/s), plain "
+              f"PyTorch {tokens / t_plain:,.0f} tokens/s (ratio {t_plain / t_seq:.2f})", file=sys.stderr)
+    ps = _precisions(args)
+    if len(ps) > 1:
+        out[f"{ps[1]}_over_{ps[0]}_seqgan"] = out[f"{ps[1]}_seqgan_tokens_per_s"] / out[f"{ps[0]}_seqgan_tokens_per_s"]
     return out
 
 
-def bench_gan(args) -> dict:
-    """Seconds per adversarial round (one D step + one G step, batch 64) for each bridge on the oracle task."""
-    from accelerate import Accelerator
-
-    from seqgan.bridges import BRIDGES, BridgeContext
-    from seqgan.config import GanArguments
+def _gan_setup(args, gen, gargs, acc, dev):
+    from seqgan.bridges import BridgeContext
     from seqgan.discriminator import build_discriminator
-    from seqgan.gan import GanModels, d_step, g_step
+    from seqgan.gan import GanModels
     from seqgan.losses import LOSSES
+
+    disc = build_discriminator(gen.vocab_size, gargs, 0, 64).to(dev)
+    ctx = BridgeContext(gen=gen, sampler=gen, disc=disc, loss=LOSSES[gargs.gan_loss], args=gargs, conditional=False,
+                        total_steps=100, generator=torch.Generator(device=dev).manual_seed(args.seed), accelerator=acc)
+    return GanModels(gen, disc, torch.optim.AdamW(gen.parameters(), lr=1e-5), torch.optim.AdamW(
+        [p for p in disc.parameters() if p.requires_grad], lr=1e-4), ctx, 1.0)
+
+
+def bench_gan(args) -> dict:
+    """Seconds per adversarial round (one D step + one G step, batch 64) for each bridge on the oracle task, in each
+    precision (autocast as train.py runs it)."""
+    from seqgan.bridges import BRIDGES
+    from seqgan.config import GanArguments
+    from seqgan.gan import d_step, g_step
 
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     batches = _oracle_batches(args, 4, 64, dev)
-    acc = Accelerator(cpu=dev.type == "cpu")
     out = {}
-    for bridge in BRIDGES:
-        gargs = GanArguments(bridge=bridge, disc_causal=bridge == "dense", gan_loss="rsgan" if "gumbel" in bridge else "standard",
-                             num_rollouts=args.num_rollouts, rollout_max_rows=args.rollout_max_rows if dev.type == "cpu" else 10 ** 9)
-        gen, _, _ = _oracle_generator(args)
-        gen = gen.to(dev).eval()
-        disc = build_discriminator(gen.vocab_size, gargs, 0, 64).to(dev)
-        ctx = BridgeContext(gen=gen, sampler=gen, disc=disc, loss=LOSSES[gargs.gan_loss], args=gargs, conditional=False,
-                            total_steps=100, generator=torch.Generator(device=dev).manual_seed(args.seed), accelerator=acc)
-        m = GanModels(gen, disc, torch.optim.AdamW(gen.parameters(), lr=1e-5), torch.optim.AdamW(
-            [p for p in disc.parameters() if p.requires_grad], lr=1e-4), ctx, 1.0)
-        i = iter(range(10 ** 9))
+    for p in _precisions(args):
+        acc = _accelerator(p)
+        for bridge in BRIDGES:
+            gargs = GanArguments(bridge=bridge, disc_causal=bridge == "dense", gan_loss="rsgan" if "gumbel" in bridge else "standard",
+                                 num_rollouts=args.num_rollouts, rollout_max_rows=args.rollout_max_rows if dev.type == "cpu" else 10 ** 9)
+            gen, _, _ = _oracle_generator(args)
+            m = _gan_setup(args, gen.to(dev).eval(), gargs, acc, dev)
+            i = iter(range(10 ** 9))
 
-        def one_round():
-            d_step(acc, m, batches[next(i) % 4])
-            disc.eval()
-            g_step(acc, m, batches[next(i) % 4])
+            def one_round():
+                d_step(acc, m, batches[next(i) % 4])
+                m.disc.eval()
+                g_step(acc, m, batches[next(i) % 4])
 
-        out[f"{bridge}_seconds_per_round"] = _timed(one_round, args.gan_rounds, dev)
-        out[f"{bridge}_gflops_per_s"] = _flops(one_round) / out[f"{bridge}_seconds_per_round"] / 1e9
-        print(f"[gan] {bridge}: {out[f'{bridge}_seconds_per_round']:.3f} s per round, "
-              f"{out[f'{bridge}_gflops_per_s']:.1f} GFLOP/s", file=sys.stderr)
+            key = f"{p}_{bridge}"
+            out[f"{key}_seconds_per_round"] = _timed(one_round, args.gan_rounds, dev)
+            out[f"{key}_gflops_per_s"] = _flops(one_round) / out[f"{key}_seconds_per_round"] / 1e9
+            print(f"[gan {p}] {bridge}: {out[f'{key}_seconds_per_round']:.3f} s per round, "
+                  f"{out[f'{key}_gflops_per_s']:.1f} GFLOP/s", file=sys.stderr)
+    return out
+
+
+def bench_peer(args) -> dict:
+    """The SeqGAN G step (sampling, 16 rollouts of every prefix, D's rewards, the policy-gradient update) for 64 x 20
+    tokens with a peer-size generator (1 layer, width 32, as TextGAN-PyTorch's SeqGAN; published: 22.2 s on a 2-core
+    CPU), with the default D and with a causal D that shares each prefix's encoding, in each precision."""
+    from seqgan.config import GanArguments
+    from seqgan.gan import g_step
+
+    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    batches = _oracle_batches(args, 4, 64, dev)
+    flags = "--num_layers 1 --hidden_size 32 --num_heads 2 --ffn_size 128"
+    out = {"generator": f"fresh oracle generator ({flags})", "batch": 64, "length": 20, "rollouts": args.num_rollouts}
+    for p in _precisions(args):
+        acc = _accelerator(p)
+        for d_name, causal in (("default_d", False), ("causal_d", True)):
+            gargs = GanArguments(bridge="rollout", disc_causal=causal, num_rollouts=args.num_rollouts,
+                                 rollout_max_rows=args.rollout_max_rows if dev.type == "cpu" else 10 ** 9)
+            gen, _, _ = _oracle_generator(args, flags)
+            m = _gan_setup(args, gen.to(dev).eval(), gargs, acc, dev)
+            m.disc.eval()
+            i = iter(range(10 ** 9))
+            key = f"{p}_{d_name}_g_step_seconds"
+            out[key] = _timed(lambda: g_step(acc, m, batches[next(i) % 4]), args.peer_rounds, dev)
+            print(f"[peer {p}] rollout G step, {d_name}: {out[key]:.2f} s ({22.2 / out[key]:.1f}x faster than 22.2 s)",
+                  file=sys.stderr)
     return out
 
 
@@ -342,7 +405,16 @@ def bench_viterbi(args) -> dict:
     return {"sentences": len(lengths), "sentences_per_s": len(lengths) / t, "tags": 17}
 
 
-SECTIONS = {"matmul": bench_matmul, "mle": bench_mle, "gan": bench_gan, "rollout": bench_rollout, "bleu": bench_bleu, "viterbi": bench_viterbi}
+SECTIONS = {"matmul": bench_matmul, "mle": bench_mle, "peer": bench_peer, "gan": bench_gan, "rollout": bench_rollout, "bleu": bench_bleu, "viterbi": bench_viterbi}
+
+
+def cpu_bf16_support() -> str:
+    """What the CPU offers for bf16 matmuls: AMX, AVX-512 BF16, or none (emulated, slow)."""
+    try:
+        flags = set(next(l for l in open("/proc/cpuinfo") if l.startswith("flags")).split(":", 1)[1].split())
+    except (OSError, StopIteration):
+        return "unknown"
+    return ", ".join(f for f in ("amx_bf16", "avx512_bf16") if f in flags) or "none"
 
 
 def cpu_model() -> str:
@@ -355,6 +427,7 @@ def cpu_model() -> str:
 def environment() -> dict:
     return {
         "device": "cuda:" + torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu", "cpu_model": cpu_model(),
+        "cpu_bf16": cpu_bf16_support(),
         "torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(), "python": platform.python_version(),
         "torch": torch.__version__, "platform": platform.platform(),
     }
@@ -362,7 +435,8 @@ def environment() -> dict:
 
 def markdown(report: dict) -> str:
     env = report["environment"]
-    lines = [f"Environment: {env['device']} ({env['cpu_model']}), {env['torch_threads']} threads, torch {env['torch']}", "", "| section | figure | value |", "|---|---|---|"]
+    lines = [f"Environment: {env['device']} ({env['cpu_model']}; bf16 instructions: {env['cpu_bf16']}), "
+             f"{env['torch_threads']} threads, torch {env['torch']}", "", "| section | figure | value |", "|---|---|---|"]
     for name, res in report["sections"].items():
         for k, v in res.items():
             if isinstance(v, float):

@@ -172,8 +172,9 @@ def rollout(ctx: BridgeContext, batch: dict):
     def reward(d, rows):  # rows: the sampled row each completion (or the sample itself) continues
         return -ctx.loss.g(d, None if d_real is None else d_real[rows])
 
-    def reward_fn(tokens, mask, rows):
-        c = {key: v[rows] for key, v in cond.items() if torch.is_tensor(v) and v.dim() > 0} if cond else None
+    def reward_fn(tokens, mask, rows):  # tokens may be cut to a length bucket's width: so is the condition
+        c = {key: v[rows][:, : tokens.shape[1]] if v.dim() > 1 else v[rows]
+             for key, v in cond.items() if torch.is_tensor(v) and v.dim() > 0} if cond else None
         return reward(ctx.disc.score(tokens=tokens, mask=mask, cond=c), rows)
 
     def prefix_reward_fn(comp, cmask, prefix_len, rows):  # a causal D encodes each shared prefix once

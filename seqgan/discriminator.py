@@ -126,11 +126,11 @@ class SeqGanDiscriminator(PreTrainedModel):
 
         out = self.encoder(inputs_embeds=self.embed_inputs(prefix, None, part(cond, 0, P), pmask),
                            attention_mask=pmask.long(), use_cache=True)  # the B prefixes, once
-        cache = out.past_key_values
+        cache = out.cache
         cache.batch_select_indices(rows)  # each completion attends to its prefix's keys and values
         cont = comp[:, P:]
         x = self.embed_inputs(cont, None, part(cond, P, T, rows), cmask[:, P:])
-        h = self.encoder(inputs_embeds=x, attention_mask=cmask.long(), past_key_values=cache, use_cache=True).last_hidden_state
+        h = self.encoder(inputs_embeds=x, attention_mask=cmask.long(), cache=cache, use_cache=True).last_hidden_state
         h = torch.cat([out.last_hidden_state[rows], h], 1)  # (R, T, d)
         logits = at_least_fp32(self.head(h).squeeze(-1))  # (R, T): one per prefix
         last = cmask.long().sum(1).clamp(min=1) - 1

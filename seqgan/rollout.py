@@ -153,12 +153,24 @@ def rollouts_naive(gen, batch, tokens, mask, fixed_mask, u, mode: str = "reencod
 
 @torch.no_grad()
 def score_completions(reward_fn: Callable, comp: torch.Tensor, cmask: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
-    """reward_fn(tokens (R, T), mask (R, T), rows (R,)) over all (N, P, B, T) completions -> (N, P, B)."""
+    """reward_fn(tokens (R, T'), mask (R, T'), rows (R,)) over all (N, P, B, T) completions -> (N, P, B).
+
+    Completions are scored in length buckets: sorted by length, each chunk cut to its longest member, so D
+    reads no padding columns beyond it (sequences that end early, at [EOS], cost only their length).
+    reward_fn must therefore accept widths T' <= T (cutting any per-position condition to T')."""
     N, P, B, T = comp.shape
     flat, fmask = comp.reshape(-1, T), cmask.reshape(-1, T)
     rows = torch.arange(B, device=comp.device).repeat(N * P)  # the batch row each completion continues
-    scores = torch.cat([reward_fn(flat[i:i + batch_size], fmask[i:i + batch_size], rows[i:i + batch_size])
-                        for i in range(0, len(flat), batch_size)])
+    lengths = fmask.sum(1)
+    order = torch.argsort(lengths, stable=True)
+    parts = []
+    for i in range(0, len(flat), batch_size):
+        idx = order[i:i + batch_size]
+        width = max(int(lengths[idx].max()), 1)  # one sync per chunk, not per token
+        parts.append(reward_fn(flat[idx, :width], fmask[idx, :width], rows[idx]))
+    sorted_scores = torch.cat(parts)
+    scores = torch.empty_like(sorted_scores)
+    scores[order] = sorted_scores
     return scores.view(N, P, B)
 
 

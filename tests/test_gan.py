@@ -77,8 +77,9 @@ def test_cached_rollouts_equal_naive_rollouts(name):
     with torch.no_grad():
         s = gen.sample(cond, num_samples=None if cond else 4, generator=torch.Generator().manual_seed(1))
 
-    def reward_fn(tokens, mask, rows):
-        c = {k: v[rows] for k, v in batch.items() if torch.is_tensor(v)} if cond else None
+    def reward_fn(tokens, mask, rows):  # tokens come in length buckets, possibly narrower than the batch
+        c = {k: v[rows][:, : tokens.shape[1]] if v.dim() > 1 else v[rows] for k, v in batch.items() if torch.is_tensor(v)} \
+            if cond else None
         return disc.score(tokens=tokens, mask=mask, cond=c)
 
     fixed = batch["mask"] if cond else None
@@ -106,8 +107,9 @@ def test_shared_prefix_d_rewards_equal_unshared(name):
     with torch.no_grad():
         s = gen.sample(cond, num_samples=None if cond else 4, generator=torch.Generator().manual_seed(1))
 
-    def reward_fn(tokens, mask, rows):
-        c = {k: v[rows] for k, v in batch.items() if torch.is_tensor(v)} if cond else None
+    def reward_fn(tokens, mask, rows):  # tokens come in length buckets, possibly narrower than the batch
+        c = {k: v[rows][:, : tokens.shape[1]] if v.dim() > 1 else v[rows] for k, v in batch.items() if torch.is_tensor(v)} \
+            if cond else None
         return disc.score(tokens=tokens, mask=mask, cond=c)
 
     def prefix_reward_fn(comp, cmask, prefix_len, rows):
