@@ -377,7 +377,28 @@ def bench_peer(args) -> dict:
             out[key] = _timed(lambda: g_step(acc, m, batches[next(i) % 4]), args.peer_rounds, dev)
             print(f"[peer {p}] rollout G step, {d_name}: {out[key]:.2f} s ({22.2 / out[key]:.1f}x faster than 22.2 s)",
                   file=sys.stderr)
+            out.update({f"{p}_{d_name}_{k}": v for k, v in _g_step_profile(m, acc, args, dev).items()})
     return out
+
+
+def _g_step_profile(m, acc, args, dev) -> dict:
+    """Where a rollout G step's time goes: G's 64 samples, the 16 x 19 x 64 completions, D's scoring of them, and
+    the rest (re-scoring the samples with gradients, the backward pass and the optimiser step)."""
+    from seqgan.rollout import draw_uniforms, rollouts_cached, score_completions, score_completions_shared
+
+    g, d = m.ctx.sampler, m.ctx.disc
+    with torch.no_grad(), acc.autocast():
+        t_sample = _timed(lambda: g.sample(num_samples=64, generator=torch.Generator(device=dev).manual_seed(0)), 1, dev)
+        s = g.sample(num_samples=64, generator=torch.Generator(device=dev).manual_seed(0))
+        u = draw_uniforms(args.num_rollouts, 64, s.tokens.shape[1], torch.Generator(device=dev).manual_seed(1), dev)
+        t_comp = _timed(lambda: rollouts_cached(g, None, s.tokens, s.mask, None, u, args.rollout_max_rows), 1, dev)
+        comp, cmask = rollouts_cached(g, None, s.tokens, s.mask, None, u, args.rollout_max_rows)
+        if d.config.causal:
+            score = lambda: score_completions_shared(lambda c, cm, L, rows: d.score_continuations(c, cm, L, rows), comp, cmask)  # noqa: E731
+        else:
+            score = lambda: score_completions(lambda t, k, rows: d.score(tokens=t, mask=k), comp, cmask)  # noqa: E731
+        t_d = _timed(score, 1, dev)
+    return {"profile_sample_seconds": t_sample, "profile_completions_seconds": t_comp, "profile_d_scoring_seconds": t_d}
 
 
 def bench_viterbi(args) -> dict:
