@@ -67,12 +67,14 @@ def test_gumbel_gradient_reaches_g_through_d(bridge):
     assert all(p.grad is None or p.grad.abs().sum() == 0 for p in m.gen.parameters())
 
 
-@pytest.mark.parametrize("name", ["oracle", "text", "pos"])
-def test_cached_rollouts_equal_naive_rollouts(name):
+def rollout_case(name, causal=False):
+    """A float64 tiny G (rounding can no longer move a sampling boundary between implementations), its samples,
+    a float64 D and the reward function a bridge would pass to rollout_rewards."""
     task, tok, gen, batch = CASES[name]()
-    gen = gen.double()  # float64: rounding can no longer move a sampling boundary between implementations
+    gen = gen.double()
     torch.manual_seed(0)
-    disc = build_discriminator(gen.vocab_size, GanArguments(**TINY_D), len(tok) if gen.conditional else 0, 64).double()
+    disc = build_discriminator(gen.vocab_size, GanArguments(disc_causal=causal, **TINY_D), len(tok) if gen.conditional else 0,
+                               64).double().eval()
     cond = batch if gen.conditional else None
     with torch.no_grad():
         s = gen.sample(cond, num_samples=None if cond else 4, generator=torch.Generator().manual_seed(1))
@@ -82,7 +84,12 @@ def test_cached_rollouts_equal_naive_rollouts(name):
             if cond else None
         return disc.score(tokens=tokens, mask=mask, cond=c)
 
-    fixed = batch["mask"] if cond else None
+    return gen, disc, cond, s, reward_fn, batch["mask"] if cond else None
+
+
+@pytest.mark.parametrize("name", ["oracle", "text", "pos"])
+def test_cached_rollouts_equal_naive_rollouts(name):
+    gen, disc, cond, s, reward_fn, fixed = rollout_case(name)
     q = {impl: rollout_rewards(gen, reward_fn, cond, s.tokens, s.mask, fixed, num_rollouts=3,
                                generator=torch.Generator().manual_seed(2), impl=impl, max_rows=7)
          for impl in ("cached", "per_prefix", "reencode", "prefix")}
@@ -98,24 +105,11 @@ def test_cached_rollouts_equal_naive_rollouts(name):
 def test_shared_prefix_d_rewards_equal_unshared(name):
     """A causal D scores each rollout prefix once and only the continuations on its cache: the same rewards as
     scoring every completion whole, in float64."""
-    task, tok, gen, batch = CASES[name]()
-    gen = gen.double()
-    torch.manual_seed(0)
-    disc = build_discriminator(gen.vocab_size, GanArguments(disc_causal=True, **TINY_D), len(tok) if gen.conditional else 0,
-                               64).double().eval()
-    cond = batch if gen.conditional else None
-    with torch.no_grad():
-        s = gen.sample(cond, num_samples=None if cond else 4, generator=torch.Generator().manual_seed(1))
-
-    def reward_fn(tokens, mask, rows):  # tokens come in length buckets, possibly narrower than the batch
-        c = {k: v[rows][:, : tokens.shape[1]] if v.dim() > 1 else v[rows] for k, v in batch.items() if torch.is_tensor(v)} \
-            if cond else None
-        return disc.score(tokens=tokens, mask=mask, cond=c)
+    gen, disc, cond, s, reward_fn, fixed = rollout_case(name, causal=True)
 
     def prefix_reward_fn(comp, cmask, prefix_len, rows):
         return disc.score_continuations(comp, cmask, prefix_len, rows, cond)
 
-    fixed = batch["mask"] if cond else None
     q = [rollout_rewards(gen, reward_fn, cond, s.tokens, s.mask, fixed, num_rollouts=3, generator=torch.Generator().manual_seed(2),
                          prefix_reward_fn=shared) for shared in (None, prefix_reward_fn)]
     assert (q[0][s.mask] != 0).all() and torch.allclose(q[0], q[1], atol=1e-10, rtol=0)
