@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> dict | list[dict]:
     suffix = "_rerank" if args.rerank_with else "_greedy" if args.greedy else ""
     out = Path(args.output) if args.output else run_dir(ckpt) / f"eval_{args.split}{suffix}.json"
     refuse_overwrite([out], args)
-    ckpt, task, data_args, gen, tokenizer, encoded = prepare(args.checkpoint[0], args, accelerator)
+    ckpt, task, data_args, gen, tokenizer, encoded = prepare(str(ckpt), args, accelerator)  # resolved once
     rerank = None
     if args.rerank_with:
         rerank = Reranker.from_checkpoint(args.rerank_with, tokenizer, task, accelerator.device,

@@ -139,13 +139,18 @@ def generator_dir(ckpt: Path) -> Path:
     return ckpt / "generator" if (ckpt / "generator").is_dir() else ckpt
 
 
-# What a training run writes into its folder (see the layout above); --overwrite_output_dir removes exactly these.
-RUN_FILES = ("args.json", "metrics.jsonl", "best", "last", "checkpoints", "eval_test.json")
+# What a run leaves in its folder (see the layout above): training's files, then evaluate.py's results, sweeps and
+# staged uploads, which describe the same run. --overwrite_output_dir removes exactly these.
+RUN_FILES = ("args.json", "metrics.jsonl", "best", "last", "checkpoints", "eval_*.json", "sweep_*", "hub_upload")
 LOCK = ".seqgan.lock"
 
 
+def run_contents(out_dir: str | Path) -> list[Path]:
+    return [p for pattern in RUN_FILES for p in sorted(Path(out_dir).glob(pattern))]
+
+
 def holds_run(out_dir: str | Path) -> bool:
-    return any((Path(out_dir) / name).exists() for name in RUN_FILES)
+    return bool(run_contents(out_dir))
 
 
 def _pid_alive(pid: int) -> bool:
@@ -184,12 +189,11 @@ def claim_run_dir(out_dir: str | Path, overwrite: bool, resuming: bool) -> Path:
         break
     else:
         raise FileExistsError(f"could not take the lock {lock}; remove it if no run is writing to {out}.")
-    if overwrite and not resuming:
-        for name in RUN_FILES:
-            target = out / name
+    if overwrite and not resuming:  # the old run's results would otherwise sit beside the new run's
+        for target in run_contents(out):
             if target.is_dir():
                 shutil.rmtree(target)
-            elif target.exists():
+            else:
                 target.unlink()
     return lock
 

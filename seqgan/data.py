@@ -146,7 +146,7 @@ class LengthGroupedBatchSampler(torch.utils.data.Sampler):
         rng = random.Random(self.seed * 1_000_003 + self.epoch)
         if self.shuffle:
             rng.shuffle(idx)
-        window = self.batch_size * 50 if self.shuffle else len(idx)
+        window = self.batch_size * 50 if self.shuffle else max(len(idx), 1)
         batches = []
         for w in range(0, len(idx), window):
             chunk = sorted(idx[w:w + window], key=lambda i: self.lengths[i]) if self.shuffle else idx[w:w + window]

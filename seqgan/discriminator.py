@@ -115,8 +115,8 @@ class SeqGanDiscriminator(PreTrainedModel):
         if not self.config.causal:
             raise ValueError("shared-prefix scoring needs a causal discriminator (--disc_causal).")
         P, T = prefix_len, comp.shape[1]
-        first = torch.zeros(int(rows.max()) + 1, dtype=torch.long, device=comp.device).scatter_(
-            0, rows.flip(0), torch.arange(len(rows) - 1, -1, -1, device=comp.device))  # a completion row of each prefix
+        first = torch.empty(int(rows.max()) + 1, dtype=torch.long, device=comp.device)
+        first[rows] = torch.arange(len(rows), device=comp.device)  # some completion row of each prefix (any will do)
         prefix, pmask = comp[first, :P], cmask[first, :P]  # (B, P)
 
         def part(c, lo, hi, idx=None):  # the condition's per-position features for positions lo..hi-1

@@ -70,7 +70,7 @@ def d_step(accelerator, m: GanModels, batch: dict) -> dict:
         with accelerator.autocast():
             d_real = _sequence_logits(m.disc(tokens=batch["labels"], mask=batch["mask"], cond=cond), batch["mask"], causal)
             d_fake = _sequence_logits(m.disc(tokens=fake.tokens, mask=fake.mask, cond=cond), fake.mask, causal)
-            loss = ctx.loss.d(d_real.float(), d_fake.float(), paired=not causal)  # per-prefix logits: unequal counts
+            loss = ctx.loss.d(d_real, d_fake, paired=not causal)  # D's logits are fp32; per-prefix ones come unequal
         ok, norm = guarded_step(accelerator, loss, m.disc, m.d_opt, m.max_grad_norm, m.guard, ctx.step, "discriminator")
     if not ok:
         return {}

@@ -41,8 +41,10 @@ def test_a_second_run_into_a_run_folder_is_refused_without_touching_it(data_dir,
                           timeout=300, env={**os.environ, "SEQGAN_NUM_THREADS": "1"})
     assert proc.returncode == 1 and "Traceback" not in proc.stderr and "already holds a run" in proc.stderr
     assert snapshot(out) == before
-    # Told to, it replaces the run: a fresh log, not two interleaved ones.
+    # Told to, it replaces the run: a fresh log, not two interleaved ones, and no stale results of the old run.
+    (out / "eval_test_greedy.json").write_text("{}")
     train.main([*argv, "--overwrite_output_dir", "--seed", "7"])
+    assert not (out / "eval_test_greedy.json").exists()
     log = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
     assert sum("test/nll" in r for r in log) == 1 and json.loads((out / "args.json").read_text())["seed"] == 7
 
