@@ -5,6 +5,7 @@
         --eval_file ../shared/data/ud_en_ewt/en_ewt-ud-dev.conllu ../shared/data/ud_en_ewt/en_ewt-ud-test.conllu
     python scripts/check_data.py --task text my_captions.txt --max_length 48
     python scripts/check_data.py --task oracle my_samples.txt
+    python scripts/check_data.py --task pos --tag_column xpos ../shared/data/ud_af_afribooms/af_afribooms-ud-train.conllu
 
 Files named without a flag are training files; --eval_file names dev and test files. The rules are
 training's own (the task's reader, and seqgan.evaluation.encode_splits for lengths): a training file's
@@ -30,17 +31,18 @@ class CheckArguments:
     eval_file: list[str] = field(default_factory=list, metadata={
         "help": "Dev and test files (one or more): over-long sequences there are errors."})
     max_length: int | None = field(default=None, metadata={"help": "Longest sequence training accepts (default: the task's)."})
+    tag_column: str = field(default="upos", metadata={"help": "pos: the tag column training reads, upos or xpos."})
     long_sequences: str = field(default="truncate", metadata={
         "help": "Over-long sequences in training files: 'truncate' (reported as warnings) or 'error' (as errors)."})
 
 
-def check_file(task, path: Path, max_length: int, long_policy: str) -> Problems:
+def check_file(task, path: Path, max_length: int, long_policy: str, tag_column: str = "upos") -> Problems:
     """Every problem training would meet in `path`; long_policy is what training applies to its rows."""
     problems = Problems(collect=True)
     if not path.is_file():
         problems.add(path, None, "no such file.")
         return problems
-    rows = task.read_file(path, problems, max_length)
+    rows = task.read_file(path, problems, max_length, tag_column)
     if rows:
         problems.summary, lengths = task.summarise(rows)
         for r, n in lengths:
@@ -69,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     max_length = args.max_length or task.DEFAULTS["max_length"]
     failed = False
     for f, policy in files:
-        problems = check_file(task, Path(f), max_length, policy)
+        problems = check_file(task, Path(f), max_length, policy, args.tag_column)
         for e in problems.errors:
             print(f"error: {e}")
         for w in problems.warnings:

@@ -7,6 +7,7 @@
         --temperatures 0.6,0.7,0.8,0.9,1.0,1.1,1.2,1.3                # quality-diversity sweep: CSV + PNG
     python scripts/evaluate.py --checkpoint runs/pos-mle --rerank_with runs/pos-crf-nll --num_candidates 8   # G + D
     python scripts/evaluate.py --checkpoint runs/oracle-crf-nll --greedy  # Viterbi output of the bigram model
+    python scripts/evaluate.py --checkpoint runs/pos-mle --test_file my-domain.conllu   # out of domain
 
 The task and its data options come from each checkpoint's args.json; flags given here win.
 Reranked (--rerank_with) and greedy (--greedy) evaluations write eval_<split>_rerank.json and
@@ -27,9 +28,11 @@ from pathlib import Path
 
 import torch
 from accelerate import Accelerator
+from datasets import Dataset
 from seqgan.checkpoint import load_checkpoint, read_args, resolve_checkpoint, run_dir, write_json_atomic, write_text_atomic
 from seqgan.cli import make_parser, parse_strict, run
 from seqgan.config import DataArguments, quiet_libraries
+from seqgan.data import Problems
 from seqgan.evaluation import encode_splits, evaluate_split, format_table
 from seqgan.plots import plot_sweep
 from seqgan.rerank import Reranker
@@ -61,6 +64,9 @@ class EvalArguments:
     num_candidates: int = field(default=8, metadata={"help": "G + D decoding: samples from G per sentence, besides greedy."})
     rerank_weight: float = field(default=0.0, metadata={"help": "G + D decoding: weight of log p_G(y | x) added to D's score."})
     overwrite: bool = field(default=False, metadata={"help": "Replace result files that already exist (e.g. training's eval_test.json)."})
+    test_file: str | None = field(default=None, metadata={
+        "help": "Score this file instead of the run's test split (out-of-domain evaluation): CoNLL-U (pos), one "
+                "sentence per line (text) or id lines (oracle). Writes <run>/eval_file_<name>.json by default."})
 
     def __post_init__(self):
         self.temperature_list = [float(t) for t in self.temperatures.split(",")] if self.temperatures else None
@@ -71,6 +77,8 @@ class EvalArguments:
             raise ValueError(f"--labels names {len(self.label_list)} curves for {len(self.checkpoint)} checkpoints.")
         if self.temperature_list is not None and (self.greedy or self.rerank_with):
             raise ValueError("--temperatures sweeps sampling; it does not combine with --greedy or --rerank_with.")
+        if self.test_file and self.split != "test":
+            raise ValueError("--test_file replaces the test split; drop --split.")
         if self.temperature_list is None and len(self.checkpoint) > 1:
             raise ValueError("several --checkpoint values need --temperatures (a sweep); evaluate one checkpoint at a time otherwise.")
 
@@ -92,7 +100,12 @@ def prepare(name: str, args: EvalArguments, accelerator):
     task = task_of(run_args, ckpt)
     gen, tokenizer, _ = load_checkpoint(str(ckpt), task)
     gen = gen.to(accelerator.device)
-    splits = task.load_splits(data_args)
+    splits = task.load_splits(data_args)  # the run's own splits: train feeds unknown-word and copy-rate figures
+    if args.test_file:
+        path = Path(args.test_file)
+        if not path.is_file():
+            raise FileNotFoundError(f"--test_file {path}: no such file.")
+        splits["test"] = Dataset.from_list(task.read_file(path, Problems(), data_args.max_length, data_args.tag_column))
     if args.split not in splits:
         raise ValueError(f"--split {args.split!r} does not exist; choose one of {', '.join(splits)}.")
     encoded = encode_splits(task, splits, tokenizer, gen, data_args.long_sequences)  # the splits training saw
@@ -149,7 +162,8 @@ def main(argv: list[str] | None = None) -> dict | list[dict]:
 
     ckpt = resolve_checkpoint(args.checkpoint[0])
     suffix = "_rerank" if args.rerank_with else "_greedy" if args.greedy else ""
-    out = Path(args.output) if args.output else run_dir(ckpt) / f"eval_{args.split}{suffix}.json"
+    name = f"file_{Path(args.test_file).stem}" if args.test_file else args.split
+    out = Path(args.output) if args.output else run_dir(ckpt) / f"eval_{name}{suffix}.json"
     refuse_overwrite([out], args)
     ckpt, task, data_args, gen, tokenizer, encoded = prepare(str(ckpt), args, accelerator)  # resolved once
     rerank = None
@@ -159,7 +173,8 @@ def main(argv: list[str] | None = None) -> dict | list[dict]:
                                           seed=data_args.data_seed)
     metrics = evaluate_split(task, gen, tokenizer, encoded, args.split, accelerator, data_args, args.batch_size,
                              greedy=args.greedy, rerank=rerank)
-    metrics.update({"checkpoint": str(ckpt), "task": data_args.task, "split": args.split, "data_seed": data_args.data_seed})
+    metrics.update({"checkpoint": str(ckpt), "task": data_args.task, "split": args.split, "data_seed": data_args.data_seed,
+                    "test_file": args.test_file})
     if accelerator.is_main_process:
         write_json_atomic(out, metrics)
         print(format_table(metrics))

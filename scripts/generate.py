@@ -1,33 +1,77 @@
 #!/usr/bin/env python
-"""Sample sentences from a generator, or tag sentences typed in (pos).
+"""Use a trained model: sample sentences from a generator, or tag sentences (pos) from the command line or a file.
 
     python scripts/generate.py --checkpoint runs/text-mle --num_samples 20 --temperature 0.8
-    echo "The quick brown fox jumps ." | python scripts/generate.py --checkpoint runs/pos-mle
-    python scripts/generate.py --checkpoint runs/pos-mle --sentence "I saw her duck ."
+    python scripts/generate.py --checkpoint runs/text-mle --num_samples 10000 --output_file samples.txt
+    python scripts/generate.py --checkpoint runs/pos-mle --sentence "I saw her duck."
+    python scripts/generate.py --checkpoint runs/pos-mle --input_file sentences.txt --output_file tagged.conllu
+    cat sentences.txt | python scripts/generate.py --checkpoint runs/pos-mle --input_file - > tagged.conllu
 
-For pos, input words are separated by spaces (one sentence per line on stdin).
+pos: each input line is one sentence. Raw text is split into words and punctuation (seqgan.tasks.pos.WORD:
+"duck." -> "duck", "."); --pretokenized splits on spaces only. The output is CoNLL-U with one block per input
+line (`# sent_id` = line number, `# text`), an empty line kept as a comment-only block; a line longer than the
+model's max_length is truncated (noted in a comment, with a warning) or, with --long_sequences skip, left
+untagged. Sentences are tagged --batch_size at a time. Without --input_file or --sentence, stdin is read.
+text/oracle: --num_samples samples; with --output_file they go one per line to that file, and the checkpoint,
+temperature, seed and count to <output_file>.json beside it. Files are written whole or not at all.
 """
 
 from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
-from seqgan.checkpoint import load_checkpoint, read_args, resolve_checkpoint
+from seqgan.checkpoint import load_checkpoint, read_args, resolve_checkpoint, write_json_atomic, write_text_atomic
 from seqgan.cli import make_parser, parse_strict, run
 from seqgan.config import quiet_libraries
+from seqgan.data import read_lines
 from seqgan.tasks import task_of
 
 
 @dataclass
 class GenerateArguments:
     checkpoint: str = field(metadata={"help": "Run folder, checkpoint folder or Hub id."})
-    num_samples: int = field(default=10, metadata={"help": "Sentences to sample (text and oracle)."})
-    temperature: float = field(default=1.0, metadata={"help": "Softmax temperature for sampling."})
-    greedy: bool = field(default=False, metadata={"help": "Greedy decoding instead of sampling."})
-    seed: int = field(default=0, metadata={"help": "Sampling seed."})
-    sentence: str | None = field(default=None, metadata={"help": "pos: a sentence to tag (else read stdin)."})
+    num_samples: int = field(default=10, metadata={"help": "text/oracle: sentences to sample."})
+    temperature: float = field(default=1.0, metadata={"help": "text/oracle: softmax temperature for sampling."})
+    greedy: bool = field(default=False, metadata={"help": "text/oracle: greedy decoding instead of sampling."})
+    seed: int = field(default=0, metadata={"help": "text/oracle: sampling seed."})
+    sentence: str | None = field(default=None, metadata={"help": "pos: one sentence to tag."})
+    input_file: str | None = field(default=None, metadata={"help": "pos: sentences to tag, one per line ('-': stdin)."})
+    output_file: str | None = field(default=None, metadata={
+        "help": "Where to write: CoNLL-U (pos) or one sample per line (text/oracle). Default: stdout."})
+    pretokenized: bool = field(default=False, metadata={"help": "pos: input words are already separated by spaces."})
+    batch_size: int = field(default=64, metadata={"help": "Sentences tagged (or samples drawn) at once."})
+    long_sequences: str = field(default="truncate", metadata={
+        "help": "pos: a line with more words than the model's max_length is 'truncate'd (with a warning) or 'skip'ped."})
+
+    def __post_init__(self):
+        if self.sentence and self.input_file:
+            raise ValueError("--sentence and --input_file both name the input; keep one.")
+        if self.batch_size < 1 or self.num_samples < 1:
+            raise ValueError("--batch_size and --num_samples must be at least 1.")
+        if self.temperature <= 0:
+            raise ValueError(f"--temperature must be > 0, got {self.temperature}.")
+
+
+def read_input(args: GenerateArguments) -> list[str]:
+    if args.sentence is not None:
+        return [args.sentence]
+    if args.input_file in (None, "-"):
+        return sys.stdin.read().splitlines()
+    path = Path(args.input_file)
+    if not path.is_file():
+        raise FileNotFoundError(f"--input_file {path}: no such file.")
+    return read_lines(path)  # UTF-8 with a clear error per bad line; a byte-order mark is dropped
+
+
+def write(text: str, args: GenerateArguments) -> None:
+    if args.output_file:
+        write_text_atomic(Path(args.output_file), text)  # the whole file or nothing
+        print(f"wrote {args.output_file}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
 
 
 def main(argv: list[str] | None = None) -> list[str]:
@@ -39,13 +83,23 @@ def main(argv: list[str] | None = None) -> list[str]:
     gen.eval()
     with torch.no_grad():
         if gen.conditional:
-            lines = [args.sentence] if args.sentence else sys.stdin.read().splitlines()
-            out = task.tag_sentences(gen, tokenizer, lines)
-        else:
-            g = torch.Generator().manual_seed(args.seed)
-            s = gen.sample(num_samples=args.num_samples, temperature=args.temperature, greedy=args.greedy, generator=g)
-            out = [tokenizer.decode([t for t in toks[m].tolist() if t != gen.eos_id]) for toks, m in zip(s.tokens, s.mask)]
-    print("\n".join(out))
+            tagged = task.tag_lines(gen, tokenizer, read_input(args), batch_size=args.batch_size,
+                                    pretokenized=args.pretokenized, long=args.long_sequences,
+                                    progress=args.output_file is not None)
+            for t in tagged:
+                if t.note:
+                    print(f"warning: line {t.line}: {t.note}", file=sys.stderr)
+            write(task.to_conllu(tagged, gen.model.config.tag_column), args)
+            return [" ".join(f"{w}/{tag}" for w, tag in zip(t.words, t.tags)) for t in tagged]
+        if args.input_file or args.sentence:
+            raise ValueError(f"{task.__name__.rsplit('.', 1)[-1]} models generate unconditionally: use --num_samples, "
+                             "not --input_file/--sentence.")
+        out = task.sample_texts(gen, tokenizer, args.num_samples, args.seed, args.batch_size, args.temperature, args.greedy)
+    write("".join(line + "\n" for line in out), args)
+    if args.output_file:
+        write_json_atomic(Path(args.output_file + ".json"), {
+            "checkpoint": str(ckpt), "num_samples": len(out), "temperature": args.temperature, "seed": args.seed,
+            "decoding": "greedy" if args.greedy else "sample", "batch_size": args.batch_size})
     return out
 
 

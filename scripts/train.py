@@ -22,6 +22,7 @@ A data or option error prints one line; SEQGAN_DEBUG=1 (or --debug) shows the tr
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
 import os
 import sys
@@ -33,9 +34,10 @@ from accelerate import Accelerator
 from accelerate.utils import DataLoaderConfiguration, broadcast_object_list, set_seed
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from seqgan.checkpoint import claim_run_dir, load_checkpoint, release_run_dir, write_json_atomic
+from seqgan.checkpoint import (claim_run_dir, is_seqgan_checkpoint, load_checkpoint, release_run_dir, resolve_checkpoint,
+                               write_json_atomic)
 from seqgan.cli import cpu_threads, run
-from seqgan.config import args_to_dict, quiet_libraries
+from seqgan.config import TRACKERS, args_to_dict, quiet_libraries
 from seqgan.crf_tagger import CrfLossContext
 from seqgan.data import LengthGroupedBatchSampler, ShardedBatches
 from seqgan.evaluation import encode_splits, evaluate_split, format_table
@@ -47,13 +49,30 @@ from seqgan.resume import find_state
 from seqgan.tasks import get_task, parse_args
 
 
-def make_accelerator(grad_accum: int, mixed_precision: str | None = None) -> Accelerator:
+def trackers(report_to: str) -> list[str] | str | None:
+    """--report_to as accelerate's log_with, after checking each named tracker is installed (the fix if not)."""
+    if report_to == "none":
+        return None
+    if report_to == "all":
+        return "all"
+    names = report_to.split(",")
+    for name in names:
+        if importlib.util.find_spec(TRACKERS[name]) is None:
+            extra = " (or pip install 'seqgan[tensorboard]')" if name == "tensorboard" else ""
+            raise ModuleNotFoundError(f"--report_to {name}: the {TRACKERS[name]} package is not installed; "
+                                      f"pip install {TRACKERS[name]}{extra}, or drop it from --report_to.")
+    return names
+
+
+def make_accelerator(grad_accum: int, mixed_precision: str | None = None, report_to: str = "none",
+                     out_dir: Path | None = None) -> Accelerator:
     # Without GPUs accelerate forms a process group only when told to use the CPU.
     # split_batches: --batch_size is the global batch, so the scheduler steps once per optimiser step whatever
     # the number of processes (the training loader shards itself: seqgan.data.ShardedBatches; eval loaders are
     # split by accelerate). accelerate 1.x reads this from dataloader_config.
     accelerator = Accelerator(cpu=not torch.cuda.is_available(), gradient_accumulation_steps=grad_accum,
-                              mixed_precision=mixed_precision, dataloader_config=DataLoaderConfiguration(split_batches=True))
+                              mixed_precision=mixed_precision, dataloader_config=DataLoaderConfiguration(split_batches=True),
+                              log_with=trackers(report_to), project_dir=str(out_dir) if out_dir else None)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world != accelerator.num_processes:
         raise ValueError(f"launched as {world} processes but accelerate formed a group of {accelerator.num_processes}; "
@@ -102,7 +121,8 @@ def claim(accelerator: Accelerator, out_dir: Path, train_args) -> Path | None:
 def main(argv: list[str] | None = None) -> dict:
     data_args, model_args, train_args, gan_args, crf_args = parse_args(argv)
     task = get_task(data_args.task)
-    accelerator = make_accelerator(train_args.gradient_accumulation_steps, train_args.mixed_precision)
+    accelerator = make_accelerator(train_args.gradient_accumulation_steps, train_args.mixed_precision,
+                                   train_args.report_to, Path(train_args.output_dir))
     hub_token = None
     if train_args.push_to_hub:  # fail now, not after hours of training (and before the run folder is touched)
         check_repo_id(train_args.hub_model_id)
@@ -128,12 +148,14 @@ def train(task, accelerator, out_dir, hub_token, data_args, model_args, train_ar
     if crf_args.negatives_from:  # G supplies the negatives: the CRF reads sentences with G's tokenizer
         negatives, tokenizer, _ = load_checkpoint(crf_args.negatives_from, task)
         negatives = negatives.to(accelerator.device).eval()
-    if start:
+    if start and (gan_args.init_from or is_seqgan_checkpoint(start)):
         gen, tokenizer, _ = load_checkpoint(start, task)
+    elif start:  # a third-party pretrained model (text: any causal LM) with its own tokenizer
+        gen, tokenizer = task.pretrained_generator(str(resolve_checkpoint(start)), model_args, data_args)
     else:
         tokenizer = tokenizer if negatives is not None else task.build_tokenizer(splits["train"], model_args)
         build = task.build_crf if train_args.method == "crf" else task.build_generator
-        gen = build(tokenizer, model_args, data_args)
+        gen = build(tokenizer, model_args, data_args, splits["train"])  # pos: the tag set seen in training
     gen = gen.to(accelerator.device)
     encoded = encode_splits(task, splits, tokenizer, gen, data_args.long_sequences)
     sampler = LengthGroupedBatchSampler([len(x) for x in encoded["train"]["labels"]], train_args.batch_size, train_args.seed)
@@ -150,6 +172,9 @@ def train(task, accelerator, out_dir, hub_token, data_args, model_args, train_ar
         resume = check_resume(out_dir, resume_path, run_args)
     collapse = (train_args.collapse_min_distinct_2, train_args.collapse_min_unique)
     rec = RunRecorder(out_dir, accelerator, RunData(task, tokenizer, encoded, data_args, run_args, selection, collapse), resume)
+    if accelerator.log_with:  # --report_to: the options as the run's hyperparameters (trackers take scalars)
+        accelerator.init_trackers(out_dir.name, config={k: v if isinstance(v, (int, float, str, bool)) else str(v)
+                                                        for k, v in run_args.items()})
     run = Run(accelerator=accelerator, train_args=train_args, gan_args=gan_args, data_args=data_args,
               train_loader=train_loader, sampler=sampler, rec=rec, guard=Guard(accelerator, rec, train_args.max_nonfinite_steps),
               resume=resume, resume_path=resume_path)
@@ -217,6 +242,8 @@ def train(task, accelerator, out_dir, hub_token, data_args, model_args, train_ar
             print(format_table({k: v for k, v in results.items() if not k.startswith("last/")}))
         else:
             print(format_table(results))
+    accelerator.end_training()  # flush and close the trackers (a no-op without --report_to)
+    if accelerator.is_main_process:
         if train_args.push_to_hub:
             print(f"pushed to {train_args.hub_model_id}: " + push(str(out_dir / "best"), train_args.hub_model_id, task.CARD,
                                                                   private=train_args.hub_private, token=hub_token))

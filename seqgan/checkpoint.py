@@ -114,6 +114,16 @@ def resolve_checkpoint(name_or_path: str) -> Path:
     return resolve_checkpoint(str(local))
 
 
+def is_seqgan_checkpoint(name_or_path: str) -> bool:
+    """True for a checkpoint written by seqgan (a generator/ folder, or a model config seqgan wrote), False for a
+    third-party pretrained model (e.g. a GPT-2 folder), which a task adapts with its own tokenizer."""
+    ckpt = resolve_checkpoint(name_or_path)
+    if (ckpt / "generator" / "config.json").is_file():
+        return True
+    config = json.loads((ckpt / "config.json").read_text())
+    return "seqgan_generator" in config or str(config.get("model_type", "")).startswith("seqgan")
+
+
 def holds_discriminator(name: str) -> bool:
     """True for a seqgan GAN run or checkpoint (local, or a Hub repo) with a discriminator/ folder."""
     p = Path(name)

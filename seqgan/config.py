@@ -48,13 +48,48 @@ class DataArguments:
         default=10000, metadata={"help": "Generated samples for the final test evaluation (10,000 as in SeqGAN/Texygen)."}
     )
     data_seed: int = field(default=1234, metadata={"help": "Seed for data splits and oracle samples (independent of --seed)."})
-
+    train_file: str | None = field(default=None, metadata={
+        "help": "Your own training file instead of the task's benchmark: CoNLL-U (pos, any UD language), one sentence "
+                "per line (text) or lines of token ids (oracle). Needs --test_file; without --validation_file a "
+                "seeded dev split of --dev_size examples is carved from it."})
+    validation_file: str | None = field(default=None, metadata={"help": "Dev file (same format as --train_file): picks best/."})
+    test_file: str | None = field(default=None, metadata={"help": "Test file (same format as --train_file): the final figures."})
+    tag_column: str = field(default="upos", metadata={
+        "help": "pos with CoNLL-U files: the tags to learn, 'upos' (column 4, the 17 universal tags) or 'xpos' "
+                "(column 5, the treebank's own tags). The tag set is the one seen in the training data."})
+    dataset_name: str | None = field(default=None, metadata={
+        "help": "A Hugging Face dataset instead of files: a Hub id, a local dataset folder (save_to_disk or data "
+                "files), or a loader name such as json/csv/parquet with --data_files."})
+    dataset_config_name: str | None = field(default=None, metadata={"help": "The dataset's configuration (e.g. af_afribooms)."})
+    data_files: str | None = field(default=None, metadata={
+        "help": "With --dataset_name json/csv/parquet: comma-separated split=path pairs, e.g. "
+                "'train=a.json,validation=b.json,test=c.json'."})
+    text_column: str = field(default="text", metadata={"help": "text/oracle with --dataset_name: the column holding the sentence."})
+    tokens_column: str = field(default="tokens", metadata={"help": "pos with --dataset_name: the column holding the words."})
+    tags_column: str = field(default="upos", metadata={
+        "help": "pos with --dataset_name: the column holding the tags (strings, or a ClassLabel sequence mapped by name)."})
+    dataset_license: str | None = field(default=None, metadata={
+        "help": "License of your --train_file / --dataset_name data, for the model card (e.g. cc-by-sa-4.0); "
+                "default 'unknown'. The card never names a bundled benchmark the run did not use."})
 
     def __post_init__(self):
         if self.long_sequences not in ("truncate", "error"):
             raise ValueError(f"--long_sequences must be 'truncate' or 'error', got {self.long_sequences!r}.")
         if self.max_length < 1:
             raise ValueError(f"--max_length must be >= 1, got {self.max_length}.")
+        if self.tag_column not in ("upos", "xpos"):
+            raise ValueError(f"--tag_column must be 'upos' or 'xpos' (the CoNLL-U tag columns), got {self.tag_column!r}.")
+        if (self.validation_file or self.test_file) and not self.train_file:
+            raise ValueError("--validation_file/--test_file go with --train_file (your own data). To score a trained "
+                             "model on another file use scripts/evaluate.py --test_file FILE.")
+        if self.train_file and not self.test_file:
+            raise ValueError("--train_file needs --test_file (the final figures come from it); --validation_file is "
+                             "optional (a seeded dev split is carved from the training file without it).")
+        if self.train_file and self.dataset_name:
+            raise ValueError("--train_file and --dataset_name both name the training data; keep one.")
+        if self.data_files and not self.dataset_name:
+            raise ValueError("--data_files goes with --dataset_name (json, csv, parquet or a folder); for plain "
+                             "CoNLL-U/text files use --train_file/--validation_file/--test_file.")
 
 
 @dataclass
@@ -62,9 +97,12 @@ class ModelArguments:
     _argument_group_name = "model (generator, and the CRF's encoder)"
     generator_name_or_path: str | None = field(
         default=None,
-        metadata={"help": "Load the generator (and its tokenizer) from a local folder or Hub id instead of "
-                  "configuring one from scratch."},
+        metadata={"help": "Start G from a seqgan checkpoint, or (text) from any pretrained causal LM with its own "
+                  "tokenizer (GPT-2, Llama, ...; a local folder or Hub id), instead of configuring one from scratch."},
     )
+    trust_remote_code: bool = field(default=False, metadata={
+        "help": "Allow a pretrained model or tokenizer to run its own Python code from its folder or Hub repo. Off: "
+                "only transformers' built-in architectures load (safer)."})
     hidden_size: int = field(default=256, metadata={"help": "Transformer width."})
     num_layers: int = field(default=2, metadata={"help": "Transformer layers (the encoder's, for pos)."})
     num_heads: int = field(default=4, metadata={"help": "Attention heads."})
@@ -85,6 +123,7 @@ class ModelArguments:
 
 
 METHODS = ("mle", "gan", "crf")
+TRACKERS = {"tensorboard": "tensorboard", "wandb": "wandb", "mlflow": "mlflow"}  # --report_to name -> package
 
 
 @dataclass
@@ -116,6 +155,10 @@ class TrainArguments:
     eval_every: int = field(default=0, metadata={"help": "Evaluate on dev every N optimiser steps (0: once per epoch)."})
     log_every: int = field(default=50, metadata={"help": "Log training loss every N optimiser steps."})
     max_steps: int = field(default=0, metadata={"help": "Stop after N optimiser steps (0: run all epochs)."})
+    min_steps: int = field(default=0, metadata={
+        "help": "Train at least N optimiser steps: on a small dataset the default --num_epochs is raised to the whole "
+                "number of epochs that reaches N (pos: 1200, so a 1,300-sentence treebank trains 30 epochs and EWT its "
+                "6). A --num_epochs you set yourself is kept as given (unless you also set --min_steps)."})
     resume_from_checkpoint: str | None = field(default=None, metadata={
         "help": "Resume an interrupted run: 'latest' (the newest training state in --output_dir/checkpoints) or a state "
                 "folder. Same options as the interrupted run; it ends exactly as an uninterrupted run would."})
@@ -128,6 +171,10 @@ class TrainArguments:
         "help": "Warn of mode collapse when distinct-2 of fresh samples (GAN steps, dev samples) falls below this."})
     collapse_min_unique: float = field(default=0.5, metadata={
         "help": "Warn of mode collapse when the unique-sentence ratio of dev samples falls below this."})
+    report_to: str = field(default="none", metadata={
+        "help": "Trackers that receive the metrics written to metrics.jsonl, through accelerate: none, all (every "
+                "installed one), or a comma-separated list of tensorboard, wandb, mlflow. TensorBoard logs go to "
+                "<output_dir>/<tracker>/ (pip install 'seqgan[tensorboard]')."})
     push_to_hub: bool = field(default=False, metadata={
         "help": "At the end, push best/ (with eval results and a model card) to --hub_model_id. Token: $HF_TOKEN or stored login."})
     hub_model_id: str | None = field(default=None, metadata={"help": "Hub repository for --push_to_hub, user/name."})
@@ -146,6 +193,11 @@ class TrainArguments:
             raise ValueError(f"--mixed_precision must be no, bf16 or fp16, got {self.mixed_precision!r}.")
         if self.overwrite_output_dir and self.resume_from_checkpoint:
             raise ValueError("--overwrite_output_dir deletes the run that --resume_from_checkpoint continues; keep one.")
+        self.report_to = ",".join(t.strip() for t in self.report_to.split(",") if t.strip()) or "none"
+        unknown = sorted(set(self.report_to.split(",")) - set(TRACKERS) - {"none", "all"})
+        if unknown:
+            raise ValueError(f"--report_to {', '.join(unknown)} is not supported; choose none, all or a comma-separated "
+                             f"list of {', '.join(TRACKERS)}.")
         if self.push_to_hub and not self.hub_model_id:
             raise ValueError("--push_to_hub needs --hub_model_id user/name (the repository to push to).")
         if self.num_epochs <= 0 and self.max_steps <= 0:
@@ -252,8 +304,11 @@ class CrfArguments:
 CONFIG_CLASSES = (DataArguments, ModelArguments, TrainArguments, GanArguments, CrfArguments)
 
 
-def _finish(configs: tuple) -> tuple:
+def _finish(configs: tuple, given: set[str] = frozenset()) -> tuple:
+    """Fill derived defaults and reject bad combinations; `given` names the options the user set."""
     data, model, train, gan, crf = configs
+    if "num_epochs" in given and "min_steps" not in given:
+        train.min_steps = 0  # the user's own epoch count is kept as given
     if train.output_dir is None:
         suffix = {"gan": f"-{gan.bridge}", "crf": f"-{crf.crf_loss}"}.get(train.method, "")
         train.output_dir = f"runs/{data.task}-{train.method}{suffix}"
@@ -289,11 +344,12 @@ def parse_args(argv: list[str] | None = None, defaults: Defaults | None = None) 
         if unknown:
             raise ValueError(f"{path}: unknown option(s) {unknown}; run scripts/train.py --help for the list.")
         merged = {**defaults(values.get("task", DataArguments.task), values.get("method", "mle")), **values}
-        return _finish(parser.parse_dict(merged))
+        return _finish(parser.parse_dict(merged), given=set(values))
     # The task and method decide the defaults, so read them first (this probe never prints help or errors).
     probe = make_parser((DataArguments, TrainArguments), add_help=False).parse_known_args(argv)[0]
     parser.set_defaults(**defaults(probe.task, probe.method))
-    return _finish(parse_strict(parser, argv))
+    given = {a[2:].split("=", 1)[0] for a in argv if a.startswith("--")}
+    return _finish(parse_strict(parser, argv), given=given)
 
 
 def quiet_libraries() -> None:

@@ -77,9 +77,13 @@ class CrfTaggerGenerator(TagSequenceGenerator):
         return self.dist(batch).conditionals(batch["labels"])  # (B, T, C) log p(y_t | y_{t-1}, x)
 
     def token_logprobs(self, batch: dict, temperature: float = 1.0) -> torch.Tensor:
-        cond = self.dist(batch, temperature).conditionals(batch["labels"])
-        lp = cond.gather(2, batch["labels"].masked_fill(~batch["mask"], 0)[..., None]).squeeze(2)
-        return torch.where(batch["mask"], lp, torch.zeros_like(lp))
+        # A negative label is a gold tag outside the tag set (pos: never seen in training): it gets no log-prob
+        # (seqgan.metrics.teacher_forced_nll leaves it out), and the tag after it is conditioned on tag 0.
+        valid = batch["mask"] & (batch["labels"] >= 0)  # (B, T)
+        labels = batch["labels"].masked_fill(~valid, 0)
+        cond = self.dist(batch, temperature).conditionals(labels)
+        lp = cond.gather(2, labels[..., None]).squeeze(2)
+        return torch.where(valid, lp, torch.zeros_like(lp))
 
     def sample(self, batch: dict | None = None, num_samples: int | None = None, temperature: float = 1.0,
                greedy: bool = False, generator: torch.Generator | None = None, return_logits: bool = False,

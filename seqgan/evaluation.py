@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch.utils.data import DataLoader
 
+from seqgan.sources import training_file_splits
+
 
 def eval_loader(dataset, collate, batch_size: int, accelerator) -> DataLoader:
     # Sorting by length keeps padding (wasted compute) low; order does not change any metric.
@@ -15,11 +17,22 @@ def eval_loader(dataset, collate, batch_size: int, accelerator) -> DataLoader:
 
 
 def encode_splits(task, splits, tokenizer, gen, long_sequences: str) -> dict:
-    """Every split encoded for the model. Rows of the training file (task.TRAINING_FILE_SPLITS: train, and a dev
-    split carved from it) follow --long_sequences; other files' over-long sequences are refused, since their
-    metrics must cover every word. scripts/check_data.py applies the same rule to the same files."""
-    return {k: task.encode(v, tokenizer, gen, long=long_sequences if k in task.TRAINING_FILE_SPLITS else "error")
-            for k, v in splits.items()}
+    """Every split encoded for the model. Rows of the training file (train, and a dev split carved from it:
+    seqgan.sources.training_file_splits) follow --long_sequences; other files' over-long sequences are refused,
+    since their metrics must cover every word. scripts/check_data.py applies the same rule to the same files."""
+    from_training_file = training_file_splits(splits)
+    encoded = {k: task.encode(v, tokenizer, gen, long=long_sequences if k in from_training_file else "error")
+               for k, v in splits.items()}
+    # A negative label is a target outside the model's output vocabulary (pos: a tag it has no output for). Dev and
+    # test may hold some (they are scored as errors); training on them is impossible.
+    bad = next((i for i, y in enumerate(encoded["train"]["labels"]) if y and min(y) < 0), None) if "train" in encoded else None
+    if bad is not None:
+        row = splits["train"][bad]
+        raise ValueError(f"{row.get('file', 'train')}:{row.get('line', bad + 1)}: a training target is outside the "
+                         f"model's output vocabulary ({getattr(gen.model.config, 'tags', '')}); the starting checkpoint "
+                         "was trained on another tag set. Train from scratch on this data (drop --init_from / "
+                         "--generator_name_or_path).")
+    return encoded
 
 
 SAMPLE_SEED_OFFSET = {"train": 100, "dev": 101, "test": 102}

@@ -253,9 +253,12 @@ class Generator(nn.Module):
         With `temperature`, under the tempered model that `sample(temperature=...)` draws from.
         """
         logits = self(batch)  # (B, T, V)
-        labels, mask = batch["labels"], batch["mask"]
-        logp = F.log_softmax(logits.float() / temperature, -1).gather(2, labels.masked_fill(~mask, 0)[..., None]).squeeze(2)  # (B, T)
-        return torch.where(mask, logp, torch.zeros_like(logp))  # not logp * mask: padding may hold -inf
+        # A negative label is a target outside the model's vocabulary (pos: a gold tag never seen in training): it
+        # gets no log-prob, and seqgan.metrics.teacher_forced_nll leaves it out of its token count.
+        valid = batch["mask"] & (batch["labels"] >= 0)  # (B, T)
+        labels = batch["labels"].masked_fill(~valid, 0)
+        logp = F.log_softmax(logits.float() / temperature, -1).gather(2, labels[..., None]).squeeze(2)  # (B, T)
+        return torch.where(valid, logp, torch.zeros_like(logp))  # not logp * mask: padding may hold -inf
 
     def sequence_mask(self, tokens: torch.Tensor, fixed_mask: torch.Tensor | None) -> torch.Tensor:
         """(B, T) mask of real tokens in sampled rows: the fixed mask, or everything up to the first EOS."""
@@ -340,6 +343,52 @@ class CausalGenerator(Generator):
         eos = None if rules["fixed_length"] else tokenizer.eos_token_id
         return cls(lm, bos_id=tokenizer.bos_token_id, pad_id=tokenizer.pad_token_id, eos_id=eos,
                    max_length=rules["max_length"], suppress_ids=rules.get("suppress_ids", ()))
+
+
+def pretrained_causal_lm(path: str, max_length: int, fixed_length: bool = False, trust_remote_code: bool = False,
+                         log=print) -> tuple[CausalGenerator, object]:
+    """(generator, tokenizer) from any pretrained causal LM with its own tokenizer (GPT-2, Llama, ...: a local folder
+    or a resolved Hub snapshot). Safetensors only; remote code only when asked.
+
+    The tokenizer's BOS starts every sample (its EOS when it has no BOS, as GPT-2's <|endoftext|> is both) and its
+    EOS ends it. A tokenizer without a pad token gets one ("<pad>", the embeddings grow by one row), and `log` says
+    so. Pad and BOS are never outputs (their probability is 0); EOS is, even where it shares BOS's id.
+    """
+    from transformers import AutoConfig, AutoTokenizer
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+
+    config = AutoConfig.from_pretrained(path, trust_remote_code=trust_remote_code)
+    causal = set(MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.values())
+    archs = getattr(config, "architectures", None) or []
+    if archs and not any(a in causal or a.endswith(("ForCausalLM", "LMHeadModel")) for a in archs):
+        raise ValueError(f"{path} is a {', '.join(archs)}, not a causal language model, so it cannot generate "
+                         "left to right as G. Pass a causal LM (GPT-2, Llama, ...) as --generator_name_or_path; an encoder "
+                         "such as BERT can serve as D (--disc_name_or_path).")
+    tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+    lm = load_pretrained(AutoModelForCausalLM, path, trust_remote_code=trust_remote_code)
+    if not fixed_length and tokenizer.eos_token_id is None:
+        raise ValueError(f"{path}: the tokenizer has no EOS token, so samples could never end. Set one and save it: "
+                         "tokenizer.eos_token = '...'; tokenizer.save_pretrained(path).")
+    if tokenizer.pad_token_id is None:
+        tokenizer.add_special_tokens({"pad_token": "<pad>"})
+        log(f"[seqgan] {path}: the tokenizer has no pad token; added '<pad>' (id {tokenizer.pad_token_id}) and grew the "
+            "embeddings to match. It is never generated and is saved with the checkpoint.")
+    if len(tokenizer) > lm.get_input_embeddings().num_embeddings:
+        lm.resize_token_embeddings(len(tokenizer))
+    bos = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
+    if bos is None:
+        raise ValueError(f"{path}: the tokenizer has neither a BOS nor an EOS token to start samples with; set one.")
+    limit = getattr(lm.config, "max_position_embeddings", None) or getattr(lm.config, "n_positions", None)
+    if limit is not None and max_length + 1 > limit:
+        raise ValueError(f"--max_length {max_length} needs {max_length + 1} positions with BOS, but {path} has "
+                         f"{limit}; lower --max_length.")
+    eos = None if fixed_length else tokenizer.eos_token_id
+    lm.config.bos_token_id, lm.config.pad_token_id = bos, tokenizer.pad_token_id
+    if tokenizer.bos_token_id is None:  # saved with the checkpoint, so a reload starts samples the same way
+        tokenizer.bos_token = tokenizer.convert_ids_to_tokens(bos)
+    suppress = {tokenizer.pad_token_id, bos} - {eos}
+    return CausalGenerator(lm, bos_id=bos, pad_id=tokenizer.pad_token_id, eos_id=eos, max_length=max_length,
+                           suppress_ids=sorted(suppress)), tokenizer
 
 
 def causal_lm_from_scratch(tokenizer, model_args, max_length: int, fixed_length: bool,

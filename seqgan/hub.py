@@ -26,6 +26,7 @@ from pathlib import Path
 import yaml
 
 from seqgan.checkpoint import read_args, resolve_checkpoint, run_dir, write_text_atomic
+from seqgan.sources import describe
 
 def _eval_results(ckpt: Path) -> dict:
     """The run's test metrics: eval_test.json beside best/ or last/ (or inside a bare checkpoint)."""
@@ -42,6 +43,7 @@ def model_card(args: dict, results: dict, repo_id: str, info: dict, last: bool =
     from huggingface_hub import EvalResult, ModelCardData
 
     task, method = args.get("task", "text"), args.get("method", "mle")
+    info = {**info, **describe(args, info)}  # the data this run actually saw, not necessarily the task's benchmark
     prefix = "last/test/" if last else "test/"
     evals = [EvalResult(task_type=info["task_type"], task_name=info["task_name"], dataset_type=info["dataset_type"],
                         dataset_name=info["dataset_name"], dataset_config=info.get("dataset_config"), dataset_split="test",

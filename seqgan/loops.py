@@ -153,6 +153,11 @@ def train_supervised(run: Run, raw_gen, objective, num_epochs: float, averager=N
     # --batch_size is the global batch (accelerate splits each batch across processes), so the
     # number of optimiser steps does not depend on how many processes run.
     steps_per_epoch = math.ceil(len(run.train_loader) / args.gradient_accumulation_steps)
+    if args.min_steps and not args.max_steps and num_epochs * steps_per_epoch < args.min_steps:
+        raised = math.ceil(args.min_steps / steps_per_epoch)  # whole epochs: every example equally often
+        run.rec.write(f"{num_epochs:g} epochs are {math.ceil(num_epochs * steps_per_epoch)} steps, fewer than --min_steps "
+                      f"{args.min_steps}: training {raised} epochs ({raised * steps_per_epoch} steps).")
+        num_epochs = raised
     total_steps = args.max_steps or math.ceil(num_epochs * steps_per_epoch)
     scheduler = transformers.get_scheduler(args.lr_scheduler, optimizer, num_warmup_steps=int(args.warmup_ratio * total_steps),
                                            num_training_steps=total_steps)
@@ -218,7 +223,10 @@ def train_gan(run: Run, raw_gen, tokenizer):
     """The alternating algorithm: D pretraining, then rounds of k_D D steps and k_G G steps."""
     acc, args, gargs = run.accelerator, run.train_args, run.gan_args
     cond_vocab = len(tokenizer) if raw_gen.conditional else 0  # D(x, y) reads the sentence's words
-    disc = build_discriminator(raw_gen.vocab_size, gargs, cond_vocab, run.data_args.max_length + 1)
+    # D reads what G writes: as many positions as G's longest output (a checkpoint's own max_length may differ
+    # from this run's --max_length), plus one.
+    longest = max(run.data_args.max_length, getattr(raw_gen, "max_length", 0))
+    disc = build_discriminator(raw_gen.vocab_size, gargs, cond_vocab, longest + 1)
     g_opt = torch.optim.AdamW(param_groups(raw_gen, args.weight_decay), lr=gargs.g_learning_rate)
     d_opt = torch.optim.AdamW(param_groups(disc, args.weight_decay), lr=gargs.d_learning_rate)
     gen, disc, g_opt, d_opt = acc.prepare(raw_gen, disc, g_opt, d_opt)

@@ -29,8 +29,9 @@ def teacher_forced_nll(gen, loader, accelerator, unk_id: int | None = None, temp
     sums = torch.zeros(4, dtype=torch.float64)  # nll, tokens, nll of known tokens, known tokens
     for batch in loader:
         logp = gen.token_logprobs(batch, temperature=temperature)  # (B, T), zero at padding
-        known = batch["mask"] if unk_id is None else batch["mask"] & (batch["labels"] != unk_id)  # (B, T)
-        per_seq = torch.stack([-logp.sum(1), batch["mask"].sum(1), -(logp * known).sum(1), known.sum(1)], 1).double()
+        scored = batch["mask"] & (batch["labels"] >= 0)  # (B, T); a negative label is outside the vocabulary
+        known = scored if unk_id is None else scored & (batch["labels"] != unk_id)  # (B, T)
+        per_seq = torch.stack([-logp.sum(1), scored.sum(1), -(logp * known).sum(1), known.sum(1)], 1).double()
         sums += accelerator.gather_for_metrics(per_seq).sum(0).cpu()  # (B, 4) -> (4,)
     nll = (sums[0] / sums[1].clamp(min=1)).item()
     out = {"nll": nll, "ppl": math.exp(min(nll, 50.0)), "num_tokens": int(sums[1].item())}

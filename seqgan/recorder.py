@@ -77,6 +77,11 @@ class RunRecorder:
         if self.accelerator.is_main_process:
             with open(self.log_path, "a") as f:
                 f.write(json.dumps({**record, "time_s": round(time.time() - self.t0, 2)}) + "\n")
+            if self.accelerator.trackers and "step" in record:  # --report_to: the same numbers, at the same step
+                scalars = {k: v for k, v in record.items() if k != "step" and isinstance(v, (int, float))
+                           and not isinstance(v, bool)}
+                if scalars:
+                    self.accelerator.log(scalars, step=int(record["step"]))
 
     def write(self, text: str) -> None:
         if self.accelerator.is_main_process:

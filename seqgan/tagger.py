@@ -42,8 +42,10 @@ class SeqGanTaggerConfig(PretrainedConfig):
                  num_layers: int = 2, num_heads: int = 4, ffn_size: int = 1024, dropout: float = 0.1,
                  decoder_layers: int = 1, char_dim: int = 64, char_filters: int = 128,
                  char_kernels: tuple[int, ...] = (2, 3, 4), max_word_bytes: int = 24, max_positions: int = 256,
-                 prev_tag_dropout: float = 0.1, word_dropout: float = 0.1, word_unk_id: int = 3, **kwargs):
+                 prev_tag_dropout: float = 0.1, word_dropout: float = 0.1, word_unk_id: int = 3,
+                 tag_column: str = "upos", **kwargs):
         self.word_vocab_size, self.tags = word_vocab_size, list(tags or UPOS_TAGS)
+        self.tag_column = tag_column  # the CoNLL-U column its tags belong in: upos or xpos (scripts/generate.py)
         self.hidden_size, self.num_layers, self.num_heads, self.ffn_size = hidden_size, num_layers, num_heads, ffn_size
         self.dropout, self.decoder_layers, self.char_dim, self.char_filters = dropout, decoder_layers, char_dim, char_filters
         self.char_kernels, self.max_word_bytes, self.max_positions = list(char_kernels), max_word_bytes, max_positions

@@ -26,8 +26,6 @@ class Task(Protocol):
     # ((name, "min" | "max"), or None for the last state); <METHOD>_SELECTION overrides it per method.
     DEFAULTS: dict[str, Any]
     SELECTION: tuple[str, str] | None
-    # Splits whose rows come from the training file: they follow --long_sequences like train does.
-    TRAINING_FILE_SPLITS: tuple[str, ...]
     # Model card: pipeline_tag, datasets, license, task_type, task_name, dataset_type, dataset_name, metrics
     # {key: name}, attribution, usage (Python lines after load_checkpoint).
     CARD: dict[str, Any]
@@ -37,19 +35,26 @@ class Task(Protocol):
     # Temperature-sweep plots: panels of (x metric, y metric, x label, y label); empty: no sweeps.
     SWEEP_AXES: list[tuple[str, str, str, str]]
 
-    def load_splits(self, data_args) -> Any: ...                       # DatasetDict train/dev/test
+    # DatasetDict train/dev/test: the user's --train_file/--dataset_name (seqgan.sources.own_splits), else the benchmark.
+    def load_splits(self, data_args) -> Any: ...
     def build_tokenizer(self, train, model_args) -> Any: ...
-    def build_generator(self, tokenizer, model_args, data_args) -> Any: ...
-    def build_crf(self, tokenizer, model_args, data_args) -> Any: ...  # D alone (--method crf)
+    # `train` is the training split (pos reads its tag set from it); None builds a bare model.
+    def build_generator(self, tokenizer, model_args, data_args, train=None) -> Any: ...
+    def build_crf(self, tokenizer, model_args, data_args, train=None) -> Any: ...  # D alone (--method crf)
     def load_generator(self, path: str, tokenizer) -> Any: ...
+    # A third-party pretrained model as G, with its own tokenizer: (generator, tokenizer); a clear error where none fits.
+    def pretrained_generator(self, name: str, model_args, data_args) -> tuple[Any, Any]: ...
     def encode(self, dataset, tokenizer, gen, long: str = "error") -> Any: ...
     def collator(self, tokenizer) -> Callable: ...
     def evaluate(self, gen, loader, accelerator, dataset, splits, data_args, tokenizer, sample_seed: int,
                  temperature: float = 1.0, greedy: bool = False, rerank=None) -> dict: ...
     # scripts/check_data.py: read one file as training reads it (errors collected in `problems`), and
     # summarise its rows: (summary lines, [(row, length in the units --max_length counts)]).
-    def read_file(self, path, problems, max_length: int) -> list[dict]: ...
+    def read_file(self, path, problems, max_length: int, tag_column: str = "upos") -> list[dict]: ...
     def summarise(self, rows: list[dict]) -> tuple[list[str], list[tuple[dict, int]]]: ...
+    # scripts/generate.py: unconditional tasks sample text (sample_texts); pos tags lines (tag_lines, to_conllu).
+    # def sample_texts(self, gen, tokenizer, n, seed, batch_size, temperature, greedy) -> list[str]
+    # def tag_lines(self, gen, tokenizer, lines, batch_size, pretokenized, long, progress) -> list[Tagged]
 
 
 def get_task(name: str) -> Task:

@@ -29,11 +29,12 @@ from seqgan.data import Problems, encode_lines, read_lines, resolve_data_file
 from seqgan.generator import CausalGenerator, causal_lm_from_scratch
 from seqgan.metrics import teacher_forced_nll
 from seqgan.oracle import OracleLSTM
+from seqgan.sources import own_splits
 from seqgan.vocab import build_word_tokenizer
 from seqgan.tasks import text
 
 # The two language-model tasks load, batch and sample the same way.
-collator, load_generator, draw_samples = text.collator, text.load_generator, text.draw_samples
+collator, load_generator, draw_samples, sample_texts = text.collator, text.load_generator, text.draw_samples, text.sample_texts
 
 DEFAULTS = {
     "max_length": 20,
@@ -66,8 +67,6 @@ CRF_DEFAULTS = {"batch_size": 1248, "num_epochs": 5.0, "learning_rate": 1e-2, "w
 # falling: the generator sharpens toward its training samples. Both are always reported.
 SELECTION = ("nll_oracle", "min")
 
-# scripts/train.py: rows from the training file; they follow --long_sequences (other splits refuse long ones).
-TRAINING_FILE_SPLITS = ("train",)  # dev and test are fresh oracle samples
 # The model card (seqgan/hub.py): what the model does, the data it was trained on and its license.
 CARD = {
     'pipeline_tag': 'text-generation',
@@ -128,7 +127,7 @@ def _sampled(oracle: OracleLSTM, n: int, seed: int) -> Dataset:
 ORACLE_VOCAB = 5000  # the SeqGAN oracle's vocabulary (target_params.npz)
 
 
-def read_file(path, problems: Problems, max_length: int) -> list[dict]:
+def read_file(path, problems: Problems, max_length: int, tag_column: str = "upos") -> list[dict]:  # tag_column: pos only
     """Id lines as training reads them: max_length ids each, every id below the oracle's vocabulary."""
     return read_token_rows(path, SimpleNamespace(seq_len=max_length, vocab_size=ORACLE_VOCAB), problems)
 
@@ -141,6 +140,11 @@ def summarise(rows: list[dict]) -> tuple[list[str], list[tuple[dict, int]]]:
 
 def load_splits(data_args) -> DatasetDict:
     oracle, real = load_oracle(data_args.data_dir, data_args.data_seed)
+    if data_args.train_file:  # your own id files; without --validation_file the dev split is carved from train
+        return own_splits(data_args, lambda path: read_token_rows(path, oracle), None)
+    if data_args.dataset_name:
+        raise ValueError("--task oracle learns from the oracle's samples or your own id files (--train_file, "
+                         "--test_file), not from a 🤗 dataset.")
     if real:
         train = Dataset.from_list(read_token_rows(resolve_data_file("seqgan_oracle/real_data.txt", data_args.data_dir), oracle))
     else:
@@ -157,12 +161,17 @@ def build_tokenizer(train: Dataset, model_args):
     return build_word_tokenizer([], fixed_vocab=[str(i) for i in range(5000)], pre_tokenizer=pre_tokenizers.WhitespaceSplit())
 
 
-def build_generator(tokenizer, model_args, data_args) -> CausalGenerator:
+def pretrained_generator(name: str, model_args, data_args):
+    raise ValueError(f"{name} is not a seqgan oracle checkpoint: the oracle's 5,000 ids are its own vocabulary, so "
+                     "a pretrained language model cannot learn it. Pretrained generators work with --task text.")
+
+
+def build_generator(tokenizer, model_args, data_args, train: Dataset | None = None) -> CausalGenerator:
     specials = [tokenizer.pad_token_id, tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.unk_token_id]
     return causal_lm_from_scratch(tokenizer, model_args, data_args.max_length, fixed_length=True, suppress_ids=specials)
 
 
-def build_crf(tokenizer, model_args, data_args):
+def build_crf(tokenizer, model_args, data_args, train: Dataset | None = None):
     """The discriminator-only baseline: a bigram energy model over sequences of exactly max_length tokens."""
     specials = [tokenizer.pad_token_id, tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.unk_token_id]
     return bigram_from_scratch(tokenizer, data_args.max_length, fixed_length=True, suppress_ids=specials)

@@ -11,15 +11,20 @@ match, per-tag precision/recall/F1, and the share of predicted tag bigrams never
 
 from __future__ import annotations
 
+import re
+import sys
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from datasets import Dataset, DatasetDict
 from tokenizers import Regex, normalizers
+from tqdm.auto import tqdm
 
 from seqgan.crf_tagger import CrfTaggerGenerator, SeqGanCrfTagger, SeqGanCrfTaggerConfig
 from seqgan.data import DataError, Problems, pad_sequences, read_lines, resolve_data_file, warn_truncated
+from seqgan.sources import column, label_names, own_splits
 from seqgan.pretrained import load_pretrained
 from seqgan.metrics import tag_bigrams, tagging_scores, teacher_forced_nll
 from seqgan.tagger import UPOS_TAGS, SeqGanTagger, SeqGanTaggerConfig, TaggerGenerator, word_bytes
@@ -28,6 +33,7 @@ from seqgan.vocab import build_word_tokenizer, encode_words
 DEFAULTS = {
     "max_length": 256,
     "num_epochs": 6.0,
+    "min_steps": 1200,  # a small treebank (AfriBooms: 1,315 sentences, 41 steps an epoch) trains 30 epochs, EWT 6
     "batch_size": 32,
     "learning_rate": 1e-3,
     "hidden_size": 256,
@@ -44,8 +50,6 @@ GAN_DEFAULTS = {"batch_size": 32, "adv_steps": 200, "d_pretrain_steps": 200, "g_
                 "mle_weight": 1.0, "gan_eval_every": 50, "samples_per_input": 4}
 
 
-# scripts/train.py: rows from the training file; they follow --long_sequences (other splits refuse long ones).
-TRAINING_FILE_SPLITS = ("train",)
 # The model card (seqgan/hub.py): what the model does, the data it was trained on and its license.
 CARD = {
     'pipeline_tag': 'token-classification',
@@ -75,12 +79,17 @@ SHA256 = {
 }
 
 
-def read_conllu(path: str | Path, problems: Problems | None = None) -> list[dict]:
+TAG_COLUMNS = {"upos": 3, "xpos": 4}  # --tag_column: index of the tag column in a CoNLL-U word line
+
+
+def read_conllu(path: str | Path, problems: Problems | None = None, tag_column: str = "upos") -> list[dict]:
     """Sentences of a CoNLL-U file as {"sent_id", "words", "tags", "line"}; raises DataError with file:line.
 
     Multiword-token ranges (3-4) and empty nodes (8.1) are valid and skipped: they are not tagged words.
+    `tag_column` picks UPOS (checked against the 17 universal tags) or the treebank's XPOS tags.
     Collecting `problems`, every error is recorded and only the sentences without one are returned.
     """
+    col = TAG_COLUMNS[tag_column]
     path = Path(path)
     problems = problems or Problems()
     raw = path.read_bytes()
@@ -117,22 +126,28 @@ def read_conllu(path: str | Path, problems: Problems | None = None) -> list[dict
         if not wid.isdigit() or int(wid) != expected:
             problems.add(path, lineno, f"bad ID {wid!r}; expected word ID {expected} (IDs count 1, 2, 3, ... per sentence).")
             bad = True
-        if cols[3] not in UPOS_TAGS:
-            problems.add(path, lineno, f"unknown UPOS tag {cols[3]!r}; valid tags are {', '.join(UPOS_TAGS)}.")
+        if cols[col] == "_":
+            other = "xpos" if tag_column == "upos" else "upos"
+            problems.add(path, lineno, f"no {tag_column.upper()} tag (column {col + 1} is '_'): this file has no "
+                         f"{tag_column.upper()} tags; train on the other column with --tag_column {other}.")
+            bad = True
+        elif tag_column == "upos" and cols[3] not in UPOS_TAGS:
+            problems.add(path, lineno, f"unknown UPOS tag {cols[3]!r}; valid tags are {', '.join(UPOS_TAGS)} "
+                         "(language-specific tags belong in column 5: --tag_column xpos).")
             bad = True
         if not cols[1]:
             problems.add(path, lineno, "empty FORM column.")
             bad = True
         words.append(cols[1])
-        tags.append(cols[3])
+        tags.append(cols[col])
         expected = int(wid) + 1 if wid.isdigit() else expected + 1
     if not sentences and not problems.errors:
         problems.add(path, None, "no sentences found (empty file or only comments).")
     return sentences
 
 
-def read_file(path, problems: Problems, max_length: int) -> list[dict]:
-    return read_conllu(path, problems)
+def read_file(path, problems: Problems, max_length: int, tag_column: str = "upos") -> list[dict]:
+    return read_conllu(path, problems, tag_column)
 
 
 def summarise(rows: list[dict]) -> tuple[list[str], list[tuple[dict, int]]]:
@@ -143,12 +158,49 @@ def summarise(rows: list[dict]) -> tuple[list[str], list[tuple[dict, int]]]:
             "tags: " + ", ".join(f"{t} {c}" for t, c in tags.most_common())], lengths
 
 
+def rows_from_dataset(ds: Dataset, where: str, data_args) -> list[dict]:
+    """Rows of a 🤗 dataset split: words from --tokens_column, tags from --tags_column (strings, or a ClassLabel
+    sequence mapped to its names). Row k is "line" k + 1 of `where` in error messages."""
+    words = column(ds, data_args.tokens_column, "tokens_column", where)
+    tags = column(ds, data_args.tags_column, "tags_column", where)
+    names = label_names(ds, data_args.tags_column)
+    rows = []
+    for k, (w, t) in enumerate(zip(words, tags)):
+        t = [names[i] for i in t] if names else list(t)
+        if len(w) != len(t) or not w:
+            raise DataError(where, k + 1, f"{len(w)} words but {len(t)} tags; every word needs one tag "
+                            "(and a row needs at least one word).")
+        if not all(isinstance(x, str) and x for x in [*w, *t]):
+            raise DataError(where, k + 1, f"--tokens_column {data_args.tokens_column!r} and --tags_column "
+                            f"{data_args.tags_column!r} must hold lists of non-empty strings (or tag ids of a ClassLabel).")
+        rows.append({"sent_id": f"{where}:{k + 1}", "words": list(w), "tags": t, "line": k + 1, "file": where})
+    return rows
+
+
+def most_frequent_tag_accuracy(train: list[dict], test: list[dict]) -> float:
+    """The classic baseline: each (lower-cased) word's most frequent training tag; a word unseen in training gets
+    the most frequent tag overall. Ties break alphabetically, so the figure is a pure function of the data."""
+    by_word, overall = {}, Counter()
+    for s in train:
+        for w, t in zip(s["words"], s["tags"]):
+            by_word.setdefault(w.lower(), Counter())[t] += 1
+            overall[t] += 1
+    best = {w: min(c, key=lambda t: (-c[t], t)) for w, c in by_word.items()}
+    fallback = min(overall, key=lambda t: (-overall[t], t))
+    pairs = [(best.get(w.lower(), fallback), t) for s in test for w, t in zip(s["words"], s["tags"])]
+    return sum(p == g for p, g in pairs) / len(pairs)
+
+
 def load_splits(data_args) -> DatasetDict:
+    own = own_splits(data_args, lambda path: read_conllu(path, tag_column=data_args.tag_column),
+                     lambda ds, where: rows_from_dataset(ds, where, data_args))
+    if own is not None:
+        return own
     splits = {}
     for split in ("train", "dev", "test"):
         path = resolve_data_file(f"ud_en_ewt/en_ewt-ud-{split}.conllu", data_args.data_dir,
                                  url=UPSTREAM.format(split), sha256=SHA256[split])
-        splits[split] = Dataset.from_list(read_conllu(path))
+        splits[split] = Dataset.from_list(read_conllu(path, tag_column=data_args.tag_column))
     return DatasetDict(splits)
 
 
@@ -158,12 +210,28 @@ def build_tokenizer(train: Dataset, model_args):
     return build_word_tokenizer((w for s in train["words"] for w in s), min_freq=model_args.word_min_freq, normalizer=norm)
 
 
-def build_generator(tokenizer, model_args, data_args) -> TaggerGenerator:
-    return TaggerGenerator(SeqGanTagger(tagger_config(tokenizer, model_args, data_args)))
+def tag_set(train: Dataset | None) -> list[str]:
+    """The tags seen in training: universal tags in their usual order, then any others sorted (XPOS, or a
+    dataset's own labels). Without training data (a bare model for tests), the 17 UPOS tags."""
+    if train is None:
+        return list(UPOS_TAGS)
+    seen = {t for s in train["tags"] for t in s}
+    return [t for t in UPOS_TAGS if t in seen] + sorted(seen - set(UPOS_TAGS))
 
 
-def tagger_config(tokenizer, model_args, data_args) -> SeqGanTaggerConfig:
+def pretrained_generator(name: str, model_args, data_args):
+    raise ValueError(f"{name} is not a seqgan pos checkpoint. A pretrained encoder (BERT, RoBERTa, ...) goes in "
+                     "--encoder_name_or_path; --generator_name_or_path takes a seqgan tagger run.")
+
+
+def build_generator(tokenizer, model_args, data_args, train: Dataset | None = None) -> TaggerGenerator:
+    return TaggerGenerator(SeqGanTagger(tagger_config(tokenizer, model_args, data_args, train)))
+
+
+def tagger_config(tokenizer, model_args, data_args, train: Dataset | None = None) -> SeqGanTaggerConfig:
+    tags = tag_set(train)
     return SeqGanTaggerConfig(
+        tags=tags, tag_column="upos" if data_args.tag_column == "upos" and set(tags) <= set(UPOS_TAGS) else "xpos",
         word_vocab_size=len(tokenizer), hidden_size=model_args.hidden_size, num_layers=model_args.num_layers,
         num_heads=model_args.num_heads, ffn_size=model_args.ffn_size, dropout=model_args.dropout,
         decoder_layers=model_args.decoder_layers, char_dim=model_args.char_dim, char_filters=model_args.char_filters,
@@ -172,9 +240,9 @@ def tagger_config(tokenizer, model_args, data_args) -> SeqGanTaggerConfig:
     )
 
 
-def build_crf(tokenizer, model_args, data_args) -> CrfTaggerGenerator:
+def build_crf(tokenizer, model_args, data_args, train: Dataset | None = None) -> CrfTaggerGenerator:
     """The discriminator-only baseline: a linear-chain CRF over the same kind of encoder as the generator's."""
-    cfg = SeqGanCrfTaggerConfig(**tagger_config(tokenizer, model_args, data_args).to_dict())
+    cfg = SeqGanCrfTaggerConfig(**tagger_config(tokenizer, model_args, data_args, train).to_dict())
     return CrfTaggerGenerator(SeqGanCrfTagger(cfg))
 
 
@@ -184,6 +252,9 @@ def load_generator(path: str, tokenizer) -> TaggerGenerator:
         raise ValueError(f"{path}: the tokenizer has {len(tokenizer)} words but the model's word table has "
                          f"{gen.model.config.word_vocab_size}; load the tokenizer saved with this checkpoint.")
     return gen
+
+
+UNSEEN_TAG = -1  # label of a dev/test gold tag outside the model's tag set (it can only be counted wrong)
 
 
 def encode(dataset: Dataset, tokenizer, gen, long: str = "error") -> Dataset:
@@ -203,7 +274,7 @@ def encode(dataset: Dataset, tokenizer, gen, long: str = "error") -> Dataset:
         return {
             "word_ids": encode_words(tokenizer, words),
             "char_ids": [word_bytes(w, cfg.max_word_bytes) for w in words],
-            "labels": [tag_id[t] for t in tags],
+            "labels": [tag_id.get(t, UNSEEN_TAG) for t in tags],  # a gold tag never seen in training: scored, not trained
             "length": len(words),
             "index": index,
             "truncated": too_long,
@@ -258,7 +329,16 @@ def evaluate(gen, loader, accelerator, dataset: Dataset, splits: DatasetDict, da
     pred = [[tags[t] for t in preds[i]] for i in range(len(dataset))]
     train_words = {w for s in splits["train"]["words"] for w in s}
     train_bigrams = {b for s in splits["train"]["tags"] for b in tag_bigrams(s)}
-    scores = tagging_scores(pred, dataset["tags"], dataset["words"], train_words, train_bigrams, tagset=list(tags))
+    # Only a training-file row can be truncated (a dev split carved from it, under --long_sequences truncate): it
+    # is scored on the words the model read. Rows of dev and test files always fit whole (encode refuses others).
+    n = dataset["length"]
+    gold = [t[:k] for t, k in zip(dataset["tags"], n)]
+    scores = tagging_scores(pred, gold, [w[:k] for w, k in zip(dataset["words"], n)], train_words, train_bigrams,
+                            tagset=list(tags))
+    # Gold tags outside the tag set (never seen in training) count as errors in accuracy; the NLL covers the rest.
+    unseen = Counter(t for s in gold for t in s if t not in set(tags))
+    scores["unseen_gold_tags"] = dict(unseen.most_common())
+    scores["unseen_gold_tag_rate"] = sum(unseen.values()) / max(1, sum(map(len, gold)))
     scores["nll"] = teacher_forced_nll(gen, loader, accelerator)["nll"]
     scores["sample_seed"] = sample_seed  # pos decodes greedily; recorded like every task's, and used by reranking
     if rerank is not None:
@@ -267,16 +347,85 @@ def evaluate(gen, loader, accelerator, dataset: Dataset, splits: DatasetDict, da
     return scores
 
 
+# Raw input lines are split into words and punctuation: a word is a run of letters/digits that may hold
+# internal hyphens, apostrophes, dots or commas ("well-known", "don't", "3.5", "3,5", "e.g"), and every other non-space
+# character is a token of its own ("duck." -> "duck", "."). UD treebanks split some of these further (EWT: "do",
+# "n't"); pass --pretokenized with your own tokenisation to match a treebank exactly.
+WORD = re.compile(r"\w+(?:[-'’.,]\w+)*|[^\w\s]")
+
+
+def split_words(line: str, pretokenized: bool = False) -> list[str]:
+    """The words of one input line: split on spaces (pretokenized) or by WORD (raw text)."""
+    return line.split() if pretokenized else WORD.findall(line)
+
+
+@dataclass
+class Tagged:
+    """One input line's result: its words and tags (empty for an empty line), and a note (truncated, skipped)."""
+    line: int
+    text: str
+    words: list[str]
+    tags: list[str]
+    note: str | None = None
+
+
 @torch.no_grad()
+def tag_lines(gen, tokenizer, lines: list[str], batch_size: int = 64, pretokenized: bool = False,
+              long: str = "truncate", progress: bool = False) -> list[Tagged]:
+    """Tag every input line, in batches of `batch_size` sentences (bounded memory). Output has one entry per line:
+    an empty line stays (with no words); a line longer than the model's max_length is cut to it ("truncate",
+    noted) or left untagged ("skip", noted)."""
+    if long not in ("truncate", "skip"):
+        raise ValueError(f"--long_sequences for tagging must be 'truncate' or 'skip', got {long!r}.")
+    limit, tags = gen.model.config.max_positions, gen.model.config.tags
+    out = []
+    for n, text in enumerate(lines, start=1):
+        words, note = split_words(text, pretokenized), None
+        if len(words) > limit:
+            note = (f"truncated: {len(words)} words, the model tags at most {limit}; words after {limit} are not "
+                    "written" if long == "truncate" else f"skipped: {len(words)} words, the model tags at most {limit}")
+            words = words[:limit] if long == "truncate" else []
+        out.append(Tagged(n, text, words, [], note))
+    todo = [t for t in out if t.words]
+    gen.eval()
+    for start in tqdm(range(0, len(todo), batch_size), desc="tagging", unit="batch", disable=not progress, file=sys.stderr):
+        chunk = todo[start:start + batch_size]
+        rows = [{"words": t.words, "tags": ["X"] * len(t.words), "sent_id": f"line {t.line}", "line": t.line,
+                 "file": "input"} for t in chunk]
+        batch = {k: v.to(gen.device) for k, v in collate([dict(r, index=i) for i, r in enumerate(
+            encode_rows(rows, tokenizer, gen))]).items()}
+        sample = gen.sample(batch, greedy=True)
+        for k, t in enumerate(chunk):
+            t.tags = [tags[i] for i in sample.tokens[k][sample.mask[k]].tolist()]
+    return out
+
+
+def encode_rows(rows: list[dict], tokenizer, gen) -> list[dict]:
+    """Model inputs for sentences to tag (no gold tags): what `encode` gives, without a datasets round trip."""
+    cfg = gen.model.config
+    return [{"word_ids": encode_words(tokenizer, r["words"]), "char_ids": [word_bytes(w, cfg.max_word_bytes) for w in r["words"]],
+             "labels": [0] * len(r["words"]), "length": len(r["words"])} for r in rows]
+
+
+def to_conllu(tagged: list[Tagged], tag_column: str = "upos") -> str:
+    """Valid CoNLL-U, one block per input line with its `# sent_id` (the line number) and `# text`; tags go to the
+    UPOS or XPOS column. An empty (or skipped) input line keeps its block as comments only, so blocks stay in step
+    with the input lines; readers skip a block without words."""
+    out = []
+    for t in tagged:
+        out += [f"# sent_id = {t.line}", f"# text = {t.text.strip()}"]
+        if not t.text.strip():
+            out.append("# empty input line")
+        if t.note:
+            out.append(f"# {t.note}")
+        for i, (w, tag) in enumerate(zip(t.words, t.tags), start=1):
+            upos, xpos = (tag, "_") if tag_column == "upos" else ("_", tag)
+            out.append("\t".join([str(i), w, "_", upos, xpos, "_", "_", "_", "_", "_"]))
+        out.append("")
+    return "\n".join(out) + "\n"
+
+
 def tag_sentences(gen, tokenizer, lines: list[str]) -> list[str]:
     """Tag whitespace-tokenised sentences: ["The dog barks ."] -> ["The/DET dog/NOUN barks/VERB ./PUNCT"]."""
-    rows = [{"words": l.split(), "tags": ["X"] * len(l.split()), "sent_id": f"input:{i + 1}", "line": i + 1, "file": "input"}
-            for i, l in enumerate(lines) if l.strip()]
-    if not rows:
-        return []
-    batch = collate(list(encode(Dataset.from_list(rows), tokenizer, gen)))
-    batch = {k: v.to(gen.device) for k, v in batch.items()}
-    out = gen.eval().sample(batch, greedy=True)
-    tags = gen.model.config.tags
-    return [" ".join(f"{w}/{tags[t]}" for w, t in zip(r["words"], out.tokens[i][out.mask[i]].tolist()))
-            for i, r in enumerate(rows)]
+    return [" ".join(f"{w}/{t}" for w, t in zip(x.words, x.tags)) for x in tag_lines(gen, tokenizer, lines, pretokenized=True)
+            if x.words]

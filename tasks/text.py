@@ -20,16 +20,17 @@ self-BLEU-2..5, distinct-n, n-gram entropy, unique ratio and the share copied fr
 
 from __future__ import annotations
 
-import random
+import sys
 
 import torch
 from datasets import Dataset, DatasetDict
-from tokenizers import normalizers, pre_tokenizers
+from tokenizers import models, normalizers, pre_tokenizers
 
 from seqgan.bigram import BigramGenerator, bigram_from_scratch
-from seqgan.data import Problems, SequenceCollator, encode_lines, read_lines, resolve_data_file
-from seqgan.generator import CausalGenerator, causal_lm_from_scratch
+from seqgan.data import DataError, Problems, SequenceCollator, encode_lines, read_lines, resolve_data_file
+from seqgan.generator import CausalGenerator, causal_lm_from_scratch, pretrained_causal_lm
 from seqgan.metrics import teacher_forced_nll, text_metrics
+from seqgan.sources import carve_dev, column, own_splits, training_file_splits
 from seqgan.vocab import build_word_tokenizer
 
 DEFAULTS = {
@@ -56,8 +57,6 @@ CRF_DEFAULTS = {"batch_size": 950, "num_epochs": 5.0, "learning_rate": 1e-2, "we
                 "bigram_smoothing": 0.01}
 
 
-# scripts/train.py: rows from the training file; they follow --long_sequences (other splits refuse long ones).
-TRAINING_FILE_SPLITS = ("train", "dev")  # dev is carved from the training file
 # The model card (seqgan/hub.py): what the model does, the data it was trained on and its license.
 CARD = {
     'pipeline_tag': 'text-generation',
@@ -107,7 +106,7 @@ def read_sentences(path, problems: Problems | None = None) -> list[dict]:
     return rows
 
 
-def read_file(path, problems: Problems, max_length: int) -> list[dict]:
+def read_file(path, problems: Problems, max_length: int, tag_column: str = "upos") -> list[dict]:  # tag_column: pos only
     return read_sentences(path, problems)
 
 
@@ -121,20 +120,26 @@ def summarise(rows: list[dict]) -> tuple[list[str], list[tuple[dict, int]]]:
             f"longest {max(n for _, n in lengths)} tokens with [EOS]"], lengths
 
 
+def rows_from_dataset(ds: Dataset, where: str, data_args) -> list[dict]:
+    """Rows of a 🤗 dataset split: one sentence per row of --text_column (row k is "line" k + 1 in errors)."""
+    rows = []
+    for k, text in enumerate(column(ds, data_args.text_column, "text_column", where)):
+        if not isinstance(text, str) or not text.strip():
+            raise DataError(where, k + 1, f"--text_column {data_args.text_column!r} must hold a non-empty sentence, "
+                            f"got {text!r}; drop empty rows first (ds.filter).")
+        rows.append({"text": text.strip(), "line": k + 1, "file": where})
+    return rows
+
+
 def load_splits(data_args) -> DatasetDict:
+    own = own_splits(data_args, read_sentences, lambda ds, where: rows_from_dataset(ds, where, data_args))
+    if own is not None:
+        return own
     paths = {k: resolve_data_file(rel, data_args.data_dir, url=UPSTREAM.format(up), sha256=sha)
              for k, (rel, up, sha) in FILES.items()}
-    train = read_sentences(paths["train"])
-    if not 0 < data_args.dev_size < len(train):
-        raise ValueError(f"--dev_size {data_args.dev_size} must be between 1 and {len(train) - 1} (train has {len(train)} lines).")
-    order = list(range(len(train)))
-    random.Random(data_args.data_seed).shuffle(order)
-    dev_idx = set(order[: data_args.dev_size])
-    return DatasetDict({
-        "train": Dataset.from_list([r for i, r in enumerate(train) if i not in dev_idx]),
-        "dev": Dataset.from_list([r for i, r in enumerate(train) if i in dev_idx]),
-        "test": Dataset.from_list(read_sentences(paths["test"])),
-    })
+    train, dev = carve_dev(read_sentences(paths["train"]), data_args.dev_size, data_args.data_seed, str(paths["train"]))
+    return DatasetDict({"train": Dataset.from_list(train), "dev": Dataset.from_list(dev),
+                        "test": Dataset.from_list(read_sentences(paths["test"]))})
 
 
 def build_tokenizer(train: Dataset, model_args):
@@ -142,12 +147,12 @@ def build_tokenizer(train: Dataset, model_args):
                                 pre_tokenizer=pre_tokenizers.Whitespace())
 
 
-def build_generator(tokenizer, model_args, data_args) -> CausalGenerator:
+def build_generator(tokenizer, model_args, data_args, train: Dataset | None = None) -> CausalGenerator:
     return causal_lm_from_scratch(tokenizer, model_args, data_args.max_length, fixed_length=False,
                                   suppress_ids=[tokenizer.pad_token_id, tokenizer.bos_token_id])
 
 
-def build_crf(tokenizer, model_args, data_args) -> BigramGenerator:
+def build_crf(tokenizer, model_args, data_args, train: Dataset | None = None) -> BigramGenerator:
     """The discriminator-only baseline: a bigram energy model with an [EOS]-terminated length model."""
     return bigram_from_scratch(tokenizer, data_args.max_length, fixed_length=False,
                                suppress_ids=[tokenizer.pad_token_id, tokenizer.bos_token_id])
@@ -181,10 +186,35 @@ def draw_samples(gen: CausalGenerator, n: int, seed: int, batch_size: int = 500,
     return out
 
 
-def words(tokenizer, texts: list[str]) -> list[list[str]]:
-    """Sentences split exactly as the tokenizer splits them, but keeping words outside its vocabulary."""
-    bt = tokenizer.backend_tokenizer
-    return [[w for w, _ in bt.pre_tokenizer.pre_tokenize_str(bt.normalizer.normalize_str(t))] for t in texts]
+def sample_texts(gen, tokenizer, n: int, seed: int, batch_size: int = 500, temperature: float = 1.0,
+                 greedy: bool = False) -> list[str]:
+    """n seeded samples as text (scripts/generate.py), decoded by the tokenizer without special tokens. Any run of
+    whitespace (a byte-level BPE can emit a newline) becomes one space, so each sample stays one line."""
+    return [" ".join(tokenizer.decode(ids, skip_special_tokens=True).split())
+            for ids in draw_samples(gen, n, seed, batch_size=batch_size, temperature=temperature, greedy=greedy)]
+
+
+SPLIT, LOWER = pre_tokenizers.Whitespace(), normalizers.Lowercase()
+
+
+def words(texts: list[str]) -> list[list[str]]:
+    """The task's word tokenization, whatever the model's tokenizer: lower-case, then `\\w+|[^\\w\\s]+`. BLEU,
+    self-BLEU, diversity and copies are counted on these words, so they compare across tokenizers."""
+    return [[w for w, _ in SPLIT.pre_tokenize_str(LOWER.normalize_str(t))] for t in texts]
+
+
+def sample_words(tokenizer, samples: list[list[int]]) -> list[list[str]]:
+    """Samples (ids) as the task's words. seqgan's own word-level vocabulary maps ids to words directly ([UNK]
+    stays one word); a subword tokenizer's (GPT-2's BPE, ...) output is decoded to text first, then split."""
+    if isinstance(tokenizer.backend_tokenizer.model, models.WordLevel):
+        return [tokenizer.convert_ids_to_tokens(s) for s in samples]
+    return words(tokenizer.batch_decode(samples, skip_special_tokens=True))
+
+
+def pretrained_generator(name: str, model_args, data_args) -> tuple[CausalGenerator, object]:
+    """G from any pretrained causal LM with its own tokenizer (a local folder or a resolved Hub snapshot)."""
+    return pretrained_causal_lm(name, data_args.max_length, fixed_length=False,
+                                trust_remote_code=model_args.trust_remote_code, log=lambda m: print(m, file=sys.stderr))
 
 
 def evaluate(gen, loader, accelerator, dataset, splits, data_args, tokenizer, sample_seed: int,
@@ -195,10 +225,13 @@ def evaluate(gen, loader, accelerator, dataset, splits, data_args, tokenizer, sa
     if rerank is not None:
         raise ValueError("reranking (G + D decoding) applies to the conditional pos task.")
     ids = draw_samples(gen, data_args.num_eval_samples, sample_seed, temperature=temperature, greedy=greedy)
-    samples = [tokenizer.convert_ids_to_tokens(s) for s in ids]
+    samples = sample_words(tokenizer, ids)
     # Copies are counted against the whole training file, the dev lines carved from it included.
-    training_file = [t for k in TRAINING_FILE_SPLITS for t in splits[k]["text"]]
-    tm = text_metrics(samples, references=words(tokenizer, dataset["text"]), train=words(tokenizer, training_file))
+    training_file = [t for k in training_file_splits(splits) for t in splits[k]["text"]]
+    references = words(dataset["text"])
+    # Per word (and [EOS]) of the task's tokenization: comparable across tokenizers, unlike per model token.
+    scores["nll_per_word"] = scores["nll"] * scores["num_tokens"] / sum(len(r) + 1 for r in references)
+    tm = text_metrics(samples, references=references, train=words(training_file))
     scores.update({f"bleu_{k}": v for k, v in tm.pop("test_bleu").items()})
     scores.update({f"self_bleu_{k}": v for k, v in tm.pop("self_bleu").items()})
     scores.update({"sample_seed": sample_seed, "temperature": temperature, "decoding": "greedy" if greedy else "sample", **tm})

@@ -203,7 +203,7 @@ def test_copy_rate_counts_the_whole_training_file(data_dir, monkeypatch):
         return {"test_bleu": {}, "self_bleu": {}}
 
     monkeypatch.setattr(task, "text_metrics", capture)
-    monkeypatch.setattr(task, "teacher_forced_nll", lambda *a, **k: {})
+    monkeypatch.setattr(task, "teacher_forced_nll", lambda *a, **k: {"nll": 1.0, "num_tokens": 1})
     task.evaluate(gen, None, None, splits["dev"], splits, DataArguments(task="text", num_eval_samples=2), tok, 0)
     assert len(seen["train"]) == 10000 == len(splits["train"]) + len(splits["dev"])
 

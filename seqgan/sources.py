@@ -1,0 +1,154 @@
+"""Where a run's data comes from: the task's bundled benchmark, the user's own files, or a 🤗 dataset.
+
+    accelerate launch scripts/train.py --task pos --train_file my-train.conllu --test_file my-test.conllu
+    accelerate launch scripts/train.py --task text --dataset_name json --data_files train=tr.json,test=te.json
+
+A task's `load_splits` asks `own_splits(data_args, read_file, rows_from_dataset)` first and falls back to
+its benchmark when that returns None. Both routes give the same rows (dicts with the task's columns plus
+"line" and "file", so errors point at the source), so everything after loading is the same code.
+`describe(data_args)` says which data a run used, for its model card.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+from typing import Callable
+
+from datasets import Dataset, DatasetDict
+
+DEV_NAMES = ("validation", "dev", "valid")  # what datasets on the Hub call the dev split
+LOADERS = ("json", "csv", "parquet", "text", "arrow")  # datasets' packaged loaders that read --data_files
+
+
+def carve_dev(rows: list[dict], dev_size: int, seed: int, where: str) -> tuple[list[dict], list[dict]]:
+    """A seeded dev split of `dev_size` rows taken out of `rows`: (train, dev), each in file order."""
+    if not 0 < dev_size < len(rows):
+        raise ValueError(f"--dev_size {dev_size} must be between 1 and {len(rows) - 1} ({where} has {len(rows)} "
+                         "examples); lower --dev_size or pass --validation_file.")
+    order = list(range(len(rows)))
+    random.Random(seed).shuffle(order)
+    dev = set(order[:dev_size])
+    return [r for i, r in enumerate(rows) if i not in dev], [r for i, r in enumerate(rows) if i in dev]
+
+
+def own_splits(data_args, read_file: Callable[[str], list[dict]],
+               rows_from_dataset: Callable[[Dataset, str], list[dict]] | None) -> DatasetDict | None:
+    """train/dev/test from --train_file (+ --validation_file, --test_file) or --dataset_name; None for neither."""
+    if data_args.train_file:
+        for flag in ("train_file", "validation_file", "test_file"):
+            path = getattr(data_args, flag)
+            if path and not Path(path).is_file():
+                raise FileNotFoundError(f"--{flag} {path}: no such file.")
+        train = read_file(data_args.train_file)
+        if data_args.validation_file:
+            dev = read_file(data_args.validation_file)
+        else:
+            train, dev = carve_dev(train, data_args.dev_size, data_args.data_seed, data_args.train_file)
+        return DatasetDict({"train": Dataset.from_list(train), "dev": Dataset.from_list(dev),
+                            "test": Dataset.from_list(read_file(data_args.test_file))})
+    if data_args.dataset_name:
+        if rows_from_dataset is None:
+            raise ValueError(f"--task {data_args.task} reads files only; use --train_file/--test_file.")
+        ds = load_dataset_dict(data_args)
+        name = data_args.dataset_name
+        dev_name = next((n for n in DEV_NAMES if n in ds), None)
+        for needed, present in (("train", "train" in ds), ("test", "test" in ds)):
+            if not present:
+                raise ValueError(f"dataset {name} has no {needed!r} split (it has {', '.join(ds)}); name its files "
+                                 f"with --data_files train=...,test=..., or use --train_file/--test_file.")
+        train = rows_from_dataset(ds["train"], f"{name}[train]")
+        if dev_name:
+            dev = rows_from_dataset(ds[dev_name], f"{name}[{dev_name}]")
+        else:
+            train, dev = carve_dev(train, data_args.dev_size, data_args.data_seed, f"{name}[train]")
+        return DatasetDict({"train": Dataset.from_list(train), "dev": Dataset.from_list(dev),
+                            "test": Dataset.from_list(rows_from_dataset(ds["test"], f"{name}[test]"))})
+    return None
+
+
+def training_file_splits(splits) -> tuple[str, ...]:
+    """The splits whose rows come from the training file: train, and a dev split carved from it (rows name
+    their "file"). They follow --long_sequences as train does; rows of other files must fit."""
+    if "train" not in splits or len(splits["train"]) == 0:
+        return ("train",) if "train" in splits else ()
+    source = splits["train"][0]["file"]
+    return tuple(k for k, v in splits.items() if len(v) and v[0]["file"] == source)
+
+
+def parse_data_files(spec: str) -> dict[str, str]:
+    """'train=a.json,test=b.json' -> {"train": "a.json", "test": "b.json"}."""
+    out = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        split, eq, path = part.partition("=")
+        if not eq or not split or not path:
+            raise ValueError(f"--data_files {spec!r}: expected split=path pairs separated by commas, e.g. "
+                             "'train=train.json,test=test.json'.")
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"--data_files: {path} (split {split}) does not exist.")
+        out[split] = path
+    return out
+
+
+def load_dataset_dict(data_args) -> DatasetDict:
+    """--dataset_name as a DatasetDict: a save_to_disk folder, a loader (json/csv/...) with --data_files, a folder
+    of data files, or a Hub id (offline, the error says how to use local data instead)."""
+    import datasets
+
+    name, config = data_args.dataset_name, data_args.dataset_config_name
+    path = Path(name).expanduser()
+    if path.is_dir() and ((path / "dataset_dict.json").is_file() or (path / "state.json").is_file()):
+        ds = datasets.load_from_disk(str(path))  # Arrow files written by save_to_disk: no code is run
+        return ds if isinstance(ds, DatasetDict) else DatasetDict({"train": ds})
+    files = parse_data_files(data_args.data_files) if data_args.data_files else None
+    if name in LOADERS and not files:
+        raise ValueError(f"--dataset_name {name} reads the files named by --data_files train=...,test=...")
+    if path.is_dir() or name in LOADERS:
+        return datasets.load_dataset(str(path) if path.is_dir() else name, config, data_files=files)
+    looks_like_path = name.startswith((".", "/", "~")) or name.count("/") > 1 or path.suffix
+    if looks_like_path:
+        raise FileNotFoundError(f"--dataset_name {name}: no such folder (a Hub id is 'user/name').")
+    try:
+        return datasets.load_dataset(name, config, data_files=files)
+    except (ConnectionError, OSError) as e:
+        offline = os.environ.get("HF_HUB_OFFLINE") or os.environ.get("HF_DATASETS_OFFLINE")
+        raise ConnectionError(f"--dataset_name {name}: could not load it from the Hub ({e.__class__.__name__}: {e})"
+                              + (" (offline mode is on)" if offline else "") + ". Offline, save it once with "
+                              "Dataset.save_to_disk(DIR) and pass --dataset_name DIR, or use --dataset_name json "
+                              "--data_files train=...,test=...") from e
+
+
+def column(ds: Dataset, name: str, flag: str, where: str) -> list:
+    if name not in ds.column_names:
+        raise ValueError(f"{where}: no column {name!r} (columns: {', '.join(ds.column_names)}); pass --{flag} NAME.")
+    return ds[name]
+
+
+def label_names(ds: Dataset, name: str) -> list[str] | None:
+    """The names of a ClassLabel sequence column (tags stored as ids), or None for a column of strings."""
+    feature = ds.features[name]
+    inner = getattr(feature, "feature", None)  # List / Sequence of ...
+    return list(inner.names) if inner is not None and hasattr(inner, "names") else None
+
+
+def describe(args: dict, benchmark: dict) -> dict:
+    """The model card's data fields for a run's options `args` (its args.json): the task's benchmark entry
+    (`CARD`), or the user's files / dataset with their license (--dataset_license, else 'unknown'). A card
+    never names data the run did not see."""
+    license_ = args.get("dataset_license") or "unknown"
+    if args.get("train_file"):
+        name = ", ".join(Path(args[f]).name for f in ("train_file", "validation_file", "test_file") if args.get(f))
+        return {"datasets": [], "dataset_type": "own-files", "dataset_name": name, "dataset_config": None,
+                "license": license_, "attribution": f"Trained on the user's files {name} (license: {license_}). "
+                "The terms of this model follow from the data's; check them before sharing."}
+    if args.get("dataset_name"):
+        name, config = args["dataset_name"], args.get("dataset_config_name")
+        hub = name not in LOADERS and not Path(name).expanduser().exists() and name.count("/") <= 1
+        shown = name + (f" ({args['data_files']})" if args.get("data_files") else "") + (f" / {config}" if config else "")
+        return {"datasets": [name] if hub else [], "dataset_type": name if hub else "own-files", "dataset_name": shown,
+                "dataset_config": config, "license": license_,
+                "attribution": f"Trained on the dataset {shown} (license: {license_}). The terms of this model follow "
+                               "from the data's; check them before sharing."}
+    return {k: benchmark.get(k) for k in ("datasets", "dataset_type", "dataset_name", "dataset_config", "license",
+                                          "attribution")}
