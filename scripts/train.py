@@ -7,6 +7,9 @@ discriminator-only structured baseline (a CRF for pos, a bigram energy model for
     accelerate launch scripts/train.py --task oracle --method gan --bridge rollout --init_from runs/oracle-mle
     accelerate launch scripts/train.py --task text --method gan --bridge gumbel --gan_loss rsgan --init_from runs/text-mle
     accelerate launch scripts/train.py --task pos --method crf --crf_loss hinge          # CRF baseline, Viterbi decoding
+    accelerate launch scripts/train.py --task pos --train_file my-train.conllu --test_file my-test.conllu   # your treebank
+    accelerate launch scripts/train.py --task text --generator_name_or_path gpt2 --max_length 64           # a pretrained G
+    accelerate launch scripts/train.py --task pos --encoder_name_or_path bert-base-cased --report_to tensorboard
     accelerate launch --multi_gpu --num_processes 2 scripts/train.py --task pos   # 2 CPU processes
     python scripts/train.py my_config.yaml                             # options from a file
     python scripts/train.py --help                                     # every option, grouped

@@ -100,6 +100,10 @@ class ModelArguments:
         metadata={"help": "Start G from a seqgan checkpoint, or (text) from any pretrained causal LM with its own "
                   "tokenizer (GPT-2, Llama, ...; a local folder or Hub id), instead of configuring one from scratch."},
     )
+    encoder_name_or_path: str | None = field(default=None, metadata={
+        "help": "pos: a pretrained encoder (BERT, RoBERTa, ...; local folder or Hub id) as the sentence encoder of the "
+                "tagger and the CRF, with its own tokenizer: each word is read at its first subword (the word table "
+                "and byte CNN are not used)."})
     trust_remote_code: bool = field(default=False, metadata={
         "help": "Allow a pretrained model or tokenizer to run its own Python code from its folder or Hub repo. Off: "
                 "only transformers' built-in architectures load (safer)."})
@@ -317,6 +321,10 @@ def _finish(configs: tuple, given: set[str] = frozenset()) -> tuple:
                          f"bigram model of {data.task} trains by --crf_loss nll.")
     if train.method == "gan" and gan.init_from and model.generator_name_or_path:
         raise ValueError("--init_from and --generator_name_or_path both name a starting generator; keep one.")
+    if model.encoder_name_or_path and data.task != "pos":
+        raise ValueError(f"--encoder_name_or_path is the pos tagger's sentence encoder; for --task {data.task} a "
+                         "pretrained encoder can serve as D (--disc_name_or_path) and a causal LM as G "
+                         "(--generator_name_or_path).")
     if train.method != "gan" and gan.init_from:
         raise ValueError("--init_from starts an adversarial run; add --method gan, or use --generator_name_or_path for MLE.")
     return configs

@@ -29,7 +29,7 @@ from transformers import AutoConfig, AutoModel, PreTrainedModel
 from seqgan.crf import LinearChainCRF
 from seqgan.generator import Generator, Samples
 from seqgan.losses import global_mean
-from seqgan.tagger import SeqGanTaggerConfig, TagSequenceGenerator, encode_sentence, sentence_encoder
+from seqgan.tagger import SeqGanTaggerConfig, TagSequenceGenerator, encode_sentence, sentence_encoder, subwords
 
 
 class SeqGanCrfTaggerConfig(SeqGanTaggerConfig):
@@ -50,16 +50,16 @@ class SeqGanCrfTagger(PreTrainedModel):
         self.end = nn.Parameter(torch.zeros(C))
         self.post_init()
 
-    def emissions(self, word_ids, char_ids, mask) -> torch.Tensor:
-        return self.emit(encode_sentence(self, word_ids, char_ids, mask))  # (B, T, C)
+    def emissions(self, word_ids, char_ids, mask, sub=None) -> torch.Tensor:
+        return self.emit(encode_sentence(self, word_ids, char_ids, mask, sub))  # (B, T, C)
 
-    def crf(self, word_ids, char_ids, mask, temperature: float = 1.0) -> LinearChainCRF:
-        em = self.emissions(word_ids, char_ids, mask).float()
+    def crf(self, word_ids, char_ids, mask, temperature: float = 1.0, sub=None) -> LinearChainCRF:
+        em = self.emissions(word_ids, char_ids, mask, sub).float()
         return LinearChainCRF(em / temperature, self.transitions / temperature, self.start / temperature,
                               self.end / temperature, mask)
 
-    def forward(self, word_ids, char_ids, mask):
-        return self.crf(word_ids, char_ids, mask)
+    def forward(self, word_ids, char_ids, mask, sub=None):
+        return self.crf(word_ids, char_ids, mask, sub=sub)
 
 
 AutoConfig.register(SeqGanCrfTaggerConfig.model_type, SeqGanCrfTaggerConfig)
@@ -71,7 +71,7 @@ class CrfTaggerGenerator(TagSequenceGenerator):
     backward sampling), and teacher-forced "logits" are the CRF's exact chain-rule conditionals."""
 
     def dist(self, batch, temperature: float = 1.0) -> LinearChainCRF:
-        return self.model.crf(batch["word_ids"], batch["char_ids"], batch["mask"], temperature)
+        return self.model.crf(batch["word_ids"], batch["char_ids"], batch["mask"], temperature, subwords(batch))
 
     def forward(self, batch: dict) -> torch.Tensor:
         return self.dist(batch).conditionals(batch["labels"])  # (B, T, C) log p(y_t | y_{t-1}, x)
@@ -116,14 +116,21 @@ class CrfLossContext:
     generator: torch.Generator | None = None
 
 
+def sentence_crf(model, batch) -> LinearChainCRF:
+    """The CRF over a batch's sentences; a pretrained encoder's subwords are passed only when the batch has them."""
+    sub = subwords(batch)
+    extra = {} if sub is None else {"sub": sub}
+    return model.crf(batch["word_ids"], batch["char_ids"], batch["mask"], **extra)
+
+
 def crf_nll(model, batch, ctx=None) -> torch.Tensor:
-    dist = model.crf(batch["word_ids"], batch["char_ids"], batch["mask"])
+    dist = sentence_crf(model, batch)
     return global_mean(-dist.log_prob(batch["labels"]).sum(), batch["mask"].sum())
 
 
 def crf_perceptron(model, batch, ctx=None) -> torch.Tensor:
     """s(y_hat) - s(y*) with y_hat the current Viterbi output: zero (no update) once the gold wins."""
-    dist = model.crf(batch["word_ids"], batch["char_ids"], batch["mask"])
+    dist = sentence_crf(model, batch)
     with torch.no_grad():
         pred = dist.argmax
     return global_mean((dist.score(pred) - dist.score(batch["labels"])).sum(), batch["mask"].sum())
@@ -137,7 +144,7 @@ def hamming_augmented(dist: LinearChainCRF, gold: torch.Tensor) -> LinearChainCR
 
 def crf_hinge(model, batch, ctx=None) -> torch.Tensor:
     """max(0, max_y [s(y) + Hamming(y, y*)] - s(y*)), per sentence, by cost-augmented Viterbi."""
-    dist = model.crf(batch["word_ids"], batch["char_ids"], batch["mask"])
+    dist = sentence_crf(model, batch)
     gold = batch["labels"]
     with torch.no_grad():
         pred = hamming_augmented(dist, gold).argmax
@@ -149,7 +156,7 @@ def crf_gen_negatives(model, batch, ctx: CrfLossContext) -> torch.Tensor:
     """-s(y*) + log(exp s(y*) + sum_k exp s(y_k)) over K negatives y_k ~ G(. | x), duplicates of y* dropped."""
     if ctx is None or ctx.negatives is None:
         raise ValueError("--crf_loss gen_negatives needs a generator to sample negatives: --negatives_from CKPT.")
-    dist = model.crf(batch["word_ids"], batch["char_ids"], batch["mask"])
+    dist = sentence_crf(model, batch)
     gold, mask = batch["labels"], batch["mask"]
     with torch.no_grad():
         negs = [ctx.negatives.sample(batch, generator=ctx.generator).tokens for _ in range(ctx.num_negatives)]

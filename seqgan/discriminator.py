@@ -17,6 +17,8 @@ Saved with `save_pretrained` (config.json + model.safetensors); `import seqgan` 
 
 from __future__ import annotations
 
+import sys
+
 import torch
 import torch.nn as nn
 from transformers import AutoConfig, AutoModel, PreTrainedModel, PretrainedConfig
@@ -67,13 +69,32 @@ class SeqGanDiscriminator(PreTrainedModel):
         self.encoder.get_input_embeddings().requires_grad_(False)
 
     @classmethod
-    def from_encoder(cls, name_or_path: str, vocab_size: int, causal: bool = False, **kwargs) -> "SeqGanDiscriminator":
-        """A D around a pretrained encoder (local folder or Hub id); its layers keep their weights."""
+    def from_encoder(cls, name_or_path: str, vocab_size: int, causal: bool = False, token_strings: list[str] | None = None,
+                     cond_strings: list[str] | None = None, **kwargs) -> "SeqGanDiscriminator":
+        """A D around a pretrained encoder (local folder or Hub id); its layers keep their weights. With the text of
+        G's tokens (`token_strings`) or of the sentence's words (`cond_strings`, pos), D's embedding rows start as the
+        mean of the encoder's own input embeddings of their subwords under the encoder's own tokenizer, so D reads
+        G's vocabulary with what the encoder learned."""
         encoder = load_pretrained(AutoModel, name_or_path)
         cfg = SeqGanDiscriminatorConfig(vocab_size=vocab_size, encoder=encoder.config.to_dict(), causal=causal, **kwargs)
         disc = cls(cfg)
-        disc.encoder.load_state_dict(encoder.state_dict())
+        disc.encoder.load_state_dict({k: v for k, v in encoder.state_dict().items() if not k.startswith("pooler.")})
         disc.encoder.get_input_embeddings().requires_grad_(False)
+        if token_strings is not None or cond_strings is not None:
+            from transformers import AutoTokenizer
+
+            try:
+                tokenizer = AutoTokenizer.from_pretrained(name_or_path)
+            except (OSError, ValueError) as e:  # an encoder saved without its tokenizer: D still runs, from random rows
+                print(f"[seqgan] warning: {name_or_path} has no tokenizer ({e.__class__.__name__}), so D's embeddings of "
+                      "G's tokens start random; save the encoder's tokenizer beside it to start them from its own.",
+                      file=sys.stderr)
+                return disc
+            table = encoder.get_input_embeddings().weight.detach()
+            with torch.no_grad():
+                for strings, emb in ((token_strings, disc.embed), (cond_strings, getattr(disc, "word_embed", None))):
+                    if strings is not None and emb is not None:
+                        emb.weight[: len(strings)] = embeddings_from(table, tokenizer, strings, name_or_path)
         return disc
 
     def embed_inputs(self, tokens, probs, cond, mask) -> torch.Tensor:
@@ -157,9 +178,27 @@ def load_discriminator(name_or_path: str) -> SeqGanDiscriminator:
     return SeqGanDiscriminator.from_pretrained(ckpt / "discriminator", use_safetensors=True)
 
 
-def build_discriminator(vocab_size: int, gan_args, cond_vocab_size: int = 0, max_positions: int = 512) -> SeqGanDiscriminator:
+def embeddings_from(table: torch.Tensor, tokenizer, strings: list[str], name: str) -> torch.Tensor:
+    """(len(strings), d): each string's mean input embedding over its subwords under an encoder's tokenizer. Stops
+    when most strings are unknown to that tokenizer: such an encoder cannot read G's vocabulary."""
+    unk = tokenizer.unk_token_id
+    rows, unread = [], 0
+    for ids in tokenizer(strings, add_special_tokens=False)["input_ids"]:
+        known = [i for i in ids if i != unk and i < table.shape[0]]
+        unread += not known
+        rows.append(table[known].mean(0) if known else table.mean(0))
+    if unread > len(strings) / 2:
+        raise ValueError(f"{name} cannot read G's vocabulary: {unread} of {len(strings)} tokens are unknown to its "
+                         "tokenizer (another language or alphabet?). Use an encoder for this data as "
+                         "--disc_name_or_path, or none (D from scratch).")
+    return torch.stack(rows)
+
+
+def build_discriminator(vocab_size: int, gan_args, cond_vocab_size: int = 0, max_positions: int = 512,
+                        token_strings: list[str] | None = None, cond_strings: list[str] | None = None) -> SeqGanDiscriminator:
     """D from `--disc_name_or_path` (a GAN run or Hub repo with discriminator/, a seqgan discriminator folder, or
-    any transformers encoder) or configured from scratch."""
+    any transformers encoder, whose embeddings then start from `token_strings` / `cond_strings`: see
+    `SeqGanDiscriminator.from_encoder`) or configured from scratch."""
     name = gan_args.disc_name_or_path
     if name and holds_discriminator(name):  # a GAN run / checkpoint / Hub repo with discriminator/
         disc = load_discriminator(name)
@@ -169,7 +208,8 @@ def build_discriminator(vocab_size: int, gan_args, cond_vocab_size: int = 0, max
             disc = SeqGanDiscriminator.from_pretrained(name, use_safetensors=True)
         else:
             disc = SeqGanDiscriminator.from_encoder(name, vocab_size, causal=gan_args.disc_causal,
-                                                    cond_vocab_size=cond_vocab_size)
+                                                    cond_vocab_size=cond_vocab_size, token_strings=token_strings,
+                                                    cond_strings=cond_strings)
     else:
         h, L, heads, ffn, p = (gan_args.disc_hidden_size, gan_args.disc_layers, gan_args.disc_heads, gan_args.disc_ffn_size,
                                gan_args.disc_dropout)

@@ -226,7 +226,12 @@ def train_gan(run: Run, raw_gen, tokenizer):
     # D reads what G writes: as many positions as G's longest output (a checkpoint's own max_length may differ
     # from this run's --max_length), plus one.
     longest = max(run.data_args.max_length, getattr(raw_gen, "max_length", 0))
-    disc = build_discriminator(raw_gen.vocab_size, gargs, cond_vocab, longest + 1)
+    # A pretrained encoder as D starts its embeddings from the text of what it reads: G's tokens, or (pos, where G
+    # emits tags) the sentence's words.
+    strings = [tokenizer.decode([i]) for i in range(len(tokenizer))] if gargs.disc_name_or_path else None
+    disc = build_discriminator(raw_gen.vocab_size, gargs, cond_vocab, longest + 1,
+                               token_strings=None if raw_gen.conditional else strings,
+                               cond_strings=strings if raw_gen.conditional else None)
     g_opt = torch.optim.AdamW(param_groups(raw_gen, args.weight_decay), lr=gargs.g_learning_rate)
     d_opt = torch.optim.AdamW(param_groups(disc, args.weight_decay), lr=gargs.d_learning_rate)
     gen, disc, g_opt, d_opt = acc.prepare(raw_gen, disc, g_opt, d_opt)

@@ -43,9 +43,13 @@ class SeqGanTaggerConfig(PretrainedConfig):
                  decoder_layers: int = 1, char_dim: int = 64, char_filters: int = 128,
                  char_kernels: tuple[int, ...] = (2, 3, 4), max_word_bytes: int = 24, max_positions: int = 256,
                  prev_tag_dropout: float = 0.1, word_dropout: float = 0.1, word_unk_id: int = 3,
-                 tag_column: str = "upos", **kwargs):
+                 tag_column: str = "upos", encoder_config: dict | None = None, encoder_name: str | None = None,
+                 **kwargs):
         self.word_vocab_size, self.tags = word_vocab_size, list(tags or UPOS_TAGS)
         self.tag_column = tag_column  # the CoNLL-U column its tags belong in: upos or xpos (scripts/generate.py)
+        # A pretrained sentence encoder (--encoder_name_or_path): its config, so a checkpoint rebuilds it offline;
+        # words then come from the encoder's own tokenizer, pooled at their first subword.
+        self.encoder_config, self.encoder_name = encoder_config, encoder_name
         self.hidden_size, self.num_layers, self.num_heads, self.ffn_size = hidden_size, num_layers, num_heads, ffn_size
         self.dropout, self.decoder_layers, self.char_dim, self.char_filters = dropout, decoder_layers, char_dim, char_filters
         self.char_kernels, self.max_word_bytes, self.max_positions = list(char_kernels), max_word_bytes, max_positions
@@ -86,9 +90,15 @@ class ByteCNN(nn.Module):
         return torch.cat(pooled, 1)[inverse].view(B, T, -1)  # (B, T, filters * kernels)
 
 
-def sentence_encoder(config) -> tuple[BertModel, ByteCNN, nn.Linear]:
-    """The sentence encoder shared by the taggers: word table + byte CNN -> bidirectional BertModel."""
+def sentence_encoder(config) -> tuple[nn.Module, ByteCNN | None, nn.Linear]:
+    """The sentence encoder shared by the taggers: word table + byte CNN -> bidirectional BertModel, or a
+    pretrained encoder over its own subwords (config.encoder_config) with a projection to hidden_size."""
     d = config.hidden_size
+    if config.encoder_config:
+        encoder = AutoModel.from_config(AutoConfig.for_model(**config.encoder_config))
+        if getattr(encoder, "pooler", None) is not None:
+            encoder.pooler = None  # unused: words are read at their first subword
+        return encoder, None, nn.Linear(encoder.config.hidden_size, d)
     encoder = BertModel(BertConfig(
         vocab_size=config.word_vocab_size, hidden_size=d, num_hidden_layers=config.num_layers,
         num_attention_heads=config.num_heads, intermediate_size=config.ffn_size,
@@ -99,8 +109,24 @@ def sentence_encoder(config) -> tuple[BertModel, ByteCNN, nn.Linear]:
     return encoder, chars, nn.Linear(config.char_filters * len(config.char_kernels), d)
 
 
-def encode_sentence(model, word_ids: torch.Tensor, char_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """(B, T) words, (B, T, C) bytes, (B, T) mask -> (B, T, d) states, through model.encoder/chars/char_proj."""
+def subwords(batch: dict) -> tuple | None:
+    """A pretrained encoder's inputs from a collated pos batch: (sub_ids (B, S), sub_mask (B, S), first (B, T)),
+    or None for a batch without them (a from-scratch tagger's)."""
+    return (batch["sub_ids"], batch["sub_mask"], batch["first"]) if "sub_ids" in batch else None
+
+
+def encode_sentence(model, word_ids: torch.Tensor, char_ids: torch.Tensor, mask: torch.Tensor,
+                    sub: tuple | None = None) -> torch.Tensor:
+    """(B, T) words, (B, T, C) bytes, (B, T) mask -> (B, T, d) states, through model.encoder/chars/char_proj.
+    With a pretrained encoder, `sub` = subwords(batch) and each word is the encoder's state at its first subword."""
+    if model.config.encoder_config:
+        if sub is None:
+            raise ValueError("this tagger reads its pretrained encoder's subwords: encode the data with its own "
+                             "tokenizer (seqgan.tasks.pos.encode) so batches carry sub_ids, sub_mask and first.")
+        sub_ids, sub_mask, first = sub
+        h = model.encoder(input_ids=sub_ids, attention_mask=sub_mask.long()).last_hidden_state  # (B, S, d_enc)
+        h = h.gather(1, first[..., None].expand(-1, -1, h.shape[-1]))  # (B, T, d_enc): each word's first subword
+        return model.char_proj(h)  # (B, T, d)
     if model.training and model.config.word_dropout > 0:
         # Hiding known words behind [UNK] teaches the byte CNN to carry the word alone,
         # which is all the model has for words never seen in training.
@@ -127,9 +153,9 @@ class SeqGanTagger(PreTrainedModel):
         self.head = nn.Linear(d, len(config.tags))
         self.post_init()
 
-    def encode(self, word_ids: torch.Tensor, char_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """(B, T) words, (B, T, C) bytes, (B, T) mask -> (B, T, d) contextual states."""
-        return self.enc_proj(encode_sentence(self, word_ids, char_ids, mask))
+    def encode(self, word_ids: torch.Tensor, char_ids: torch.Tensor, mask: torch.Tensor, sub=None) -> torch.Tensor:
+        """(B, T) words, (B, T, C) bytes, (B, T) mask -> (B, T, d) contextual states (`sub`: see encode_sentence)."""
+        return self.enc_proj(encode_sentence(self, word_ids, char_ids, mask, sub))
 
     def decode(self, enc: torch.Tensor, prev_tags: torch.Tensor, attention_mask=None, cache=None, position_ids=None):
         """Tag logits (B, T', n_tags) for decoder positions fed (prev tag, encoder state at that position)."""
@@ -138,9 +164,9 @@ class SeqGanTagger(PreTrainedModel):
                            position_ids=position_ids)
         return self.head(out.last_hidden_state), out.cache
 
-    def forward(self, word_ids, char_ids, mask, labels):
+    def forward(self, word_ids, char_ids, mask, labels, sub=None):
         cfg = self.config
-        enc = self.encode(word_ids, char_ids, mask)
+        enc = self.encode(word_ids, char_ids, mask, sub)
         prev = torch.cat([torch.full_like(labels[:, :1], cfg.tag_bos_id), labels[:, :-1]], 1)  # (B, T)
         prev = prev.masked_fill(prev < 0, cfg.tag_pad_id)
         if self.training and cfg.prev_tag_dropout > 0:
@@ -179,12 +205,12 @@ class TaggerGenerator(TagSequenceGenerator):
 
     def forward(self, batch: dict) -> torch.Tensor:
         labels = batch["labels"].masked_fill(~batch["mask"], self.pad_id)
-        return self.model(batch["word_ids"], batch["char_ids"], batch["mask"], labels)  # (B, T, n_tags)
+        return self.model(batch["word_ids"], batch["char_ids"], batch["mask"], labels, subwords(batch))  # (B, T, n_tags)
 
     def start(self, batch, num_samples):
         if batch is None:
             raise ValueError("the POS generator is conditional: sample(batch) needs a batch of sentences.")
-        enc = self.model.encode(batch["word_ids"], batch["char_ids"], batch["mask"])  # (B, T, d)
+        enc = self.model.encode(batch["word_ids"], batch["char_ids"], batch["mask"], subwords(batch))  # (B, T, d)
         if num_samples is not None and num_samples != enc.shape[0]:
             raise ValueError("num_samples must equal the batch size for the POS generator; repeat the batch instead.")
         return {"enc": enc, "cache": GrowableCache()}, batch["mask"], enc.shape[0], enc.shape[1]

@@ -15,6 +15,7 @@ import re
 import sys
 from collections import Counter
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -24,7 +25,9 @@ from tqdm.auto import tqdm
 
 from seqgan.crf_tagger import CrfTaggerGenerator, SeqGanCrfTagger, SeqGanCrfTaggerConfig
 from seqgan.data import DataError, Problems, pad_sequences, read_lines, resolve_data_file, warn_truncated
+from seqgan.checkpoint import resolve_checkpoint
 from seqgan.sources import column, label_names, own_splits
+from seqgan.subwords import load_encoder, position_limit, special_ends, word_pieces
 from seqgan.pretrained import load_pretrained
 from seqgan.metrics import tag_bigrams, tagging_scores, teacher_forced_nll
 from seqgan.tagger import UPOS_TAGS, SeqGanTagger, SeqGanTaggerConfig, TaggerGenerator, word_bytes
@@ -205,6 +208,8 @@ def load_splits(data_args) -> DatasetDict:
 
 
 def build_tokenizer(train: Dataset, model_args):
+    if model_args.encoder_name_or_path:  # a pretrained encoder reads words through its own subword tokenizer
+        return load_encoder(encoder_path(model_args), model_args.trust_remote_code)[0]
     # Lower-case and map digits to 0 for the word table; the byte CNN still sees the raw form.
     norm = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase(), normalizers.Replace(Regex(r"\d"), "0")])
     return build_word_tokenizer((w for s in train["words"] for w in s), min_freq=model_args.word_min_freq, normalizer=norm)
@@ -224,13 +229,35 @@ def pretrained_generator(name: str, model_args, data_args):
                      "--encoder_name_or_path; --generator_name_or_path takes a seqgan tagger run.")
 
 
+def encoder_path(model_args) -> str:
+    return str(resolve_checkpoint(model_args.encoder_name_or_path))  # a local folder, or the Hub snapshot's
+
+
+def with_encoder(model, model_args):
+    """The model with --encoder_name_or_path's pretrained weights in its encoder (it was built from the config)."""
+    if model_args.encoder_name_or_path:
+        _, encoder = load_encoder(encoder_path(model_args), model_args.trust_remote_code)
+        state = {k: v for k, v in encoder.state_dict().items() if not k.startswith("pooler.")}  # unused: dropped
+        missing, unexpected = model.encoder.load_state_dict(state, strict=False)
+        if missing or unexpected:
+            raise ValueError(f"{model_args.encoder_name_or_path}: the encoder's weights do not fit its own config "
+                             f"(missing {missing[:3]}, unexpected {unexpected[:3]}).")
+    return model
+
+
 def build_generator(tokenizer, model_args, data_args, train: Dataset | None = None) -> TaggerGenerator:
-    return TaggerGenerator(SeqGanTagger(tagger_config(tokenizer, model_args, data_args, train)))
+    return TaggerGenerator(with_encoder(SeqGanTagger(tagger_config(tokenizer, model_args, data_args, train)), model_args))
 
 
 def tagger_config(tokenizer, model_args, data_args, train: Dataset | None = None) -> SeqGanTaggerConfig:
     tags = tag_set(train)
+    encoder = None
+    if getattr(model_args, "encoder_name_or_path", None):
+        from transformers import AutoConfig
+
+        encoder = AutoConfig.from_pretrained(encoder_path(model_args), trust_remote_code=model_args.trust_remote_code).to_dict()
     return SeqGanTaggerConfig(
+        encoder_config=encoder, encoder_name=getattr(model_args, "encoder_name_or_path", None),
         tags=tags, tag_column="upos" if data_args.tag_column == "upos" and set(tags) <= set(UPOS_TAGS) else "xpos",
         word_vocab_size=len(tokenizer), hidden_size=model_args.hidden_size, num_layers=model_args.num_layers,
         num_heads=model_args.num_heads, ffn_size=model_args.ffn_size, dropout=model_args.dropout,
@@ -243,7 +270,7 @@ def tagger_config(tokenizer, model_args, data_args, train: Dataset | None = None
 def build_crf(tokenizer, model_args, data_args, train: Dataset | None = None) -> CrfTaggerGenerator:
     """The discriminator-only baseline: a linear-chain CRF over the same kind of encoder as the generator's."""
     cfg = SeqGanCrfTaggerConfig(**tagger_config(tokenizer, model_args, data_args, train).to_dict())
-    return CrfTaggerGenerator(SeqGanCrfTagger(cfg))
+    return CrfTaggerGenerator(with_encoder(SeqGanCrfTagger(cfg), model_args))
 
 
 def load_generator(path: str, tokenizer) -> TaggerGenerator:
@@ -262,34 +289,50 @@ def encode(dataset: Dataset, tokenizer, gen, long: str = "error") -> Dataset:
     max_length are refused (long="error") or cut to it (long="truncate", reported on stderr)."""
     cfg = gen.model.config
     tag_id = {t: i for i, t in enumerate(cfg.tags)}
+    inputs = model_inputs(tokenizer, cfg)
 
     def one(ex, index):
         words, tags = ex["words"], ex["tags"]
-        too_long = len(words) > cfg.max_positions
+        x, kept = inputs(words)
+        too_long = kept < len(words)
         if too_long and long == "error":
             where = f"{ex['file']}:{ex['line']}" if ex.get("file") else ex["sent_id"]
-            raise DataError(where, None, f"sentence {ex['sent_id']} has {len(words)} words, more than --max_length "
-                            f"{cfg.max_positions}; raise --max_length (or --long_sequences truncate, for training data).")
-        words, tags = words[: cfg.max_positions], tags[: cfg.max_positions]
-        return {
-            "word_ids": encode_words(tokenizer, words),
-            "char_ids": [word_bytes(w, cfg.max_word_bytes) for w in words],
-            "labels": [tag_id.get(t, UNSEEN_TAG) for t in tags],  # a gold tag never seen in training: scored, not trained
-            "length": len(words),
-            "index": index,
-            "truncated": too_long,
-        }
+            why = (f"{len(words)} words, more than --max_length {cfg.max_positions}; raise --max_length"
+                   if len(words) > cfg.max_positions else
+                   f"more subwords than the encoder {cfg.encoder_name} reads at once (its limit is "
+                   f"{position_limit(tokenizer, cfg.encoder_config)}); split the sentence")
+            raise DataError(where, None, f"sentence {ex['sent_id']} has {why} (or --long_sequences truncate, for training "
+                            "data).")
+        return {**x, "labels": [tag_id.get(t, UNSEEN_TAG) for t in tags[:kept]],  # unseen gold tag: scored, not trained
+                "length": kept, "index": index, "truncated": too_long}
 
     out = dataset.map(one, with_indices=True, desc="encoding pos")
     warn_truncated(out, "pos data", cfg.max_positions)
     return out
 
 
+def model_inputs(tokenizer, cfg):
+    """words -> (model inputs, number of words kept): word ids and bytes (from scratch), or with a pretrained encoder
+    its subwords and each word's first position (word_ids are then those first subwords' ids, which D reads)."""
+    if not cfg.encoder_config:
+        def inputs(words):
+            words = words[: cfg.max_positions]
+            return {"word_ids": encode_words(tokenizer, words),
+                    "char_ids": [word_bytes(w, cfg.max_word_bytes) for w in words]}, len(words)
+        return inputs
+    limit, ends = position_limit(tokenizer, cfg.encoder_config), special_ends(tokenizer)
+
+    def inputs(words):
+        sub, first, kept = word_pieces(tokenizer, words[: cfg.max_positions], limit, ends)
+        return {"word_ids": [sub[i] for i in first], "char_ids": [[0]] * kept, "sub_ids": sub, "first": first}, kept
+    return inputs
+
+
 def collator(tokenizer):
-    return collate
+    return partial(collate, sub_pad=tokenizer.pad_token_id)
 
 
-def collate(examples: list[dict]) -> dict:
+def collate(examples: list[dict], sub_pad: int | None = 0) -> dict:
     words = pad_sequences([e["word_ids"] for e in examples], 0)  # (B, T)
     B, T = words.shape
     C = max(6, max(len(c) for e in examples for c in e["char_ids"]))  # >= the widest CNN kernel
@@ -298,8 +341,13 @@ def collate(examples: list[dict]) -> dict:
         for j, c in enumerate(e["char_ids"]):
             chars[i, j, : len(c)] = torch.as_tensor(c)
     mask = torch.arange(T)[None, :] < torch.tensor([e["length"] for e in examples])[:, None]  # (B, T)
-    return {"word_ids": words, "char_ids": chars, "labels": pad_sequences([e["labels"] for e in examples], 0),
-            "mask": mask, "index": torch.tensor([e["index"] for e in examples])}
+    out = {"word_ids": words, "char_ids": chars, "labels": pad_sequences([e["labels"] for e in examples], 0),
+           "mask": mask, "index": torch.tensor([e["index"] for e in examples])}
+    if "sub_ids" in examples[0]:  # a pretrained encoder's subwords: (B, S) ids and mask, (B, T) first positions
+        out["sub_ids"] = pad_sequences([e["sub_ids"] for e in examples], sub_pad)
+        out["sub_mask"] = torch.arange(out["sub_ids"].shape[1])[None, :] < torch.tensor([len(e["sub_ids"]) for e in examples])[:, None]
+        out["first"] = pad_sequences([e["first"] for e in examples], 0)
+    return out
 
 
 @torch.no_grad()
@@ -392,19 +440,26 @@ def tag_lines(gen, tokenizer, lines: list[str], batch_size: int = 64, pretokeniz
         chunk = todo[start:start + batch_size]
         rows = [{"words": t.words, "tags": ["X"] * len(t.words), "sent_id": f"line {t.line}", "line": t.line,
                  "file": "input"} for t in chunk]
-        batch = {k: v.to(gen.device) for k, v in collate([dict(r, index=i) for i, r in enumerate(
+        batch = {k: v.to(gen.device) for k, v in collator(tokenizer)([dict(r, index=i) for i, r in enumerate(
             encode_rows(rows, tokenizer, gen))]).items()}
         sample = gen.sample(batch, greedy=True)
         for k, t in enumerate(chunk):
             t.tags = [tags[i] for i in sample.tokens[k][sample.mask[k]].tolist()]
+            if len(t.tags) < len(t.words):  # a pretrained encoder's subword limit cut the line shorter
+                t.note = t.note or (f"truncated: the encoder reads the first {len(t.tags)} of {len(t.words)} words; "
+                                    "the rest are not written")
+                t.words = t.words[: len(t.tags)]
     return out
 
 
 def encode_rows(rows: list[dict], tokenizer, gen) -> list[dict]:
     """Model inputs for sentences to tag (no gold tags): what `encode` gives, without a datasets round trip."""
-    cfg = gen.model.config
-    return [{"word_ids": encode_words(tokenizer, r["words"]), "char_ids": [word_bytes(w, cfg.max_word_bytes) for w in r["words"]],
-             "labels": [0] * len(r["words"]), "length": len(r["words"])} for r in rows]
+    inputs = model_inputs(tokenizer, gen.model.config)
+    out = []
+    for r in rows:
+        x, kept = inputs(r["words"])
+        out.append({**x, "labels": [0] * kept, "length": kept})
+    return out
 
 
 def to_conllu(tagged: list[Tagged], tag_column: str = "upos") -> str:

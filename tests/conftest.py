@@ -28,6 +28,17 @@ def data_dir() -> Path:
     return Path(d)
 
 
+def shared_data(name: str) -> Path:
+    """$SEQGAN_DATA_DIR/<name> for module-scoped fixtures (which cannot use `data_dir`): skipped outside CI when
+    missing, and in CI a skip fails the session (see pytest_sessionfinish)."""
+    path = Path(os.environ.get("SEQGAN_DATA_DIR", "")) / name
+    if not os.environ.get("SEQGAN_DATA_DIR") or not path.exists():
+        if REQUIRE_DATA:
+            pytest.fail(f"{path} is missing: in CI the real-data tests must run.")
+        pytest.skip(f"needs $SEQGAN_DATA_DIR/{name}")
+    return path
+
+
 def pytest_runtest_logreport(report):
     if report.skipped:
         _skipped.append(report.nodeid)

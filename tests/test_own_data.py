@@ -146,6 +146,12 @@ def test_hf_datasets_from_local_json_csv_parquet_and_a_saved_folder(data_dir, tm
                                         data_files=f"train={tmp_path / 'dev.parquet'},validation={tmp_path / 'dev.parquet'},"
                                                    f"test={tmp_path / 'dev.parquet'}"))
     assert len(pq["dev"]) == 10  # the dataset's own validation split: nothing carved
+    folder = tmp_path / "captions"  # a folder of data files, splits named by file name, as on the Hub
+    folder.mkdir()
+    Dataset.from_dict({"text": coco[:40]}).to_json(folder / "train.jsonl")
+    Dataset.from_dict({"text": coco[40:50]}).to_json(folder / "test.jsonl")
+    local = text.load_splits(DataArguments(task="text", dataset_name=str(folder), dev_size=4))
+    assert [len(local[k]) for k in ("train", "dev", "test")] == [36, 4, 10]
     with pytest.raises(ValueError, match=r"no column 'text' \(columns: caption\); pass --text_column NAME"):
         text.load_splits(DataArguments(task="text", dataset_name="json", data_files=f"train={tmp_path / 'tr.jsonl'},"
                                                                                   f"test={tmp_path / 'tr.jsonl'}"))

@@ -18,6 +18,7 @@ PARSE = {  # script -> how its main() parses argv, without running anything
     "score_text": lambda m, argv: parse_strict(make_parser(m.ScoreArguments), argv),
     "compare": lambda m, argv: parse_strict(make_parser(m.CompareArguments), argv),
     "check_data": lambda m, argv: parse_strict(m.make_check_parser(), argv),
+    "build_tiny_model": lambda m, argv: parse_strict(make_parser(m.TinyArguments), argv),
     "benchmark": lambda m, argv: m.make_parser(m.BenchmarkArguments).parse_args_into_dataclasses(
         args=argv, return_remaining_strings=True)[1],
 }

@@ -6,18 +6,13 @@ import json
 
 import pytest
 
-from conftest import load_script
+from conftest import load_script, shared_data
 from test_own_data import POS_TINY, TEXT_TINY, conllu_head
 
 
 @pytest.fixture(scope="module")
 def pos_run(tmp_path_factory):
-    import os
-    from pathlib import Path
-
-    data = Path(os.environ.get("SEQGAN_DATA_DIR", "")) / "ud_af_afribooms"
-    if not data.is_dir():
-        pytest.skip("needs $SEQGAN_DATA_DIR/ud_af_afribooms")  # conftest turns a skip into a failure in CI
+    data = shared_data("ud_af_afribooms")
     root = tmp_path_factory.mktemp("pos")
     from seqgan.tasks import get_task
 
