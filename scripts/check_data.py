@@ -63,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = make_check_parser()
     args, positional = parse_strict(parser, argv)  # the dataclass, then the Namespace holding `files`
     task = get_task(args.task)  # clear error for an unknown task
+    if args.tag_column not in ("upos", "xpos"):
+        raise ValueError(f"--tag_column must be 'upos' or 'xpos' (the CoNLL-U tag columns), got {args.tag_column!r}.")
     if args.long_sequences not in ("truncate", "error"):
         raise ValueError(f"--long_sequences must be 'truncate' or 'error', got {args.long_sequences!r}.")
     files = [(f, args.long_sequences) for f in positional.files] + [(f, "error") for f in args.eval_file]

@@ -89,7 +89,7 @@ def make_accelerator(grad_accum: int, mixed_precision: str | None = None, report
 
 
 RESUME_MAY_DIFFER = {"resume_from_checkpoint", "output_dir", "push_to_hub", "hub_model_id", "hub_private", "save_total_limit",
-                     "overwrite_output_dir"}
+                     "overwrite_output_dir", "report_to", "dataset_license"}  # none of these changes what is trained
 
 
 def check_resume(out_dir: Path, state_dir: Path, run_args: dict) -> dict:

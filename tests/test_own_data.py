@@ -180,3 +180,14 @@ def test_most_frequent_tag_baseline_against_a_hand_count():
     # the -> DET; runs -> NOUN (2 of 3); cat is unseen -> NOUN (3 of 6 overall, before DET 2 and VERB 1): all right.
     assert pos.most_frequent_tag_accuracy(train, test) == 1.0
     assert pos.most_frequent_tag_accuracy(train, [{"words": ["dog", "runs"], "tags": ["VERB", "VERB"]}]) == 0.0
+
+
+def test_word_level_samples_keep_unknown_words_whole():
+    from seqgan.vocab import build_word_tokenizer
+    from tokenizers import normalizers, pre_tokenizers
+
+    text = get_task("text")
+    tok = build_word_tokenizer(["a dog runs .", "a cat runs ."], normalizer=normalizers.Lowercase(),
+                               pre_tokenizer=pre_tokenizers.Whitespace())
+    ids = [tok("a zebra runs .", add_special_tokens=False)["input_ids"]]
+    assert text.sample_words(tok, ids) == [["a", "[UNK]", "runs", "."]]  # one word, not "[", "unk", "]"

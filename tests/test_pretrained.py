@@ -41,6 +41,13 @@ def test_a_pretrained_causal_lm_trains_by_mle_then_every_bridge(family, coco_fil
     gen, tok, _ = load_checkpoint(str(mle), get_task("text"))
     assert type(gen.model).__name__ == {"gpt2": "GPT2LMHeadModel", "llama": "LlamaForCausalLM"}[family]
     assert tok.pad_token == "<pad>" and gen.eos_id == tok.eos_token_id
+    # Subword ids are scored as the task's words: real sentences encoded by this tokenizer come back word for word.
+    text = get_task("text")
+    real = lines[:50]
+    assert text.sample_words(tok, [tok(l, add_special_tokens=False)["input_ids"] for l in real]) == text.words(real)
+    sweep = load_script("evaluate").main(["--checkpoint", str(mle), "--temperatures", "0.7,1.0", "--split", "dev",
+                                          "--num_eval_samples", "8", "--output", str(tmp_path / "sweep")])
+    assert [r["temperature"] for r in sweep] == [0.7, 1.0] and (tmp_path / "sweep.png").is_file()
     for bridge in BRIDGES:
         out = tmp_path / f"gan-{bridge}"
         res = train.main([*common(root, out), "--method", "gan", "--init_from", str(mle), "--bridge", bridge,
