@@ -360,6 +360,7 @@ def pretrained_causal_lm(path: str, max_length: int, fixed_length: bool = False,
     config = AutoConfig.from_pretrained(path, trust_remote_code=trust_remote_code)
     causal = set(MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.values())
     archs = getattr(config, "architectures", None) or []
+    # transformers' causal-LM classes, and (for a model with its own code) the naming convention they all follow
     if archs and not any(a in causal or a.endswith(("ForCausalLM", "LMHeadModel")) for a in archs):
         raise ValueError(f"{path} is a {', '.join(archs)}, not a causal language model, so it cannot generate "
                          "left to right as G. Pass a causal LM (GPT-2, Llama, ...) as --generator_name_or_path; an encoder "

@@ -35,37 +35,33 @@ def carve_dev(rows: list[dict], dev_size: int, seed: int, where: str) -> tuple[l
 
 def own_splits(data_args, read_file: Callable[[str], list[dict]],
                rows_from_dataset: Callable[[Dataset, str], list[dict]] | None) -> DatasetDict | None:
-    """train/dev/test from --train_file (+ --validation_file, --test_file) or --dataset_name; None for neither."""
+    """train/dev/test from --train_file (+ --validation_file, --test_file) or --dataset_name; None for neither.
+    Without a dev file or split, a seeded dev split of --dev_size rows is carved from train."""
     if data_args.train_file:
         for flag in ("train_file", "validation_file", "test_file"):
             path = getattr(data_args, flag)
             if path and not Path(path).is_file():
                 raise FileNotFoundError(f"--{flag} {path}: no such file.")
-        train = read_file(data_args.train_file)
-        if data_args.validation_file:
-            dev = read_file(data_args.validation_file)
-        else:
-            train, dev = carve_dev(train, data_args.dev_size, data_args.data_seed, data_args.train_file)
-        return DatasetDict({"train": Dataset.from_list(train), "dev": Dataset.from_list(dev),
-                            "test": Dataset.from_list(read_file(data_args.test_file))})
-    if data_args.dataset_name:
+        where = data_args.train_file
+        train, test = read_file(data_args.train_file), read_file(data_args.test_file)
+        dev = read_file(data_args.validation_file) if data_args.validation_file else None
+    elif data_args.dataset_name:
         if rows_from_dataset is None:
             raise ValueError(f"--task {data_args.task} reads files only; use --train_file/--test_file.")
-        ds = load_dataset_dict(data_args)
-        name = data_args.dataset_name
-        dev_name = next((n for n in DEV_NAMES if n in ds), None)
-        for needed, present in (("train", "train" in ds), ("test", "test" in ds)):
-            if not present:
+        ds, name = load_dataset_dict(data_args), data_args.dataset_name
+        for needed in ("train", "test"):
+            if needed not in ds:
                 raise ValueError(f"dataset {name} has no {needed!r} split (it has {', '.join(ds)}); name its files "
                                  f"with --data_files train=...,test=..., or use --train_file/--test_file.")
-        train = rows_from_dataset(ds["train"], f"{name}[train]")
-        if dev_name:
-            dev = rows_from_dataset(ds[dev_name], f"{name}[{dev_name}]")
-        else:
-            train, dev = carve_dev(train, data_args.dev_size, data_args.data_seed, f"{name}[train]")
-        return DatasetDict({"train": Dataset.from_list(train), "dev": Dataset.from_list(dev),
-                            "test": Dataset.from_list(rows_from_dataset(ds["test"], f"{name}[test]"))})
-    return None
+        where = f"{name}[train]"
+        train, test = rows_from_dataset(ds["train"], where), rows_from_dataset(ds["test"], f"{name}[test]")
+        dev_name = next((n for n in DEV_NAMES if n in ds), None)
+        dev = rows_from_dataset(ds[dev_name], f"{name}[{dev_name}]") if dev_name else None
+    else:
+        return None
+    if dev is None:
+        train, dev = carve_dev(train, data_args.dev_size, data_args.data_seed, where)
+    return DatasetDict({"train": Dataset.from_list(train), "dev": Dataset.from_list(dev), "test": Dataset.from_list(test)})
 
 
 def training_file_splits(splits) -> tuple[str, ...]:

@@ -30,7 +30,7 @@ def load_encoder(name_or_path: str, trust_remote_code: bool = False):
                          "BERT or RoBERTa.")
     archs = getattr(config, "architectures", None) or []
     causal = set(MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.values())
-    if archs and all(a in causal and not a.startswith(("Bert", "Roberta")) for a in archs):
+    if archs and all(a in causal for a in archs):
         print(f"[seqgan] warning: {name_or_path} is a causal LM ({', '.join(archs)}): each word will only see the words "
               "before it. A bidirectional encoder (BERT, RoBERTa) suits tagging better.", file=sys.stderr)
     tokenizer = AutoTokenizer.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
