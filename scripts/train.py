@@ -151,10 +151,11 @@ def train(task, accelerator, out_dir, hub_token, data_args, model_args, train_ar
     if crf_args.negatives_from:  # G supplies the negatives: the CRF reads sentences with G's tokenizer
         negatives, tokenizer, _ = load_checkpoint(crf_args.negatives_from, task)
         negatives = negatives.to(accelerator.device).eval()
-    if start and (gan_args.init_from or is_seqgan_checkpoint(start)):
-        gen, tokenizer, _ = load_checkpoint(start, task)
+    ckpt = str(resolve_checkpoint(start)) if start else None  # once: a Hub id is fetched here, not again below
+    if start and (gan_args.init_from or is_seqgan_checkpoint(ckpt)):
+        gen, tokenizer, _ = load_checkpoint(ckpt, task)
     elif start:  # a third-party pretrained model (text: any causal LM) with its own tokenizer
-        gen, tokenizer = task.pretrained_generator(str(resolve_checkpoint(start)), model_args, data_args)
+        gen, tokenizer = task.pretrained_generator(ckpt, model_args, data_args)
     else:
         tokenizer = tokenizer if negatives is not None else task.build_tokenizer(splits["train"], model_args)
         build = task.build_crf if train_args.method == "crf" else task.build_generator

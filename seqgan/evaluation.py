@@ -29,9 +29,8 @@ def encode_splits(task, splits, tokenizer, gen, long_sequences: str) -> dict:
     if bad is not None:
         row = splits["train"][bad]
         raise ValueError(f"{row.get('file', 'train')}:{row.get('line', bad + 1)}: a training target is outside the "
-                         f"model's output vocabulary ({getattr(gen.model.config, 'tags', '')}); the starting checkpoint "
-                         "was trained on another tag set. Train from scratch on this data (drop --init_from / "
-                         "--generator_name_or_path).")
+                         "model's output vocabulary (pos: a tag the starting checkpoint has no output for). Train from "
+                         "scratch on this data (drop --init_from / --generator_name_or_path).")
     return encoded
 
 

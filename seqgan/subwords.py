@@ -1,7 +1,7 @@
 """A pretrained encoder's view of a sentence of words: its own subwords, and where each word starts.
 
-    from seqgan.subwords import load_encoder, word_pieces
-    tokenizer, encoder = load_encoder("bert-base-cased")                 # a local folder or a Hub id
+    from seqgan.subwords import encoder_tokenizer, load_encoder, word_pieces
+    tokenizer, encoder = encoder_tokenizer("bert-base-cased"), load_encoder("bert-base-cased")   # a folder or Hub id
     sub_ids, first, kept = word_pieces(tokenizer, ["I", "saw", "her"], limit=512)
 
 Taggers over a pretrained encoder (--encoder_name_or_path) read each word at its first subword, as BERT-style
@@ -18,21 +18,11 @@ import sys
 from seqgan.pretrained import load_pretrained
 
 
-def load_encoder(name_or_path: str, trust_remote_code: bool = False):
-    """(tokenizer, encoder) of a pretrained encoder; safetensors only. A tokenizer without a pad token gets its
-    unknown (or end) token as padding, which attention masks out, and a message says so."""
-    from transformers import AutoConfig, AutoModel, AutoTokenizer
-    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+def encoder_tokenizer(name_or_path: str, trust_remote_code: bool = False):
+    """A pretrained encoder's own tokenizer. One without a pad token gets its unknown (or end) token as padding,
+    which attention masks out, and a message says so."""
+    from transformers import AutoTokenizer
 
-    config = AutoConfig.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
-    if getattr(config, "is_encoder_decoder", False):
-        raise ValueError(f"{name_or_path} is an encoder-decoder model; --encoder_name_or_path takes an encoder such as "
-                         "BERT or RoBERTa.")
-    archs = getattr(config, "architectures", None) or []
-    causal = set(MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.values())
-    if archs and all(a in causal for a in archs):
-        print(f"[seqgan] warning: {name_or_path} is a causal LM ({', '.join(archs)}): each word will only see the words "
-              "before it. A bidirectional encoder (BERT, RoBERTa) suits tagging better.", file=sys.stderr)
     tokenizer = AutoTokenizer.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
     if tokenizer.pad_token_id is None:
         fill = tokenizer.unk_token or tokenizer.eos_token
@@ -42,8 +32,24 @@ def load_encoder(name_or_path: str, trust_remote_code: bool = False):
         tokenizer.pad_token = fill
         print(f"[seqgan] {name_or_path}: the tokenizer has no pad token; padding with {fill!r} (masked out).",
               file=sys.stderr)
-    encoder = load_pretrained(AutoModel, name_or_path, trust_remote_code=trust_remote_code)
-    return tokenizer, encoder
+    return tokenizer
+
+
+def load_encoder(name_or_path: str, trust_remote_code: bool = False):
+    """A pretrained encoder's weights (safetensors only), after checking it is one: an encoder-decoder is refused,
+    a causal LM warned about (each word would only see the words before it)."""
+    from transformers import AutoConfig, AutoModel
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+
+    config = AutoConfig.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
+    if getattr(config, "is_encoder_decoder", False):
+        raise ValueError(f"{name_or_path} is an encoder-decoder model; --encoder_name_or_path takes an encoder such as "
+                         "BERT or RoBERTa.")
+    archs = getattr(config, "architectures", None) or []
+    if archs and all(a in set(MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.values()) for a in archs):
+        print(f"[seqgan] warning: {name_or_path} is a causal LM ({', '.join(archs)}): each word will only see the words "
+              "before it. A bidirectional encoder (BERT, RoBERTa) suits tagging better.", file=sys.stderr)
+    return load_pretrained(AutoModel, name_or_path, trust_remote_code=trust_remote_code)
 
 
 def special_ends(tokenizer) -> tuple[list[int], list[int]]:

@@ -27,7 +27,7 @@ from seqgan.crf_tagger import CrfTaggerGenerator, SeqGanCrfTagger, SeqGanCrfTagg
 from seqgan.data import DataError, Problems, pad_sequences, read_lines, resolve_data_file, warn_truncated
 from seqgan.checkpoint import resolve_checkpoint
 from seqgan.sources import column, label_names, own_splits
-from seqgan.subwords import load_encoder, position_limit, special_ends, word_pieces
+from seqgan.subwords import encoder_tokenizer, load_encoder, position_limit, special_ends, word_pieces
 from seqgan.pretrained import load_pretrained
 from seqgan.metrics import tag_bigrams, tagging_scores, teacher_forced_nll
 from seqgan.tagger import UPOS_TAGS, SeqGanTagger, SeqGanTaggerConfig, TaggerGenerator, word_bytes
@@ -209,7 +209,7 @@ def load_splits(data_args) -> DatasetDict:
 
 def build_tokenizer(train: Dataset, model_args):
     if model_args.encoder_name_or_path:  # a pretrained encoder reads words through its own subword tokenizer
-        return load_encoder(encoder_path(model_args), model_args.trust_remote_code)[0]
+        return encoder_tokenizer(encoder_path(model_args), model_args.trust_remote_code)
     # Lower-case and map digits to 0 for the word table; the byte CNN still sees the raw form.
     norm = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase(), normalizers.Replace(Regex(r"\d"), "0")])
     return build_word_tokenizer((w for s in train["words"] for w in s), min_freq=model_args.word_min_freq, normalizer=norm)
@@ -236,7 +236,7 @@ def encoder_path(model_args) -> str:
 def with_encoder(model, model_args):
     """The model with --encoder_name_or_path's pretrained weights in its encoder (it was built from the config)."""
     if model_args.encoder_name_or_path:
-        _, encoder = load_encoder(encoder_path(model_args), model_args.trust_remote_code)
+        encoder = load_encoder(encoder_path(model_args), model_args.trust_remote_code)
         state = {k: v for k, v in encoder.state_dict().items() if not k.startswith("pooler.")}  # unused: dropped
         missing, unexpected = model.encoder.load_state_dict(state, strict=False)
         if missing or unexpected:
