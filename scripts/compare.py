@@ -20,7 +20,9 @@ from seqgan.checkpoint import write_text_atomic
 from seqgan.cli import make_parser, parse_strict, run
 from seqgan.tasks import get_task
 
-ORDER = {"mle": 0, "crf": 1, "gan": 2}
+# G alone (MLE and the generators from a prior), D alone (CRF / bigram, HMM), then the GANs.
+ORDER = {"mle": 0, "random-code": 0, "ae": 0, "vae": 0, "crf": 1, "hmm": 1, "gan": 2, "latent-gan": 2}
+G_FROM_A_PRIOR = {"random-code": "random codes", "ae": "autoencoder", "vae": "VAE"}
 
 
 @dataclass
@@ -36,9 +38,15 @@ def describe(run: str, res: dict, kind: str) -> str:
         what = f"GAN ({res.get('bridge')}, {res.get('gan_loss')})"
     elif method == "crf":
         what = f"D alone: {get_task(res['task']).D_ALONE} ({res.get('crf_loss')}{', averaged' if res.get('crf_average') else ''})"
+    elif method == "hmm":
+        what = "D alone: HMM"
+    elif method == "latent-gan":
+        what = "GAN (latent codes, ARAE)"
+    elif method in G_FROM_A_PRIOR:
+        what = f"G alone: {G_FROM_A_PRIOR[method]}"
     else:
         what = "G alone: MLE"
-    decoding = {"best": "", "last": " [last]", "greedy": " [Viterbi]" if method == "crf" else " [greedy]"}.get(kind, "")
+    decoding = {"best": "", "last": " [last]", "greedy": " [Viterbi]" if method in ("crf", "hmm") else " [greedy]"}.get(kind, "")
     if kind == "rerank":
         return (f"G + D: {what.split(': ')[-1]} candidates (greedy + K={res['num_candidates']}) reranked by "
                 f"`{Path(res['rerank_with']).parent.name}` · `{run}`")

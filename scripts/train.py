@@ -7,6 +7,7 @@ discriminator-only structured baseline (a CRF for pos, a bigram energy model for
     accelerate launch scripts/train.py --task oracle --method gan --bridge rollout --init_from runs/oracle-mle
     accelerate launch scripts/train.py --task text --method gan --bridge gumbel --gan_loss rsgan --init_from runs/text-mle
     accelerate launch scripts/train.py --task pos --method crf --crf_loss hinge          # CRF baseline, Viterbi decoding
+    accelerate launch scripts/train.py --task pos --method hmm                           # supervised HMM (counting)
     accelerate launch scripts/train.py --task pos --train_file my-train.conllu --test_file my-test.conllu   # your treebank
     accelerate launch scripts/train.py --task text --generator_name_or_path gpt2 --max_length 64           # a pretrained G
     accelerate launch scripts/train.py --task pos --encoder_name_or_path bert-base-cased --report_to tensorboard
@@ -158,8 +159,11 @@ def train(task, accelerator, out_dir, hub_token, data_args, model_args, train_ar
         gen, tokenizer = task.pretrained_generator(ckpt, model_args, data_args)
     else:
         tokenizer = tokenizer if negatives is not None else task.build_tokenizer(splits["train"], model_args)
-        build = task.build_crf if train_args.method == "crf" else task.build_generator
-        gen = build(tokenizer, model_args, data_args, splits["train"])  # pos: the tag set seen in training
+        if train_args.method == "hmm":  # estimated by counting, here and now
+            gen = task.build_hmm(tokenizer, model_args, data_args, splits["train"], crf_args)
+        else:
+            build = task.build_crf if train_args.method == "crf" else task.build_generator
+            gen = build(tokenizer, model_args, data_args, splits["train"])  # pos: the tag set seen in training
     gen = gen.to(accelerator.device)
     encoded = encode_splits(task, splits, tokenizer, gen, data_args.long_sequences)
     sampler = LengthGroupedBatchSampler([len(x) for x in encoded["train"]["labels"]], train_args.batch_size, train_args.seed)
@@ -191,7 +195,9 @@ def train(task, accelerator, out_dir, hub_token, data_args, model_args, train_ar
 
     # Training: MLE or CRF (the whole run, or G's pretraining in a GAN run without --init_from), then adversarial.
     disc, step, epoch = None, 0, 0
-    if train_args.method == "crf":
+    if train_args.method == "hmm":  # nothing left to train: the counts are the model; dev scores it once
+        rec.evaluate(0, 0, gen, phase="hmm")
+    elif train_args.method == "crf":
         if not hasattr(gen, "structured_loss"):
             raise ValueError(f"{start} is not a CRF or bigram model; --method crf trains those (drop --generator_name_or_path).")
         ctx = CrfLossContext(negatives, crf_args.num_negatives, torch.Generator(device=accelerator.device).manual_seed(

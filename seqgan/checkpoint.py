@@ -214,7 +214,7 @@ def release_run_dir(lock: Path | None) -> None:
 
 
 def load_structured(path: Path, tokenizer):
-    """The generator view of a saved structured model (CRF tagger, bigram model), or None for other models.
+    """The generator view of a saved structured model (CRF or HMM tagger, bigram model), or None for other models.
 
     A plain dict from the saved config's model_type to its wrapper: no registry, nothing to subclass.
     """
@@ -222,8 +222,10 @@ def load_structured(path: Path, tokenizer):
 
     from seqgan.bigram import BigramEnergyModel, BigramGenerator
     from seqgan.crf_tagger import CrfTaggerGenerator, SeqGanCrfTagger
+    from seqgan.hmm import HmmTaggerGenerator, SeqGanHmmTagger
 
     wrappers = {"seqgan_crf_tagger": lambda p: CrfTaggerGenerator(load_pretrained(SeqGanCrfTagger, p)),
+                "seqgan_hmm_tagger": lambda p: HmmTaggerGenerator(load_pretrained(SeqGanHmmTagger, p)),
                 "seqgan_bigram": lambda p: BigramGenerator(load_pretrained(BigramEnergyModel, p))}
     model_type = AutoConfig.from_pretrained(path).model_type
     if model_type not in wrappers:

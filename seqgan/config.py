@@ -126,7 +126,7 @@ class ModelArguments:
     )
 
 
-METHODS = ("mle", "gan", "crf")
+METHODS = ("mle", "gan", "crf", "hmm")
 TRACKERS = {"tensorboard": "tensorboard", "wandb": "wandb", "mlflow": "mlflow"}  # --report_to name -> package
 
 
@@ -140,7 +140,8 @@ class TrainArguments:
         "help": "Replace the run already in --output_dir (its checkpoints, log and results are deleted first)."})
     method: str = field(default="mle", metadata={
         "help": "mle: maximum likelihood. gan: adversarial training of G against a sequence discriminator (GanArguments). "
-                "crf: the discriminator-only baseline, a CRF (pos) or bigram energy model (text, oracle) (CrfArguments)."})
+                "crf: the discriminator-only baseline, a CRF (pos) or bigram energy model (text, oracle) (CrfArguments). "
+                "hmm (pos): a supervised HMM estimated by counting, decoded by Viterbi (the --hmm_* options)."})
     seed: int = field(default=42, metadata={"help": "Seed for initialisation, shuffling, dropout and sampling."})
     num_epochs: float = field(default=10.0, metadata={"help": "Passes over the training data (fractions allowed)."})
     batch_size: int = field(default=32, metadata={
@@ -278,7 +279,7 @@ class GanArguments:
 
 @dataclass
 class CrfArguments:
-    _argument_group_name = "discriminator alone (--method crf)"
+    _argument_group_name = "discriminator alone (--method crf, --method hmm)"
     crf_loss: str = field(default="nll", metadata={
         "help": "crf: how negatives enter training. nll: all sequences via the partition function; perceptron: the "
                 "model's own Viterbi output; hinge: Hamming-cost-augmented Viterbi; gen_negatives: samples of a "
@@ -292,6 +293,13 @@ class CrfArguments:
     num_negatives: int = field(default=8, metadata={"help": "crf --crf_loss gen_negatives: negatives sampled per sentence."})
     bigram_smoothing: float = field(default=0.1, metadata={
         "help": "crf, text/oracle: add-k smoothing of the bigram counts the energy model starts from before CRF training."})
+    hmm_smoothing: float = field(default=1.0, metadata={
+        "help": "hmm: pseudo-counts that pull a known word's tag distribution toward its suffix model (0: relative "
+                "frequencies, so a word never keeps a tag it was not seen with)."})
+    hmm_suffix_length: int = field(default=10, metadata={
+        "help": "hmm: longest word ending (in bytes) the unknown-word model reads (TnT: 10)."})
+    hmm_rare_max: int = field(default=10, metadata={
+        "help": "hmm: training words seen at most this often teach the unknown-word (suffix) model (TnT: 10)."})
 
     def __post_init__(self):
         if self.crf_loss not in CRF_LOSSES:  # the dict of loss functions in seqgan/crf_tagger.py
@@ -301,6 +309,8 @@ class CrfArguments:
                              "the negatives is named by --negatives_from.")
         if self.num_negatives < 1:
             raise ValueError(f"--num_negatives must be >= 1, got {self.num_negatives}.")
+        if self.hmm_smoothing < 0 or self.hmm_suffix_length < 0 or self.hmm_rare_max < 1:
+            raise ValueError("--hmm_smoothing and --hmm_suffix_length must be >= 0 and --hmm_rare_max >= 1.")
         if self.bigram_smoothing <= 0:
             raise ValueError(f"--bigram_smoothing must be > 0 (unseen bigrams need some mass), got {self.bigram_smoothing}.")
 
@@ -319,6 +329,10 @@ def _finish(configs: tuple, given: set[str] = frozenset()) -> tuple:
     if train.method == "crf" and data.task != "pos" and crf.crf_loss != "nll":
         raise ValueError(f"--crf_loss {crf.crf_loss} needs a conditional structured model (pos); the unconditional "
                          f"bigram model of {data.task} trains by --crf_loss nll.")
+    if train.method == "hmm" and (data.task != "pos" or model.encoder_name_or_path or model.generator_name_or_path):
+        raise ValueError("--method hmm is a supervised tagger for --task pos, estimated from the training words "
+                         "themselves (no --encoder_name_or_path or --generator_name_or_path); for text and oracle the "
+                         "discriminator-alone model is --method crf.")
     if train.method == "gan" and gan.init_from and model.generator_name_or_path:
         raise ValueError("--init_from and --generator_name_or_path both name a starting generator; keep one.")
     if model.encoder_name_or_path and data.task != "pos":

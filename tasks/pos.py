@@ -24,6 +24,7 @@ from tokenizers import Regex, normalizers
 from tqdm.auto import tqdm
 
 from seqgan.crf_tagger import CrfTaggerGenerator, SeqGanCrfTagger, SeqGanCrfTaggerConfig
+from seqgan.hmm import HmmTaggerGenerator, SeqGanHmmTaggerConfig, fit_hmm
 from seqgan.data import DataError, Problems, pad_sequences, read_lines, resolve_data_file, warn_truncated
 from seqgan.checkpoint import resolve_checkpoint
 from seqgan.sources import column, label_names, own_splits
@@ -47,6 +48,8 @@ SELECTION = ("accuracy", "max")  # dev metric that picks the best checkpoint
 # --method crf: the CRF baseline with the MLE tagger's encoder and settings, two epochs more (the
 # perceptron and hinge losses learn only from sentences the model still gets wrong).
 CRF_DEFAULTS = {"num_epochs": 8.0}
+# --method hmm: counting over every training word (the suffix model handles the words never seen).
+HMM_DEFAULTS = {"word_min_freq": 1}
 # --method gan: fine-tune the MLE tagger against D(sentence, tags) with a small step and an MLE term,
 # so the adversarial signal adjusts G's tag sequences without undoing what likelihood taught it.
 GAN_DEFAULTS = {"batch_size": 32, "adv_steps": 200, "d_pretrain_steps": 200, "g_learning_rate": 2e-5,
@@ -271,6 +274,14 @@ def build_crf(tokenizer, model_args, data_args, train: Dataset | None = None) ->
     """The discriminator-only baseline: a linear-chain CRF over the same kind of encoder as the generator's."""
     cfg = SeqGanCrfTaggerConfig(**tagger_config(tokenizer, model_args, data_args, train).to_dict())
     return CrfTaggerGenerator(with_encoder(SeqGanCrfTagger(cfg), model_args))
+
+
+def build_hmm(tokenizer, model_args, data_args, train: Dataset, crf_args) -> HmmTaggerGenerator:
+    """D alone, generatively: a supervised HMM over the training sentences (seqgan/hmm.py), estimated by counting."""
+    cfg = SeqGanHmmTaggerConfig(**tagger_config(tokenizer, model_args, data_args, train).to_dict(),
+                                smoothing=crf_args.hmm_smoothing, suffix_length=crf_args.hmm_suffix_length,
+                                rare_max=crf_args.hmm_rare_max)
+    return HmmTaggerGenerator(fit_hmm(train["words"], train["tags"], cfg.tags, tokenizer, cfg))
 
 
 def load_generator(path: str, tokenizer) -> TaggerGenerator:
