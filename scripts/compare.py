@@ -46,7 +46,7 @@ def describe(run: str, res: dict, kind: str) -> str:
         what = f"G alone: {G_FROM_A_PRIOR[method]}"
     else:
         what = "G alone: MLE"
-    decoding = {"best": "", "last": " [last]", "greedy": " [Viterbi]" if method in ("crf", "hmm") else " [greedy]"}.get(kind, "")
+    decoding = {"best": "", "last": " [last]", "prior": " [N(0, I) codes]", "greedy": " [Viterbi]" if method in ("crf", "hmm") else " [greedy]"}.get(kind, "")
     if kind == "rerank":
         return (f"G + D: {what.split(': ')[-1]} candidates (greedy + K={res['num_candidates']}) reranked by "
                 f"`{Path(res['rerank_with']).parent.name}` · `{run}`")
@@ -67,8 +67,9 @@ def collect(runs_dir: Path, task: str) -> list[tuple[str, dict]]:
         group = [(describe(run.name, res, "best"), best)]
         if res.get("method") == "gan" and last and any(last.get(k) != best.get(k) for _, k, _ in get_task(task).COMPARE_COLUMNS):
             group.append((describe(run.name, res, "last"), last))  # only when a dev metric picked another step
-        for extra in sorted(run.glob("eval_test_greedy*.json")) + sorted(run.glob("eval_test_rerank*.json")):
-            kind = "greedy" if extra.name.startswith("eval_test_greedy") else "rerank"
+        extras = [run.glob(f"eval_test_{k}*.json") for k in ("greedy", "prior", "rerank")]
+        for extra in [p for found in extras for p in sorted(found)]:
+            kind = extra.name[len("eval_test_"):].split("_")[0].split(".")[0]  # greedy, prior or rerank
             e = {k[5:]: v for k, v in json.loads(extra.read_text()).items() if k.startswith("test/")}
             group.append((describe(run.name, {**res, **e}, kind), e))
         rows.append((ORDER.get(res.get("method", "mle"), 3), group))

@@ -7,6 +7,7 @@
         --temperatures 0.6,0.7,0.8,0.9,1.0,1.1,1.2,1.3                # quality-diversity sweep: CSV + PNG
     python scripts/evaluate.py --checkpoint runs/pos-mle --rerank_with runs/pos-crf-nll --num_candidates 8   # G + D
     python scripts/evaluate.py --checkpoint runs/oracle-crf-nll --greedy  # Viterbi output of the bigram model
+    python scripts/evaluate.py --checkpoint runs/text-ae --latent_prior standard   # an AE decoding fresh N(0, I) codes
     python scripts/evaluate.py --checkpoint runs/pos-mle --test_file my-domain.conllu   # out of domain
 
 The task and its data options come from each checkpoint's args.json; flags given here win.
@@ -63,6 +64,9 @@ class EvalArguments:
                 "GAN run's discriminator."})
     num_candidates: int = field(default=8, metadata={"help": "G + D decoding: samples from G per sentence, besides greedy."})
     rerank_weight: float = field(default=0.0, metadata={"help": "G + D decoding: weight of log p_G(y | x) added to D's score."})
+    latent_prior: str = field(default="model", metadata={
+        "help": "random-code/ae/vae/latent-gan runs: decode codes from the model's own prior (model) or from N(0, I) "
+                "(standard: the lecture's test of an autoencoder on fresh prior codes). Writes eval_<split>_prior.json."})
     overwrite: bool = field(default=False, metadata={"help": "Replace result files that already exist (e.g. training's eval_test.json)."})
     test_file: str | None = field(default=None, metadata={
         "help": "Score this file instead of the run's test split (out-of-domain evaluation): CoNLL-U (pos), one "
@@ -77,6 +81,8 @@ class EvalArguments:
             raise ValueError(f"--labels names {len(self.label_list)} curves for {len(self.checkpoint)} checkpoints.")
         if self.temperature_list is not None and (self.greedy or self.rerank_with):
             raise ValueError("--temperatures sweeps sampling; it does not combine with --greedy or --rerank_with.")
+        if self.latent_prior not in ("model", "standard"):
+            raise ValueError(f"--latent_prior must be model or standard, got {self.latent_prior!r}.")
         if self.test_file and self.split != "test":
             raise ValueError("--test_file replaces the test split; drop --split.")
         if self.temperature_list is None and len(self.checkpoint) > 1:
@@ -161,11 +167,16 @@ def main(argv: list[str] | None = None) -> dict | list[dict]:
         return rows
 
     ckpt = resolve_checkpoint(args.checkpoint[0])
-    suffix = "_rerank" if args.rerank_with else "_greedy" if args.greedy else ""
+    suffix = "_rerank" if args.rerank_with else "_greedy" if args.greedy else "_prior" if args.latent_prior != "model" else ""
     name = f"file_{Path(args.test_file).stem}" if args.test_file else args.split
     out = Path(args.output) if args.output else run_dir(ckpt) / f"eval_{name}{suffix}.json"
     refuse_overwrite([out], args)
     ckpt, task, data_args, gen, tokenizer, encoded = prepare(str(ckpt), args, accelerator)  # resolved once
+    if args.latent_prior != "model":
+        if not hasattr(gen, "prior"):
+            raise ValueError(f"--latent_prior applies to generators from a prior (random-code, ae, vae, latent-gan); "
+                             f"{ckpt} is not one.")
+        gen.prior = args.latent_prior
     rerank = None
     if args.rerank_with:
         rerank = Reranker.from_checkpoint(args.rerank_with, tokenizer, task, accelerator.device,

@@ -8,6 +8,8 @@ discriminator-only structured baseline (a CRF for pos, a bigram energy model for
     accelerate launch scripts/train.py --task text --method gan --bridge gumbel --gan_loss rsgan --init_from runs/text-mle
     accelerate launch scripts/train.py --task pos --method crf --crf_loss hinge          # CRF baseline, Viterbi decoding
     accelerate launch scripts/train.py --task pos --method hmm                           # supervised HMM (counting)
+    accelerate launch scripts/train.py --task text --method vae                          # G from a prior (also ae, random-code)
+    accelerate launch scripts/train.py --task text --method latent-gan --init_from runs/text-ae     # ARAE: a GAN on codes
     accelerate launch scripts/train.py --task pos --train_file my-train.conllu --test_file my-test.conllu   # your treebank
     accelerate launch scripts/train.py --task text --generator_name_or_path gpt2 --max_length 64           # a pretrained G
     accelerate launch scripts/train.py --task pos --encoder_name_or_path bert-base-cased --report_to tensorboard
@@ -46,6 +48,8 @@ from seqgan.crf_tagger import CrfLossContext
 from seqgan.data import LengthGroupedBatchSampler, ShardedBatches
 from seqgan.evaluation import encode_splits, evaluate_split, format_table
 from seqgan.hub import check_repo_id, get_token, push
+from seqgan.latent import LATENT_LOSSES
+from seqgan.latent_gan import train_latent_gan
 from seqgan.loops import Guard, Run, train_gan, train_supervised
 from seqgan.losses import Objective, mle_objective
 from seqgan.recorder import RunData, RunRecorder
@@ -155,12 +159,19 @@ def train(task, accelerator, out_dir, hub_token, data_args, model_args, train_ar
     ckpt = str(resolve_checkpoint(start)) if start else None  # once: a Hub id is fetched here, not again below
     if start and (gan_args.init_from or is_seqgan_checkpoint(ckpt)):
         gen, tokenizer, _ = load_checkpoint(ckpt, task)
+        if train_args.method == "latent-gan":
+            if getattr(gen, "kind", None) not in ("ae", "latent-gan"):
+                raise ValueError(f"--init_from {start}: --method latent-gan models an autoencoder's codes; pass a run "
+                                 "trained with --method ae.")
+            gen.model.config.kind = "latent-gan"  # samples now decode G's codes
     elif start:  # a third-party pretrained model (text: any causal LM) with its own tokenizer
         gen, tokenizer = task.pretrained_generator(ckpt, model_args, data_args)
     else:
         tokenizer = tokenizer if negatives is not None else task.build_tokenizer(splits["train"], model_args)
         if train_args.method == "hmm":  # estimated by counting, here and now
             gen = task.build_hmm(tokenizer, model_args, data_args, splits["train"], crf_args)
+        elif train_args.method in LATENT_LOSSES:
+            gen = task.build_latent(tokenizer, model_args, data_args, train_args.method)
         else:
             build = task.build_crf if train_args.method == "crf" else task.build_generator
             gen = build(tokenizer, model_args, data_args, splits["train"])  # pos: the tag set seen in training
@@ -173,7 +184,7 @@ def train(task, accelerator, out_dir, hub_token, data_args, model_args, train_ar
     # Plain Python rows: Arrow row access per example would dominate small-model step time.
     train_loader = ShardedBatches(encoded["train"].to_list(), sampler, task.collator(tokenizer), accelerator.num_processes,
                                   accelerator.process_index, accelerator.device)
-    selection = getattr(task, f"{train_args.method.upper()}_SELECTION", task.SELECTION)
+    selection = getattr(task, f"{train_args.method.upper().replace('-', '_')}_SELECTION", task.SELECTION)
     resume_path, resume = None, None
     if train_args.resume_from_checkpoint:
         resume_path = find_state(out_dir, train_args.resume_from_checkpoint)
@@ -197,6 +208,11 @@ def train(task, accelerator, out_dir, hub_token, data_args, model_args, train_ar
     disc, step, epoch = None, 0, 0
     if train_args.method == "hmm":  # nothing left to train: the counts are the model; dev scores it once
         rec.evaluate(0, 0, gen, phase="hmm")
+    elif train_args.method in LATENT_LOSSES:
+        step, epoch, _ = train_supervised(run, gen, Objective(gen, LATENT_LOSSES[train_args.method]), train_args.num_epochs)
+    elif train_args.method == "latent-gan":
+        train_latent_gan(run, gen, gan_args.latent_finetune_encoder)
+        step = gan_args.adv_steps
     elif train_args.method == "crf":
         if not hasattr(gen, "structured_loss"):
             raise ValueError(f"{start} is not a CRF or bigram model; --method crf trains those (drop --generator_name_or_path).")

@@ -214,7 +214,7 @@ def release_run_dir(lock: Path | None) -> None:
 
 
 def load_structured(path: Path, tokenizer):
-    """The generator view of a saved structured model (CRF or HMM tagger, bigram model), or None for other models.
+    """The generator view of a saved structured model (CRF or HMM tagger, bigram model, latent-variable generator), or None for other models.
 
     A plain dict from the saved config's model_type to its wrapper: no registry, nothing to subclass.
     """
@@ -223,15 +223,18 @@ def load_structured(path: Path, tokenizer):
     from seqgan.bigram import BigramEnergyModel, BigramGenerator
     from seqgan.crf_tagger import CrfTaggerGenerator, SeqGanCrfTagger
     from seqgan.hmm import HmmTaggerGenerator, SeqGanHmmTagger
+    from seqgan.latent import LatentGenerator, SeqGanLatentModel
 
     wrappers = {"seqgan_crf_tagger": lambda p: CrfTaggerGenerator(load_pretrained(SeqGanCrfTagger, p)),
                 "seqgan_hmm_tagger": lambda p: HmmTaggerGenerator(load_pretrained(SeqGanHmmTagger, p)),
+                "seqgan_latent": lambda p: LatentGenerator(load_pretrained(SeqGanLatentModel, p)),
                 "seqgan_bigram": lambda p: BigramGenerator(load_pretrained(BigramEnergyModel, p))}
     model_type = AutoConfig.from_pretrained(path).model_type
     if model_type not in wrappers:
         return None
     gen = wrappers[model_type](path)
-    expected = gen.model.config.vocab_size if model_type == "seqgan_bigram" else gen.model.config.word_vocab_size
+    expected = {"seqgan_bigram": lambda c: c.vocab_size, "seqgan_latent": lambda c: c.decoder["vocab_size"]}.get(
+        model_type, lambda c: c.word_vocab_size)(gen.model.config)
     if expected != len(tokenizer):
         raise ValueError(f"{path}: the tokenizer has {len(tokenizer)} entries but the model was built for another "
                          "vocabulary; load the tokenizer saved with this checkpoint.")

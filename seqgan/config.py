@@ -124,9 +124,23 @@ class ModelArguments:
     prev_tag_dropout: float = field(
         default=0.1, metadata={"help": "pos only: probability of hiding the previous gold tag from the decoder in training."}
     )
+    latent_size: int = field(default=32, metadata={
+        "help": "random-code, ae, vae, latent-gan: size of the code z the decoder is conditioned on (seqgan/latent.py)."})
+    kl_anneal_steps: int = field(default=500, metadata={
+        "help": "vae: optimiser steps over which the KL weight rises linearly from 0 to 1 (0: weight 1 throughout)."})
+    free_bits: float = field(default=0.05, metadata={
+        "help": "vae: nats of KL per code dimension (batch mean) that cost nothing, against posterior collapse."})
+    latent_word_dropout: float = field(default=0.25, metadata={
+        "help": "ae, vae: probability of replacing a decoder input word by [UNK] in training, so the decoder needs z."})
+    iwae_samples: int = field(default=10, metadata={
+        "help": "random-code, ae, vae, latent-gan: importance samples k of the IWAE bound that NLLs report."})
+    ae_proposal_scale: float = field(default=0.1, metadata={
+        "help": "ae: the IWAE proposal is a Gaussian at the code with this times the fitted prior's deviation."})
+    latent_code_seed: int = field(default=0, metadata={"help": "random-code: seed of the sequences' fixed random codes."})
 
 
-METHODS = ("mle", "gan", "crf", "hmm")
+METHODS = ("mle", "gan", "crf", "hmm", "random-code", "ae", "vae", "latent-gan")
+LATENT_METHODS = ("random-code", "ae", "vae", "latent-gan")  # generators from a prior (seqgan/latent.py)
 TRACKERS = {"tensorboard": "tensorboard", "wandb": "wandb", "mlflow": "mlflow"}  # --report_to name -> package
 
 
@@ -141,7 +155,9 @@ class TrainArguments:
     method: str = field(default="mle", metadata={
         "help": "mle: maximum likelihood. gan: adversarial training of G against a sequence discriminator (GanArguments). "
                 "crf: the discriminator-only baseline, a CRF (pos) or bigram energy model (text, oracle) (CrfArguments). "
-                "hmm (pos): a supervised HMM estimated by counting, decoded by Viterbi (the --hmm_* options)."})
+                "hmm (pos): a supervised HMM estimated by counting, decoded by Viterbi (the --hmm_* options). "
+                "random-code, ae, vae (text, oracle): generators decoding a code from a prior; latent-gan: a GAN over "
+                "a trained AE's codes (--init_from the ae run)."})
     seed: int = field(default=42, metadata={"help": "Seed for initialisation, shuffling, dropout and sampling."})
     num_epochs: float = field(default=10.0, metadata={"help": "Passes over the training data (fractions allowed)."})
     batch_size: int = field(default=32, metadata={
@@ -256,6 +272,9 @@ class GanArguments:
     disc_dropout: float = field(default=0.1, metadata={"help": "From-scratch D: dropout."})
     gan_eval_every: int = field(default=50, metadata={"help": "Evaluate on dev (and maybe save best/) every N rounds."})
     gan_log_every: int = field(default=10, metadata={"help": "Log averaged gan/* metrics every N rounds."})
+    gp_weight: float = field(default=10.0, metadata={"help": "latent-gan: weight of the WGAN-GP gradient penalty on the critic."})
+    latent_finetune_encoder: bool = field(default=False, metadata={
+        "help": "latent-gan: also train the AE's encoder (reconstruction + the critic's signal) and decoder, as ARAE does."})
 
     def __post_init__(self):
         for name, value, choices in (("bridge", self.bridge, BRIDGE_NAMES), ("gan_loss", self.gan_loss, GAN_LOSSES),
@@ -339,7 +358,13 @@ def _finish(configs: tuple, given: set[str] = frozenset()) -> tuple:
         raise ValueError(f"--encoder_name_or_path is the pos tagger's sentence encoder; for --task {data.task} a "
                          "pretrained encoder can serve as D (--disc_name_or_path) and a causal LM as G "
                          "(--generator_name_or_path).")
-    if train.method != "gan" and gan.init_from:
+    if train.method in LATENT_METHODS and (data.task == "pos" or model.generator_name_or_path):
+        raise ValueError(f"--method {train.method} builds its own encoder and decoder for --task text or oracle (no "
+                         "--generator_name_or_path; pos is conditional: --method mle, crf or hmm).")
+    if train.method == "latent-gan" and not gan.init_from:
+        raise ValueError("--method latent-gan models the codes of a trained autoencoder: train one with --method ae, then "
+                         "pass it as --init_from runs/<task>-ae.")
+    if train.method not in ("gan", "latent-gan") and gan.init_from:
         raise ValueError("--init_from starts an adversarial run; add --method gan, or use --generator_name_or_path for MLE.")
     return configs
 

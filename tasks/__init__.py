@@ -66,7 +66,7 @@ def get_task(name: str) -> Task:
 def defaults(task: str, method: str) -> dict:
     """The task's DEFAULTS, then its per-method ones (e.g. GAN_DEFAULTS) on top."""
     mod = get_task(task)
-    return {**mod.DEFAULTS, **getattr(mod, f"{method.upper()}_DEFAULTS", {})}
+    return {**mod.DEFAULTS, **getattr(mod, f"{method.upper().replace('-', '_')}_DEFAULTS", {})}
 
 
 def parse_args(argv: list[str] | None = None):

@@ -27,6 +27,7 @@ from tokenizers import pre_tokenizers
 from seqgan.bigram import bigram_from_scratch
 from seqgan.data import Problems, encode_lines, read_lines, resolve_data_file
 from seqgan.generator import CausalGenerator, causal_lm_from_scratch
+from seqgan.latent import LatentGenerator, latent_from_scratch
 from seqgan.metrics import teacher_forced_nll
 from seqgan.oracle import OracleLSTM
 from seqgan.sources import own_splits
@@ -66,6 +67,13 @@ CRF_DEFAULTS = {"batch_size": 1248, "num_epochs": 5.0, "learning_rate": 1e-2, "w
 # dropout, NLL_test (held-out likelihood) bottoms out earlier and then rises while NLL_oracle keeps
 # falling: the generator sharpens toward its training samples. Both are always reported.
 SELECTION = ("nll_oracle", "min")
+
+# Generators from a prior (seqgan/latent.py): --method random-code, ae, vae, with the MLE generator's decoder, fewer
+# epochs (a CPU budget: each epoch's dev evaluation scores --iwae_samples codes per sequence). --method latent-gan: ARAE's
+# WGAN-GP on a trained AE's codes, 5 critic steps per G step, Adam at 1e-4 (beta_1 = 0.5) as in WGAN-GP and ARAE.
+RANDOM_CODE_DEFAULTS = AE_DEFAULTS = VAE_DEFAULTS = {"num_epochs": 10.0}
+LATENT_GAN_DEFAULTS = {"adv_steps": 1000, "d_steps": 5, "g_steps": 1, "g_learning_rate": 1e-4, "d_learning_rate": 1e-4,
+                       "gan_eval_every": 250, "gan_log_every": 50}
 
 # The model card (seqgan/hub.py): what the model does, the data it was trained on and its license.
 CARD = {
@@ -177,6 +185,13 @@ def build_crf(tokenizer, model_args, data_args, train: Dataset | None = None):
     return bigram_from_scratch(tokenizer, data_args.max_length, fixed_length=True, suppress_ids=specials)
 
 
+def build_latent(tokenizer, model_args, data_args, kind: str) -> LatentGenerator:
+    """G from a prior (--method random-code | ae | vae; seqgan/latent.py), with the MLE generator's decoder shape."""
+    specials = [tokenizer.pad_token_id, tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.unk_token_id]
+    return latent_from_scratch(tokenizer, model_args, data_args.max_length, fixed_length=True, suppress_ids=specials,
+                               kind=kind)
+
+
 def encode(dataset: Dataset, tokenizer, gen, long: str = "error") -> Dataset:
     return encode_lines(dataset, tokenizer, gen.max_length, add_eos=False, name="oracle data", long=long)
 
@@ -197,4 +212,6 @@ def evaluate(gen, loader, accelerator, dataset, splits, data_args, tokenizer, sa
         "temperature": temperature,
         "decoding": "greedy" if greedy else "sample",
     })
+    if isinstance(gen, LatentGenerator):  # KL, active units, reconstructions; the NLL is an IWAE bound
+        scores.update(gen.diagnostics(loader, accelerator))
     return scores

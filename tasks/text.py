@@ -29,6 +29,7 @@ from tokenizers import models, normalizers, pre_tokenizers
 from seqgan.bigram import BigramGenerator, bigram_from_scratch
 from seqgan.data import DataError, Problems, SequenceCollator, encode_lines, read_lines, resolve_data_file
 from seqgan.generator import CausalGenerator, causal_lm_from_scratch, pretrained_causal_lm
+from seqgan.latent import LatentGenerator, latent_from_scratch
 from seqgan.metrics import teacher_forced_nll, text_metrics
 from seqgan.sources import carve_dev, column, own_splits, training_file_splits
 from seqgan.vocab import build_word_tokenizer
@@ -56,6 +57,14 @@ GAN_SELECTION = None
 CRF_DEFAULTS = {"batch_size": 950, "num_epochs": 5.0, "learning_rate": 1e-2, "weight_decay": 0.0, "warmup_ratio": 0.0,
                 "bigram_smoothing": 0.01}
 
+
+# Generators from a prior (seqgan/latent.py): --method random-code, ae, vae, with the MLE generator's decoder, fewer
+# epochs (a CPU budget: each epoch's dev evaluation scores --iwae_samples codes per sequence). --method latent-gan: ARAE's
+# WGAN-GP on a trained AE's codes, 5 critic steps per G step, Adam at 1e-4 (beta_1 = 0.5) as in WGAN-GP and ARAE.
+RANDOM_CODE_DEFAULTS = AE_DEFAULTS = VAE_DEFAULTS = {"num_epochs": 8.0}
+LATENT_GAN_DEFAULTS = {"adv_steps": 1000, "d_steps": 5, "g_steps": 1, "g_learning_rate": 1e-4, "d_learning_rate": 1e-4,
+                       "gan_eval_every": 250, "gan_log_every": 50}
+LATENT_GAN_SELECTION = None  # as for the GAN: no dev metric ranks quality and diversity together
 
 # The model card (seqgan/hub.py): what the model does, the data it was trained on and its license.
 CARD = {
@@ -158,6 +167,12 @@ def build_crf(tokenizer, model_args, data_args, train: Dataset | None = None) ->
                                suppress_ids=[tokenizer.pad_token_id, tokenizer.bos_token_id])
 
 
+def build_latent(tokenizer, model_args, data_args, kind: str) -> LatentGenerator:
+    """G from a prior (--method random-code | ae | vae; seqgan/latent.py), with the MLE generator's decoder shape."""
+    return latent_from_scratch(tokenizer, model_args, data_args.max_length, fixed_length=False,
+                               suppress_ids=[tokenizer.pad_token_id, tokenizer.bos_token_id], kind=kind)
+
+
 def load_generator(path: str, tokenizer) -> CausalGenerator:
     return CausalGenerator.from_pretrained(path, tokenizer)
 
@@ -236,4 +251,7 @@ def evaluate(gen, loader, accelerator, dataset, splits, data_args, tokenizer, sa
     scores.update({f"self_bleu_{k}": v for k, v in tm.pop("self_bleu").items()})
     scores.update({"sample_seed": sample_seed, "temperature": temperature, "decoding": "greedy" if greedy else "sample", **tm})
     scores["samples"] = [" ".join(s) for s in samples[:10]]
+    if isinstance(gen, LatentGenerator):  # KL, active units, reconstructions; the NLL is an IWAE bound
+        scores.update(gen.diagnostics(loader, accelerator))
+        scores["nll_known"] = None  # the bound is spread evenly over tokens: no per-token split into known words
     return scores
