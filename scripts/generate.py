@@ -3,6 +3,7 @@
 
     python scripts/generate.py --checkpoint runs/text-mle --num_samples 20 --temperature 0.8
     python scripts/generate.py --checkpoint runs/text-mle --num_samples 10000 --output_file samples.txt
+    python scripts/generate.py --checkpoint runs/text-vae --interpolate "a man rides a horse ." "two dogs play ." --steps 8
     python scripts/generate.py --checkpoint runs/pos-mle --sentence "I saw her duck."
     python scripts/generate.py --checkpoint runs/pos-mle --input_file sentences.txt --output_file tagged.conllu
     cat sentences.txt | python scripts/generate.py --checkpoint runs/pos-mle --input_file - > tagged.conllu
@@ -14,6 +15,8 @@ model's max_length is truncated (noted in a comment, with a warning) or, with --
 untagged. Sentences are tagged --batch_size at a time. Without --input_file or --sentence, stdin is read.
 text/oracle: --num_samples samples; with --output_file they go one per line to that file, and the checkpoint,
 temperature, seed and count to <output_file>.json beside it. Files are written whole or not at all.
+--interpolate A B (random-code, ae, vae and latent-gan runs): greedy decodings of --steps codes evenly spaced from
+sentence A's code to B's (their posterior means), one "weight<TAB>sentence" line each.
 """
 
 from __future__ import annotations
@@ -43,6 +46,9 @@ class GenerateArguments:
         "help": "Where to write: CoNLL-U (pos) or one sample per line (text/oracle). Default: stdout."})
     pretokenized: bool = field(default=False, metadata={"help": "pos: input words are already separated by spaces."})
     batch_size: int = field(default=64, metadata={"help": "Sentences tagged (or samples drawn) at once."})
+    interpolate: list[str] | None = field(default=None, metadata={
+        "nargs": 2, "help": "ae/vae/latent-gan: two sentences (oracle: id lines) whose codes to interpolate between."})
+    steps: int = field(default=8, metadata={"help": "--interpolate: codes decoded, both ends included (at least 2)."})
     long_sequences: str = field(default="truncate", metadata={
         "help": "pos: a line with more words than the model's max_length is 'truncate'd (with a warning) or 'skip'ped."})
 
@@ -53,6 +59,8 @@ class GenerateArguments:
             raise ValueError("--batch_size and --num_samples must be at least 1.")
         if self.temperature <= 0:
             raise ValueError(f"--temperature must be > 0, got {self.temperature}.")
+        if self.interpolate is not None and self.steps < 2:
+            raise ValueError(f"--steps must be at least 2 (both ends of the line), got {self.steps}.")
 
 
 def read_input(args: GenerateArguments) -> list[str]:
@@ -74,6 +82,23 @@ def write(text: str, args: GenerateArguments) -> None:
         sys.stdout.write(text)
 
 
+def interpolate(gen, tokenizer, sentences: list[str], steps: int) -> list[str]:
+    """Greedy decodings along the line between two sentences' codes, as "weight<TAB>sentence" lines."""
+    if not hasattr(gen, "interpolate") or gen.kind == "random-code":
+        raise ValueError("--interpolate needs a model with an encoder (a run of --method ae, vae or latent-gan).")
+    batches = []
+    for text in sentences:
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"][: gen.max_length - (gen.eos_id is not None)]
+        if not ids:
+            raise ValueError(f"--interpolate {text!r}: no tokens to encode.")
+        ids = ids + ([gen.eos_id] if gen.eos_id is not None else [])
+        batches.append({"labels": torch.tensor([ids], device=gen.device), "mask": torch.ones(1, len(ids), dtype=torch.bool,
+                                                                                             device=gen.device)})
+    rows = gen.interpolate(*batches, steps)  # (steps, T)
+    weights = torch.linspace(0, 1, steps).tolist()
+    return [f"{w:.3f}\t" + " ".join(tokenizer.decode(r.tolist(), skip_special_tokens=True).split()) for w, r in zip(weights, rows)]
+
+
 def main(argv: list[str] | None = None) -> list[str]:
     (args,) = parse_strict(make_parser(GenerateArguments), argv)
     quiet_libraries()
@@ -91,6 +116,10 @@ def main(argv: list[str] | None = None) -> list[str]:
                     print(f"warning: line {t.line}: {t.note}", file=sys.stderr)
             write(task.to_conllu(tagged, gen.model.config.tag_column), args)
             return [" ".join(f"{w}/{tag}" for w, tag in zip(t.words, t.tags)) for t in tagged]
+        if args.interpolate:
+            out = interpolate(gen, tokenizer, args.interpolate, args.steps)
+            write("".join(line + "\n" for line in out), args)
+            return out
         if args.input_file or args.sentence:
             raise ValueError(f"{task.__name__.rsplit('.', 1)[-1]} models generate unconditionally: use --num_samples, "
                              "not --input_file/--sentence.")

@@ -162,7 +162,8 @@ class LatentGenerator(Generator):
     # ------------------------------------------------------------------ the prior and sampling
 
     def draw_codes(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        eps = torch.randn(n, self.model.config.latent_size, generator=generator, device=self.device)  # (n, L)
+        eps = torch.randn(n, self.model.config.latent_size, generator=generator, device=self.device,
+                          dtype=self.model.from_code.weight.dtype)  # (n, L)
         if self.prior == "standard" or self.kind in ("random-code", "vae"):
             return eps
         if self.kind == "ae":
@@ -232,7 +233,7 @@ class LatentGenerator(Generator):
                 z = self.draw_codes(B, g)
                 weights.append(self.sequence_logprob(batch, z, temperature))
             else:
-                z = posterior.loc + posterior.scale * torch.randn(B, L, generator=g, device=self.device)
+                z = posterior.loc + posterior.scale * torch.randn(B, L, generator=g, device=self.device, dtype=posterior.loc.dtype)
                 w = self.sequence_logprob(batch, z, temperature) + (prior.log_prob(z) - posterior.log_prob(z)).sum(1)
                 weights.append(w)
         return torch.logsumexp(torch.stack(weights), 0) - math.log(k)  # (B,)
@@ -260,7 +261,7 @@ class LatentGenerator(Generator):
             mean, logvar = self.model.encode(batch["labels"], batch["mask"])
             means.append(accelerator.gather_for_metrics(mean))
             if self.kind == "vae":
-                kl += accelerator.gather_for_metrics((0.5 * (mean ** 2 + logvar.exp() - 1 - logvar).sum(1)).double()).sum().item()
+                kl += accelerator.gather_for_metrics(gaussian_kl(mean, logvar).sum(1).double()).sum().item()
             tokens += accelerator.gather_for_metrics(batch["mask"].sum(1)).sum().item()
             if len(refs) < max_reconstruct:
                 rec = self.sample({"z": mean}, greedy=True)
@@ -287,6 +288,11 @@ def _token_nll_sum(logits: torch.Tensor, batch: dict) -> torch.Tensor:
                            reduction="sum", ignore_index=-100)  # (B*T, V) vs (B*T,)
 
 
+def gaussian_kl(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mean, exp(logvar)) || N(0, I)) per dimension, in closed form: same shape as mean."""
+    return 0.5 * (mean ** 2 + logvar.exp() - 1 - logvar)
+
+
 def random_code_loss(gen: LatentGenerator, batch: dict, ctx=None) -> torch.Tensor:
     return global_mean(_token_nll_sum(gen(batch), batch), batch["mask"].sum())
 
@@ -308,7 +314,7 @@ def vae_loss(gen: LatentGenerator, batch: dict, ctx=None) -> torch.Tensor:
     m, cfg = gen.model, gen.model.config
     mean, logvar = m.encode(batch["labels"], batch["mask"])  # (B, L) each
     z = mean + (0.5 * logvar).exp() * torch.randn_like(mean)
-    kl = 0.5 * (mean ** 2 + logvar.exp() - 1 - logvar)  # (B, L): KL(q || N(0, I)) per dimension
+    kl = gaussian_kl(mean, logvar)  # (B, L)
     # Free bits: a dimension's batch-mean KL below the floor costs nothing, so the encoder can use it freely.
     kl_term = kl.mean(0).clamp(min=cfg.free_bits).sum() * mean.shape[0]
     beta = min(1.0, (m.steps.item() + 1) / cfg.kl_anneal_steps) if cfg.kl_anneal_steps else 1.0
