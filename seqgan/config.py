@@ -315,6 +315,8 @@ class CrfArguments:
     hmm_smoothing: float = field(default=1.0, metadata={
         "help": "hmm: pseudo-counts that pull a known word's tag distribution toward its suffix model (0: relative "
                 "frequencies, so a word never keeps a tag it was not seen with)."})
+    hmm_order: int = field(default=2, metadata={
+        "help": "hmm: 2 (bigram transitions) or 3 (trigram, TnT's; decoded over tag pairs, about 18 times the work)."})
     hmm_suffix_length: int = field(default=10, metadata={
         "help": "hmm: longest word ending (in bytes) the unknown-word model reads (TnT: 10)."})
     hmm_rare_max: int = field(default=10, metadata={
@@ -328,6 +330,8 @@ class CrfArguments:
                              "the negatives is named by --negatives_from.")
         if self.num_negatives < 1:
             raise ValueError(f"--num_negatives must be >= 1, got {self.num_negatives}.")
+        if self.hmm_order not in (2, 3):
+            raise ValueError(f"--hmm_order must be 2 or 3, got {self.hmm_order}.")
         if self.hmm_smoothing < 0 or self.hmm_suffix_length < 0 or self.hmm_rare_max < 1:
             raise ValueError("--hmm_smoothing and --hmm_suffix_length must be >= 0 and --hmm_rare_max >= 1.")
         if self.bigram_smoothing <= 0:

@@ -32,6 +32,7 @@ from transformers import AutoConfig, AutoModel, PreTrainedModel
 
 from seqgan.crf import LinearChainCRF
 from seqgan.crf_tagger import CrfTaggerGenerator
+from seqgan.generator import Samples
 from seqgan.tagger import BYTE_BOW, BYTE_EOW, SeqGanTaggerConfig
 from seqgan.vocab import encode_words
 
@@ -42,8 +43,8 @@ class SeqGanHmmTaggerConfig(SeqGanTaggerConfig):
     model_type = "seqgan_hmm_tagger"  # the tagger's fields (word table, tags, byte limits); the network's are unused
 
     def __init__(self, suffix_length: int = 10, rare_max: int = 10, smoothing: float = 1.0, num_suffixes: int = 0,
-                 **kwargs):
-        self.suffix_length, self.rare_max, self.smoothing = suffix_length, rare_max, smoothing
+                 order: int = 2, **kwargs):
+        self.suffix_length, self.rare_max, self.smoothing, self.order = suffix_length, rare_max, smoothing, order
         self.num_suffixes = num_suffixes  # rows of the suffix table (set by fit_hmm)
         super().__init__(**kwargs)
 
@@ -64,6 +65,8 @@ class SeqGanHmmTagger(PreTrainedModel):
         self.log_trans = _frozen(C, C)         # log p(t | t')
         self.log_start = _frozen(C)            # log p(t | <s>)
         self.log_end = _frozen(C)              # log p(</s> | t)
+        # order 3: log p(c | a, b) over the tags and the boundary (index C: <s> as a or b, </s> as c)
+        self.log_trans3 = _frozen(*((C + 1,) * 3 if config.order == 3 else (1, 1, 1)))
         self.log_tag = _frozen(C)              # log p(t)
         self.log_unseen_word = _frozen(1)      # log p(x) of a word never seen in training (n_1 / N)
         self.suffix_bytes = _frozen(S, L)      # raw bytes of each stored suffix, right-aligned, 0-padded on the left
@@ -104,12 +107,28 @@ class SeqGanHmmTagger(PreTrainedModel):
         return em
 
     def crf(self, word_ids, char_ids, mask, temperature: float = 1.0, sub=None) -> LinearChainCRF:
-        em = self.emissions(word_ids, char_ids, mask)
-        return LinearChainCRF(em / temperature, self.log_trans / temperature, self.log_start / temperature,
-                              self.log_end / temperature, mask)
+        """p(y | x) as a linear chain: over tags (order 2), or over tag pairs (a, b) = (y_{t-1}, y_t) (order 3), state
+        a * C + b with a = C for the sentence start; a pair moves only to a pair that starts with its own b."""
+        em = self.emissions(word_ids, char_ids, mask)  # (B, T, C)
+        if self.config.order == 2:
+            return LinearChainCRF(em / temperature, self.log_trans / temperature, self.log_start / temperature,
+                                  self.log_end / temperature, mask)
+        C, lt = len(self.config.tags), self.log_trans3
+        a, b = pair_states(C, em.device)  # (S,) each
+        start = torch.where(a == C, lt[C, C, b], torch.full_like(lt[C, C, b], NEG))  # (S,)
+        trans = torch.where(a[None, :] == b[:, None], lt[a[:, None], b[:, None], b[None, :]], torch.tensor(NEG, dtype=lt.dtype,
+                                                                                                             device=lt.device))
+        return LinearChainCRF(em[..., b] / temperature, trans / temperature, start / temperature, lt[a, b, C] / temperature,
+                              mask)  # emissions (B, T, S): a pair's is its second tag's
 
     def forward(self, word_ids, char_ids, mask, sub=None):
         return self.crf(word_ids, char_ids, mask)
+
+
+def pair_states(C: int, device=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(first, second) tag of each trigram-HMM state s = a * C + b, a in 0..C (C: the sentence start): (S,) each."""
+    s = torch.arange((C + 1) * C, device=device)
+    return s // C, s % C
 
 
 AutoConfig.register(SeqGanHmmTaggerConfig.model_type, SeqGanHmmTaggerConfig)
@@ -117,7 +136,50 @@ AutoModel.register(SeqGanHmmTaggerConfig, SeqGanHmmTagger)
 
 
 class HmmTaggerGenerator(CrfTaggerGenerator):
-    """The HMM's posterior as a generator: Viterbi for greedy, exact samples and conditionals (CrfTaggerGenerator's)."""
+    """The HMM's posterior as a generator: Viterbi for greedy, exact samples and conditionals (CrfTaggerGenerator's).
+    A trigram HMM's chain runs over tag pairs; its tokens are still tags (the pair's second), and the chain-rule
+    conditional of a tag is that of the pair (y_{t-1}, y_t) given the previous pair, the same number."""
+
+    @property
+    def pairs(self) -> bool:
+        return self.model.config.order == 3
+
+    def states(self, tags: torch.Tensor) -> torch.Tensor:
+        """Tag ids (B, T) -> pair states a * C + b with a the previous tag (C before the first)."""
+        C = self.vocab_size
+        prev = torch.cat([torch.full_like(tags[:, :1], C), tags[:, :-1]], 1)
+        return prev * C + tags
+
+    def forward(self, batch: dict) -> torch.Tensor:
+        if not self.pairs:
+            return super().forward(batch)
+        labels = batch["labels"].masked_fill(~batch["mask"], 0).clamp(min=0)
+        cond = self.dist(batch).conditionals(self.states(labels))  # (B, T, S)
+        C = self.vocab_size
+        prev = torch.cat([torch.full_like(labels[:, :1], C), labels[:, :-1]], 1)  # (B, T)
+        return cond.gather(2, prev[..., None] * C + torch.arange(C, device=cond.device))  # (B, T, C): pairs (y_{t-1}, c)
+
+    def token_logprobs(self, batch: dict, temperature: float = 1.0) -> torch.Tensor:
+        if not self.pairs:
+            return super().token_logprobs(batch, temperature)
+        valid = batch["mask"] & (batch["labels"] >= 0)  # (B, T); an unseen gold tag gets no log-prob (as in the CRF)
+        st = self.states(batch["labels"].masked_fill(~valid, 0))
+        lp = self.dist(batch, temperature).conditionals(st).gather(2, st[..., None]).squeeze(2)
+        return torch.where(valid, lp, torch.zeros_like(lp))
+
+    def sample(self, batch: dict | None = None, num_samples: int | None = None, temperature: float = 1.0,
+               greedy: bool = False, generator: torch.Generator | None = None, return_logits: bool = False,
+               gumbel: bool = False, rows=None) -> Samples:
+        if not self.pairs:
+            return super().sample(batch, num_samples, temperature, greedy, generator, return_logits, gumbel, rows)
+        if rows is not None or gumbel or batch is None or (num_samples is not None and num_samples != batch["mask"].shape[0]):
+            raise ValueError("the HMM tagger draws one exact sample per sentence of sample(batch) (no Gumbel mode, no rows).")
+        dist, mask = self.dist(batch, temperature), batch["mask"]
+        st = dist.argmax if greedy else dist.sample(1, generator)[0]  # (B, T) pair states, -1 at padding
+        lp = dist.conditionals(st.clamp(min=0)).gather(2, st.clamp(min=0)[..., None]).squeeze(2)
+        tags = (st % self.vocab_size).masked_fill(~mask, self.pad_id)
+        logits = self.forward({**batch, "labels": tags}) if return_logits else None
+        return Samples(tokens=tags, logprobs=torch.where(mask, lp, torch.zeros_like(lp)), mask=mask, logits=logits)
 
     def structured_loss(self, batch, kind, ctx=None):
         raise ValueError("the HMM is estimated by counting (--method hmm); it has no gradient loss.")
@@ -139,6 +201,40 @@ def deleted_interpolation(bigrams: Counter, unigrams: Counter, total: int) -> tu
         lam[int(bi > uni)] += n
     s = sum(lam) or 1.0
     return lam[0] / s, lam[1] / s
+
+
+def trigram_table(tag_rows: list[list[str]], index: dict, C: int) -> torch.Tensor:
+    """p(c | a, b) (C + 1, C + 1, C + 1), index C the boundary: TnT's interpolation of the trigram, bigram and unigram
+    relative frequencies, weights by deleted interpolation over the trigrams (each goes to the estimate that predicts
+    it best with that occurrence left out; ties to the lower order)."""
+    tri = Counter()
+    for ts in tag_rows:
+        ids = [C, C] + [index[t] for t in ts] + [C]
+        tri.update(zip(ids, ids[1:], ids[2:]))
+    bi, uni, ctx2, ctx1 = Counter(), Counter(), Counter(), Counter()
+    for (a, b, c), n in tri.items():
+        bi[(b, c)] += n
+        uni[c] += n
+        ctx2[(a, b)] += n
+        ctx1[b] += n
+    N, lam = sum(uni.values()), [0.0, 0.0, 0.0]
+    for (a, b, c), n in tri.items():
+        est = [(uni[c] - 1) / (N - 1) if N > 1 else 0.0, (bi[(b, c)] - 1) / (ctx1[b] - 1) if ctx1[b] > 1 else 0.0,
+               (n - 1) / (ctx2[(a, b)] - 1) if ctx2[(a, b)] > 1 else 0.0]
+        lam[max(range(3), key=lambda i: (est[i], -i))] += n
+    lam = [x / sum(lam) for x in lam]
+    p1 = torch.zeros(C + 1, dtype=torch.float64)
+    p2 = torch.zeros(C + 1, C + 1, dtype=torch.float64)
+    p3 = torch.zeros(C + 1, C + 1, C + 1, dtype=torch.float64)
+    for c, n in uni.items():
+        p1[c] = n / N
+    for (b, c), n in bi.items():
+        p2[b, c] = n / ctx1[b]
+    for (a, b, c), n in tri.items():
+        p3[a, b, c] = n / ctx2[(a, b)]
+    p = lam[2] * p3 + lam[1] * p2[None] + lam[0] * p1[None, None]
+    p[C, C, C] = 0.0  # an empty sentence is not a sentence
+    return p / p.sum(-1, keepdim=True)
 
 
 def _log(p: torch.Tensor) -> torch.Tensor:
@@ -168,6 +264,8 @@ def fit_hmm(sentences: list[list[str]], tag_rows: list[list[str]], tags: list[st
     trans = trans / trans.sum(1, keepdim=True)
     log_tag = _log(p_uni[:C] * sum(uni.values()) / n_tags)  # p(t) over word positions
 
+    trigram = trigram_table(tag_rows, index, C) if config.order == 3 else None
+
     # Suffix model from rare words (raw forms), one table for capitalised words and one for the rest.
     word_counts = Counter(w for s in sentences for w in s)
     total_words = sum(word_counts.values())
@@ -192,6 +290,8 @@ def fit_hmm(sentences: list[list[str]], tag_rows: list[list[str]], tags: list[st
         model.log_start.copy_(_log(trans[C, :C]))
         model.log_end.copy_(_log(trans[:C, C]))
         model.log_tag.copy_(log_tag)
+        if trigram is not None:
+            model.log_trans3.copy_(_log(trigram))
         model.log_unseen_word.fill_(math.log(max(sum(1 for n in word_counts.values() if n == 1), 1) / total_words))
         for i, (cap, sfx) in enumerate(keys):
             model.suffix_bytes[i, L - len(sfx):] = torch.tensor(list(sfx), dtype=torch.float32) if sfx else 0

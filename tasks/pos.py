@@ -280,7 +280,7 @@ def build_hmm(tokenizer, model_args, data_args, train: Dataset, crf_args) -> Hmm
     """D alone, generatively: a supervised HMM over the training sentences (seqgan/hmm.py), estimated by counting."""
     cfg = SeqGanHmmTaggerConfig(**tagger_config(tokenizer, model_args, data_args, train).to_dict(),
                                 smoothing=crf_args.hmm_smoothing, suffix_length=crf_args.hmm_suffix_length,
-                                rare_max=crf_args.hmm_rare_max)
+                                rare_max=crf_args.hmm_rare_max, order=crf_args.hmm_order)
     return HmmTaggerGenerator(fit_hmm(train["words"], train["tags"], cfg.tags, tokenizer, cfg))
 
 

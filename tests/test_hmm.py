@@ -25,11 +25,11 @@ def corpus():
     return [s.split() for s, _ in CORPUS], [t.split() for _, t in CORPUS]
 
 
-def fitted(smoothing: float = 1.0):
+def fitted(smoothing: float = 1.0, order: int = 2):
     words, tags = corpus()
     tok = build_word_tokenizer((w for s in words for w in s), min_freq=2)  # singletons go to [UNK]: the suffix model
     cfg = SeqGanHmmTaggerConfig(word_vocab_size=len(tok), tags=TAGS, word_unk_id=tok.unk_token_id, smoothing=smoothing,
-                                suffix_length=3, rare_max=1)
+                                suffix_length=3, rare_max=1, order=order)
     return fit_hmm(words, tags, TAGS, tok, cfg).double(), tok
 
 
@@ -103,21 +103,27 @@ def test_unknown_words_use_the_longest_suffix_with_successive_abstraction():
     assert torch.allclose(m.unknown_logp("zzz").exp(), dist(0, ""))
 
 
-def test_posterior_equals_enumeration_of_the_joint():
-    m, tok = fitted()
+@pytest.mark.parametrize("order", [2, 3])
+def test_posterior_equals_enumeration_of_the_joint(order):
+    m, tok = fitted(order=order)
     sentences = [["the", "dog", "runs"], ["Rex", "sleeps"], ["a"], ["the", "cats", "run", "dog"]]  # unknown words too
     batch = batch_of(tok, sentences)
     em = m.emissions(batch["word_ids"], batch["char_ids"], batch["mask"])
     dist = m.crf(batch["word_ids"], batch["char_ids"], batch["mask"])
     for b, s in enumerate(sentences):
         def joint(y):  # log p(x, y) written from the HMM's definition
-            v = m.log_start[y[0]] + sum(em[b, t, y[t]] for t in range(len(y)))
-            v = v + sum(m.log_trans[y[t - 1], y[t]] for t in range(1, len(y))) + m.log_end[y[-1]]
+            v = sum(em[b, t, y[t]] for t in range(len(y)))
+            if order == 2:
+                v = v + m.log_start[y[0]] + sum(m.log_trans[y[t - 1], y[t]] for t in range(1, len(y))) + m.log_end[y[-1]]
+            else:  # boundary index 3: <s> <s> y_0 ... y_n </s>
+                ext = (3, 3, *y, 3)
+                v = v + sum(m.log_trans3[ext[t], ext[t + 1], ext[t + 2]] for t in range(len(ext) - 2))
             return float(v)
         ys = list(itertools.product(range(3), repeat=len(s)))
         logp = torch.tensor([joint(y) for y in ys], dtype=torch.float64)
         assert dist.log_partition[b].item() == pytest.approx(torch.logsumexp(logp, 0).item(), abs=1e-9)  # forward
-        assert tuple(dist.argmax[b, : len(s)].tolist()) == ys[int(logp.argmax())]                           # Viterbi
+        viterbi = HmmTaggerGenerator(m).sample(batch, greedy=True).tokens  # tags (a trigram's chain runs over pairs)
+        assert tuple(viterbi[b, : len(s)].tolist()) == ys[int(logp.argmax())]
         post = (logp - torch.logsumexp(logp, 0)).exp()
         # The generator's chain-rule conditionals give the same posterior probability for every sequence.
         gen = HmmTaggerGenerator(m)
@@ -125,6 +131,8 @@ def test_posterior_equals_enumeration_of_the_joint():
         for y, p in zip(ys, post):
             lp = gen.token_logprobs({**one, "labels": torch.tensor([y])}).sum().item()
             assert math.exp(lp) == pytest.approx(p.item(), abs=1e-9)
+    if order == 3:  # the trigram table is a distribution over the next tag (or </s>) for every context
+        assert torch.allclose(m.log_trans3.exp().sum(-1), torch.ones(4, 4, dtype=torch.float64))
     # Exact samples: frequencies of the 4-word sentence's posterior.
     gen = HmmTaggerGenerator(m)
     one = {k: v[3:4] for k, v in batch.items()}
