@@ -46,7 +46,8 @@ def describe(run: str, res: dict, kind: str) -> str:
         what = f"G alone: {G_FROM_A_PRIOR[method]}"
     else:
         what = "G alone: MLE"
-    decoding = {"best": "", "last": " [last]", "prior": " [N(0, I) codes]", "greedy": " [Viterbi]" if method in ("crf", "hmm") else " [greedy]"}.get(kind, "")
+    decoding = {"best": "", "last": " [last]", "prior": " [N(0, I) codes]",
+                "greedy": " [Viterbi]" if method in ("crf", "hmm") else " [greedy]"}.get(kind, "")
     if kind == "rerank":
         return (f"G + D: {what.split(': ')[-1]} candidates (greedy + K={res['num_candidates']}) reranked by "
                 f"`{Path(res['rerank_with']).parent.name}` · `{run}`")

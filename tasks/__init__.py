@@ -22,7 +22,7 @@ class Task(Protocol):
     """What a task module provides (tasks/pos.py, text.py and oracle.py are the three implementations)."""
 
     # Options: DEFAULTS override the dataclass defaults of seqgan/config.py; <METHOD>_DEFAULTS (GAN_DEFAULTS,
-    # CRF_DEFAULTS) go on top for that --method. SELECTION is the dev metric and direction that picks best/
+    # CRF_DEFAULTS, LATENT_GAN_DEFAULTS for latent-gan) go on top for that --method. SELECTION is the dev metric and direction that picks best/
     # ((name, "min" | "max"), or None for the last state); <METHOD>_SELECTION overrides it per method.
     DEFAULTS: dict[str, Any]
     SELECTION: tuple[str, str] | None
@@ -41,6 +41,8 @@ class Task(Protocol):
     # `train` is the training split (pos reads its tag set from it); None builds a bare model.
     def build_generator(self, tokenizer, model_args, data_args, train=None) -> Any: ...
     def build_crf(self, tokenizer, model_args, data_args, train=None) -> Any: ...  # D alone (--method crf)
+    # Optional, per method: build_hmm(tokenizer, model_args, data_args, train, crf_args) (pos, --method hmm) and
+    # build_latent(tokenizer, model_args, data_args, kind) (text, oracle: --method random-code | ae | vae).
     def load_generator(self, path: str, tokenizer) -> Any: ...
     # A third-party pretrained model as G, with its own tokenizer: (generator, tokenizer); a clear error where none fits.
     def pretrained_generator(self, name: str, model_args, data_args) -> tuple[Any, Any]: ...

@@ -52,3 +52,23 @@ def test_compare_without_runs_is_a_clear_error(tmp_path):
     with pytest.raises(subprocess.CalledProcessError):
         subprocess.run([sys.executable, str(ROOT / "scripts" / "compare.py"), "--task", "chess"], capture_output=True,
                        check=True)
+
+
+def test_compare_places_the_generators_from_a_prior_and_arae(tmp_path):
+    runs = tmp_path / "runs"
+    write_run(runs, "o-ae", "ae", {"test/nll_oracle": 9.9, "test/nll_test": 8.0},
+              eval_test_prior={"test/nll_oracle": 10.2, "test/nll_test": 8.4, "test/latent_prior": "standard"})
+    write_run(runs, "o-lg", "latent-gan", {"test/nll_oracle": 9.5, "test/nll_test": 8.3})
+    write_run(runs, "o-mle", "mle", {"test/nll_oracle": 8.883, "test/nll_test": 8.305})
+    write_run(runs, "o-rc", "random-code", {"test/nll_oracle": 10.1, "test/nll_test": 7.8})
+    write_run(runs, "o-vae", "vae", {"test/nll_oracle": 9.0, "test/nll_test": 7.9})
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare.py"), "--task", "oracle", "--runs_dir", str(runs)],
+                         capture_output=True, text=True, check=True).stdout.splitlines()
+    assert out[2:] == [  # G alone (alphabetical by run), then the GANs
+        "| G alone: autoencoder · `o-ae` | 9.900 | 8.000 |",
+        "| G alone: autoencoder [N(0, I) codes] · `o-ae` | 10.200 | 8.400 |",
+        "| G alone: MLE · `o-mle` | 8.883 | 8.305 |",
+        "| G alone: random codes · `o-rc` | 10.100 | 7.800 |",
+        "| G alone: VAE · `o-vae` | 9.000 | 7.900 |",
+        "| GAN (latent codes, ARAE) · `o-lg` | 9.500 | 8.300 |",
+    ]

@@ -61,7 +61,7 @@ def test_abbreviations_are_refused_and_help_lists_every_group(capsys):
     out = " ".join(capsys.readouterr().out.split())  # help text is wrapped to the terminal
     assert e.value.code == 0
     for group in ("data:", "model (generator", "training:", "adversarial training (--method gan):",
-                  "discriminator alone (--method crf):"):
+                  "discriminator alone (--method crf, --method hmm):"):
         assert group in out
     for flag in ("--bridge", "--init_from", "--crf_loss", "--hidden_size", "--overwrite_output_dir"):
         assert flag in out
