@@ -4,30 +4,34 @@
 # Produces runs/compare_latent_<task>.md (compare.py over these runs only) for README's "G alone, D alone, G + D".
 #
 #   SEQGAN_DATA_DIR=../shared/data bash experiments/latent.sh [runs_dir]
+#   SEEDS="42 43 44" TASKS=oracle bash experiments/latent.sh      # README's oracle rows (3 seeds); text: SEEDS=42
 #
-# Seeds: --seed 42 (initialisation, shuffling, codes drawn in training), --data_seed 1234 (dev/test oracle samples,
-# the COCO dev split); test samples seed 1336 (10,000 of them); IWAE bounds k = 10 importance samples (seed 0).
-# One seed per row: a CPU budget. The two tasks run side by side, one thread each (TASKS="oracle" runs one); the
-# HMMs (bigram and trigram, deterministic counts) run after them with both threads (SKIP_LATENT=1 runs only them).
+# Seeds: --seed $SEEDS (initialisation, shuffling, codes drawn in training; default 42), --data_seed 1234 (dev/test
+# oracle samples, the COCO dev split); test samples seed 1336 (10,000 of them); IWAE bounds k = 10 importance samples
+# (seed 0). Run folders end in -seed<k>, which compare.py aggregates into mean ± std (n). Every (task, seed) chain
+# runs in the background at once, one thread each; the HMMs (bigram and trigram, deterministic counts) run after
+# them with both threads (SKIP_LATENT=1 runs only them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 R=${1:-runs/latent}
 mkdir -p "$R"
 L="accelerate launch --num_processes 1"
 chain() {
-  local task=$1
+  local task=$1 s="-seed$2"
   for m in random-code ae vae; do
-    $L scripts/train.py --task "$task" --method "$m" --output_dir "$R/$task-$m" > "$R/$task-$m.log" 2>&1
+    $L scripts/train.py --task "$task" --method "$m" --seed "$2" --output_dir "$R/$task-$m$s" > "$R/$task-$m$s.log" 2>&1
   done
-  $L scripts/train.py --task "$task" --method latent-gan --init_from "$R/$task-ae" --output_dir "$R/$task-latent-gan" \
-    > "$R/$task-latent-gan.log" 2>&1
-  python scripts/evaluate.py --checkpoint "$R/$task-ae" --latent_prior standard > "$R/$task-ae-prior.log" 2>&1
-  python scripts/compare.py --task "$task" --runs_dir "$R" --output "$R/compare_latent_$task.md"
+  $L scripts/train.py --task "$task" --method latent-gan --seed "$2" --init_from "$R/$task-ae$s" \
+    --output_dir "$R/$task-latent-gan$s" > "$R/$task-latent-gan$s.log" 2>&1
+  python scripts/evaluate.py --checkpoint "$R/$task-ae$s" --latent_prior standard > "$R/$task-ae-prior$s.log" 2>&1
 }
 export SEQGAN_NUM_THREADS=1
 if [[ -z ${SKIP_LATENT:-} ]]; then
-  for task in ${TASKS:-oracle text}; do chain "$task" & done
+  for task in ${TASKS:-oracle text}; do for seed in ${SEEDS:-42}; do chain "$task" "$seed" & done; done
   wait
+  for task in ${TASKS:-oracle text}; do
+    python scripts/compare.py --task "$task" --runs_dir "$R" --output "$R/compare_latent_$task.md"
+  done
 fi
 unset SEQGAN_NUM_THREADS
 $L scripts/train.py --task pos --method hmm --output_dir "$R/pos-hmm" > "$R/pos-hmm.log" 2>&1

@@ -5,13 +5,18 @@
     python scripts/compare.py --task oracle --runs_dir runs --output runs/compare_oracle.md
 
 Rows: each run's eval_test.json (best/, and last/ for GAN runs), plus any eval_test_greedy*.json
-(Viterbi / greedy decoding) and eval_test_rerank*.json (G + D reranking) beside it. The generator
-alone (MLE), the GAN, the discriminator alone (CRF / bigram) and G + D thereby share one table.
+(Viterbi / greedy decoding), eval_test_prior*.json (a latent model on N(0, I) codes) and eval_test_rerank*.json
+(G + D reranking) beside it. The generator alone (MLE, or from a prior), the GAN, the discriminator alone
+(CRF / bigram / HMM) and G + D thereby share one table. Runs whose folders differ only in a `-seed<k>` suffix
+are one configuration: their row shows mean ± std over the seeds and n (sample std, n - 1); a configuration run
+with one seed is marked "n=1".
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,12 +83,38 @@ def collect(runs_dir: Path, task: str) -> list[tuple[str, dict]]:
     return [row for _, group in sorted(rows, key=lambda r: r[0]) for row in group]
 
 
+SEED = re.compile(r"-seed\d+`")
+
+
+def aggregate(rows: list[tuple[str, dict]]) -> list[tuple[str, dict | list[dict]]]:
+    """Rows of one configuration over seeds (names equal but for `-seed<k>`) merged, in first-seen order."""
+    groups, seeded = {}, set()
+    for name, m in rows:
+        key = SEED.sub("`", name)
+        groups.setdefault(key, []).append(m)
+        if key != name:
+            seeded.add(key)
+    return [(key, ms if key in seeded else ms[0]) for key, ms in groups.items()]
+
+
+def cell(values: dict | list[dict], key: str, fmt: str) -> str:
+    if isinstance(values, dict):
+        return fmt.format(values[key]) if isinstance(values.get(key), (int, float)) else "–"
+    xs = [m[key] for m in values if isinstance(m.get(key), (int, float))]
+    if not xs:
+        return "–"
+    if len(xs) == 1:
+        return f"{fmt.format(xs[0])} (n=1)"
+    mean = sum(xs) / len(xs)
+    std = math.sqrt(sum((x - mean) ** 2 for x in xs) / (len(xs) - 1))
+    return f"{fmt.format(mean)} ± {fmt.format(std)} (n={len(xs)})"
+
+
 def table(task: str, rows: list[tuple[str, dict]]) -> str:
     cols = get_task(task).COMPARE_COLUMNS
     lines = ["| method · run | " + " | ".join(h for h, _, _ in cols) + " |", "|---" * (len(cols) + 1) + "|"]
-    for name, m in rows:
-        cells = [fmt.format(m[k]) if isinstance(m.get(k), (int, float)) else "–" for _, k, fmt in cols]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    for name, m in aggregate(rows):
+        lines.append(f"| {name} | " + " | ".join(cell(m, k, fmt) for _, k, fmt in cols) + " |")
     return "\n".join(lines)
 
 

@@ -72,3 +72,15 @@ def test_compare_places_the_generators_from_a_prior_and_arae(tmp_path):
         "| G alone: VAE · `o-vae` | 9.000 | 7.900 |",
         "| GAN (latent codes, ARAE) · `o-lg` | 9.500 | 8.300 |",
     ]
+
+
+def test_runs_of_one_configuration_over_seeds_become_mean_std_n(tmp_path):
+    runs = tmp_path / "runs"
+    for seed, (a, b) in zip((42, 43, 44), ((9.0, 8.0), (9.2, 8.1), (9.4, 8.3))):
+        write_run(runs, f"o-vae-seed{seed}", "vae", {"test/nll_oracle": a, "test/nll_test": b})
+    write_run(runs, "o-ae-seed42", "ae", {"test/nll_oracle": 9.9, "test/nll_test": 8.0})
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare.py"), "--task", "oracle", "--runs_dir", str(runs)],
+                         capture_output=True, text=True, check=True).stdout.splitlines()
+    # sample std of 8.0, 8.1, 8.3: sqrt(((-.1333)^2 + (-.0333)^2 + .1667^2) / 2) = 0.1528
+    assert out[2:] == ["| G alone: autoencoder · `o-ae` | 9.900 (n=1) | 8.000 (n=1) |",
+                       "| G alone: VAE · `o-vae` | 9.200 ± 0.200 (n=3) | 8.133 ± 0.153 (n=3) |"]
