@@ -71,7 +71,7 @@ def collect(runs_dir: Path, task: str) -> list[tuple[str, dict]]:
         best = {k[5:]: v for k, v in res.items() if k.startswith("test/")}
         last = {k[10:]: v for k, v in res.items() if k.startswith("last/test/")}
         group = [(describe(run.name, res, "best"), best)]
-        if res.get("method") == "gan" and last and any(last.get(k) != best.get(k) for _, k, _ in get_task(task).COMPARE_COLUMNS):
+        if res.get("method") in ("gan", "latent-gan") and last and any(last.get(k) != best.get(k) for _, k, _ in get_task(task).COMPARE_COLUMNS):
             group.append((describe(run.name, res, "last"), last))  # only when a dev metric picked another step
         extras = [run.glob(f"eval_test_{k}*.json") for k in ("greedy", "prior", "rerank")]
         for extra in [p for found in extras for p in sorted(found)]:

@@ -243,13 +243,14 @@ def train(task, accelerator, out_dir, hub_token, data_args, model_args, train_ar
     test_args = dataclasses.replace(data_args, num_eval_samples=data_args.num_test_samples)
     # When best/ is the final state (always for text GAN runs), last/ holds the same weights: reuse its figures.
     last_is_best = rec.best_step == step
-    for name in (["best"] + (["last"] if train_args.method == "gan" and not last_is_best else [])):
+    adversarial = train_args.method in ("gan", "latent-gan")  # best/ (a dev pick) and last/ are both reported
+    for name in (["best"] + (["last"] if adversarial and not last_is_best else [])):
         final_gen, _, _ = load_checkpoint(str(out_dir / name), task)
         final_gen = final_gen.to(accelerator.device)
         for split in ("dev", "test"):
             m = evaluate_split(task, final_gen, tokenizer, encoded, split, accelerator, test_args)
             results.update(m if name == "best" else {f"last/{k}": v for k, v in m.items()})
-    if train_args.method == "gan" and last_is_best:
+    if adversarial and last_is_best:
         results.update({f"last/{k}": v for k, v in list(results.items())})
     results.update({"checkpoint": str(out_dir / "best"), "best_step": rec.best_step, "task": data_args.task,
                     "method": train_args.method, "seed": train_args.seed, "train_time_s": time.time() - t0,
@@ -263,7 +264,7 @@ def train(task, accelerator, out_dir, hub_token, data_args, model_args, train_ar
     if accelerator.is_main_process:
         write_json_atomic(out_dir / "eval_test.json", results)
         rec.log({"step": step, **{k: v for k, v in results.items() if k.startswith("test/")}})
-        if last_is_best and train_args.method == "gan":  # the same weights: print their figures once
+        if last_is_best and adversarial:  # the same weights: print their figures once
             print("last/ is best/ (the final state scored best, or no dev metric selects for this task):", file=sys.stderr)
             print(format_table({k: v for k, v in results.items() if not k.startswith("last/")}))
         else:
