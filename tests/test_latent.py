@@ -118,6 +118,17 @@ def test_a_latent_gan_g_step_moves_g_only_and_a_critic_step_the_critic_only():
     before = snapshot()
     critic_step(gen, batch, torch.optim.Adam(m.critic.parameters(), lr=1e-2), 10.0, rng, False)
     assert moved(before) == {"critic"}
+    # --latent_finetune_encoder (ARAE): the critic step also trains encoder and decoder (reconstruction + critic),
+    # and the AE prior's running statistics follow; G still does not move.
+    ae = [m.encoder, m.to_code, m.decoder, m.from_code, m.enc_pos]
+    for part in ae:
+        for p in part.parameters():
+            p.requires_grad_(True)
+    before = snapshot()
+    logs = critic_step(gen, batch, torch.optim.Adam(m.critic.parameters(), lr=1e-2), 10.0, rng, True,
+                       torch.optim.Adam([p for part in ae for p in part.parameters()], lr=1e-2))
+    assert {"critic", "encoder", "to_code", "decoder", "from_code", "enc_pos"} <= moved(before)
+    assert "noise_to_code" not in moved(before) and "latent_gan/reconstruction" in logs
 
 
 TINY_LATENT = ["--iwae_samples", "2", "--latent_size", "4", "--batch_size", "32"]
