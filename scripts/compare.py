@@ -46,9 +46,9 @@ def describe(run: str, res: dict, kind: str) -> str:
     elif method == "hmm":
         what = "D alone: HMM"
     elif method == "latent-gan":
-        what = "GAN (latent codes, ARAE)"
+        what = "GAN (latent codes, ARAE; NLL: IWAE bound)"
     elif method in G_FROM_A_PRIOR:
-        what = f"G alone: {G_FROM_A_PRIOR[method]}"
+        what = f"G alone: {G_FROM_A_PRIOR[method]} (NLL: IWAE bound)"
     else:
         what = "G alone: MLE"
     decoding = {"best": "", "last": " [last]", "prior": " [N(0, I) codes]",

@@ -65,12 +65,12 @@ def test_compare_places_the_generators_from_a_prior_and_arae(tmp_path):
     out = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare.py"), "--task", "oracle", "--runs_dir", str(runs)],
                          capture_output=True, text=True, check=True).stdout.splitlines()
     assert out[2:] == [  # G alone (alphabetical by run), then the GANs
-        "| G alone: autoencoder · `o-ae` | 9.900 | 8.000 |",
-        "| G alone: autoencoder [N(0, I) codes] · `o-ae` | 10.200 | 8.400 |",
+        "| G alone: autoencoder (NLL: IWAE bound) · `o-ae` | 9.900 | 8.000 |",
+        "| G alone: autoencoder (NLL: IWAE bound) [N(0, I) codes] · `o-ae` | 10.200 | 8.400 |",
         "| G alone: MLE · `o-mle` | 8.883 | 8.305 |",
-        "| G alone: random codes · `o-rc` | 10.100 | 7.800 |",
-        "| G alone: VAE · `o-vae` | 9.000 | 7.900 |",
-        "| GAN (latent codes, ARAE) · `o-lg` | 9.500 | 8.300 |",
+        "| G alone: random codes (NLL: IWAE bound) · `o-rc` | 10.100 | 7.800 |",
+        "| G alone: VAE (NLL: IWAE bound) · `o-vae` | 9.000 | 7.900 |",
+        "| GAN (latent codes, ARAE; NLL: IWAE bound) · `o-lg` | 9.500 | 8.300 |",
     ]
 
 
@@ -82,5 +82,5 @@ def test_runs_of_one_configuration_over_seeds_become_mean_std_n(tmp_path):
     out = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare.py"), "--task", "oracle", "--runs_dir", str(runs)],
                          capture_output=True, text=True, check=True).stdout.splitlines()
     # sample std of 8.0, 8.1, 8.3: sqrt(((-.1333)^2 + (-.0333)^2 + .1667^2) / 2) = 0.1528
-    assert out[2:] == ["| G alone: autoencoder · `o-ae` | 9.900 (n=1) | 8.000 (n=1) |",
-                       "| G alone: VAE · `o-vae` | 9.200 ± 0.200 (n=3) | 8.133 ± 0.153 (n=3) |"]
+    assert out[2:] == ["| G alone: autoencoder (NLL: IWAE bound) · `o-ae` | 9.900 (n=1) | 8.000 (n=1) |",
+                       "| G alone: VAE (NLL: IWAE bound) · `o-vae` | 9.200 ± 0.200 (n=3) | 8.133 ± 0.153 (n=3) |"]
