@@ -46,7 +46,7 @@ def critic_step(gen: LatentGenerator, batch: dict, opt, gp_weight: float, rng: t
     logs = {"latent_gan/wasserstein": w.item(), "latent_gan/gp": gp.item()}
     if finetune_encoder:  # ARAE: the encoder reconstructs and moves its codes toward what the critic finds fake-like
         enc_opt.zero_grad(set_to_none=True)
-        loss = ae_loss(gen, batch) + m.critic(m.encode(batch["labels"], batch["mask"])[0]).mean()
+        loss = ae_loss(gen, batch) + m.critic(real).mean()  # `real` kept its graph to the encoder for this
         loss.backward()
         enc_opt.step()
         logs["latent_gan/reconstruction"] = loss.item()
