@@ -68,12 +68,9 @@ CRF_DEFAULTS = {"batch_size": 1248, "num_epochs": 5.0, "learning_rate": 1e-2, "w
 # falling: the generator sharpens toward its training samples. Both are always reported.
 SELECTION = ("nll_oracle", "min")
 
-# Generators from a prior (seqgan/latent.py): --method random-code, ae, vae, with the MLE generator's decoder, fewer
-# epochs (a CPU budget: each epoch's dev evaluation scores --iwae_samples codes per sequence). --method latent-gan: ARAE's
-# WGAN-GP on a trained AE's codes, 5 critic steps per G step, Adam at 1e-4 (beta_1 = 0.5) as in WGAN-GP and ARAE.
+# Generators from a prior and ARAE: as for text (tasks/text.py), with 10 epochs for random-code, ae and vae.
 RANDOM_CODE_DEFAULTS = AE_DEFAULTS = VAE_DEFAULTS = {"num_epochs": 10.0}
-LATENT_GAN_DEFAULTS = {"adv_steps": 1000, "d_steps": 5, "g_steps": 1, "g_learning_rate": 1e-4, "d_learning_rate": 1e-4,
-                       "gan_eval_every": 250, "gan_log_every": 50}
+LATENT_GAN_DEFAULTS = text.LATENT_GAN_DEFAULTS
 
 # The model card (seqgan/hub.py): what the model does, the data it was trained on and its license.
 CARD = {
