@@ -5,11 +5,16 @@
     python scripts/compare.py --task oracle --runs_dir runs --output runs/compare_oracle.md
 
 Rows: each run's eval_test.json (best/, and last/ for GAN runs), plus any eval_test_greedy*.json
-(Viterbi / greedy decoding), eval_test_prior*.json (a latent model on N(0, I) codes) and eval_test_rerank*.json
-(G + D reranking) beside it. The generator alone (MLE, or from a prior), the GAN, the discriminator alone
+(Viterbi / greedy decoding), eval_test_prior*.json (a latent model on N(0, I) codes), eval_test_rerank*.json
+(G + D reranking) and eval_test_guide*.json (G + D sampling by D's density ratio) beside it. The generator alone (MLE, or from a prior), the GAN, the discriminator alone
 (CRF / bigram / HMM) and G + D thereby share one table. Runs whose folders differ only in a `-seed<k>` suffix
 are one configuration: their row shows mean ± std over the seeds and n (sample std, n - 1); a configuration run
 with one seed is marked "n=1".
+Tasks with a FRONTIER (oracle, text) get gap columns: each GAN and G + D row's signed distance to the MLE
+temperature curve of its own seed (seqgan/frontier.py; positive = beyond MLE), the curve being the
+sweep_test.json in the generator's run folder (G + D rows: the run itself; GAN rows: their --init_from run),
+written by `evaluate.py --temperatures ... --checkpoint RUN`. A gap whose mean exceeds twice its std over
+at least 3 seeds is marked "beyond".
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from seqgan.checkpoint import write_text_atomic
+from seqgan.checkpoint import run_dir, write_text_atomic
 from seqgan.cli import make_parser, parse_strict, run
+from seqgan.frontier import curve_gap
 from seqgan.tasks import get_task
 
 # G alone (MLE and the generators from a prior), D alone (CRF / bigram, HMM), then the GANs.
@@ -53,6 +59,9 @@ def describe(run: str, res: dict, kind: str) -> str:
         what = "G alone: MLE"
     decoding = {"best": "", "last": " [last]", "prior": " [N(0, I) codes]",
                 "greedy": " [Viterbi]" if method in ("crf", "hmm") else " [greedy]"}.get(kind, "")
+    if kind == "guide":
+        how = (f"SIR, K={res['guide_candidates']}" if res["guide_method"] == "sir" else "DRS") + f", γ={res['guide_gamma']:g}"
+        return f"G + D: {what.split(': ')[-1]} sampled by D's ratio ({how}) · `{run}`"
     if kind == "rerank":
         return (f"G + D: {what.split(': ')[-1]} candidates (greedy + K={res['num_candidates']}) reranked by "
                 f"`{Path(res['rerank_with']).parent.name}` · `{run}`")
@@ -73,14 +82,36 @@ def collect(runs_dir: Path, task: str) -> list[tuple[str, dict]]:
         group = [(describe(run.name, res, "best"), best)]
         if res.get("method") in ("gan", "latent-gan") and last and any(last.get(k) != best.get(k) for _, k, _ in get_task(task).COMPARE_COLUMNS):
             group.append((describe(run.name, res, "last"), last))  # only when a dev metric picked another step
-        extras = [run.glob(f"eval_test_{k}*.json") for k in ("greedy", "prior", "rerank")]
+        extras = [run.glob(f"eval_test_{k}*.json") for k in ("greedy", "prior", "rerank", "guide")]
         for extra in [p for found in extras for p in sorted(found)]:
-            kind = extra.name[len("eval_test_"):].split("_")[0].split(".")[0]  # greedy, prior or rerank
+            kind = extra.name[len("eval_test_"):].split("_")[0].split(".")[0].split("-")[0]  # greedy, prior, rerank, guide
             e = {k[5:]: v for k, v in json.loads(extra.read_text()).items() if k.startswith("test/")}
             group.append((describe(run.name, {**res, **e}, kind), e))
+            if kind == "guide":
+                add_gaps(e, task, mle_curve(run))
+        if res.get("method") in ("gan", "latent-gan") and res.get("start"):
+            start = run_dir(res["start"])  # where training read it, or beside this run when the folder moved
+            curve = mle_curve(start if start.is_dir() else runs_dir / start.name)
+            for _, m in group:
+                add_gaps(m, task, curve)
         rows.append((ORDER.get(res.get("method", "mle"), 3), group))
     # G alone, then D alone, then the GAN; runs alphabetically within each.
     return [row for _, group in sorted(rows, key=lambda r: r[0]) for row in group]
+
+
+def mle_curve(run: Path) -> list[dict]:
+    """The temperature-sweep rows of the generator in `run` (its sweep_test.json), or [] where there is none."""
+    path = run / "sweep_test.json"
+    if not path.is_file():
+        return []
+    return [r for r in json.loads(path.read_text())["rows"] if run_dir(r["checkpoint"]).name == run.name]
+
+
+def add_gaps(m: dict, task: str, curve: list[dict]) -> None:
+    """The row's signed gaps to the curve (FRONTIER of the task), as "gap:<column>" entries."""
+    for name, x, y, better in getattr(get_task(task), "FRONTIER", []):
+        if curve and isinstance(m.get(x), (int, float)) and isinstance(m.get(y), (int, float)):
+            m[f"gap:{name}"] = curve_gap([(r[x], r[y]) for r in curve], (m[x], m[y]), better)
 
 
 SEED = re.compile(r"-seed\d+`")
@@ -107,14 +138,27 @@ def cell(values: dict | list[dict], key: str, fmt: str) -> str:
         return f"{fmt.format(xs[0])} (n=1)"
     mean = sum(xs) / len(xs)
     std = math.sqrt(sum((x - mean) ** 2 for x in xs) / (len(xs) - 1))
-    return f"{fmt.format(mean)} ± {fmt.format(std)} (n={len(xs)})"
+    return f"{fmt.format(mean)} ± {fmt.replace('+', '').format(std)} (n={len(xs)})"  # a signed mean, an unsigned std
+
+
+def beyond(values: dict | list[dict], key: str) -> bool:
+    """A gap whose mean over >= 3 seeds exceeds twice its std: the README's bar for "beyond MLE"."""
+    xs = [m[key] for m in values if isinstance(m.get(key), (int, float))] if isinstance(values, list) else []
+    if len(xs) < 3:
+        return False
+    mean = sum(xs) / len(xs)
+    return mean > 2 * math.sqrt(sum((x - mean) ** 2 for x in xs) / (len(xs) - 1))
 
 
 def table(task: str, rows: list[tuple[str, dict]]) -> str:
-    cols = get_task(task).COMPARE_COLUMNS
-    lines = ["| method · run | " + " | ".join(h for h, _, _ in cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    cols = list(get_task(task).COMPARE_COLUMNS)
+    gaps = [(name, f"gap:{name}", "{:+.3f}") for name, *_ in getattr(get_task(task), "FRONTIER", [])
+            if any(f"gap:{name}" in m for _, m in rows)]
+    lines = ["| method · run | " + " | ".join(h for h, _, _ in cols + gaps) + " |", "|---" * (len(cols + gaps) + 1) + "|"]
     for name, m in aggregate(rows):
-        lines.append(f"| {name} | " + " | ".join(cell(m, k, fmt) for _, k, fmt in cols) + " |")
+        cells = [cell(m, k, fmt) for _, k, fmt in cols]
+        cells += [cell(m, k, fmt) + (" beyond" if beyond(m, k) else "") for _, k, fmt in gaps]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

@@ -9,13 +9,18 @@
     python scripts/evaluate.py --checkpoint runs/oracle-crf-nll --greedy  # Viterbi output of the bigram model
     python scripts/evaluate.py --checkpoint runs/text-ae --latent_prior standard   # an AE decoding fresh N(0, I) codes
     python scripts/evaluate.py --checkpoint runs/pos-mle --test_file my-domain.conllu   # out of domain
+    python scripts/evaluate.py --checkpoint runs/oracle-mle --guide_with runs/oracle-mle-ratio \
+        --guide_method sir --guide_candidates 8 --guide_gamma 1.0        # G + D: sampling by D's density ratio
 
 The task and its data options come from each checkpoint's args.json; flags given here win.
 Reranked (--rerank_with) and greedy (--greedy) evaluations write eval_<split>_rerank.json and
-eval_<split>_greedy.json by default, beside eval_<split>.json. An existing result file (training's
+eval_<split>_greedy.json by default, beside eval_<split>.json; guided sampling (--guide_with, a D from
+scripts/fit_ratio.py: seqgan/guide.py) writes eval_<split>_guide-<sir-K8-g1 | drs-g1>.json, and its NLL is the
+residual model's p_G·exp(γd)/Z, with log Z estimated (log_z, log_z_se in the JSON). An existing result file (training's
 eval_test.json among them) is never replaced unless --overwrite is given.
 A sweep evaluates every checkpoint at every temperature with the same sample seed and writes
-<output>.csv, <output>.json and <output>.png (text: BLEU-5 against self-BLEU-5 and against NLL_gen;
+<output>.csv, <output>.json and <output>.png (with --guide_with: sweep_<split>_guide-<tag>.*, drawn beside G's own
+sweep_<split>.json when it exists; text: BLEU-5 against self-BLEU-5 and against NLL_gen;
 oracle: NLL_oracle against NLL_test).
 """
 
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -35,6 +41,7 @@ from seqgan.cli import make_parser, parse_strict, run
 from seqgan.config import DataArguments, quiet_libraries
 from seqgan.data import Problems
 from seqgan.evaluation import encode_splits, evaluate_split, format_table
+from seqgan.guide import GuideArguments, GuidedGenerator, load_ratio
 from seqgan.plots import plot_sweep
 from seqgan.rerank import Reranker
 from seqgan.tasks import task_of
@@ -93,7 +100,18 @@ def label_of(name: str) -> str:
     return run_dir(name).name
 
 
-def prepare(name: str, args: EvalArguments, accelerator):
+def check_guide(args: EvalArguments, guide: GuideArguments) -> GuideArguments | None:
+    """The guide options in force (None without --guide_with), after refusing combinations that mean nothing."""
+    if not guide.guide_with:
+        return None
+    if args.greedy or args.rerank_with or args.latent_prior != "model":
+        raise ValueError("--guide_with samples G + D; it does not combine with --greedy, --rerank_with or --latent_prior.")
+    if len(args.checkpoint) > 1:
+        raise ValueError("--guide_with holds a D fitted to one generator: sweep one --checkpoint at a time.")
+    return guide
+
+
+def prepare(name: str, args: EvalArguments, accelerator, guide: GuideArguments | None = None):
     """(checkpoint folder, task, data args, generator, tokenizer, encoded splits) for one checkpoint."""
     ckpt = resolve_checkpoint(name)
     run_args = read_args(ckpt)
@@ -115,18 +133,22 @@ def prepare(name: str, args: EvalArguments, accelerator):
     if args.split not in splits:
         raise ValueError(f"--split {args.split!r} does not exist; choose one of {', '.join(splits)}.")
     encoded = encode_splits(task, splits, tokenizer, gen, data_args.long_sequences)  # the splits training saw
+    if guide is not None:  # G + D: G's samples re-weighted by D's density ratio
+        gen = GuidedGenerator(gen, load_ratio(guide.guide_with).to(accelerator.device).eval(), guide, seed=data_args.data_seed)
     return ckpt, task, data_args, gen, tokenizer, encoded
 
 
-def run_sweep(args: EvalArguments, accelerator) -> list[dict]:
+def run_sweep(args: EvalArguments, accelerator, guide: GuideArguments | None) -> list[dict]:
     rows, task_name = [], None
     for name, label in zip(args.checkpoint, args.label_list):
-        ckpt, task, data_args, gen, tokenizer, encoded = prepare(name, args, accelerator)
+        ckpt, task, data_args, gen, tokenizer, encoded = prepare(name, args, accelerator, guide)
         if task_name is not None and data_args.task != task_name:
             raise ValueError(f"{name} is a {data_args.task!r} checkpoint but the first one is {task_name!r}; sweep one task at a time.")
         task_name = data_args.task
         if not task.SWEEP_AXES:
             raise ValueError(f"temperature sweeps apply to sampled outputs (text, oracle); {name} is a {task_name!r} checkpoint.")
+        if guide is not None:
+            label = f"{label} + D ({guide.tag()})"
         for t in args.temperature_list:
             m = evaluate_split(task, gen, tokenizer, encoded, args.split, accelerator, data_args, args.batch_size, temperature=t)
             row = {"label": label, "checkpoint": str(ckpt), "task": task_name, "temperature": t}
@@ -146,14 +168,16 @@ def refuse_overwrite(paths: list[Path], args: EvalArguments) -> None:
 
 
 def main(argv: list[str] | None = None) -> dict | list[dict]:
-    (args,) = parse_strict(make_parser(EvalArguments), argv)
+    args, guide = parse_strict(make_parser((EvalArguments, GuideArguments)), argv)
+    guide = check_guide(args, guide)
     quiet_libraries()
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
     if args.temperature_list is not None:
         first = resolve_checkpoint(args.checkpoint[0])
-        prefix = Path(args.output) if args.output else run_dir(first) / f"sweep_{args.split}"
+        tag = f"_guide-{guide.tag()}" if guide else ""
+        prefix = Path(args.output) if args.output else run_dir(first) / f"sweep_{args.split}{tag}"
         refuse_overwrite([prefix.with_suffix(x) for x in (".csv", ".json", ".png")], args)
-        rows, task = run_sweep(args, accelerator)
+        rows, task = run_sweep(args, accelerator, guide)
         if accelerator.is_main_process:
             columns = list(dict.fromkeys(k for r in rows for k in r))
             buf = io.StringIO()
@@ -162,16 +186,20 @@ def main(argv: list[str] | None = None) -> dict | list[dict]:
             writer.writerows(rows)
             write_text_atomic(prefix.with_suffix(".csv"), buf.getvalue())
             write_json_atomic(prefix.with_suffix(".json"), {"split": args.split, "rows": rows})
-            plot_sweep(rows, task.SWEEP_AXES, prefix.with_suffix(".png"), title=f"{rows[0]['task']}, {args.split} split")
+            # G + D's curve is drawn beside G's own, when G's sweep of this split exists (same sample seeds).
+            plain = run_dir(first) / f"sweep_{args.split}.json"
+            beside = json.loads(plain.read_text())["rows"] if guide and plain.is_file() else []
+            plot_sweep(beside + rows, task.SWEEP_AXES, prefix.with_suffix(".png"), title=f"{rows[0]['task']}, {args.split} split")
             print(f"wrote {prefix}.csv, {prefix}.json, {prefix}.png", file=sys.stderr)
         return rows
 
     ckpt = resolve_checkpoint(args.checkpoint[0])
-    suffix = "_rerank" if args.rerank_with else "_greedy" if args.greedy else "_prior" if args.latent_prior != "model" else ""
+    suffix = (f"_guide-{guide.tag()}" if guide else "_rerank" if args.rerank_with else "_greedy" if args.greedy
+              else "_prior" if args.latent_prior != "model" else "")
     name = f"file_{Path(args.test_file).stem}" if args.test_file else args.split
     out = Path(args.output) if args.output else run_dir(ckpt) / f"eval_{name}{suffix}.json"
     refuse_overwrite([out], args)
-    ckpt, task, data_args, gen, tokenizer, encoded = prepare(str(ckpt), args, accelerator)  # resolved once
+    ckpt, task, data_args, gen, tokenizer, encoded = prepare(str(ckpt), args, accelerator, guide)  # resolved once
     if args.latent_prior != "model":
         if not hasattr(gen, "prior"):
             raise ValueError(f"--latent_prior applies to generators from a prior (random-code, ae, vae, latent-gan); "
@@ -185,7 +213,7 @@ def main(argv: list[str] | None = None) -> dict | list[dict]:
     metrics = evaluate_split(task, gen, tokenizer, encoded, args.split, accelerator, data_args, args.batch_size,
                              greedy=args.greedy, rerank=rerank)
     metrics.update({"checkpoint": str(ckpt), "task": data_args.task, "split": args.split, "data_seed": data_args.data_seed,
-                    "test_file": args.test_file})
+                    "test_file": args.test_file, "guide_with": guide and guide.guide_with})
     if accelerator.is_main_process:
         write_json_atomic(out, metrics)
         print(format_table(metrics))

@@ -3,6 +3,7 @@
 
     python scripts/generate.py --checkpoint runs/text-mle --num_samples 20 --temperature 0.8
     python scripts/generate.py --checkpoint runs/text-mle --num_samples 10000 --output_file samples.txt
+    python scripts/generate.py --checkpoint runs/text-mle --guide_with runs/ratio-text --guide_candidates 16   # G + D
     python scripts/generate.py --checkpoint runs/text-vae --interpolate "a man rides a horse ." "two dogs play ." --steps 8
     python scripts/generate.py --checkpoint runs/pos-mle --sentence "I saw her duck."
     python scripts/generate.py --checkpoint runs/pos-mle --input_file sentences.txt --output_file tagged.conllu
@@ -15,6 +16,7 @@ model's max_length is truncated (noted in a comment, with a warning) or, with --
 untagged. Sentences are tagged --batch_size at a time. Without --input_file or --sentence, stdin is read.
 text/oracle: --num_samples samples; with --output_file they go one per line to that file, and the checkpoint,
 temperature, seed and count to <output_file>.json beside it. Files are written whole or not at all.
+--guide_with RUN samples G + D: G's samples re-weighted by RUN's density-ratio D (seqgan/guide.py, SIR or DRS).
 --interpolate A B (random-code, ae, vae and latent-gan runs): greedy decodings of --steps codes evenly spaced from
 sentence A's code to B's (their posterior means), one "weight<TAB>sentence" line each.
 """
@@ -30,6 +32,7 @@ from seqgan.checkpoint import load_checkpoint, read_args, resolve_checkpoint, wr
 from seqgan.cli import make_parser, parse_strict, run
 from seqgan.config import quiet_libraries
 from seqgan.data import read_lines
+from seqgan.guide import GuideArguments, GuidedGenerator, load_ratio
 from seqgan.tasks import task_of
 
 
@@ -100,12 +103,15 @@ def interpolate(gen, tokenizer, sentences: list[str], steps: int) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> list[str]:
-    (args,) = parse_strict(make_parser(GenerateArguments), argv)
+    args, guide = parse_strict(make_parser((GenerateArguments, GuideArguments)), argv)
     quiet_libraries()
     ckpt = resolve_checkpoint(args.checkpoint)
     task = task_of(read_args(ckpt), ckpt)
     gen, tokenizer, _ = load_checkpoint(str(ckpt), task)
     gen.eval()
+    if guide.guide_with and (gen.conditional or args.interpolate):
+        raise ValueError("--guide_with re-weights unconditional samples (text, oracle); for pos, G + D decoding is "
+                         "evaluate.py --rerank_with, and --interpolate decodes greedily.")
     with torch.no_grad():
         if gen.conditional:
             tagged = task.tag_lines(gen, tokenizer, read_input(args), batch_size=args.batch_size,
@@ -123,12 +129,17 @@ def main(argv: list[str] | None = None) -> list[str]:
         if args.input_file or args.sentence:
             raise ValueError(f"{task.__name__.rsplit('.', 1)[-1]} models generate unconditionally: use --num_samples, "
                              "not --input_file/--sentence.")
+        if guide.guide_with:  # G + D: G's samples re-weighted by D's density ratio
+            if args.greedy:
+                raise ValueError("--guide_with samples G + D; drop --greedy.")
+            gen = GuidedGenerator(gen, load_ratio(guide.guide_with).to(gen.device).eval(), guide, seed=args.seed)
         out = task.sample_texts(gen, tokenizer, args.num_samples, args.seed, args.batch_size, args.temperature, args.greedy)
     write("".join(line + "\n" for line in out), args)
     if args.output_file:
         write_json_atomic(Path(args.output_file + ".json"), {
             "checkpoint": str(ckpt), "num_samples": len(out), "temperature": args.temperature, "seed": args.seed,
-            "decoding": "greedy" if args.greedy else "sample", "batch_size": args.batch_size})
+            "decoding": "greedy" if args.greedy else "sample", "batch_size": args.batch_size,
+            **(vars(guide) if guide.guide_with else {})})
     return out
 
 

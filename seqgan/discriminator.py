@@ -97,6 +97,23 @@ class SeqGanDiscriminator(PreTrainedModel):
                         emb.weight[: len(strings)] = embeddings_from(table, tokenizer, strings, name_or_path)
         return disc
 
+    @classmethod
+    def from_generator(cls, gen, causal: bool = False) -> "SeqGanDiscriminator":
+        """A D that starts as G's own transformer body and token embeddings (plus a fresh head): it reads G's
+        vocabulary with G's features from step 0, as a residual energy model starts from its language model
+        (Deng et al. 2020). G must wrap a transformers causal LM (seqgan.generator.CausalGenerator)."""
+        lm = getattr(gen, "model", None)
+        if lm is None or not hasattr(lm, "base_model") or not hasattr(lm, "get_input_embeddings"):
+            raise ValueError(f"D can start from G's body only when G wraps a transformers causal LM; "
+                             f"{type(gen).__name__} does not (train D from scratch instead).")
+        base = lm.base_model
+        disc = cls(SeqGanDiscriminatorConfig(vocab_size=gen.vocab_size, encoder=base.config.to_dict(), causal=causal))
+        disc.encoder.load_state_dict(base.state_dict())
+        with torch.no_grad():
+            disc.embed.weight.copy_(lm.get_input_embeddings().weight[: gen.vocab_size])
+        disc.encoder.get_input_embeddings().requires_grad_(False)
+        return disc
+
     def embed_inputs(self, tokens, probs, cond, mask) -> torch.Tensor:
         if (tokens is None) == (probs is None):
             raise ValueError("pass exactly one of tokens (B, T) ids or probs (B, T, V) distributions.")

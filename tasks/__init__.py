@@ -34,6 +34,9 @@ class Task(Protocol):
     D_ALONE: str
     # Temperature-sweep plots: panels of (x metric, y metric, x label, y label); empty: no sweeps.
     SWEEP_AXES: list[tuple[str, str, str, str]]
+    # scripts/compare.py's gaps to MLE's temperature curve: (column, x metric, y metric, "min" | "max": better y);
+    # optional (pos has none: it samples no unconditional outputs).
+    FRONTIER: list[tuple[str, str, str, str]]
 
     # DatasetDict train/dev/test: the user's --train_file/--dataset_name (seqgan.sources.own_splits), else the benchmark.
     def load_splits(self, data_args) -> Any: ...

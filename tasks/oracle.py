@@ -27,6 +27,7 @@ from tokenizers import pre_tokenizers
 from seqgan.bigram import bigram_from_scratch
 from seqgan.data import Problems, encode_lines, read_lines, resolve_data_file
 from seqgan.generator import CausalGenerator, causal_lm_from_scratch
+from seqgan.guide import GuidedGenerator
 from seqgan.latent import LatentGenerator, latent_from_scratch
 from seqgan.metrics import teacher_forced_nll
 from seqgan.oracle import OracleLSTM
@@ -89,6 +90,10 @@ CARD = {
 COMPARE_COLUMNS = [("NLL_oracle ↓", "nll_oracle", "{:.3f}"), ("NLL_test ↓", "nll_test", "{:.3f}")]
 D_ALONE = "bigram"
 # Temperature sweeps (scripts/evaluate.py --temperatures): plot panels (x, y, x label, y label).
+# scripts/compare.py's gaps to MLE's temperature curve (seqgan/frontier.py): (name, x, y, better y): NLL_test
+# at equal NLL_oracle, lower is better.
+FRONTIER = [("gap NLL_test @ NLL_oracle", "nll_oracle", "nll_test", "min")]
+
 SWEEP_AXES = [
     ("nll_test", "nll_oracle", "NLL_test, nats/token (← lower: covers the data better)",
      "NLL_oracle, nats/token (↓ lower: samples the oracle finds likelier)"),
@@ -211,4 +216,6 @@ def evaluate(gen, loader, accelerator, dataset, splits, data_args, tokenizer, sa
     })
     if isinstance(gen, LatentGenerator):  # KL, active units, reconstructions; the NLL is an IWAE bound
         scores.update(gen.diagnostics(loader, accelerator))
+    if isinstance(gen, GuidedGenerator):  # G + D: the sampler's cost, and log Z behind the residual model's NLL
+        scores.update(gen.diagnostics(loader, accelerator, temperature))
     return scores

@@ -29,6 +29,7 @@ from tokenizers import models, normalizers, pre_tokenizers
 from seqgan.bigram import BigramGenerator, bigram_from_scratch
 from seqgan.data import DataError, Problems, SequenceCollator, encode_lines, read_lines, resolve_data_file
 from seqgan.generator import CausalGenerator, causal_lm_from_scratch, pretrained_causal_lm
+from seqgan.guide import GuidedGenerator
 from seqgan.latent import LatentGenerator, latent_from_scratch
 from seqgan.metrics import teacher_forced_nll, text_metrics
 from seqgan.sources import carve_dev, column, own_splits, training_file_splits
@@ -85,6 +86,10 @@ COMPARE_COLUMNS = [("NLL ↓", "nll", "{:.3f}"), ("BLEU-2", "bleu_2", "{:.3f}"),
                    ("unique", "unique_ratio", "{:.1%}")]
 D_ALONE = "bigram"
 # Temperature sweeps (scripts/evaluate.py --temperatures): plot panels (x, y, x label, y label).
+# scripts/compare.py's gaps to MLE's temperature curve (seqgan/frontier.py): (name, x, y, better y): BLEU-5 at
+# equal self-BLEU-5 (higher is better) and NLL at equal BLEU-5 (lower is better).
+FRONTIER = [("gap BLEU-5 @ self-BLEU-5", "self_bleu_5", "bleu_5", "max"), ("gap NLL @ BLEU-5", "bleu_5", "nll", "min")]
+
 SWEEP_AXES = [
     ("self_bleu_5", "bleu_5", "self-BLEU-5 (← lower is more diverse)", "test-BLEU-5 (↑ higher is better quality)"),
     ("nll", "bleu_5", "NLL_gen on test, nats/token (← lower is better)", "test-BLEU-5 (↑ higher is better quality)"),
@@ -254,4 +259,7 @@ def evaluate(gen, loader, accelerator, dataset, splits, data_args, tokenizer, sa
     if isinstance(gen, LatentGenerator):  # KL, active units, reconstructions; the NLL is an IWAE bound
         scores.update(gen.diagnostics(loader, accelerator))
         scores["nll_known"] = None  # the bound is spread evenly over tokens: no per-token split into known words
+    if isinstance(gen, GuidedGenerator):  # G + D: the sampler's cost, and log Z behind the residual model's NLL
+        scores.update(gen.diagnostics(loader, accelerator, temperature))
+        scores["nll_known"] = None  # γ d(x) − log Z is spread evenly over tokens, as for the latent models
     return scores

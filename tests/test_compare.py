@@ -84,3 +84,26 @@ def test_runs_of_one_configuration_over_seeds_become_mean_std_n(tmp_path):
     # sample std of 8.0, 8.1, 8.3: sqrt(((-.1333)^2 + (-.0333)^2 + .1667^2) / 2) = 0.1528
     assert out[2:] == ["| G alone: autoencoder (NLL: IWAE bound) · `o-ae` | 9.900 (n=1) | 8.000 (n=1) |",
                        "| G alone: VAE (NLL: IWAE bound) · `o-vae` | 9.200 ± 0.200 (n=3) | 8.133 ± 0.153 (n=3) |"]
+
+
+def test_guided_and_gan_rows_get_their_gap_to_the_same_seeds_mle_curve(tmp_path):
+    runs = tmp_path / "runs"
+    guide = {"test/guide_method": "sir", "test/guide_candidates": 8, "test/guide_gamma": 1.0}
+    gaps = (0.10, 0.12, 0.14), (0.30, -0.20, 0.40)  # per seed: guided (beyond MLE), GAN (spread too wide)
+    for seed, g, a in zip((42, 43, 44), *gaps):
+        # MLE's curve for this seed: NLL_test = 8 + (10 - NLL_oracle) / 2 between NLL_oracle 9 and 10.
+        curve = [{"checkpoint": str(runs / f"o-mle-seed{seed}" / "best"), "nll_oracle": x, "nll_test": 8 + (10 - x) / 2}
+                 for x in (9.0, 9.5, 10.0)]
+        write_run(runs, f"o-mle-seed{seed}", "mle", {"test/nll_oracle": 10.0, "test/nll_test": 8.0},
+                  sweep_test={"rows": curve},
+                  **{"eval_test_guide-sir-K8-g1": {"test/nll_oracle": 9.6, "test/nll_test": 8.2 - g, **guide}})
+        write_run(runs, f"o-gan-seed{seed}", "gan", {"test/nll_oracle": 9.4, "test/nll_test": 8.3 - a},
+                  {"bridge": "reinforce", "gan_loss": "standard", "start": str(runs / f"o-mle-seed{seed}")})
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare.py"), "--task", "oracle", "--runs_dir", str(runs)],
+                         capture_output=True, text=True, check=True).stdout.splitlines()
+    assert out[0] == "| method · run | NLL_oracle ↓ | NLL_test ↓ | gap NLL_test @ NLL_oracle |"
+    # MLE itself has no gap; the guided rows are 0.12 ± 0.02 beyond (> 2 std); the GAN's 0.167 ± 0.32 is not.
+    assert out[2] == "| G alone: MLE · `o-mle` | 10.000 ± 0.000 (n=3) | 8.000 ± 0.000 (n=3) | – |"
+    assert out[3] == ("| G + D: MLE sampled by D's ratio (SIR, K=8, γ=1) · `o-mle` | 9.600 ± 0.000 (n=3) | 8.080 ± 0.020 (n=3) "
+                      "| +0.120 ± 0.020 (n=3) beyond |")
+    assert out[4] == "| GAN (reinforce, standard) · `o-gan` | 9.400 ± 0.000 (n=3) | 8.133 ± 0.321 (n=3) | +0.167 ± 0.321 (n=3) |"

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# G + D at decoding time (seqgan/guide.py): per task and seed, G by MLE and its temperature curve, D fitted as a
+# density ratio against G (scripts/fit_ratio.py), then G's samples re-weighted by D (SIR at K = 4 and 16, γ = 1
+# and 0.5; DRS at γ = 1) with the residual model's NLL, and one G + D temperature sweep (SIR K = 16, γ = 1).
+# Produces $R/compare_guide_<task>.md: compare.py over these runs, with each row's gap to its seed's MLE curve.
+#
+#   SEQGAN_DATA_DIR=../shared/data bash experiments/guide.sh [runs_dir]
+#   SEEDS="42 43 44" TASKS="oracle text" bash experiments/guide.sh      # README's rows (the defaults)
+#
+# Seeds: --seed $SEEDS (G's and D's initialisation, shuffling and training samples), --data_seed 1234 (dev/test
+# oracle samples, COCO's dev split); test samples seed 1336 (oracle 10,000; text 1,000), D's calibration samples
+# seed+2; log Z from 10,000 samples of G (seed data_seed+1), DRS's M from 2,000 (seed data_seed+2).
+# G: oracle MLE for 6 epochs (dev NLL_test still falling, NLL_oracle best at the last epoch), text MLE with its
+# defaults (best/ by dev NLL). Every (task, seed) chain runs in the background at once, one thread each.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+R=${1:-runs/guide}
+mkdir -p "$R"
+L="accelerate launch --num_processes 1"
+declare -A TEMPS=([oracle]=0.8,0.85,0.9,0.95,1.0,1.1 [text]=0.7,0.8,0.9,1.0,1.1,1.2)
+declare -A G_OPTS=([oracle]="--num_epochs 6" [text]="")
+chain() {
+  local task=$1 seed=$2 g="$R/$1-mle-seed$2" d="$R/ratio-$1-seed$2"
+  [[ -f $g/eval_test.json ]] || $L scripts/train.py --task "$task" ${G_OPTS[$task]} --seed "$seed" --output_dir "$g" > "$g.log" 2>&1
+  [[ -f $g/sweep_test.json ]] || python scripts/evaluate.py --checkpoint "$g" --temperatures "${TEMPS[$task]}" >> "$g.log" 2>&1
+  [[ -f $d/ratio.json ]] || python scripts/fit_ratio.py --checkpoint "$g" --output_dir "$d" --seed "$seed" > "$d.log" 2>&1
+  E="python scripts/evaluate.py --checkpoint $g --guide_with $d --overwrite"
+  $E --guide_candidates 4 >> "$d.log" 2>&1
+  $E --guide_candidates 16 >> "$d.log" 2>&1
+  $E --guide_candidates 16 --guide_gamma 0.5 >> "$d.log" 2>&1
+  $E --guide_method drs >> "$d.log" 2>&1
+  $E --guide_candidates 16 --temperatures "${TEMPS[$task]}" >> "$d.log" 2>&1
+}
+export SEQGAN_NUM_THREADS=1
+for task in ${TASKS:-oracle text}; do for seed in ${SEEDS:-42 43 44}; do chain "$task" "$seed" & done; done
+wait
+for task in ${TASKS:-oracle text}; do
+  python scripts/compare.py --task "$task" --runs_dir "$R" --output "$R/compare_guide_$task.md"
+done
