@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # G + D at decoding time (seqgan/guide.py): per task and seed, G by MLE and its temperature curve, D fitted as a
 # density ratio against G (scripts/fit_ratio.py), then G's samples re-weighted by D (SIR at K = 4 and 16, γ = 1
-# and 0.5; DRS at γ = 1) with the residual model's NLL, and one G + D temperature sweep (SIR K = 16, γ = 1).
+# and 0.5; DRS at γ = 1) with the residual model's NLL, and a G + D temperature sweep (SIR K = 4, γ = 1, 3 points).
 # Produces $R/compare_guide_<task>.md: compare.py over these runs, with each row's gap to its seed's MLE curve.
 #
 #   SEQGAN_DATA_DIR=../shared/data bash experiments/guide.sh [runs_dir]
@@ -18,6 +18,7 @@ R=${1:-runs/guide}
 mkdir -p "$R"
 L="accelerate launch --num_processes 1"
 declare -A TEMPS=([oracle]=0.8,0.85,0.9,0.95,1.0,1.1 [text]=0.7,0.8,0.9,1.0,1.1,1.2)
+declare -A GUIDE_TEMPS=([oracle]=0.9,1.0,1.1 [text]=0.8,1.0,1.2)
 declare -A G_OPTS=([oracle]="--num_epochs 6" [text]="")
 chain() {
   local task=$1 seed=$2 g="$R/$1-mle-seed$2" d="$R/ratio-$1-seed$2"
@@ -29,7 +30,7 @@ chain() {
   $E --guide_candidates 16 >> "$d.log" 2>&1
   $E --guide_candidates 16 --guide_gamma 0.5 >> "$d.log" 2>&1
   $E --guide_method drs >> "$d.log" 2>&1
-  $E --guide_candidates 16 --temperatures "${TEMPS[$task]}" >> "$d.log" 2>&1
+  $E --guide_candidates 4 --temperatures "${GUIDE_TEMPS[$task]}" >> "$d.log" 2>&1
 }
 export SEQGAN_NUM_THREADS=1
 for task in ${TASKS:-oracle text}; do for seed in ${SEEDS:-42 43 44}; do chain "$task" "$seed" & done; done
