@@ -12,8 +12,9 @@ from seqgan.tasks import parse_args
 
 PARSE = {  # script -> how its main() parses argv, without running anything
     "train": lambda m, argv: parse_args(argv),
-    "evaluate": lambda m, argv: parse_strict(make_parser(m.EvalArguments), argv),
-    "generate": lambda m, argv: parse_strict(make_parser(m.GenerateArguments), argv),
+    "evaluate": lambda m, argv: parse_strict(make_parser((m.EvalArguments, m.GuideArguments)), argv),
+    "generate": lambda m, argv: parse_strict(make_parser((m.GenerateArguments, m.GuideArguments)), argv),
+    "fit_ratio": lambda m, argv: parse_strict(make_parser((m.RatioArguments, m.GanArguments)), argv),
     "push_to_hub": lambda m, argv: parse_strict(make_parser(m.PushArguments), argv),
     "score_text": lambda m, argv: parse_strict(make_parser(m.ScoreArguments), argv),
     "compare": lambda m, argv: parse_strict(make_parser(m.CompareArguments), argv),
