@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# G + D at decoding time (seqgan/guide.py): per task and seed, G by MLE and its temperature curve, D fitted as a
+# G + D at decoding time (seqgan/decoding/guide.py): per task and seed, G by MLE and its temperature curve, D fitted as a
 # density ratio against G (scripts/fit_ratio.py), then G's samples re-weighted by D (SIR at K = 4 and 16, γ = 1
 # and 0.5; DRS at γ = 1) with the residual model's NLL, and a G + D temperature sweep (SIR K = 4, γ = 1, 3 points).
 # Produces $R/compare_guide_<task>.md: compare.py over these runs, with each row's gap to its seed's MLE curve.

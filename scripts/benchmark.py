@@ -103,7 +103,7 @@ def bench_bleu(args) -> dict:
     a seeded subsample is re-scored with nltk's sentence_bleu in the same run."""
     from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
 
-    from seqgan.bleu import BleuReferences, self_bleu_scores, test_bleu
+    from seqgan.scoring.bleu import BleuReferences, self_bleu_scores, test_bleu
 
     refs = [l.split() for l in open(_data_file(args, "coco/test_coco.txt")).read().splitlines()]
     hyps = [l.split() for l in open(_data_file(args, "coco/image_coco.txt")).read().splitlines()][: args.bleu_samples]
@@ -170,8 +170,8 @@ def bench_rollout(args) -> dict:
     cannot move a sampling boundary: identical completions and rewards under the same seed. D's scoring
     of the completions (the same work in every implementation) is also timed alone."""
     from seqgan.config import GanArguments
-    from seqgan.discriminator import build_discriminator
-    from seqgan.rollout import draw_uniforms, rollout_rewards, rollouts_cached, score_completions
+    from seqgan.models.discriminator import build_discriminator
+    from seqgan.training.rollout import draw_uniforms, rollout_rewards, rollouts_cached, score_completions
 
     gen, tok, source = _oracle_generator(args, args.rollout_generator_flags)
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -246,13 +246,13 @@ def _timed(fn, steps: int, device, warmup: bool = True) -> float:
 def bench_mle(args) -> dict:
     """MLE tokens/s of the oracle generator in each precision: the shipped training step (the Objective through
     accelerate, autocast under --mixed_precision, the guarded backward / clip / step / scheduler of
-    seqgan.gan.guarded_step with its cross-process non-finite check, the loss kept for logging) against a plain
+    seqgan.training.gan.guarded_step with its cross-process non-finite check, the loss kept for logging) against a plain
     PyTorch loop over the same model and batches (fp32, and torch.autocast for the lower precisions)."""
     import transformers
 
-    from seqgan.gan import guarded_step
-    from seqgan.loops import Guard, param_groups
-    from seqgan.losses import Objective, mle_loss, mle_objective
+    from seqgan.training.gan import guarded_step
+    from seqgan.training.loops import Guard, param_groups
+    from seqgan.training.losses import Objective, mle_loss, mle_objective
 
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     batches = _oracle_batches(args, args.steps, 64, dev)
@@ -268,7 +268,7 @@ def bench_mle(args) -> dict:
         guard, running = Guard(acc, rec=None), []
         it = iter(range(10 ** 9))
 
-        def seqgan_step():  # the body of seqgan.loops.train_supervised's loop
+        def seqgan_step():  # the body of seqgan.training.loops.train_supervised's loop
             step = next(it)
             with acc.accumulate(model):
                 loss = model(batches[step % len(batches)])
@@ -309,10 +309,10 @@ def bench_mle(args) -> dict:
 
 
 def _gan_setup(args, gen, gargs, acc, dev):
-    from seqgan.bridges import BridgeContext
-    from seqgan.discriminator import build_discriminator
-    from seqgan.gan import GanModels
-    from seqgan.losses import LOSSES
+    from seqgan.training.bridges import BridgeContext
+    from seqgan.models.discriminator import build_discriminator
+    from seqgan.training.gan import GanModels
+    from seqgan.training.losses import LOSSES
 
     disc = build_discriminator(gen.vocab_size, gargs, 0, 64).to(dev)
     ctx = BridgeContext(gen=gen, sampler=gen, disc=disc, loss=LOSSES[gargs.gan_loss], args=gargs, conditional=False,
@@ -324,9 +324,9 @@ def _gan_setup(args, gen, gargs, acc, dev):
 def bench_gan(args) -> dict:
     """Seconds per adversarial round (one D step + one G step, batch 64) for each bridge on the oracle task, in each
     precision (autocast as train.py runs it)."""
-    from seqgan.bridges import BRIDGES
+    from seqgan.training.bridges import BRIDGES
     from seqgan.config import GanArguments
-    from seqgan.gan import d_step, g_step
+    from seqgan.training.gan import d_step, g_step
 
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     batches = _oracle_batches(args, 4, 64, dev)
@@ -358,7 +358,7 @@ def bench_peer(args) -> dict:
     tokens with a peer-size generator (1 layer, width 32, as TextGAN-PyTorch's SeqGAN; published: 22.2 s on a 2-core
     CPU), with the default D and with a causal D that shares each prefix's encoding, in each precision."""
     from seqgan.config import GanArguments
-    from seqgan.gan import g_step
+    from seqgan.training.gan import g_step
 
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     batches = _oracle_batches(args, 4, 64, dev)
@@ -384,7 +384,7 @@ def bench_peer(args) -> dict:
 def _g_step_profile(m, acc, args, dev) -> dict:
     """Where a rollout G step's time goes: G's 64 samples, the 16 x 19 x 64 completions, D's scoring of them, and
     the rest (re-scoring the samples with gradients, the backward pass and the optimiser step)."""
-    from seqgan.rollout import draw_uniforms, rollouts_cached, score_completions, score_completions_shared
+    from seqgan.training.rollout import draw_uniforms, rollouts_cached, score_completions, score_completions_shared
 
     g, d = m.ctx.sampler, m.ctx.disc
     with torch.no_grad(), acc.autocast():
@@ -404,7 +404,7 @@ def _g_step_profile(m, acc, args, dev) -> dict:
 def bench_viterbi(args) -> dict:
     """Viterbi sentences/s of the linear-chain CRF: 17 UPOS tags, EWT dev sentence lengths, batches of 64."""
     from seqgan.config import DataArguments
-    from seqgan.crf import LinearChainCRF
+    from seqgan.models.crf import LinearChainCRF
     from seqgan.tasks import get_task
 
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from seqgan.cli import make_parser, parse_strict, run
 from seqgan.data import read_lines
-from seqgan.tiny import tiny_causal_lm
+from seqgan.models.tiny import tiny_causal_lm
 
 
 @dataclass

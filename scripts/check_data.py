@@ -8,7 +8,7 @@
     python scripts/check_data.py --task pos --tag_column xpos ../shared/data/ud_af_afribooms/af_afribooms-ud-train.conllu
 
 Files named without a flag are training files; --eval_file names dev and test files. The rules are
-training's own (the task's reader, and seqgan.evaluation.encode_splits for lengths): a training file's
+training's own (the task's reader, and seqgan.scoring.evaluation.encode_splits for lengths): a training file's
 sequences longer than --max_length are warnings (training truncates them, in train and in a dev split
 carved from that file) or, with --long_sequences error, errors; in a dev or test file they are
 always errors, since their metrics must cover every word. Exit status 0 when every file is clean, else 1.

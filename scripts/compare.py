@@ -11,7 +11,7 @@ Rows: each run's eval_test.json (best/, and last/ for GAN runs), plus any eval_t
 are one configuration: their row shows mean ± std over the seeds and n (sample std, n - 1); a configuration run
 with one seed is marked "n=1".
 Tasks with a FRONTIER (oracle, text) get gap columns: each GAN and G + D row's signed distance to the MLE
-temperature curve of its own seed (seqgan/frontier.py; positive = beyond MLE), the curve being the
+temperature curve of its own seed (seqgan/scoring/frontier.py; positive = beyond MLE), the curve being the
 sweep_test.json in the generator's run folder (G + D rows: the run itself; GAN rows: their --init_from run),
 written by `evaluate.py --temperatures ... --checkpoint RUN`. A gap whose mean exceeds twice its std over
 at least 3 seeds is marked "beyond".
@@ -28,7 +28,7 @@ from pathlib import Path
 
 from seqgan.checkpoint import run_dir, write_text_atomic
 from seqgan.cli import make_parser, parse_strict, run
-from seqgan.frontier import curve_gap
+from seqgan.scoring.frontier import curve_gap
 from seqgan.tasks import get_task
 
 # G alone (MLE and the generators from a prior), D alone (CRF / bigram, HMM), then the GANs.

@@ -15,7 +15,7 @@
 The task and its data options come from each checkpoint's args.json; flags given here win.
 Reranked (--rerank_with) and greedy (--greedy) evaluations write eval_<split>_rerank.json and
 eval_<split>_greedy.json by default, beside eval_<split>.json; guided sampling (--guide_with, a D from
-scripts/fit_ratio.py: seqgan/guide.py) writes eval_<split>_guide-<sir-K8-g1 | drs-g1>.json, and its NLL is the
+scripts/fit_ratio.py: seqgan/decoding/guide.py) writes eval_<split>_guide-<sir-K8-g1 | drs-g1>.json, and its NLL is the
 residual model's p_G·exp(γd)/Z, with log Z estimated (log_z, log_z_se in the JSON). An existing result file (training's
 eval_test.json among them) is never replaced unless --overwrite is given.
 A sweep evaluates every checkpoint at every temperature with the same sample seed and writes
@@ -37,13 +37,13 @@ import torch
 from accelerate import Accelerator
 from datasets import Dataset
 from seqgan.checkpoint import load_checkpoint, read_args, resolve_checkpoint, run_dir, write_json_atomic, write_text_atomic
-from seqgan.cli import make_parser, parse_strict, run
+from seqgan.cli import make_parser, parse_strict, run, use_cpu_threads
 from seqgan.config import DataArguments, quiet_libraries
 from seqgan.data import Problems
-from seqgan.evaluation import encode_splits, evaluate_split, format_table
-from seqgan.guide import GuideArguments, GuidedGenerator, load_ratio
-from seqgan.plots import plot_sweep
-from seqgan.rerank import Reranker
+from seqgan.scoring.evaluation import encode_splits, evaluate_split, format_table
+from seqgan.decoding.guide import GuideArguments, GuidedGenerator, load_ratio
+from seqgan.scoring.plots import plot_sweep
+from seqgan.decoding.rerank import Reranker
 from seqgan.tasks import task_of
 
 
@@ -171,6 +171,7 @@ def main(argv: list[str] | None = None) -> dict | list[dict]:
     args, guide = parse_strict(make_parser((EvalArguments, GuideArguments)), argv)
     guide = check_guide(args, guide)
     quiet_libraries()
+    use_cpu_threads()
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
     if args.temperature_list is not None:
         first = resolve_checkpoint(args.checkpoint[0])

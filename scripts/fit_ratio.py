@@ -8,7 +8,7 @@
 D (a from-scratch sequence discriminator configured by the GAN options --disc_*, or --disc_name_or_path)
 learns to separate the task's training data from fresh samples of G (balanced classes, logistic loss), and
 stops early on the dev log-loss (dev data against a fixed, seeded set of G's samples). Its logit then
-estimates log p_data(x) / p_G(x) (seqgan/ratio.py). Writes to --output_dir:
+estimates log p_data(x) / p_G(x) (seqgan/training/ratio.py). Writes to --output_dir:
   discriminator/   D (config.json + model.safetensors), what --guide_with loads;
   ratio.json       the generator, the options, the dev log-loss per evaluation, and calibration on held-out
                    data (the test split) against fresh samples of G: log-loss, accuracy, expected calibration
@@ -19,7 +19,6 @@ Text and oracle tasks (unconditional G); one process.
 from __future__ import annotations
 
 import dataclasses
-import os
 import random
 import sys
 from dataclasses import dataclass, field, fields
@@ -28,11 +27,11 @@ from pathlib import Path
 import torch
 
 from seqgan.checkpoint import load_checkpoint, read_args, resolve_checkpoint, write_json_atomic
-from seqgan.cli import cpu_threads, make_parser, parse_strict, run
+from seqgan.cli import make_parser, parse_strict, run, use_cpu_threads
 from seqgan.config import DataArguments, GanArguments, quiet_libraries
-from seqgan.discriminator import SeqGanDiscriminator, build_discriminator
-from seqgan.evaluation import encode_splits
-from seqgan.ratio import RatioSchedule, calibration, fake_batches, fit_ratio, logits_of
+from seqgan.models.discriminator import SeqGanDiscriminator, build_discriminator
+from seqgan.scoring.evaluation import encode_splits
+from seqgan.training.ratio import RatioSchedule, calibration, fake_batches, fit_ratio, logits_of
 from seqgan.tasks import task_of
 
 
@@ -83,8 +82,7 @@ def main(argv: list[str] | None = None) -> dict:
     if (out / "ratio.json").exists() and not args.overwrite:
         raise FileExistsError(f"{out} already holds a ratio run; pass --overwrite to replace it, or another --output_dir.")
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.type == "cpu" and (threads := cpu_threads(os.environ, len(os.sched_getaffinity(0)), 1)) is not None:
-        torch.set_num_threads(threads)
+    use_cpu_threads()
     torch.manual_seed(args.seed)
 
     # G, frozen, and the splits it was trained on.

@@ -16,7 +16,7 @@ model's max_length is truncated (noted in a comment, with a warning) or, with --
 untagged. Sentences are tagged --batch_size at a time. Without --input_file or --sentence, stdin is read.
 text/oracle: --num_samples samples; with --output_file they go one per line to that file, and the checkpoint,
 temperature, seed and count to <output_file>.json beside it. Files are written whole or not at all.
---guide_with RUN samples G + D: G's samples re-weighted by RUN's density-ratio D (seqgan/guide.py, SIR or DRS).
+--guide_with RUN samples G + D: G's samples re-weighted by RUN's density-ratio D (seqgan/decoding/guide.py, SIR or DRS).
 --interpolate A B (random-code, ae, vae and latent-gan runs): greedy decodings of --steps codes evenly spaced from
 sentence A's code to B's (their posterior means), one "weight<TAB>sentence" line each.
 """
@@ -29,10 +29,10 @@ from pathlib import Path
 
 import torch
 from seqgan.checkpoint import load_checkpoint, read_args, resolve_checkpoint, write_json_atomic, write_text_atomic
-from seqgan.cli import make_parser, parse_strict, run
+from seqgan.cli import make_parser, parse_strict, run, use_cpu_threads
 from seqgan.config import quiet_libraries
 from seqgan.data import read_lines
-from seqgan.guide import GuideArguments, GuidedGenerator, load_ratio
+from seqgan.decoding.guide import GuideArguments, GuidedGenerator, load_ratio
 from seqgan.tasks import task_of
 
 
@@ -105,6 +105,7 @@ def interpolate(gen, tokenizer, sentences: list[str], steps: int) -> list[str]:
 def main(argv: list[str] | None = None) -> list[str]:
     args, guide = parse_strict(make_parser((GenerateArguments, GuideArguments)), argv)
     quiet_libraries()
+    use_cpu_threads()
     ckpt = resolve_checkpoint(args.checkpoint)
     task = task_of(read_args(ckpt), ckpt)
     gen, tokenizer, _ = load_checkpoint(str(ckpt), task)

@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
-from seqgan.bleu import corpus_bleu
+from seqgan.scoring.bleu import corpus_bleu
 from seqgan.checkpoint import write_json_atomic
 from seqgan.data import DataError, read_lines
 from seqgan.cli import make_parser, parse_strict, run
-from seqgan.metrics import text_metrics
+from seqgan.scoring.metrics import text_metrics
 
 
 @dataclass

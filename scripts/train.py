@@ -44,16 +44,16 @@ from seqgan.checkpoint import (claim_run_dir, is_seqgan_checkpoint, load_checkpo
                                write_json_atomic)
 from seqgan.cli import cpu_threads, run
 from seqgan.config import TRACKERS, args_to_dict, quiet_libraries
-from seqgan.crf_tagger import CrfLossContext
+from seqgan.models.crf_tagger import CrfLossContext
 from seqgan.data import LengthGroupedBatchSampler, ShardedBatches
-from seqgan.evaluation import encode_splits, evaluate_split, format_table
+from seqgan.scoring.evaluation import encode_splits, evaluate_split, format_table
 from seqgan.hub import check_repo_id, get_token, push
-from seqgan.latent import LATENT_LOSSES
-from seqgan.latent_gan import train_latent_gan
-from seqgan.loops import Guard, Run, train_gan, train_supervised
-from seqgan.losses import Objective, mle_objective
-from seqgan.recorder import RunData, RunRecorder
-from seqgan.resume import find_state
+from seqgan.models.latent import LATENT_LOSSES
+from seqgan.training.latent_gan import train_latent_gan
+from seqgan.training.loops import Guard, Run, train_gan, train_supervised
+from seqgan.training.losses import Objective, mle_objective
+from seqgan.training.recorder import RunData, RunRecorder
+from seqgan.training.resume import find_state
 from seqgan.tasks import get_task, parse_args
 
 

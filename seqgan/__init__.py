@@ -5,13 +5,13 @@ bigram model) with transformers' Auto classes, so `AutoModel.from_pretrained(fol
 without `trust_remote_code`.
 """
 
-from seqgan.bigram import BigramEnergyModel, BigramGenerator
-from seqgan.crf import LinearChainCRF
-from seqgan.crf_tagger import CrfTaggerGenerator, SeqGanCrfTagger, SeqGanCrfTaggerConfig
-from seqgan.discriminator import SeqGanDiscriminator, SeqGanDiscriminatorConfig
-from seqgan.generator import CausalGenerator, Generator, Samples
-from seqgan.oracle import OracleLSTM
-from seqgan.tagger import SeqGanTagger, SeqGanTaggerConfig, TaggerGenerator
+from seqgan.models.bigram import BigramEnergyModel, BigramGenerator
+from seqgan.models.crf import LinearChainCRF
+from seqgan.models.crf_tagger import CrfTaggerGenerator, SeqGanCrfTagger, SeqGanCrfTaggerConfig
+from seqgan.models.discriminator import SeqGanDiscriminator, SeqGanDiscriminatorConfig
+from seqgan.models.generator import CausalGenerator, Generator, Samples
+from seqgan.models.oracle import OracleLSTM
+from seqgan.models.tagger import SeqGanTagger, SeqGanTaggerConfig, TaggerGenerator
 
 __version__ = "0.2.0"
 __all__ = ["BigramEnergyModel", "BigramGenerator", "CausalGenerator", "CrfTaggerGenerator", "Generator",

@@ -12,7 +12,7 @@ Layout of a run folder (`--output_dir`):
       metrics.jsonl          one JSON record per log/eval event
       eval_test.json         test metrics of best/ (written by train.py)
       eval_<split>_*.json    evaluate.py's results
-      checkpoints/           resumable training states (seqgan/resume.py)
+      checkpoints/           resumable training states (seqgan/training/resume.py)
       .seqgan.lock           while a run writes here: the pid of its main process
 
 A checkpoint folder is built under a temporary name and renamed into place, so `best/` and
@@ -30,7 +30,7 @@ from pathlib import Path
 
 from transformers import AutoTokenizer
 
-from seqgan.pretrained import load_pretrained
+from seqgan.models.pretrained import load_pretrained
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:
@@ -220,10 +220,10 @@ def load_structured(path: Path, tokenizer):
     """
     from transformers import AutoConfig
 
-    from seqgan.bigram import BigramEnergyModel, BigramGenerator
-    from seqgan.crf_tagger import CrfTaggerGenerator, SeqGanCrfTagger
-    from seqgan.hmm import HmmTaggerGenerator, SeqGanHmmTagger
-    from seqgan.latent import LatentGenerator, SeqGanLatentModel
+    from seqgan.models.bigram import BigramEnergyModel, BigramGenerator
+    from seqgan.models.crf_tagger import CrfTaggerGenerator, SeqGanCrfTagger
+    from seqgan.models.hmm import HmmTaggerGenerator, SeqGanHmmTagger
+    from seqgan.models.latent import LatentGenerator, SeqGanLatentModel
 
     wrappers = {"seqgan_crf_tagger": lambda p: CrfTaggerGenerator(load_pretrained(SeqGanCrfTagger, p)),
                 "seqgan_hmm_tagger": lambda p: HmmTaggerGenerator(load_pretrained(SeqGanHmmTagger, p)),

@@ -71,3 +71,14 @@ def cpu_threads(env, cores: int, local_processes: int) -> int | None:
     if omp and (not launched or omp != "1"):
         return None  # torch already reads OMP_NUM_THREADS at start-up
     return max(1, cores // max(local_processes, 1))
+
+
+def use_cpu_threads(local_processes: int = 1) -> None:
+    """Give torch cpu_threads' count when it runs on the CPU (evaluate.py, generate.py and fit_ratio.py, as train.py
+    does): SEQGAN_NUM_THREADS=1 then keeps several jobs on one machine from each taking every core."""
+    import torch
+
+    if not torch.cuda.is_available():
+        threads = cpu_threads(os.environ, len(os.sched_getaffinity(0)), local_processes)
+        if threads is not None:
+            torch.set_num_threads(threads)

@@ -20,10 +20,10 @@ from typing import Callable
 
 import yaml
 
-from seqgan.bridges import BRIDGES
+from seqgan.training.bridges import BRIDGES
 from seqgan.cli import make_parser, parse_strict
-from seqgan.crf_tagger import CRF_LOSSES
-from seqgan.losses import LOSSES
+from seqgan.models.crf_tagger import CRF_LOSSES
+from seqgan.training.losses import LOSSES
 
 
 @dataclass
@@ -125,7 +125,7 @@ class ModelArguments:
         default=0.1, metadata={"help": "pos only: probability of hiding the previous gold tag from the decoder in training."}
     )
     latent_size: int = field(default=32, metadata={
-        "help": "random-code, ae, vae, latent-gan: size of the code z the decoder is conditioned on (seqgan/latent.py)."})
+        "help": "random-code, ae, vae, latent-gan: size of the code z the decoder is conditioned on (seqgan/models/latent.py)."})
     kl_anneal_steps: int = field(default=500, metadata={
         "help": "vae: optimiser steps over which the KL weight rises linearly from 0 to 1 (0: weight 1 throughout)."})
     free_bits: float = field(default=0.05, metadata={
@@ -140,7 +140,7 @@ class ModelArguments:
 
 
 METHODS = ("mle", "gan", "crf", "hmm", "random-code", "ae", "vae", "latent-gan")
-LATENT_METHODS = ("random-code", "ae", "vae", "latent-gan")  # generators from a prior (seqgan/latent.py)
+LATENT_METHODS = ("random-code", "ae", "vae", "latent-gan")  # generators from a prior (seqgan/models/latent.py)
 TRACKERS = {"tensorboard": "tensorboard", "wandb": "wandb", "mlflow": "mlflow"}  # --report_to name -> package
 
 
@@ -323,7 +323,7 @@ class CrfArguments:
         "help": "hmm: training words seen at most this often teach the unknown-word (suffix) model (TnT: 10)."})
 
     def __post_init__(self):
-        if self.crf_loss not in CRF_LOSSES:  # the dict of loss functions in seqgan/crf_tagger.py
+        if self.crf_loss not in CRF_LOSSES:  # the dict of loss functions in seqgan/models/crf_tagger.py
             raise ValueError(f"--crf_loss {self.crf_loss!r} is not one of {', '.join(CRF_LOSSES)}.")
         if (self.crf_loss == "gen_negatives") != (self.negatives_from is not None):
             raise ValueError("--crf_loss gen_negatives and --negatives_from CKPT go together: the generator that samples "

@@ -2,7 +2,7 @@
 
     accelerate launch scripts/train.py --task oracle [--data_dir ../shared/data]
 
-Data: `seqgan_oracle/target_params.npz` (the oracle, see seqgan/oracle.py) and
+Data: `seqgan_oracle/target_params.npz` (the oracle, see seqgan/models/oracle.py) and
 `seqgan_oracle/real_data.txt` (9,984 oracle samples, the training set). dev and test are fresh
 oracle samples (--dev_size, --test_size) drawn with seeds data_seed+1 and data_seed+2.
 Without the parameter file a seeded random oracle of the same shape (seed --data_seed) is used and
@@ -24,13 +24,13 @@ import torch
 from datasets import Dataset, DatasetDict
 from tokenizers import pre_tokenizers
 
-from seqgan.bigram import bigram_from_scratch
+from seqgan.models.bigram import bigram_from_scratch
 from seqgan.data import Problems, encode_lines, read_lines, resolve_data_file
-from seqgan.generator import CausalGenerator, causal_lm_from_scratch
-from seqgan.guide import GuidedGenerator
-from seqgan.latent import LatentGenerator, latent_from_scratch
-from seqgan.metrics import teacher_forced_nll
-from seqgan.oracle import OracleLSTM
+from seqgan.models.generator import CausalGenerator, causal_lm_from_scratch
+from seqgan.decoding.guide import GuidedGenerator
+from seqgan.models.latent import LatentGenerator, latent_from_scratch
+from seqgan.scoring.metrics import teacher_forced_nll
+from seqgan.models.oracle import OracleLSTM
 from seqgan.sources import own_splits
 from seqgan.vocab import build_word_tokenizer
 from seqgan.tasks import text
@@ -90,7 +90,7 @@ CARD = {
 COMPARE_COLUMNS = [("NLL_oracle ↓", "nll_oracle", "{:.3f}"), ("NLL_test ↓", "nll_test", "{:.3f}")]
 D_ALONE = "bigram"
 # Temperature sweeps (scripts/evaluate.py --temperatures): plot panels (x, y, x label, y label).
-# scripts/compare.py's gaps to MLE's temperature curve (seqgan/frontier.py): (name, x, y, better y): NLL_test
+# scripts/compare.py's gaps to MLE's temperature curve (seqgan/scoring/frontier.py): (name, x, y, better y): NLL_test
 # at equal NLL_oracle, lower is better.
 FRONTIER = [("gap NLL_test @ NLL_oracle", "nll_oracle", "nll_test", "min")]
 
@@ -188,7 +188,7 @@ def build_crf(tokenizer, model_args, data_args, train: Dataset | None = None):
 
 
 def build_latent(tokenizer, model_args, data_args, kind: str) -> LatentGenerator:
-    """G from a prior (--method random-code | ae | vae; seqgan/latent.py), with the MLE generator's decoder shape."""
+    """G from a prior (--method random-code | ae | vae; seqgan/models/latent.py), with the MLE generator's decoder shape."""
     specials = [tokenizer.pad_token_id, tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.unk_token_id]
     return latent_from_scratch(tokenizer, model_args, data_args.max_length, fixed_length=True, suppress_ids=specials,
                                kind=kind)

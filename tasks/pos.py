@@ -23,15 +23,15 @@ from datasets import Dataset, DatasetDict
 from tokenizers import Regex, normalizers
 from tqdm.auto import tqdm
 
-from seqgan.crf_tagger import CrfTaggerGenerator, SeqGanCrfTagger, SeqGanCrfTaggerConfig
-from seqgan.hmm import HmmTaggerGenerator, SeqGanHmmTaggerConfig, fit_hmm
+from seqgan.models.crf_tagger import CrfTaggerGenerator, SeqGanCrfTagger, SeqGanCrfTaggerConfig
+from seqgan.models.hmm import HmmTaggerGenerator, SeqGanHmmTaggerConfig, fit_hmm
 from seqgan.data import DataError, Problems, pad_sequences, read_lines, resolve_data_file, warn_truncated
 from seqgan.checkpoint import resolve_checkpoint
 from seqgan.sources import column, label_names, own_splits
-from seqgan.subwords import encoder_tokenizer, load_encoder, position_limit, special_ends, word_pieces
-from seqgan.pretrained import load_pretrained
-from seqgan.metrics import tag_bigrams, tagging_scores, teacher_forced_nll
-from seqgan.tagger import UPOS_TAGS, SeqGanTagger, SeqGanTaggerConfig, TaggerGenerator, word_bytes
+from seqgan.models.subwords import encoder_tokenizer, load_encoder, position_limit, special_ends, word_pieces
+from seqgan.models.pretrained import load_pretrained
+from seqgan.scoring.metrics import tag_bigrams, tagging_scores, teacher_forced_nll
+from seqgan.models.tagger import UPOS_TAGS, SeqGanTagger, SeqGanTaggerConfig, TaggerGenerator, word_bytes
 from seqgan.vocab import build_word_tokenizer, encode_words
 
 DEFAULTS = {
@@ -277,7 +277,7 @@ def build_crf(tokenizer, model_args, data_args, train: Dataset | None = None) ->
 
 
 def build_hmm(tokenizer, model_args, data_args, train: Dataset, crf_args) -> HmmTaggerGenerator:
-    """D alone, generatively: a supervised HMM over the training sentences (seqgan/hmm.py), estimated by counting."""
+    """D alone, generatively: a supervised HMM over the training sentences (seqgan/models/hmm.py), estimated by counting."""
     cfg = SeqGanHmmTaggerConfig(**tagger_config(tokenizer, model_args, data_args, train).to_dict(),
                                 smoothing=crf_args.hmm_smoothing, suffix_length=crf_args.hmm_suffix_length,
                                 rare_max=crf_args.hmm_rare_max, order=crf_args.hmm_order)
@@ -364,7 +364,7 @@ def collate(examples: list[dict], sub_pad: int | None = 0) -> dict:
 @torch.no_grad()
 def predict(gen: TaggerGenerator, loader, accelerator, rerank=None) -> dict[int, list[int]]:
     """Greedy (or, for a CRF, Viterbi) tag ids per example index, gathered across processes; with
-    `rerank` (seqgan.rerank.Reranker) the best of greedy + K samples under a discriminator's score."""
+    `rerank` (seqgan.decoding.rerank.Reranker) the best of greedy + K samples under a discriminator's score."""
     gen.eval()
     preds = {}
     for batch in loader:

@@ -26,12 +26,12 @@ import torch
 from datasets import Dataset, DatasetDict
 from tokenizers import models, normalizers, pre_tokenizers
 
-from seqgan.bigram import BigramGenerator, bigram_from_scratch
+from seqgan.models.bigram import BigramGenerator, bigram_from_scratch
 from seqgan.data import DataError, Problems, SequenceCollator, encode_lines, read_lines, resolve_data_file
-from seqgan.generator import CausalGenerator, causal_lm_from_scratch, pretrained_causal_lm
-from seqgan.guide import GuidedGenerator
-from seqgan.latent import LatentGenerator, latent_from_scratch
-from seqgan.metrics import teacher_forced_nll, text_metrics
+from seqgan.models.generator import CausalGenerator, causal_lm_from_scratch, pretrained_causal_lm
+from seqgan.decoding.guide import GuidedGenerator
+from seqgan.models.latent import LatentGenerator, latent_from_scratch
+from seqgan.scoring.metrics import teacher_forced_nll, text_metrics
 from seqgan.sources import carve_dev, column, own_splits, training_file_splits
 from seqgan.vocab import build_word_tokenizer
 
@@ -59,7 +59,7 @@ CRF_DEFAULTS = {"batch_size": 950, "num_epochs": 5.0, "learning_rate": 1e-2, "we
                 "bigram_smoothing": 0.01}
 
 
-# Generators from a prior (seqgan/latent.py): --method random-code, ae, vae, with the MLE generator's decoder, fewer
+# Generators from a prior (seqgan/models/latent.py): --method random-code, ae, vae, with the MLE generator's decoder, fewer
 # epochs (a CPU budget: each epoch's dev evaluation scores --iwae_samples codes per sequence). --method latent-gan: ARAE's
 # WGAN-GP on a trained AE's codes, 5 critic steps per G step, Adam at 1e-4 (beta_1 = 0.5) as in WGAN-GP and ARAE.
 RANDOM_CODE_DEFAULTS = AE_DEFAULTS = VAE_DEFAULTS = {"num_epochs": 8.0}
@@ -86,7 +86,7 @@ COMPARE_COLUMNS = [("NLL ↓", "nll", "{:.3f}"), ("BLEU-2", "bleu_2", "{:.3f}"),
                    ("unique", "unique_ratio", "{:.1%}")]
 D_ALONE = "bigram"
 # Temperature sweeps (scripts/evaluate.py --temperatures): plot panels (x, y, x label, y label).
-# scripts/compare.py's gaps to MLE's temperature curve (seqgan/frontier.py): (name, x, y, better y): BLEU-5 at
+# scripts/compare.py's gaps to MLE's temperature curve (seqgan/scoring/frontier.py): (name, x, y, better y): BLEU-5 at
 # equal self-BLEU-5 (higher is better) and NLL at equal BLEU-5 (lower is better).
 FRONTIER = [("gap BLEU-5 @ self-BLEU-5", "self_bleu_5", "bleu_5", "max"), ("gap NLL @ BLEU-5", "bleu_5", "nll", "min")]
 
@@ -173,7 +173,7 @@ def build_crf(tokenizer, model_args, data_args, train: Dataset | None = None) ->
 
 
 def build_latent(tokenizer, model_args, data_args, kind: str) -> LatentGenerator:
-    """G from a prior (--method random-code | ae | vae; seqgan/latent.py), with the MLE generator's decoder shape."""
+    """G from a prior (--method random-code | ae | vae; seqgan/models/latent.py), with the MLE generator's decoder shape."""
     return latent_from_scratch(tokenizer, model_args, data_args.max_length, fixed_length=False,
                                suppress_ids=[tokenizer.pad_token_id, tokenizer.bos_token_id], kind=kind)
 

@@ -11,10 +11,10 @@ import itertools
 import pytest
 import torch
 
-from seqgan.bigram import BigramEnergyConfig, BigramEnergyModel, BigramGenerator
-from seqgan.crf import LinearChainCRF
-from seqgan.crf_tagger import crf_hinge, crf_perceptron, hamming_augmented
-from seqgan.generator import icdf_sample
+from seqgan.models.bigram import BigramEnergyConfig, BigramEnergyModel, BigramGenerator
+from seqgan.models.crf import LinearChainCRF
+from seqgan.models.crf_tagger import crf_hinge, crf_perceptron, hamming_augmented
+from seqgan.models.generator import icdf_sample
 
 C = 3
 LENGTHS = [1, 3, 4, 2]  # ragged: batch of 4, padding in three rows

@@ -7,15 +7,15 @@ import torch
 from accelerate import Accelerator
 
 from conftest import load_script
-from seqgan.bridges import BRIDGES, BridgeContext, apply_baseline, discounted_returns, gumbel_beta
+from seqgan.training.bridges import BRIDGES, BridgeContext, apply_baseline, discounted_returns, gumbel_beta
 from seqgan.checkpoint import load_checkpoint, save_checkpoint
-from seqgan.discriminator import load_discriminator
+from seqgan.models.discriminator import load_discriminator
 from seqgan.config import GanArguments
 from seqgan.tasks import parse_args
-from seqgan.discriminator import build_discriminator
-from seqgan.gan import GanModels, g_step
-from seqgan.losses import LOSSES
-from seqgan.rollout import rollout_rewards
+from seqgan.models.discriminator import build_discriminator
+from seqgan.training.gan import GanModels, g_step
+from seqgan.training.losses import LOSSES
+from seqgan.training.rollout import rollout_rewards
 from test_generator import CASES
 
 TINY_D = dict(disc_hidden_size=16, disc_layers=1, disc_heads=2, disc_ffn_size=32, disc_dropout=0.0)
@@ -155,7 +155,7 @@ def test_rsgan_pairing_is_explicit():
 def test_rollout_rewards_compare_every_position_with_the_same_real_logit():
     """RSGAN rollout rewards: the last position (the sample itself) and every prefix's completions are compared
     with the real logit of the sample's own row, the same reference at every position."""
-    from seqgan.bridges import rollout
+    from seqgan.training.bridges import rollout
 
     acc, m, batch = setup("oracle", bridge="rollout", loss="rsgan")
     seen = []

@@ -1,4 +1,4 @@
-"""G + D sampling by D's density ratio (seqgan/guide.py, seqgan/ratio.py, scripts/fit_ratio.py), checked against
+"""G + D sampling by D's density ratio (seqgan/decoding/guide.py, seqgan/training/ratio.py, scripts/fit_ratio.py), checked against
 enumeration of a tiny generator with an exact ratio, and end to end on the real oracle data."""
 
 import json
@@ -9,10 +9,10 @@ import torch
 import torch.nn as nn
 
 from conftest import load_script
-from seqgan.frontier import curve_gap, interpolate
-from seqgan.generator import Generator
-from seqgan.guide import GuideArguments, GuidedGenerator, drs_accept_prob, estimate_log_partition
-from seqgan.ratio import calibration
+from seqgan.scoring.frontier import curve_gap, interpolate
+from seqgan.models.generator import Generator
+from seqgan.decoding.guide import GuideArguments, GuidedGenerator, drs_accept_prob, estimate_log_partition
+from seqgan.training.ratio import calibration
 
 V = 3  # tokens; sequences have length 2, so there are 9 of them
 
@@ -169,7 +169,7 @@ def test_fit_ratio_then_guided_evaluation_on_the_oracle(data_dir, tmp_path):
     saved = json.loads((tmp_path / "r" / "ratio.json").read_text())
     # --disc_from_generator: D starts as G's own body and embeddings, with a fresh head.
     from seqgan.checkpoint import load_checkpoint
-    from seqgan.discriminator import SeqGanDiscriminator
+    from seqgan.models.discriminator import SeqGanDiscriminator
     from seqgan.tasks import get_task
     gen, _, _ = load_checkpoint(str(tmp_path / "g"), get_task("oracle"))
     d = SeqGanDiscriminator.from_generator(gen)

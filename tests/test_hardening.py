@@ -86,11 +86,15 @@ def seqgan_imports(path: Path) -> set[str]:
 
 
 def test_the_library_never_imports_tasks_and_has_no_import_loops():
-    proc = subprocess.run([sys.executable, "-c", "import sys, seqgan, seqgan.config, seqgan.loops, seqgan.hub, "
-                           "seqgan.rerank, seqgan.plots; print(sorted(m for m in sys.modules if m == 'tasks' or m.startswith(('tasks.', 'seqgan.tasks'))))"],
+    proc = subprocess.run([sys.executable, "-c", "import sys, seqgan, seqgan.config, seqgan.training.loops, seqgan.hub, "
+                           "seqgan.decoding.rerank, seqgan.decoding.guide, seqgan.training.ratio, seqgan.scoring.plots; "
+                           "print(sorted(m for m in sys.modules if m == 'tasks' or m.startswith(('tasks.', 'seqgan.tasks'))))"],
                           capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "[]"
-    modules = {f"seqgan.{p.stem}": p for p in (ROOT / "seqgan").glob("*.py") if p.stem != "__init__"}
+    # Every library module, in the role folders too (seqgan/models/generator.py is seqgan.models.generator).
+    modules = {".".join(p.relative_to(ROOT).with_suffix("").parts): p for p in (ROOT / "seqgan").rglob("*.py")
+               if p.stem != "__init__"}
+    assert len(modules) > 30
     graph = {}
     for name, path in modules.items():
         deps = seqgan_imports(path)
@@ -166,7 +170,7 @@ def test_a_byte_order_mark_and_trailing_blank_lines_are_read(tmp_path):
 def test_check_data_and_training_apply_the_same_length_rules(tmp_path, capsys):
     """A long line in the training file: check_data warns, and training truncates it wherever it lands (train, or the
     dev split carved from that file). A long line in the test file: both refuse it."""
-    from seqgan.evaluation import encode_splits
+    from seqgan.scoring.evaluation import encode_splits
     from test_generator import CASES
 
     task, tok, gen, _ = CASES["text"]()  # max_length 12
@@ -211,8 +215,8 @@ def test_copy_rate_counts_the_whole_training_file(data_dir, monkeypatch):
 def test_pickled_weights_are_refused_with_the_fix(tmp_path):
     from transformers import AutoModel, BertConfig, BertModel
 
-    from seqgan.discriminator import SeqGanDiscriminator
-    from seqgan.pretrained import load_pretrained
+    from seqgan.models.discriminator import SeqGanDiscriminator
+    from seqgan.models.pretrained import load_pretrained
 
     bert = BertModel(BertConfig(vocab_size=30, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
                                 intermediate_size=32))
@@ -231,8 +235,8 @@ def test_pos_and_rerank_results_record_their_seeds():
     from accelerate import Accelerator
     from datasets import Dataset
 
-    from seqgan.evaluation import eval_loader
-    from seqgan.rerank import Reranker
+    from seqgan.scoring.evaluation import eval_loader
+    from seqgan.decoding.rerank import Reranker
     from test_generator import POS, CASES
 
     task, tok, gen, _ = CASES["pos"]()

@@ -1,4 +1,4 @@
-"""The supervised HMM tagger (seqgan/hmm.py): its estimates against hand counts, its posterior against
+"""The supervised HMM tagger (seqgan/models/hmm.py): its estimates against hand counts, its posterior against
 brute-force enumeration of every tag sequence, and a real EWT run end to end."""
 
 import itertools
@@ -11,8 +11,8 @@ import torch
 
 from conftest import load_script
 from seqgan.checkpoint import load_checkpoint
-from seqgan.hmm import HmmTaggerGenerator, SeqGanHmmTaggerConfig, deleted_interpolation, fit_hmm
-from seqgan.tagger import word_bytes
+from seqgan.models.hmm import HmmTaggerGenerator, SeqGanHmmTaggerConfig, deleted_interpolation, fit_hmm
+from seqgan.models.tagger import word_bytes
 from seqgan.tasks import get_task
 from seqgan.vocab import build_word_tokenizer, encode_words
 

@@ -1,4 +1,4 @@
-"""Generators from a prior (seqgan/latent.py) and ARAE's code-space GAN (seqgan/latent_gan.py): the KL term against
+"""Generators from a prior (seqgan/models/latent.py) and ARAE's code-space GAN (seqgan/training/latent_gan.py): the KL term against
 torch's closed form, the IWAE bounds against the exact likelihood of an enumerable model (every output listed, the
 1-D code integrated numerically), exact prior sampling, what each latent-gan step moves, exact resume, and real runs."""
 
@@ -16,8 +16,8 @@ import torch
 
 from conftest import load_script
 from seqgan.checkpoint import load_checkpoint
-from seqgan.latent import LatentGenerator, SeqGanLatentConfig, SeqGanLatentModel, gaussian_kl, latent_from_scratch
-from seqgan.latent_gan import critic_step, g_step
+from seqgan.models.latent import LatentGenerator, SeqGanLatentConfig, SeqGanLatentModel, gaussian_kl, latent_from_scratch
+from seqgan.training.latent_gan import critic_step, g_step
 from seqgan.tasks import get_task
 from test_reliability import ENV, TINY, newest_phase, same_run, train_cmd
 

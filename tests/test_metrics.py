@@ -8,9 +8,9 @@ import pytest
 from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
 
 from conftest import load_script
-from seqgan.bleu import BleuReferences, corpus_bleu, self_bleu, self_bleu_scores
-from seqgan.bleu import test_bleu as mean_test_bleu
-from seqgan.metrics import copy_rate, diversity, tag_bigrams, tagging_scores
+from seqgan.scoring.bleu import BleuReferences, corpus_bleu, self_bleu, self_bleu_scores
+from seqgan.scoring.bleu import test_bleu as mean_test_bleu
+from seqgan.scoring.metrics import copy_rate, diversity, tag_bigrams, tagging_scores
 
 SMOOTH = SmoothingFunction().method1
 

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from seqgan.oracle import OracleLSTM
+from seqgan.models.oracle import OracleLSTM
 
 
 def test_oracle_scores_real_data_at_reference(data_dir):

@@ -6,11 +6,11 @@ import torch
 from accelerate import Accelerator
 from accelerate.state import AcceleratorState
 
-from seqgan.bridges import BRIDGES, rescore
+from seqgan.training.bridges import BRIDGES, rescore
 from seqgan.config import GanArguments
-from seqgan.gan import d_step, g_step
-from seqgan.generator import icdf_sample
-from seqgan.losses import mle_loss
+from seqgan.training.gan import d_step, g_step
+from seqgan.models.generator import icdf_sample
+from seqgan.training.losses import mle_loss
 from test_exact import chi_square_ok, make_bigram
 from test_gan import setup
 from test_generator import CASES

@@ -6,10 +6,10 @@ import json
 import pytest
 
 from conftest import load_script, shared_data
-from seqgan.bridges import BRIDGES
+from seqgan.training.bridges import BRIDGES
 from seqgan.checkpoint import load_checkpoint
 from seqgan.tasks import get_task
-from seqgan.tiny import tiny_causal_lm, tiny_encoder
+from seqgan.models.tiny import tiny_causal_lm, tiny_encoder
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +88,7 @@ def af_files(tmp_path_factory):
 def test_words_start_where_the_tokenizer_says(af_files):
     from transformers import AutoTokenizer
 
-    from seqgan.subwords import word_pieces
+    from seqgan.models.subwords import word_pieces
 
     files, bert = af_files
     tok = AutoTokenizer.from_pretrained(bert)
@@ -141,7 +141,7 @@ def test_d_reads_g_vocabulary_through_the_encoders_own_tokenizer_and_embeddings(
     import torch
     from transformers import AutoModel, AutoTokenizer
 
-    from seqgan.discriminator import SeqGanDiscriminator
+    from seqgan.models.discriminator import SeqGanDiscriminator
 
     root, lines = coco_files
     bert = tiny_encoder(tmp_path, lines)

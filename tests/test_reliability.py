@@ -77,7 +77,7 @@ def test_resume_refuses_other_options_and_missing_states(data_dir, tmp_path):
         train.main(train_cmd(tmp_path / "r", data_dir, "--max_steps", "4", "--eval_every", "2", "--learning_rate", "0.5",
                              "--resume_from_checkpoint", "latest")[2:])
     (tmp_path / "r" / "checkpoints" / ".step-00000009.tmp").mkdir()  # a half-written state is never "latest"
-    from seqgan.resume import find_state
+    from seqgan.training.resume import find_state
     assert find_state(tmp_path / "r", "latest").name == "step-00000004"
 
 

@@ -35,7 +35,7 @@ def test_tagging_a_file_writes_one_valid_conllu_block_per_input_line(pos_run, tm
     (tmp_path / "in.txt").write_text("\n".join(LINES) + "\n", encoding="utf-8")
     out = tmp_path / "tagged.conllu"
     gen_script = load_script("generate")
-    from seqgan.tagger import TaggerGenerator
+    from seqgan.models.tagger import TaggerGenerator
 
     sizes, sample = [], TaggerGenerator.sample
     monkeypatch.setattr(TaggerGenerator, "sample", lambda self, batch=None, **kw: sizes.append(batch["mask"].shape[0])

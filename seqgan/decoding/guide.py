@@ -33,7 +33,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from seqgan.generator import Generator, Samples
+from seqgan.models.generator import Generator, Samples
 
 GUIDE_METHODS = ("sir", "drs")
 
@@ -45,7 +45,7 @@ class GuideArguments:
     _argument_group_name = "G + D sampling by D's density ratio (--guide_with)"
     guide_with: str | None = field(default=None, metadata={
         "help": "text/oracle: sample from p_G·exp(γ d)/Z with this run's D (scripts/fit_ratio.py, or a GAN run): SIR or "
-                "DRS over G's samples; evaluate.py's NLL is then the residual model's (seqgan/guide.py)."})
+                "DRS over G's samples; evaluate.py's NLL is then the residual model's (seqgan/decoding/guide.py)."})
     guide_method: str = field(default="sir", metadata={"help": "sir (keep 1 of K candidates by exp(γ d)) or drs (rejection)."})
     guide_candidates: int = field(default=8, metadata={"help": "SIR: candidates per output (K); DRS: candidates per round, per output."})
     guide_gamma: float = field(default=1.0, metadata={"help": "Weight γ of D's logit: 0 is G itself, 1 the density-ratio correction."})
@@ -218,7 +218,7 @@ class GuidedGenerator(Generator):
 
 def load_ratio(name: str) -> nn.Module:
     """D from a density-ratio run (scripts/fit_ratio.py: discriminator/ at its top) or a GAN run's discriminator."""
-    from seqgan.discriminator import SeqGanDiscriminator, load_discriminator
+    from seqgan.models.discriminator import SeqGanDiscriminator, load_discriminator
 
     p = Path(name)
     if (p / "discriminator" / "config.json").is_file():

@@ -17,7 +17,7 @@ from typing import Callable
 import torch
 
 from seqgan.checkpoint import load_checkpoint, resolve_checkpoint
-from seqgan.discriminator import load_discriminator
+from seqgan.models.discriminator import load_discriminator
 
 
 @dataclass

@@ -5,7 +5,7 @@
 - reinforce: one reward per sequence, r = -g_loss(D(y)); REINFORCE with a baseline (leave-one-out
   over the K samples of an input, a batch mean, a moving average, or none) and an entropy bonus.
 - rollout:   SeqGAN: the reward of y_<=t is the mean reward of N Monte-Carlo completions of it
-  (seqgan/rollout.py: one cached pass, all prefixes x rollouts batched).
+  (seqgan/training/rollout.py: one cached pass, all prefixes x rollouts batched).
 - dense:     a causal D scores every prefix; per-step rewards, discounted returns (ScratchGAN).
 - gumbel:    RelGAN: D reads relaxed samples softmax(beta * (log p + g)) and its gradient flows
   into G; beta follows --gumbel_schedule over the run's adversarial steps.
@@ -24,9 +24,9 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from seqgan.generator import Samples
-from seqgan.losses import global_mean
-from seqgan.rollout import rollout_rewards
+from seqgan.models.generator import Samples
+from seqgan.training.losses import global_mean
+from seqgan.training.rollout import rollout_rewards
 
 
 @dataclass
@@ -34,7 +34,7 @@ class BridgeContext:
     gen: torch.nn.Module           # G as prepared by accelerate (gradients flow through its forward)
     sampler: object                # the unwrapped generator: sampling and rollouts
     disc: torch.nn.Module          # the unwrapped D, frozen during G's step
-    loss: object                   # seqgan.losses.GanLoss
+    loss: object                   # seqgan.training.losses.GanLoss
     args: object                   # GanArguments
     conditional: bool              # pos: one tag sequence per input sentence
     total_steps: int               # the run's adversarial generator steps (the Gumbel schedule's N)

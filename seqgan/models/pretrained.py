@@ -1,6 +1,6 @@
 """Loading weights that seqgan did not write itself: safetensors only, never remote code unless asked.
 
-    from seqgan.pretrained import load_pretrained
+    from seqgan.models.pretrained import load_pretrained
     lm = load_pretrained(AutoModelForCausalLM, "gpt2")     # a Hub id or a local folder
 
 A pickled `pytorch_model.bin` can run arbitrary code when unpickled, so it is refused with the

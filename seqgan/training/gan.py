@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import torch
 
-from seqgan.bridges import BRIDGES, BridgeContext
-from seqgan.losses import d_accuracy, mle_loss
-from seqgan.metrics import distinct_ids
+from seqgan.training.bridges import BRIDGES, BridgeContext
+from seqgan.training.losses import d_accuracy, mle_loss
+from seqgan.scoring.metrics import distinct_ids
 
 
 @dataclass
@@ -27,7 +27,7 @@ class GanModels:
     d_opt: torch.optim.Optimizer
     ctx: BridgeContext         # bridge inputs: unwrapped G (sampler) and D, loss, options, step counter
     max_grad_norm: float
-    guard: object = None       # seqgan.loops.Guard: skips non-finite steps (None: no checks)
+    guard: object = None       # seqgan.training.loops.Guard: skips non-finite steps (None: no checks)
 
 
 def guarded_step(accelerator, loss, model, optimizer, max_grad_norm: float, guard, step: int, what: str,

@@ -4,7 +4,7 @@
     disc = train_gan(run, raw_gen, tokenizer)
 
 `run` (a Run) carries what every loop needs: accelerator, options, data, recorder, guard, the
-state to resume from. A training state (seqgan/resume.py) is saved at every dev evaluation (or
+state to resume from. A training state (seqgan/training/resume.py) is saved at every dev evaluation (or
 every --save_every steps): weights, optimisers, schedulers, every RNG, and the position in the data,
 so a run killed at any point resumes where that state was written and ends exactly as an
 uninterrupted run would. A non-finite loss or gradient skips the step (logged); --max_nonfinite_steps
@@ -23,13 +23,13 @@ import torch
 import transformers
 from tqdm.auto import tqdm
 
-from seqgan.bridges import BridgeContext
+from seqgan.training.bridges import BridgeContext
 from seqgan.cli import NonFiniteError
-from seqgan.discriminator import build_discriminator
-from seqgan.gan import GanModels, d_step, g_step, guarded_step
-from seqgan.losses import LOSSES
-from seqgan.recorder import RunRecorder
-from seqgan.resume import load_state, save_state
+from seqgan.models.discriminator import build_discriminator
+from seqgan.training.gan import GanModels, d_step, g_step, guarded_step
+from seqgan.training.losses import LOSSES
+from seqgan.training.recorder import RunRecorder
+from seqgan.training.resume import load_state, save_state
 
 if TYPE_CHECKING:
     from accelerate import Accelerator
@@ -237,7 +237,7 @@ def train_gan(run: Run, raw_gen, tokenizer):
     gen, disc, g_opt, d_opt = acc.prepare(raw_gen, disc, g_opt, d_opt)
     raw_disc = acc.unwrap_model(disc)
     # The same sampling stream on every process: each draws the noise of the whole global batch and
-    # keeps its own rows, so N processes sample exactly what one process would (seqgan/bridges.py).
+    # keeps its own rows, so N processes sample exactly what one process would (seqgan/training/bridges.py).
     rng = torch.Generator(device=acc.device).manual_seed(args.seed * 1000)
     ctx = BridgeContext(gen=gen, sampler=raw_gen, disc=raw_disc, loss=LOSSES[gargs.gan_loss], args=gargs,
                         conditional=raw_gen.conditional, total_steps=gargs.adv_steps * gargs.g_steps, generator=rng,

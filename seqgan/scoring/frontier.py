@@ -1,6 +1,6 @@
 """The signed gap of a model's point to MLE's temperature curve (Caccia et al. 2020): is it beyond the curve?
 
-    from seqgan.frontier import curve_gap
+    from seqgan.scoring.frontier import curve_gap
     curve = [(r["nll_oracle"], r["nll_test"]) for r in mle_sweep_rows]       # MLE at each temperature
     gap = curve_gap(curve, (point["nll_oracle"], point["nll_test"]), "min")  # > 0: beyond MLE
 

@@ -3,13 +3,13 @@
     accelerate launch scripts/train.py --task pos --method hmm           # count, then evaluate: about a minute
 
     model = fit_hmm(words, tags, tag_set, tokenizer, SeqGanHmmTaggerConfig(...))   # counting, no gradient steps
-    dist = model.crf(word_ids, char_ids, mask)       # p(tags | words) as a seqgan.crf.LinearChainCRF
+    dist = model.crf(word_ids, char_ids, mask)       # p(tags | words) as a seqgan.models.crf.LinearChainCRF
     gen = HmmTaggerGenerator(model)                  # the Generator interface: Viterbi, exact samples, exact NLL
 
 The joint model is p(x, y) = p(y_0 | <s>) prod_t p(y_t | y_{t-1}) prod_t p(x_t | y_t) p(</s> | y_{L-1}).
 Given the words, the posterior p(y | x) is a linear-chain CRF whose potentials are these log-probabilities,
 so Viterbi, forward filtering / backward sampling and the exact chain-rule conditionals are the CRF's own
-(seqgan/crf.py). Estimates, as in TnT (Brants 2000):
+(seqgan/models/crf.py). Estimates, as in TnT (Brants 2000):
 - transitions: bigram relative frequencies interpolated with the tag unigram, weights by deleted interpolation;
 - emissions of words seen in training: p(x | t) = p(t | x) p(x) / p(t), with p(t | x) the word's tag counts
   smoothed toward the suffix model (--hmm_smoothing k pseudo-counts), p(x) = c(x) / N. With k = 0 this is the
@@ -30,10 +30,10 @@ import torch
 import torch.nn as nn
 from transformers import AutoConfig, AutoModel, PreTrainedModel
 
-from seqgan.crf import LinearChainCRF
-from seqgan.crf_tagger import CrfTaggerGenerator
-from seqgan.generator import Samples
-from seqgan.tagger import BYTE_BOW, BYTE_EOW, SeqGanTaggerConfig
+from seqgan.models.crf import LinearChainCRF
+from seqgan.models.crf_tagger import CrfTaggerGenerator
+from seqgan.models.generator import Samples
+from seqgan.models.tagger import BYTE_BOW, BYTE_EOW, SeqGanTaggerConfig
 from seqgan.vocab import encode_words
 
 NEG = -1e4  # log of "never": finite, so a gold tag the model rules out still has a (very large) NLL, not inf
@@ -186,7 +186,7 @@ class HmmTaggerGenerator(CrfTaggerGenerator):
 
 
 def bytes_to_word(ids: list[int]) -> str:
-    """The word a row of byte ids (seqgan.tagger.word_bytes) spells: markers and padding dropped. A long word's
+    """The word a row of byte ids (seqgan.models.tagger.word_bytes) spells: markers and padding dropped. A long word's
     middle was cut there, but its end, which the suffix model reads, is whole."""
     return bytes(i - 1 for i in ids if i not in (0, BYTE_BOW, BYTE_EOW)).decode("utf-8", errors="replace")
 

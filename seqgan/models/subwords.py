@@ -1,6 +1,6 @@
 """A pretrained encoder's view of a sentence of words: its own subwords, and where each word starts.
 
-    from seqgan.subwords import encoder_tokenizer, load_encoder, word_pieces
+    from seqgan.models.subwords import encoder_tokenizer, load_encoder, word_pieces
     tokenizer, encoder = encoder_tokenizer("bert-base-cased"), load_encoder("bert-base-cased")   # a folder or Hub id
     sub_ids, first, kept = word_pieces(tokenizer, ["I", "saw", "her"], limit=512)
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 
-from seqgan.pretrained import load_pretrained
+from seqgan.models.pretrained import load_pretrained
 
 
 def encoder_tokenizer(name_or_path: str, trust_remote_code: bool = False):

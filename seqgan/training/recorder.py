@@ -20,7 +20,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from seqgan.checkpoint import save_checkpoint, write_json_atomic
-from seqgan.evaluation import eval_loader, evaluate_split
+from seqgan.scoring.evaluation import eval_loader, evaluate_split
 
 if TYPE_CHECKING:
     from accelerate import Accelerator

@@ -26,8 +26,8 @@ import torch
 import torch.nn as nn
 from transformers import AutoConfig, AutoModel, PreTrainedModel, PretrainedConfig
 
-from seqgan.generator import Generator, Samples
-from seqgan.losses import global_mean
+from seqgan.models.generator import Generator, Samples
+from seqgan.training.losses import global_mean
 
 
 class BigramEnergyConfig(PretrainedConfig):

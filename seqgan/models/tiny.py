@@ -1,7 +1,7 @@
 """Tiny pretrained-style models with their own trained tokenizers, saved locally: what the tests and smoke runs
 use to exercise seqgan's pretrained-model paths without the network (scripts/build_tiny_model.py saves one).
 
-    from seqgan.tiny import tiny_causal_lm, tiny_encoder
+    from seqgan.models.tiny import tiny_causal_lm, tiny_encoder
     path = tiny_causal_lm(root, "gpt2", lines)    # GPT-2 + byte-level BPE, model.safetensors, no pad token
     path = tiny_causal_lm(root, "llama", lines)   # Llama + SentencePiece-style BPE (<s>, </s>, <unk>), no pad token
     path = tiny_encoder(root, lines)              # BERT + WordPiece

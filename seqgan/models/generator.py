@@ -14,8 +14,8 @@ how to run the decoder over inputs at given positions (`step`: one new input per
 own position and an attention mask over the cache; `prefill`: a whole teacher-forced sequence),
 so nothing is ever re-encoded. `select_rows` repeats or drops rows of a decoding state (cache and
 condition alike), which lets Monte-Carlo rollouts branch many continuations off one prefix pass
-(seqgan/rollout.py). `CausalGenerator` wraps any `AutoModelForCausalLM`;
-`seqgan.tagger.TaggerGenerator` is the conditional one for POS.
+(seqgan/training/rollout.py). `CausalGenerator` wraps any `AutoModelForCausalLM`;
+`seqgan.models.tagger.TaggerGenerator` is the conditional one for POS.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from transformers import AutoModelForCausalLM, DynamicCache
 from transformers.cache_utils import Cache, DynamicLayer
 
-from seqgan.pretrained import load_pretrained
+from seqgan.models.pretrained import load_pretrained
 
 
 @dataclass
@@ -96,7 +96,7 @@ class GrowableLayer(DynamicLayer):
     """A DynamicLayer that writes into a preallocated buffer (doubling when full) instead of
     concatenating a new tensor every step, keeps a prefix of rows as a view, and can overwrite a
     given slot instead of appending (`slot`): Monte-Carlo rollouts branch thousands of rows off one
-    cache and would otherwise copy all of it twice per step (see seqgan/rollout.py)."""
+    cache and would otherwise copy all of it twice per step (see seqgan/training/rollout.py)."""
 
     slot: int | None = None  # write the next entry here (attention ignores key order) instead of appending
 
@@ -254,7 +254,7 @@ class Generator(nn.Module):
         """
         logits = self(batch)  # (B, T, V)
         # A negative label is a target outside the model's vocabulary (pos: a gold tag never seen in training): it
-        # gets no log-prob, and seqgan.metrics.teacher_forced_nll leaves it out of its token count.
+        # gets no log-prob, and seqgan.scoring.metrics.teacher_forced_nll leaves it out of its token count.
         valid = batch["mask"] & (batch["labels"] >= 0)  # (B, T)
         labels = batch["labels"].masked_fill(~valid, 0)
         logp = F.log_softmax(logits.float() / temperature, -1).gather(2, labels[..., None]).squeeze(2)  # (B, T)

@@ -3,7 +3,7 @@
     accelerate launch scripts/train.py --task oracle --method random-code     # the lecture's first G-alone attempt
     accelerate launch scripts/train.py --task text --method ae
     accelerate launch scripts/train.py --task text --method vae
-    accelerate launch scripts/train.py --task text --method latent-gan --init_from runs/text-ae   # seqgan/latent_gan.py
+    accelerate launch scripts/train.py --task text --method latent-gan --init_from runs/text-ae   # seqgan/training/latent_gan.py
     python scripts/generate.py --checkpoint runs/text-vae --interpolate "a man rides a horse ." "two dogs play ." --steps 8
 
 One model (`SeqGanLatentModel`) serves all four: a GPT-2-style causal decoder reads a code z (--latent_size) that is
@@ -18,7 +18,7 @@ encoder mean-pools a sentence into a code (AE), or into the mean and log-varianc
   each dimension's batch-mean KL floored at --free_bits nats, and decoder inputs replaced by [UNK] with probability
   --latent_word_dropout; samples decode N(0, I) codes.
 - latent-gan: a trained AE whose codes are modelled by a generator MLP from N(0, I) noise (trained against a WGAN-GP
-  critic, seqgan/latent_gan.py); samples decode the MLP's codes.
+  critic, seqgan/training/latent_gan.py); samples decode the MLP's codes.
 Likelihood: p(x) = E_{p(z)} p(x | z) has no closed form, so the reported NLL is the importance-weighted bound
 (IWAE, Burda et al.) with k = --iwae_samples: log p(x) >= E log (1/k) sum_i p(x | z_i) p(z_i) / q(z_i | x), an
 *upper* bound on the NLL, tightening as k grows. Proposal q: the VAE's posterior; for the AE a Gaussian at the
@@ -36,8 +36,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from transformers import AutoConfig, AutoModel, GPT2Config, GPT2LMHeadModel, PreTrainedModel, PretrainedConfig
 
-from seqgan.generator import Generator, GrowableCache, Samples, shift_right
-from seqgan.losses import global_mean
+from seqgan.models.generator import Generator, GrowableCache, Samples, shift_right
+from seqgan.training.losses import global_mean
 
 KINDS = ("random-code", "ae", "vae", "latent-gan")
 
@@ -240,7 +240,7 @@ class LatentGenerator(Generator):
 
     def token_logprobs(self, batch: dict, temperature: float = 1.0) -> torch.Tensor:
         """Each sequence's IWAE estimate of log p(x), spread evenly over its tokens (B, T): per-token sums and means
-        (seqgan.metrics.teacher_forced_nll) are then the bound's, not the decoder's given one code."""
+        (seqgan.scoring.metrics.teacher_forced_nll) are then the bound's, not the decoder's given one code."""
         lp = self.log_marginal(batch, self.model.config.iwae_samples, temperature)  # (B,)
         mask = batch["mask"]
         return mask * (lp / mask.sum(1).clamp(min=1))[:, None]
@@ -249,7 +249,7 @@ class LatentGenerator(Generator):
     def diagnostics(self, loader, accelerator, max_reconstruct: int = 500) -> dict:
         """KL per token and active units (the VAE's collapse check), and reconstructions of the split's first
         `max_reconstruct` sequences (greedy from the posterior mean): token accuracy and BLEU-4 against the input."""
-        from seqgan.bleu import corpus_bleu
+        from seqgan.scoring.bleu import corpus_bleu
 
         out = {"iwae_samples": self.model.config.iwae_samples,
                "nll_bound": "IWAE upper bound; proposal " + ("posterior" if self.kind in ("ae", "vae") and self.prior == "model"

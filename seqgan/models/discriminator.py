@@ -24,8 +24,8 @@ import torch.nn as nn
 from transformers import AutoConfig, AutoModel, PreTrainedModel, PretrainedConfig
 
 from seqgan.checkpoint import holds_discriminator, resolve_checkpoint
-from seqgan.pretrained import load_pretrained
-from seqgan.tagger import ByteCNN
+from seqgan.models.pretrained import load_pretrained
+from seqgan.models.tagger import ByteCNN
 
 
 def at_least_fp32(x: torch.Tensor) -> torch.Tensor:
@@ -101,7 +101,7 @@ class SeqGanDiscriminator(PreTrainedModel):
     def from_generator(cls, gen, causal: bool = False) -> "SeqGanDiscriminator":
         """A D that starts as G's own transformer body and token embeddings (plus a fresh head): it reads G's
         vocabulary with G's features from step 0, as a residual energy model starts from its language model
-        (Deng et al. 2020). G must wrap a transformers causal LM (seqgan.generator.CausalGenerator)."""
+        (Deng et al. 2020). G must wrap a transformers causal LM (seqgan.models.generator.CausalGenerator)."""
         lm = getattr(gen, "model", None)
         if lm is None or not hasattr(lm, "base_model") or not hasattr(lm, "get_input_embeddings"):
             raise ValueError(f"D can start from G's body only when G wraps a transformers causal LM; "

@@ -8,7 +8,7 @@ No discrete bridge is needed: everything adversarial happens on continuous codes
 critic steps (Wasserstein loss + --gp_weight times the gradient penalty on random interpolates, Gulrajani et al.)
 and --g_steps G steps (-critic(G(noise))). By default the encoder and decoder stay frozen;
 --latent_finetune_encoder also trains the encoder on reconstruction plus the critic's signal on real codes, as
-ARAE does (the decoder then learns with it). Resumable like every loop (seqgan/loops.py: `Run.save`).
+ARAE does (the decoder then learns with it). Resumable like every loop (seqgan/training/loops.py: `Run.save`).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import sys
 import torch
 from tqdm.auto import tqdm
 
-from seqgan.latent import LatentGenerator, ae_loss
-from seqgan.loops import RealBatches, Run, param_groups, window_mean
-from seqgan.resume import load_state
+from seqgan.models.latent import LatentGenerator, ae_loss
+from seqgan.training.loops import RealBatches, Run, param_groups, window_mean
+from seqgan.training.resume import load_state
 
 
 def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

@@ -3,7 +3,7 @@
     python scripts/fit_ratio.py --checkpoint runs/oracle-mle --output_dir runs/oracle-mle/ratio
 
 With the logistic loss and balanced classes the Bayes-optimal logit is d(x) = log p_data(x) / p_G(x), so a
-converged, calibrated D turns G's samples into the data's by importance weights exp(d(x)) (seqgan/guide.py).
+converged, calibrated D turns G's samples into the data's by importance weights exp(d(x)) (seqgan/decoding/guide.py).
 G is frozen: every step draws fresh samples from it (the fake class never runs out), while the real class is
 the finite training split, so D can overfit it: early stopping on the dev log-loss (dev data against a fixed
 set of G's samples) picks the state kept. Calibration is then measured on held-out real data and fresh fakes.

@@ -1,6 +1,6 @@
 """The conditional POS generator: p(tags | sentence) = prod_t p(tag_t | sentence, tag_<t).
 
-    from seqgan.tagger import SeqGanTagger, TaggerGenerator
+    from seqgan.models.tagger import SeqGanTagger, TaggerGenerator
     gen = TaggerGenerator(SeqGanTagger.from_pretrained("runs/pos-mle/best/generator"))
 
 Architecture (all transformers building blocks, configured from scratch by default):
@@ -18,7 +18,7 @@ import torch.nn as nn
 from transformers import AutoConfig, AutoModel, BertConfig, BertModel, GPT2Config, GPT2Model
 from transformers import PreTrainedModel, PretrainedConfig
 
-from seqgan.generator import Generator, GrowableCache, shift_right
+from seqgan.models.generator import Generator, GrowableCache, shift_right
 
 UPOS_TAGS = ["ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN",
              "PUNCT", "SCONJ", "SYM", "VERB", "X"]

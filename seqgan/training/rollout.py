@@ -30,7 +30,7 @@ from typing import Callable
 
 import torch
 
-from seqgan.generator import icdf_sample
+from seqgan.models.generator import icdf_sample
 
 
 def draw_uniforms(num_rollouts: int, B: int, T: int, generator: torch.Generator | None, device, rows=None) -> torch.Tensor:

@@ -15,7 +15,7 @@ from collections import Counter
 
 import torch
 
-from seqgan import bleu
+from seqgan.scoring import bleu
 
 
 @torch.no_grad()
@@ -127,7 +127,7 @@ def text_metrics(samples: list[list[str]], references: list[list[str]] | None = 
     """Quality and diversity of tokenised samples, always together.
 
     test_bleu: mean sentence BLEU-n of each sample against the whole reference set; self_bleu:
-    leave-one-out, each sample against all other samples (see seqgan/bleu.py for the exact definition).
+    leave-one-out, each sample against all other samples (see seqgan/scoring/bleu.py for the exact definition).
     """
     out = {"num_samples": len(samples), "mean_length": sum(map(len, samples)) / max(len(samples), 1)}
     if references is not None:

@@ -1,7 +1,7 @@
 """The discriminator-only structured baseline for POS: a linear-chain CRF over a Transformer encoder.
 
     model = SeqGanCrfTagger(SeqGanCrfTaggerConfig(...))
-    dist = model.crf(word_ids, char_ids, mask)        # seqgan.crf.LinearChainCRF over the sentence
+    dist = model.crf(word_ids, char_ids, mask)        # seqgan.models.crf.LinearChainCRF over the sentence
     gen = CrfTaggerGenerator(model)                   # the Generator interface: Viterbi, exact samples, exact NLL
     loss = CRF_LOSSES["hinge"](model, batch, ctx)     # --crf_loss nll | perceptron | hinge | gen_negatives
 
@@ -26,10 +26,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 from transformers import AutoConfig, AutoModel, PreTrainedModel
 
-from seqgan.crf import LinearChainCRF
-from seqgan.generator import Generator, Samples
-from seqgan.losses import global_mean
-from seqgan.tagger import SeqGanTaggerConfig, TagSequenceGenerator, encode_sentence, sentence_encoder, subwords
+from seqgan.models.crf import LinearChainCRF
+from seqgan.models.generator import Generator, Samples
+from seqgan.training.losses import global_mean
+from seqgan.models.tagger import SeqGanTaggerConfig, TagSequenceGenerator, encode_sentence, sentence_encoder, subwords
 
 
 class SeqGanCrfTaggerConfig(SeqGanTaggerConfig):
@@ -78,7 +78,7 @@ class CrfTaggerGenerator(TagSequenceGenerator):
 
     def token_logprobs(self, batch: dict, temperature: float = 1.0) -> torch.Tensor:
         # A negative label is a gold tag outside the tag set (pos: never seen in training): it gets no log-prob
-        # (seqgan.metrics.teacher_forced_nll leaves it out), and the tag after it is conditioned on tag 0.
+        # (seqgan.scoring.metrics.teacher_forced_nll leaves it out), and the tag after it is conditioned on tag 0.
         valid = batch["mask"] & (batch["labels"] >= 0)  # (B, T)
         labels = batch["labels"].masked_fill(~valid, 0)
         cond = self.dist(batch, temperature).conditionals(labels)

@@ -1,0 +1,1 @@
+"""G, D and the structured models: every model seqgan trains or samples from."""
