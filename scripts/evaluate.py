@@ -134,7 +134,7 @@ def prepare(name: str, args: EvalArguments, accelerator, guide: GuideArguments |
         raise ValueError(f"--split {args.split!r} does not exist; choose one of {', '.join(splits)}.")
     encoded = encode_splits(task, splits, tokenizer, gen, data_args.long_sequences)  # the splits training saw
     if guide is not None:  # G + D: G's samples re-weighted by D's density ratio
-        gen = GuidedGenerator(gen, load_ratio(guide.guide_with).to(accelerator.device).eval(), guide, seed=data_args.data_seed)
+        gen = GuidedGenerator(gen, load_ratio(guide.guide_with).to(accelerator.device), guide, seed=data_args.data_seed).eval()
     return ckpt, task, data_args, gen, tokenizer, encoded
 
 

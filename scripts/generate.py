@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> list[str]:
         if guide.guide_with:  # G + D: G's samples re-weighted by D's density ratio
             if args.greedy:
                 raise ValueError("--guide_with samples G + D; drop --greedy.")
-            gen = GuidedGenerator(gen, load_ratio(guide.guide_with).to(gen.device).eval(), guide, seed=args.seed)
+            gen = GuidedGenerator(gen, load_ratio(guide.guide_with).to(gen.device), guide, seed=args.seed).eval()
         out = task.sample_texts(gen, tokenizer, args.num_samples, args.seed, args.batch_size, args.temperature, args.greedy)
     write("".join(line + "\n" for line in out), args)
     if args.output_file:
