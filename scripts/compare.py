@@ -152,7 +152,7 @@ def beyond(values: dict | list[dict], key: str) -> bool:
 
 def table(task: str, rows: list[tuple[str, dict]]) -> str:
     cols = list(get_task(task).COMPARE_COLUMNS)
-    gaps = [(name, f"gap:{name}", "{:+.3f}") for name, *_ in getattr(get_task(task), "FRONTIER", [])
+    gaps = [(name, f"gap:{name}", "{:+.4f}") for name, *_ in getattr(get_task(task), "FRONTIER", [])
             if any(f"gap:{name}" in m for _, m in rows)]
     lines = ["| method · run | " + " | ".join(h for h, _, _ in cols + gaps) + " |", "|---" * (len(cols + gaps) + 1) + "|"]
     for name, m in aggregate(rows):

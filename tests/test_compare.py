@@ -105,5 +105,5 @@ def test_guided_and_gan_rows_get_their_gap_to_the_same_seeds_mle_curve(tmp_path)
     # MLE itself has no gap; the guided rows are 0.12 ± 0.02 beyond (> 2 std); the GAN's 0.167 ± 0.32 is not.
     assert out[2] == "| G alone: MLE · `o-mle` | 10.000 ± 0.000 (n=3) | 8.000 ± 0.000 (n=3) | – |"
     assert out[3] == ("| G + D: MLE sampled by D's ratio (SIR, K=8, γ=1) · `o-mle` | 9.600 ± 0.000 (n=3) | 8.080 ± 0.020 (n=3) "
-                      "| +0.120 ± 0.020 (n=3) beyond |")
-    assert out[4] == "| GAN (reinforce, standard) · `o-gan` | 9.400 ± 0.000 (n=3) | 8.133 ± 0.321 (n=3) | +0.167 ± 0.321 (n=3) |"
+                      "| +0.1200 ± 0.0200 (n=3) beyond |")
+    assert out[4] == "| GAN (reinforce, standard) · `o-gan` | 9.400 ± 0.000 (n=3) | 8.133 ± 0.321 (n=3) | +0.1667 ± 0.3215 (n=3) |"
