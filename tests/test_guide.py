@@ -98,10 +98,10 @@ def test_drs_accepts_each_candidate_with_its_formula():
         out = guided.sample(num_samples=20000, generator=torch.Generator().manual_seed(2))
     law = log_g.exp().double() * accept
     assert tv(histogram(out.tokens), law / law.sum()) < 0.03  # accepted outputs ∝ p_G · acceptance
-    rate = guided.diagnostics([], None)["guide_acceptance"]
-    # The recorded acceptance rate is the formula's E_G[min(1, exp(γ d − M))] (the sampler stops once it has
-    # enough, so its last round is partly unused: the rate is a slight under-estimate).
-    assert abs(rate - law.sum().item()) < 0.02
+    diag = guided.diagnostics([], None)
+    # The recorded acceptance rate is the formula's E_G[min(1, exp(γ d − M))], over every candidate judged.
+    drawn = diag["guide_candidates_per_sample"] * 20000
+    assert abs(diag["guide_acceptance"] - law.sum().item()) < 4 * math.sqrt(law.sum().item() / drawn)
 
 
 def test_log_partition_estimate_is_unbiased_for_z_and_the_residual_likelihood_is_exact():

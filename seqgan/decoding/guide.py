@@ -122,7 +122,8 @@ class GuidedGenerator(Generator):
         self.max_length = getattr(gen, "max_length", None)
         self.log_z: dict[float, tuple[float, float]] = {}  # temperature -> (log Ẑ, standard error)
         self.drs_m: dict[float, float] = {}                 # temperature -> M
-        self.drawn, self.kept, self.seconds = 0, 0, 0.0     # candidates drawn and outputs kept by sample()
+        # Candidates drawn, accepted (DRS: every accepted one, the surplus of a last round too) and outputs kept.
+        self.drawn, self.accepted, self.kept, self.seconds = 0, 0, 0, 0.0
 
     @property
     def vocab_size(self) -> int:
@@ -168,7 +169,7 @@ class GuidedGenerator(Generator):
             cands, lw = self.draw(n * k, temperature, generator)  # row i*K + j: candidate j of output i
             pick = sir_choice(lw.view(n, k), generator)  # (n,)
             out = take_rows(cands, torch.arange(n, device=pick.device) * k + pick)
-            self.drawn += n * k
+            self.drawn, self.accepted = self.drawn + n * k, self.accepted + n
         else:
             m, kept, drawn = self.rejection_bound(temperature), [], 0
             while sum(len(p.tokens) for p in kept) < n:
@@ -179,7 +180,9 @@ class GuidedGenerator(Generator):
                 u = torch.rand(lw.shape, generator=generator, device=lw.device, dtype=torch.float64)
                 kept.append(take_rows(cands, (u < drs_accept_prob(lw, m)).nonzero().squeeze(1)))
                 drawn += n * k
-            out = take_rows(concat_samples(kept, self.pad_id), torch.arange(n))
+            out = concat_samples(kept, self.pad_id)
+            self.accepted += len(out.tokens)
+            out = take_rows(out, torch.arange(n, device=out.tokens.device))
             self.drawn += drawn
         self.kept += n
         self.seconds += time.time() - t0
@@ -207,12 +210,15 @@ class GuidedGenerator(Generator):
                # the per-token NLL adds log Ẑ once per sequence: its error is log Ẑ's times sequences per token
                "nll_log_z_se": se * seqs / max(tokens, 1),
                "nll_estimate": "residual model p_G·exp(γd)/Z; log Z by Monte Carlo (biased low: the NLL errs low)",
-               "guide_acceptance": self.kept / max(self.drawn, 1),
+               # SIR keeps 1 of K; DRS accepts each candidate with min(1, exp(γd − M)): this is that rate, measured.
+               "guide_acceptance": self.accepted / max(self.drawn, 1),
+               # What was spent: DRS draws K candidates per missing output per round, so it spends more than
+               # 1 / acceptance when one round accepts more than it needs.
                "guide_candidates_per_sample": self.drawn / max(self.kept, 1),
                "guide_seconds_per_sample": self.seconds / max(self.kept, 1)}
         if s.guide_method == "drs":
             out.update({"guide_burn_in": s.guide_burn_in, "drs_m": self.rejection_bound(temperature)})
-        self.drawn, self.kept, self.seconds = 0, 0, 0.0  # the next evaluation (a sweep's next temperature) counts afresh
+        self.drawn, self.accepted, self.kept, self.seconds = 0, 0, 0, 0.0  # a sweep's next temperature counts afresh
         return out
 
 
