@@ -3,15 +3,16 @@
 # density ratio against G (scripts/fit_ratio.py), then G's samples re-weighted by D (SIR at K = 4 and 16, DRS; all
 # at γ = 1 and T = 1) with the residual model's NLL. GUIDE_SWEEP=1 adds a G + D temperature sweep (SIR K = 4) and
 # SIR at γ = 0.5 (K = 16).
-# Produces $R/compare_guide_<task>.md: compare.py over these runs, with each row's gap to its seed's MLE curve.
+# Produces $R/compare_guide_<task>.md (compare.py over these runs, with each row's gap to its seed's MLE curve) and
+# $R/calibration.md (D's held-out calibration per task, mean ± std over seeds).
 #
 #   SEQGAN_DATA_DIR=../shared/data bash experiments/guide.sh [runs_dir]
 #   SEEDS="42 43 44" TASKS=oracle bash experiments/guide.sh      # README's rows (the defaults)
 #   TASKS=text bash experiments/guide.sh                         # COCO (not run for README yet)
 #
 # Seeds: --seed $SEEDS (G's and D's initialisation, shuffling and training samples), --data_seed 1234 (dev/test
-# oracle samples, COCO's dev split); test samples seed 1336 (oracle 10,000; text 1,000), D's calibration samples
-# seed+2; log Z from 10,000 samples of G (seed data_seed+1), DRS's M from 2,000 (seed data_seed+2).
+# oracle samples, COCO's dev split); test samples seed 1336 (the task's --num_test_samples: oracle 10,000), D's
+# calibration samples seed+2; log Z from 10,000 samples of G (seed data_seed+1), DRS's M from 2,000 (data_seed+2).
 # G: oracle MLE for 6 epochs (dev NLL_test still falling, NLL_oracle best at the last epoch), text MLE with its
 # defaults (best/ by dev NLL). Every (task, seed) chain runs in the background at once, one thread each.
 set -euo pipefail
