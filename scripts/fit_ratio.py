@@ -114,8 +114,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     # D, trained to the dev log-loss's minimum.
     if args.disc_from_generator:
-        disc = SeqGanDiscriminator.from_generator(gen, causal=gan_args.disc_causal).to(device).requires_grad_(True)
-        disc.encoder.get_input_embeddings().requires_grad_(False)  # D reads its own copy of G's embeddings
+        disc = SeqGanDiscriminator.from_generator(gen, causal=gan_args.disc_causal).to(device)  # its own copy of G's weights
     else:
         disc = build_discriminator(gen.vocab_size, gan_args, max_positions=max(512, gen.max_length + 1)).to(device)
     sched = RatioSchedule(**{f.name: getattr(args, f.name) for f in fields(RatioSchedule)})
