@@ -1,28 +1,58 @@
 #!/usr/bin/env bash
-# The SeqGAN oracle benchmark: G alone (MLE), each GAN bridge fine-tuning the MLE generator, D alone
-# (the bigram energy model, by sampling and by Viterbi), and a temperature sweep of them all.
-# Produces README's oracle table (runs/compare_oracle.md) and plot (runs/oracle-sweep.png).
+# The SeqGAN oracle benchmark over seeds. Per seed: G alone (MLE with the task's tuned defaults, best/ by dev
+# NLL_test, early-stopped; the tuning is experiments/oracle_mle.sh), MLE's temperature curve, GAN bridges fine-tuning
+# that seed's MLE, and D alone (the bigram energy model, sampled and by Viterbi). Then compare.py: mean ± std over
+# seeds, each GAN row's gap to its own seed's MLE curve, and the published anchors' gaps to seqgan's MLE curve.
+# Produces $R/compare_oracle.md and $R/oracle-sweep.png (the MLE curves of every seed).
 #
-#   SEQGAN_DATA_DIR=../shared/data bash experiments/oracle.sh
+#   SEQGAN_DATA_DIR=../shared/data bash experiments/oracle.sh [--seeds "42 43 44"] [runs_dir]
+#   BRIDGES="reinforce gumbel" NO_CRF=1 bash experiments/oracle.sh --seeds "42 43 44" runs/oracle   # a subset
 #
-# Seeds: --seed 42 (training, sampling during training), --data_seed 1234 (dev/test oracle samples;
-# test samples of each model use seed 1336, 10,000 of them).
+# Seeds: --seed <each of --seeds> (initialisation, shuffling, dropout, sampling during training), --data_seed 1234
+# (dev/test oracle samples; test samples of every model use seed 1336, 10,000 of them). Every seed's chain runs in
+# the background at once, one thread each (SEQGAN_NUM_THREADS=1): on 2 cores, times are indicative only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+SEEDS="42 43 44"
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --seeds) SEEDS=$2; shift 2 ;;
+    -*) echo "unknown option $1; usage: bash experiments/oracle.sh [--seeds \"42 43 44\"] [runs_dir]" >&2; exit 2 ;;
+    *) R=$1; shift ;;
+  esac
+done
+R=${R:-runs}
+BRIDGES=${BRIDGES:-reinforce dense gumbel st-gumbel rollout}
+# MLE's curve reaches from below the published tuned MLE's quality (NLL_oracle 7.75) to T = 1.
+TEMPS=0.5,0.6,0.7,0.8,0.9,1.0
+declare -A BRIDGE_OPTS=(
+  [reinforce]="--bridge reinforce"
+  [dense]="--bridge dense --disc_causal"
+  [gumbel]="--bridge gumbel --gan_loss rsgan"
+  [st-gumbel]="--bridge st-gumbel --gan_loss rsgan"
+  # Rollouts cost ~10 decoder steps per sampled token: fewer, richer steps for the same CPU budget.
+  [rollout]="--bridge rollout --num_rollouts 8 --adv_steps 60 --gan_eval_every 5"
+)
+mkdir -p "$R"
 L="accelerate launch --num_processes 1"
-[[ -n ${SKIP_MLE:-} ]] || $L scripts/train.py --task oracle
-G="$L scripts/train.py --task oracle --method gan --init_from runs/oracle-mle"
-$G --bridge reinforce
-$G --bridge dense --disc_causal
-$G --bridge gumbel --gan_loss rsgan
-$G --bridge st-gumbel --gan_loss rsgan
-# Rollouts cost ~10 decoder steps per sampled token: fewer, richer steps for the same CPU budget.
-$G --bridge rollout --num_rollouts 8 --adv_steps 60 --gan_eval_every 5
-$L scripts/train.py --task oracle --method crf
-python scripts/evaluate.py --checkpoint runs/oracle-crf-nll --greedy
-python scripts/evaluate.py --checkpoint runs/oracle-mle --greedy
-# MLE's temperature curve against the two bridges that moved NLL_oracle most (each eval: 10,000 samples).
-python scripts/evaluate.py --split test --temperatures 0.8,0.85,0.9,0.95,1.0,1.1 \
-  --checkpoint runs/oracle-mle --checkpoint runs/oracle-gan-reinforce --checkpoint runs/oracle-gan-gumbel \
-  --output runs/oracle-sweep
-python scripts/compare.py --task oracle --output runs/compare_oracle.md
+chain() {
+  local seed=$1 g="$R/oracle-mle-seed$1"
+  [[ -f $g/eval_test.json ]] || $L scripts/train.py --task oracle --seed "$seed" --output_dir "$g" > "$g.log" 2>&1
+  [[ -f $g/sweep_test.json ]] || python scripts/evaluate.py --checkpoint "$g" --temperatures "$TEMPS" >> "$g.log" 2>&1
+  [[ -f $g/eval_test_greedy.json ]] || python scripts/evaluate.py --checkpoint "$g" --greedy >> "$g.log" 2>&1
+  for b in $BRIDGES; do
+    local out="$R/oracle-gan-$b-seed$seed"
+    # shellcheck disable=SC2086  # option lists
+    [[ -f $out/eval_test.json ]] || $L scripts/train.py --task oracle --method gan --init_from "$g" ${BRIDGE_OPTS[$b]} \
+      --seed "$seed" --output_dir "$out" > "$out.log" 2>&1
+  done
+  if [[ -z ${NO_CRF:-} ]]; then
+    local crf="$R/oracle-crf-nll-seed$seed"
+    [[ -f $crf/eval_test.json ]] || $L scripts/train.py --task oracle --method crf --seed "$seed" --output_dir "$crf" > "$crf.log" 2>&1
+    [[ -f $crf/eval_test_greedy.json ]] || python scripts/evaluate.py --checkpoint "$crf" --greedy >> "$crf.log" 2>&1
+  fi
+}
+export SEQGAN_NUM_THREADS=1
+for seed in $SEEDS; do chain "$seed" & done
+wait
+python scripts/compare.py --task oracle --runs_dir "$R" --output "$R/compare_oracle.md" --plot "$R/oracle-sweep.png"

@@ -15,6 +15,10 @@ temperature curve of its own seed (seqgan/scoring/frontier.py; positive = beyond
 sweep_test.json in the generator's run folder (G + D rows: the run itself; GAN rows: their --init_from run),
 written by `evaluate.py --temperatures ... --checkpoint RUN`. A gap whose mean exceeds twice its std over
 at least 3 seeds is marked "beyond".
+pos adds a paired test against the MLE configuration (or --baseline RUN): the UPOS difference in points, its
+95% CI and p-value from a bootstrap over test sentences (seqgan/scoring/significance.py, 10,000 resamples,
+seed 0), each configuration's per-sentence errors averaged over its seeds.
+Last come the task's PUBLISHED anchors (other papers' figures on the same benchmark), labelled "published".
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from pathlib import Path
 from seqgan.checkpoint import run_dir, write_text_atomic
 from seqgan.cli import make_parser, parse_strict, run
 from seqgan.scoring.frontier import curve_gap
+from seqgan.scoring.plots import plot_sweep
+from seqgan.scoring.significance import paired_bootstrap
 from seqgan.tasks import get_task
 
 # G alone (MLE and the generators from a prior), D alone (CRF / bigram, HMM), then the GANs.
@@ -41,6 +47,12 @@ class CompareArguments:
     task: str = field(metadata={"help": "pos, oracle or text."})
     runs_dir: str = field(default="runs", metadata={"help": "Folder of run folders to collect."})
     output: str | None = field(default=None, metadata={"help": "Also write the table to this markdown file."})
+    plot: str | None = field(default=None, metadata={
+        "help": "oracle, text: also draw the MLE baseline's temperature curve of every seed (their sweep_test.json) and "
+                "every GAN and G + D row at its own temperature, on the task's sweep axes, to this PNG."})
+    baseline: str | None = field(default=None, metadata={
+        "help": "pos: the run folder (without its -seed<k> suffix, e.g. pos-mle) every row is paired against; default: "
+                "the one MLE configuration among the runs."})
 
 
 def describe(run: str, res: dict, kind: str) -> str:
@@ -78,6 +90,8 @@ def collect(runs_dir: Path, task: str) -> list[tuple[str, dict]]:
         if res.get("task") != task:
             continue
         best = {k[5:]: v for k, v in res.items() if k.startswith("test/")}
+        if res.get("method", "mle") == "mle":
+            best["mle_curve"] = mle_curve(run)  # the published anchors' gaps are measured against it
         last = {k[10:]: v for k, v in res.items() if k.startswith("last/test/")}
         group = [(describe(run.name, res, "best"), best)]
         if res.get("method") in ("gan", "latent-gan") and last and any(last.get(k) != best.get(k) for _, k, _ in get_task(task).COMPARE_COLUMNS):
@@ -150,16 +164,92 @@ def beyond(values: dict | list[dict], key: str) -> bool:
     return mean > 2 * math.sqrt(sum((x - mean) ** 2 for x in xs) / (len(xs) - 1))
 
 
-def table(task: str, rows: list[tuple[str, dict]]) -> str:
-    cols = list(get_task(task).COMPARE_COLUMNS)
-    gaps = [(name, f"gap:{name}", "{:+.4f}") for name, *_ in getattr(get_task(task), "FRONTIER", [])
-            if any(f"gap:{name}" in m for _, m in rows)]
-    lines = ["| method · run | " + " | ".join(h for h, _, _ in cols + gaps) + " |", "|---" * (len(cols + gaps) + 1) + "|"]
-    for name, m in aggregate(rows):
+def baseline_key(groups: list[tuple[str, dict | list[dict]]], baseline: str | None, strict: bool = True) -> str | None:
+    """The aggregated row the paired test and the published anchors compare against: --baseline's, else the one plain
+    MLE configuration (several: an error when `strict`, else None)."""
+    if baseline is not None:
+        keys = [k for k, _ in groups if k.endswith(f"· `{baseline}`")]
+        if not keys:
+            raise ValueError(f"--baseline {baseline}: no run of that name (without -seed<k>) among: "
+                             + ", ".join(k.split("`")[1] for k, _ in groups))
+        return keys[0]
+    keys = [k for k, _ in groups if k.startswith("G alone: MLE · ")]
+    if len(keys) > 1 and not strict:
+        return None
+    if len(keys) > 1:
+        raise ValueError("several MLE configurations (" + ", ".join(k.split("`")[1] for k in keys) + "): name the one to "
+                         "pair every row against with --baseline RUN.")
+    return keys[0] if keys else None
+
+
+def paired_cell(m: dict | list[dict], base: dict | list[dict], words_key: str, errors_key: str) -> str:
+    """accuracy(row) - accuracy(baseline) in points, its 95% bootstrap CI and p, each side's errors averaged over its seeds."""
+    def mean_errors(v):
+        runs = [x for x in (v if isinstance(v, list) else [v]) if errors_key in x]
+        if not runs:
+            return None, None
+        if any(x[words_key] != runs[0][words_key] for x in runs):
+            raise ValueError("the seeds of one configuration were tested on different sentences; evaluate them on one test file.")
+        return runs[0][words_key], [sum(col) / len(runs) for col in zip(*(x[errors_key] for x in runs))]
+    (words, ea), (base_words, eb) = mean_errors(m), mean_errors(base)
+    if words is None or base_words is None:
+        return "–"
+    if words != base_words:
+        raise ValueError("a row and the baseline were tested on different sentences; the paired test needs one test file.")
+    r = paired_bootstrap(words, ea, eb)
+    return f"{100 * r['delta']:+.2f} [{100 * r['ci_low']:+.2f}, {100 * r['ci_high']:+.2f}], p={r['p_value']:.3f}"
+
+
+def table(task: str, rows: list[tuple[str, dict]], baseline: str | None = None) -> str:
+    mod = get_task(task)
+    groups = aggregate(rows)
+    paired = getattr(mod, "PAIRED_TEST", None)  # (header, words key, errors key), pos only
+    base = baseline_key(groups, baseline, strict=bool(paired))
+    # Other papers' figures, labelled as such. Where the task has a FRONTIER, each published point gets its gap to the
+    # MLE baseline's curve of every seed: positive = the published point lies beyond seqgan's MLE curve.
+    base_runs = dict(groups)[base] if base else []
+    curves = [r.get("mle_curve") for r in (base_runs if isinstance(base_runs, list) else [base_runs]) if r.get("mle_curve")]
+    published = []
+    for label, m in getattr(mod, "PUBLISHED", []):
+        per_seed = [dict(m) for _ in curves]
+        for ms, curve in zip(per_seed, curves):
+            add_gaps(ms, task, curve)
+        published.append((f"published: {label}", m, per_seed if isinstance(base_runs, list) and per_seed else (per_seed or [m])[0]))
+    cols = list(mod.COMPARE_COLUMNS)
+    every = rows + [(n, x) for n, _, v in published for x in (v if isinstance(v, list) else [v])]
+    gaps = [(name, f"gap:{name}", "{:+.4f}") for name, *_ in getattr(mod, "FRONTIER", [])
+            if any(f"gap:{name}" in m for _, m in every)]
+    extra = [paired[0] + f" (vs `{base.split('`')[1]}`)"] if base and paired else []
+    lines = ["| method · run | " + " | ".join([h for h, _, _ in cols + gaps] + extra) + " |",
+             "|---" * (len(cols + gaps + extra) + 1) + "|"]
+    for name, m, g in [(n, m, m) for n, m in groups] + published:  # published: its own figures, gaps per seed
         cells = [cell(m, k, fmt) for _, k, fmt in cols]
-        cells += [cell(m, k, fmt) + (" beyond" if beyond(m, k) else "") for _, k, fmt in gaps]
+        cells += [cell(g, k, fmt) + (" beyond" if beyond(g, k) else "") for _, k, fmt in gaps]
+        if extra:
+            cells.append("baseline" if name == base else "–" if name.startswith("published: ") else
+                         paired_cell(m, dict(groups)[base], paired[1], paired[2]))
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def plot(task: str, rows: list[tuple[str, dict]], baseline: str | None, path: str) -> None:
+    """Every seed's MLE curve, and the GAN and G + D rows as single points (labelled by their temperature)."""
+    axes = get_task(task).SWEEP_AXES
+    if not axes:
+        raise ValueError(f"--plot: {task} has no temperature sweeps to draw.")
+    groups = aggregate(rows)
+    base = baseline_key(groups, baseline)
+    if base is None:
+        raise ValueError("--plot draws the MLE baseline's curves; there is no MLE run here.")
+    runs = dict(groups)[base]
+    curves = [dict(r, label=run_dir(r["checkpoint"]).name) for m in (runs if isinstance(runs, list) else [runs])
+              for r in m.get("mle_curve", [])]
+    if not curves:
+        raise ValueError(f"--plot: the MLE runs of {base.split('`')[1]} have no sweep_test.json; run scripts/evaluate.py "
+                         "--checkpoint RUN --temperatures ... first.")
+    points = [dict(m, label=name.split(" · ")[0]) for name, m in rows
+              if name.startswith(("GAN", "G + D")) and all(isinstance(m.get(k), (int, float)) for k in ("temperature", *axes[0][:2]))]
+    plot_sweep(curves + points, axes, path, title=task)
 
 
 def main(argv: list[str] | None = None) -> str:
@@ -171,7 +261,9 @@ def main(argv: list[str] | None = None) -> str:
     rows = collect(runs_dir, args.task)
     if not rows:
         raise FileNotFoundError(f"no {args.task} run with eval_test.json under {runs_dir}; train or evaluate one first.")
-    out = table(args.task, rows)
+    out = table(args.task, rows, args.baseline)
+    if args.plot:
+        plot(args.task, rows, args.baseline, args.plot)
     if args.output:
         write_text_atomic(args.output, out + "\n")
     print(out)

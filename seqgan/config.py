@@ -176,6 +176,9 @@ class TrainArguments:
     eval_every: int = field(default=0, metadata={"help": "Evaluate on dev every N optimiser steps (0: once per epoch)."})
     log_every: int = field(default=50, metadata={"help": "Log training loss every N optimiser steps."})
     max_steps: int = field(default=0, metadata={"help": "Stop after N optimiser steps (0: run all epochs)."})
+    early_stopping_patience: int = field(default=0, metadata={
+        "help": "MLE/CRF: stop when the task's dev selection metric (the one that picks best/) has not improved for N "
+                "dev evaluations in a row; best/ is then the state it picked (0: train every epoch)."})
     min_steps: int = field(default=0, metadata={
         "help": "Train at least N optimiser steps: on a small dataset the default --num_epochs is raised to the whole "
                 "number of epochs that reaches N (pos: 1200, so a 1,300-sentence treebank trains 30 epochs and EWT its "
@@ -223,6 +226,8 @@ class TrainArguments:
             raise ValueError("--push_to_hub needs --hub_model_id user/name (the repository to push to).")
         if self.num_epochs <= 0 and self.max_steps <= 0:
             raise ValueError("Set --num_epochs > 0 or --max_steps > 0, otherwise nothing trains.")
+        if self.early_stopping_patience < 0:
+            raise ValueError(f"--early_stopping_patience must be >= 0 (0 turns it off), got {self.early_stopping_patience}.")
 
 
 BRIDGE_NAMES = tuple(BRIDGES)  # the choices are the keys of the dicts that hold the functions

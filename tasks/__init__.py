@@ -37,6 +37,10 @@ class Task(Protocol):
     # scripts/compare.py's gaps to MLE's temperature curve: (column, x metric, y metric, "min" | "max": better y);
     # optional (pos has none: it samples no unconditional outputs).
     FRONTIER: list[tuple[str, str, str, str]]
+    # Optional (pos): compare.py's paired bootstrap against MLE, (header, words-per-sentence key, errors-per-sentence key).
+    PAIRED_TEST: tuple[str, str, str]
+    # Optional: other papers' figures on this benchmark, shown by compare.py as "published: <label>" rows.
+    PUBLISHED: list[tuple[str, dict[str, float]]]
 
     # DatasetDict train/dev/test: the user's --train_file/--dataset_name (seqgan.sources.own_splits), else the benchmark.
     def load_splits(self, data_args) -> Any: ...

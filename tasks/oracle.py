@@ -64,10 +64,15 @@ GAN_DEFAULTS = {
 # step computes the partition function over 5,000 x 5,000 transitions.
 CRF_DEFAULTS = {"batch_size": 1248, "num_epochs": 5.0, "learning_rate": 1e-2, "weight_decay": 0.0, "warmup_ratio": 0.0,
                 "bigram_smoothing": 0.1}
-# The checkpoint with the lowest NLL_oracle on dev samples, the benchmark's own figure. Without
-# dropout, NLL_test (held-out likelihood) bottoms out earlier and then rises while NLL_oracle keeps
-# falling: the generator sharpens toward its training samples. Both are always reported.
-SELECTION = ("nll_oracle", "min")
+# The checkpoint with the lowest NLL_test on dev (held-out oracle samples): the likelihood criterion an
+# MLE baseline is tuned by. NLL_oracle keeps falling after NLL_test bottoms out (the generator sharpens
+# toward its training samples), and sampling at a lower temperature buys that sharpening anyway, so it
+# does not pick checkpoints; both are always reported.
+SELECTION = ("nll_test", "min")
+# A GAN run keeps the adversarial state with the lowest dev NLL_oracle (its starting point included): what the
+# adversarial signal is meant to improve. Whether that buys more than a lower temperature does is then measured
+# by its gap to MLE's temperature curve (scripts/compare.py), not assumed.
+GAN_SELECTION = ("nll_oracle", "min")
 
 # Generators from a prior and ARAE: as for text (tasks/text.py), with 10 epochs for random-code, ae and vae.
 RANDOM_CODE_DEFAULTS = AE_DEFAULTS = VAE_DEFAULTS = {"num_epochs": 10.0}
@@ -93,6 +98,16 @@ D_ALONE = "bigram"
 # scripts/compare.py's gaps to MLE's temperature curve (seqgan/scoring/frontier.py): (name, x, y, better y): NLL_test
 # at equal NLL_oracle, lower is better.
 FRONTIER = [("gap NLL_test @ NLL_oracle", "nll_oracle", "nll_test", "min")]
+# Other papers' figures on this oracle (same 10,000 training samples), beside seqgan's rows in compare.py. Caccia et
+# al.'s are points of their tuned LSTM MLE's temperature curve (their published CSVs); T = 1 is (8.28, 8.06).
+PUBLISHED = [
+    ("SeqGAN paper (Yu et al. 2017), MLE", {"nll_oracle": 9.038}),
+    ("SeqGAN paper (Yu et al. 2017), SeqGAN", {"nll_oracle": 8.736}),
+    ("tuned MLE (Caccia et al. 2020), T > 1", {"nll_oracle": 9.01, "nll_test": 7.73}),
+    ("tuned MLE (Caccia et al. 2020), T slightly > 1", {"nll_oracle": 8.39, "nll_test": 8.00}),
+    ("tuned MLE (Caccia et al. 2020), T = 1", {"nll_oracle": 8.28, "nll_test": 8.06}),
+    ("tuned MLE (Caccia et al. 2020), T < 1", {"nll_oracle": 7.75, "nll_test": 8.39}),
+]
 
 SWEEP_AXES = [
     ("nll_test", "nll_oracle", "NLL_test, nats/token (← lower: covers the data better)",

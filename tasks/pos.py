@@ -74,6 +74,14 @@ CARD = {
 COMPARE_COLUMNS = [("UPOS acc.", "accuracy", "{:.2%}"), ("unknown words", "unknown_word_accuracy", "{:.2%}"),
                    ("sentence exact", "exact_match", "{:.2%}"), ("unseen tag bigrams", "unseen_bigram_rate", "{:.3%}")]
 D_ALONE = "CRF"
+# scripts/compare.py's paired test against MLE: (header, per-sentence word counts, per-sentence errors) of the eval JSON.
+PAIRED_TEST = ("UPOS Δ points [95% CI], p", "sentence_words", "sentence_errors")
+# Other taggers' published test UPOS on EWT with gold tokenisation and no pretrained contextual encoder, beside
+# seqgan's rows in compare.py (their UD releases are older than v2.16: anchors, not paired comparisons).
+PUBLISHED = [
+    ("UDPipe 1 (Straka & Straková 2017)", {"accuracy": 0.944}),
+    ("Stanza, non-transformer tagger (Qi et al. 2020)", {"accuracy": 0.9540}),
+]
 # Temperature sweeps (scripts/evaluate.py --temperatures): plot panels (x, y, x label, y label).
 SWEEP_AXES = []  # pos decodes greedily: no temperature sweeps
 

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from conftest import load_script
+from seqgan.tasks import get_task
+
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def seqgan_rows(lines):
+    """The table's rows without the task's published anchors (tasks/<task>.py PUBLISHED), which come last."""
+    return [l for l in lines[2:] if not l.startswith("| published: ")]
 
 
 def write_run(runs, name, method, metrics, extra=None, **files):
@@ -35,7 +43,12 @@ def test_compare_orders_methods_and_keeps_last_only_when_it_differs(tmp_path):
     lines = out.read_text().splitlines()
     assert proc.stdout.strip() == out.read_text().strip()
     assert lines[0] == "| method · run | NLL_oracle ↓ | NLL_test ↓ |"
-    assert lines[2:] == [
+    ours = seqgan_rows(lines)
+    # Other papers' figures come last, labelled (tasks/oracle.py PUBLISHED).
+    assert lines[len(ours) + 2:] == [f"| published: {label} | {m['nll_oracle']:.3f} | " +
+                                     (f"{m['nll_test']:.3f}" if "nll_test" in m else "–") + " |"
+                                     for label, m in get_task("oracle").PUBLISHED]
+    assert ours == [
         "| G alone: MLE · `z-mle` | 8.883 | 8.305 |",
         "| G alone: MLE [greedy] · `z-mle` | 5.357 | 8.305 |",
         "| D alone: bigram (nll) · `m-crf` | 10.600 | – |",
@@ -64,7 +77,7 @@ def test_compare_places_the_generators_from_a_prior_and_arae(tmp_path):
     write_run(runs, "o-vae", "vae", {"test/nll_oracle": 9.0, "test/nll_test": 7.9})
     out = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare.py"), "--task", "oracle", "--runs_dir", str(runs)],
                          capture_output=True, text=True, check=True).stdout.splitlines()
-    assert out[2:] == [  # G alone (alphabetical by run), then the GANs
+    assert seqgan_rows(out) == [  # G alone (alphabetical by run), then the GANs
         "| G alone: autoencoder (NLL: IWAE bound) · `o-ae` | 9.900 | 8.000 |",
         "| G alone: autoencoder (NLL: IWAE bound) [N(0, I) codes] · `o-ae` | 10.200 | 8.400 |",
         "| G alone: MLE · `o-mle` | 8.883 | 8.305 |",
@@ -82,7 +95,7 @@ def test_runs_of_one_configuration_over_seeds_become_mean_std_n(tmp_path):
     out = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare.py"), "--task", "oracle", "--runs_dir", str(runs)],
                          capture_output=True, text=True, check=True).stdout.splitlines()
     # sample std of 8.0, 8.1, 8.3: sqrt(((-.1333)^2 + (-.0333)^2 + .1667^2) / 2) = 0.1528
-    assert out[2:] == ["| G alone: autoencoder (NLL: IWAE bound) · `o-ae` | 9.900 (n=1) | 8.000 (n=1) |",
+    assert seqgan_rows(out) == ["| G alone: autoencoder (NLL: IWAE bound) · `o-ae` | 9.900 (n=1) | 8.000 (n=1) |",
                        "| G alone: VAE (NLL: IWAE bound) · `o-vae` | 9.200 ± 0.200 (n=3) | 8.133 ± 0.153 (n=3) |"]
 
 
@@ -107,3 +120,39 @@ def test_guided_and_gan_rows_get_their_gap_to_the_same_seeds_mle_curve(tmp_path)
     assert out[3] == ("| G + D: MLE sampled by D's ratio (SIR, K=8, γ=1) · `o-mle` | 9.600 ± 0.000 (n=3) | 8.080 ± 0.020 (n=3) "
                       "| +0.1200 ± 0.0200 (n=3) beyond |")
     assert out[4] == "| GAN (reinforce, standard) · `o-gan` | 9.400 ± 0.000 (n=3) | 8.133 ± 0.321 (n=3) | +0.1667 ± 0.3215 (n=3) |"
+    # A published point gets its gap to each seed's MLE curve: (9.01, 7.73) lies 8.495 - 7.73 beyond it; (8.28, 8.06)
+    # is outside the swept range.
+    published = {l.split(" | ")[0][len("| published: "):]: l for l in out if l.startswith("| published: ")}
+    assert published["tuned MLE (Caccia et al. 2020), T > 1"] == ("| published: tuned MLE (Caccia et al. 2020), T > 1 | "
+                                                                 "9.010 | 7.730 | +0.7650 ± 0.0000 (n=3) beyond |")
+    assert published["tuned MLE (Caccia et al. 2020), T = 1"].endswith("| 8.280 | 8.060 | – |")
+
+
+def test_pos_rows_get_a_paired_bootstrap_against_the_mle_configuration(tmp_path):
+    from seqgan.scoring.significance import paired_bootstrap
+    runs, words = tmp_path / "runs", [10, 4, 7, 12, 5, 9]
+    mle = {42: [1, 0, 1, 2, 0, 1], 43: [0, 0, 2, 1, 1, 1], 44: [1, 1, 1, 1, 0, 0]}
+    crf = {42: [0, 0, 1, 1, 0, 1], 43: [0, 0, 1, 1, 0, 0], 44: [1, 0, 0, 1, 0, 0]}
+    for seed in mle:
+        for name, method, errs in (("p-mle", "mle", mle), ("p-crf", "crf", crf)):
+            acc = 1 - sum(errs[seed]) / sum(words)
+            write_run(runs, f"{name}-seed{seed}", method, {"test/accuracy": acc, "test/sentence_words": words,
+                                                          "test/sentence_errors": errs[seed]}, {"task": "pos", "crf_loss": "nll"})
+    compare, argv = load_script("compare"), ["--task", "pos", "--runs_dir", str(runs)]  # in-process: no start-up cost
+    out = compare.main(argv).splitlines()
+    assert out[0].endswith("| UPOS Δ points [95% CI], p (vs `p-mle`) |")
+    assert out[2].startswith("| G alone: MLE · `p-mle` |") and out[2].endswith("| baseline |")
+    # The CRF row: errors averaged over the three seeds per sentence, against MLE's, 10,000 resamples at seed 0.
+    mean = lambda e: [sum(c) / 3 for c in zip(*e.values())]
+    r = paired_bootstrap(words, mean(crf), mean(mle))
+    assert r["delta"] > 0
+    expected = f"{100 * r['delta']:+.2f} [{100 * r['ci_low']:+.2f}, {100 * r['ci_high']:+.2f}], p={r['p_value']:.3f}"
+    assert out[3].startswith("| D alone: CRF (nll) · `p-crf` |") and out[3].endswith(f"| {expected} |")
+    assert [l.split(" | ")[0] for l in out[4:]] == [f"| published: {label}" for label, _ in get_task("pos").PUBLISHED]
+    # Two MLE configurations: the baseline must be named.
+    write_run(runs, "q-mle-seed42", "mle", {"test/accuracy": 0.9, "test/sentence_words": words,
+                                            "test/sentence_errors": mle[42]}, {"task": "pos"})
+    with pytest.raises(ValueError, match="--baseline RUN"):
+        compare.main(argv)
+    out = compare.main(argv + ["--baseline", "q-mle"]).splitlines()
+    assert out[0].endswith("(vs `q-mle`) |") and any(l.endswith("| baseline |") and "q-mle" in l for l in out)

@@ -105,6 +105,33 @@ def test_tagging_scores_known_answers():
     # predicted bigrams: <s> DET, DET VERB*, VERB VERB*, VERB <s>, <s> PRON, PRON VERB, VERB <s>: 2 of 7 unseen
     assert s["unseen_bigram_rate"] == pytest.approx(2 / 7)
     assert s["gold_unseen_bigram_rate"] == 0.0
+    assert s["sentence_words"] == [3, 2] and s["sentence_errors"] == [1, 0]
+
+
+def test_paired_bootstrap_matches_the_exact_bootstrap_distribution():
+    # 5 sentences: all 5^5 equally likely resamples enumerated give the exact bootstrap distribution of the
+    # accuracy difference; 20,000 random resamples must reproduce its p-value, mean and spread within MC error.
+    import itertools
+
+    import numpy as np
+
+    from seqgan.scoring.significance import paired_bootstrap
+    words, ea, eb = [12, 7, 20, 3, 9], [1, 0, 2, 1, 0], [2, 1, 5, 0, 1]
+    diff = np.subtract(eb, ea)
+    exact = np.array([diff[list(i)].sum() / np.take(words, i).sum() for i in itertools.product(range(5), repeat=5)])
+    delta = diff.sum() / sum(words)
+    p_exact = np.mean(np.abs(exact - delta) >= abs(delta) - 1e-12)
+    r = paired_bootstrap(words, ea, eb, resamples=20_000, seed=1)
+    assert r["delta"] == pytest.approx(delta)  # 7 fewer errors in 51 words
+    se = np.sqrt(p_exact * (1 - p_exact) / 20_000)
+    assert abs(r["p_value"] - p_exact) < 4 * se, (r["p_value"], p_exact)
+    lo, hi = np.percentile(exact, [2.5, 97.5])
+    assert np.mean(exact <= r["ci_low"]) == pytest.approx(0.025, abs=0.02) and r["ci_low"] == pytest.approx(lo, abs=0.02)
+    assert np.mean(exact >= r["ci_high"]) == pytest.approx(0.025, abs=0.02) and r["ci_high"] == pytest.approx(hi, abs=0.02)
+    same = paired_bootstrap(words, ea, ea)
+    assert same["delta"] == 0.0 and same["p_value"] == 1.0 and same["ci_low"] == same["ci_high"] == 0.0
+    with pytest.raises(ValueError, match="same test file"):
+        paired_bootstrap(words, ea, eb[:4])
 
 
 def test_score_text_script(tmp_path, capsys):

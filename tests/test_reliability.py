@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -79,6 +80,34 @@ def test_resume_refuses_other_options_and_missing_states(data_dir, tmp_path):
     (tmp_path / "r" / "checkpoints" / ".step-00000009.tmp").mkdir()  # a half-written state is never "latest"
     from seqgan.training.resume import find_state
     assert find_state(tmp_path / "r", "latest").name == "step-00000004"
+
+
+def test_early_stopping_stops_at_the_first_spent_patience_and_resumes_as_stopped(data_dir, tmp_path):
+    # A large step makes dev NLL_test (the oracle's selection metric) stall within a few evaluations.
+    args = ["--max_steps", "120", "--eval_every", "3", "--early_stopping_patience", "2", "--learning_rate", "0.3",
+            "--warmup_ratio", "0", "--num_eval_samples", "20"]
+    train = load_script("train")
+    train.main(train_cmd(tmp_path / "a", data_dir, *args)[2:])
+    log = [json.loads(l) for l in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()]
+    dev = [(r["step"], r["dev/nll_test"]) for r in log if "dev/nll_test" in r]
+    stop = [r for r in log if r.get("train/stopped_early")]
+    assert len(stop) == 1 and stop[0]["step"] < 120, "the run should have stopped early; raise the learning rate"
+    # Replay the rule by hand: the first evaluation 2 evaluations after the running best ends the run.
+    best_step, best, expected = None, float("inf"), None
+    for step, v in dev:
+        if v < best:
+            best_step, best = step, v
+        elif (step - best_step) // 3 >= 2:
+            expected = step
+            break
+    assert stop[0]["step"] == dev[-1][0] == expected and stop[0]["train/best_step"] == best_step
+    assert json.loads((tmp_path / "a" / "best" / "trainer_state.json").read_text())["step"] == best_step
+    assert json.loads((tmp_path / "a" / "eval_test.json").read_text())["best_step"] == best_step
+    # Resuming from the state written at the stop trains nothing more and ends as the first run did.
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    (tmp_path / "b" / "eval_test.json").unlink()
+    train.main(train_cmd(tmp_path / "b", data_dir, *args, "--resume_from_checkpoint", "latest")[2:])
+    same_run(tmp_path / "a", tmp_path / "b")
 
 
 def test_nonfinite_losses_are_skipped_then_stop_the_run(data_dir, tmp_path):

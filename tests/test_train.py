@@ -62,6 +62,10 @@ def test_short_run_lowers_loss_and_moves_every_parameter(task, short_runs):
     assert saved["test/nll"] == results["test/nll"]
     if task == "pos":
         assert results["test/num_words"] == 25094 and 0.3 < results["test/accuracy"] <= 1.0
+        # Per-sentence words and errors (compare.py's paired test) agree with the corpus figures.
+        words, errors = results["test/sentence_words"], results["test/sentence_errors"]
+        assert len(words) == results["test/num_sentences"] and sum(words) == 25094
+        assert 1 - sum(errors) / sum(words) == pytest.approx(results["test/accuracy"])
     assert results["seed"] == 42 and results["data_seed"] == 1234 and results["test/sample_seed"] == 1234 + 102
 
 

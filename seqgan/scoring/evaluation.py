@@ -79,7 +79,7 @@ def format_table(metrics: dict) -> str:
         lines += ["", "| tag | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
         lines += [f"| {t} | " + " | ".join(_fmt(d.get(c)) for c in cols) + " |" for t, d in per_tag.items()]
     for k, v in metrics.items():
-        if isinstance(v, list):
+        if isinstance(v, list) and all(isinstance(s, str) for s in v):  # samples; per-sentence counts stay in the JSON
             lines.append(f"\n{k}:")
             lines += [f"  {s}" for s in v]
     return "\n".join(lines)

@@ -54,15 +54,18 @@ def tagging_scores(pred: list[list[str]], gold: list[list[str]], words: list[lis
                    train_bigrams: set[tuple[str, str]] | None = None, tagset: list[str] | None = None) -> dict:
     """Tagging metrics: accuracy overall / on words seen / unseen in training, sentence exact match,
     per-tag precision, recall and F1, and the share of predicted tag bigrams never seen in training
-    (a direct measure of global structure; the gold test sequences' own rate is reported beside it)."""
+    (a direct measure of global structure; the gold test sequences' own rate is reported beside it), and the
+    words and errors of each sentence (for paired tests between systems, seqgan/scoring/significance.py)."""
     if len(pred) != len(gold) or len(gold) != len(words):
         raise ValueError(f"got {len(pred)} predictions for {len(gold)} gold sentences")
     n = correct = n_unk = correct_unk = exact = 0
     tp, n_pred, n_gold = Counter(), Counter(), Counter()
+    errors = []  # per sentence: scripts/compare.py's paired bootstrap over sentences reads them
     for p, g, w in zip(pred, gold, words):
         if len(p) != len(g):
             raise ValueError(f"prediction has {len(p)} tags for a sentence of {len(g)} words: {' '.join(w)}")
         hits = [a == b for a, b in zip(p, g)]
+        errors.append(len(g) - sum(hits))
         n, correct, exact = n + len(g), correct + sum(hits), exact + all(hits)
         for hit, word in zip(hits, w):
             if word not in train_words:
@@ -79,6 +82,8 @@ def tagging_scores(pred: list[list[str]], gold: list[list[str]], words: list[lis
         "num_words": n,
         "num_unknown_words": n_unk,
         "num_sentences": len(gold),
+        "sentence_words": [len(g) for g in gold],
+        "sentence_errors": errors,
     }
     for tag in tagset or sorted(set(n_gold) | set(n_pred)):
         prec = tp[tag] / n_pred[tag] if n_pred[tag] else 0.0

@@ -145,6 +145,14 @@ def param_groups(model: torch.nn.Module, weight_decay: float):
             {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
 
 
+def patience_spent(rec: RunRecorder, step: int, eval_every: int, patience: int) -> bool:
+    """True when `patience` > 0 dev evaluations (every `eval_every` steps) have passed since best/ last improved.
+    Counted from the steps alone, so a resumed run decides exactly as the uninterrupted one did."""
+    if patience <= 0 or rec.selection is None or rec.best_step is None:
+        return False
+    return (step - rec.best_step) // eval_every >= patience
+
+
 def train_supervised(run: Run, raw_gen, objective, num_epochs: float, averager=None):
     """Minimise `objective` over the training data (MLE, or a CRF loss), evaluating on dev every epoch
     (or --eval_every steps). With `averager`, the running average of the weights is what is evaluated."""
@@ -175,6 +183,8 @@ def train_supervised(run: Run, raw_gen, objective, num_epochs: float, averager=N
         it = start_epoch(loader, run.sampler, epoch)
         seek(it, i)  # before the RNG is restored (see `seek`)
         load_state(run.resume_path, acc, parts)
+        if run.resume.get("stopped_early"):  # the interrupted run had already stopped: nothing left to train
+            total_steps = step
     elif run.resume is not None:  # the run is past this phase: the next phase's state restores the weights
         return total_steps, 0, eval_gen
     eval_every = args.eval_every or steps_per_epoch
@@ -206,11 +216,19 @@ def train_supervised(run: Run, raw_gen, objective, num_epochs: float, averager=N
                 bar.set_postfix(loss=f"{mean_loss:.4f}")
                 run.rec.log({"step": step, "epoch": epoch, "train/loss": mean_loss, "train/lr": scheduler.get_last_lr()[0],
                              "train/grad_norm": None if grad_norm is None else float(grad_norm)})
+            stopped = False
             if step % eval_every == 0 or step == total_steps:
                 run.rec.evaluate(step, epoch, eval_gen, phase=phase)
-            if step % save_every == 0 or step == total_steps:
+                stopped = patience_spent(run.rec, step, eval_every, args.early_stopping_patience) and step < total_steps
+            if stopped:  # logged before the state is saved, so a resumed run's log has this line too
+                run.rec.write(f"step {step}: no better dev {run.rec.selection[0]} than step {run.rec.best_step}'s for "
+                              f"{args.early_stopping_patience} evaluations; stopping early (best/ is step {run.rec.best_step}).")
+                run.rec.log({"step": step, "epoch": epoch, "train/stopped_early": True, "train/best_step": run.rec.best_step})
+                total_steps = step
+            if stopped or step % save_every == 0 or step == total_steps:
                 run.save(parts, {"phase": phase, "phase_step": step, "epoch": epoch, "batch_in_epoch": i,
-                                 "running_loss": [float(x) for x in running]})  # losses not yet logged
+                                 "running_loss": [float(x) for x in running],  # losses not yet logged
+                                 "stopped_early": stopped})
             if step >= total_steps:
                 break
         else:
