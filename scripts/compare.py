@@ -197,7 +197,8 @@ def paired_cell(m: dict | list[dict], base: dict | list[dict], words_key: str, e
     if words != base_words:
         raise ValueError("a row and the baseline were tested on different sentences; the paired test needs one test file.")
     r = paired_bootstrap(words, ea, eb)
-    return f"{100 * r['delta']:+.2f} [{100 * r['ci_low']:+.2f}, {100 * r['ci_high']:+.2f}], p={r['p_value']:.3f}"
+    p = f"p={r['p_value']:.4f}" if r["p_value"] > 0 else f"p<{1 / r['resamples']:g}"  # no resample reached the null
+    return f"{100 * r['delta']:+.2f} [{100 * r['ci_low']:+.2f}, {100 * r['ci_high']:+.2f}], {p}"
 
 
 def table(task: str, rows: list[tuple[str, dict]], baseline: str | None = None) -> str:
