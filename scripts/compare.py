@@ -234,7 +234,7 @@ def table(task: str, rows: list[tuple[str, dict]], baseline: str | None = None) 
 
 
 def plot(task: str, rows: list[tuple[str, dict]], baseline: str | None, path: str) -> None:
-    """Every seed's MLE curve, and the GAN and G + D rows as single points (labelled by their temperature)."""
+    """Every seed's MLE curve, and each GAN and G + D run as a single point (labelled by its temperature)."""
     axes = get_task(task).SWEEP_AXES
     if not axes:
         raise ValueError(f"--plot: {task} has no temperature sweeps to draw.")
@@ -248,8 +248,9 @@ def plot(task: str, rows: list[tuple[str, dict]], baseline: str | None, path: st
     if not curves:
         raise ValueError(f"--plot: the MLE runs of {base.split('`')[1]} have no sweep_test.json; run scripts/evaluate.py "
                          "--checkpoint RUN --temperatures ... first.")
-    points = [dict(m, label=name.split(" · ")[0]) for name, m in rows
-              if name.startswith(("GAN", "G + D")) and all(isinstance(m.get(k), (int, float)) for k in ("temperature", *axes[0][:2]))]
+    # One point per run (the dev-picked state; its [last] state stays in the table), labelled with its run folder.
+    points = [dict(m, label=name.replace("`", "")) for name, m in rows if name.startswith(("GAN", "G + D"))
+              and "[last]" not in name and all(isinstance(m.get(k), (int, float)) for k in ("temperature", *axes[0][:2]))]
     plot_sweep(curves + points, axes, path, title=task)
 
 
