@@ -215,7 +215,7 @@ def table(task: str, rows: list[tuple[str, dict]], baseline: str | None = None) 
         per_seed = [dict(m) for _ in curves]
         for ms, curve in zip(per_seed, curves):
             add_gaps(ms, task, curve)
-        published.append((f"published: {label}", m, per_seed if isinstance(base_runs, list) and per_seed else (per_seed or [m])[0]))
+        published.append((f"published: {label}", m, per_seed or m))
     cols = list(mod.COMPARE_COLUMNS)
     every = rows + [(n, x) for n, _, v in published for x in (v if isinstance(v, list) else [v])]
     gaps = [(name, f"gap:{name}", "{:+.4f}") for name, *_ in getattr(mod, "FRONTIER", [])
