@@ -90,8 +90,9 @@ def collect(runs_dir: Path, task: str) -> list[tuple[str, dict]]:
         if res.get("task") != task:
             continue
         best = {k[5:]: v for k, v in res.items() if k.startswith("test/")}
+        own_curve = mle_curve(run)  # read once: the guided rows' gaps and the published anchors' are measured on it
         if res.get("method", "mle") == "mle":
-            best["mle_curve"] = mle_curve(run)  # the published anchors' gaps are measured against it
+            best["mle_curve"] = own_curve
         last = {k[10:]: v for k, v in res.items() if k.startswith("last/test/")}
         group = [(describe(run.name, res, "best"), best)]
         if res.get("method") in ("gan", "latent-gan") and last and any(last.get(k) != best.get(k) for _, k, _ in get_task(task).COMPARE_COLUMNS):
@@ -102,7 +103,7 @@ def collect(runs_dir: Path, task: str) -> list[tuple[str, dict]]:
             e = {k[5:]: v for k, v in json.loads(extra.read_text()).items() if k.startswith("test/")}
             group.append((describe(run.name, {**res, **e}, kind), e))
             if kind == "guide":
-                add_gaps(e, task, mle_curve(run))
+                add_gaps(e, task, own_curve)
         if res.get("method") in ("gan", "latent-gan") and res.get("start"):
             start = run_dir(res["start"])  # where training read it, or beside this run when the folder moved
             curve = mle_curve(start if start.is_dir() else runs_dir / start.name)
@@ -228,7 +229,7 @@ def table(task: str, rows: list[tuple[str, dict]], baseline: str | None = None) 
         cells += [cell(g, k, fmt) + (" beyond" if beyond(g, k) else "") for _, k, fmt in gaps]
         if extra:
             cells.append("baseline" if name == base else "–" if name.startswith("published: ") else
-                         paired_cell(m, dict(groups)[base], paired[1], paired[2]))
+                         paired_cell(m, base_runs, paired[1], paired[2]))
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
