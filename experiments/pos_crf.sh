@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 C="accelerate launch --num_processes 1 scripts/train.py --task pos --method crf"
 $C --crf_loss nll
 $C --crf_loss perceptron
-$C --crf_loss perceptron --crf_average --output_dir runs/pos-crf-perceptron-avg
+$C --crf_loss perceptron --average_weights --output_dir runs/pos-crf-perceptron-avg
 $C --crf_loss hinge
 $C --crf_loss gen_negatives --negatives_from runs/pos-mle
 python scripts/evaluate.py --num_candidates 8 --checkpoint runs/pos-mle --rerank_with runs/pos-crf-nll \

@@ -57,10 +57,11 @@ class CompareArguments:
 
 def describe(run: str, res: dict, kind: str) -> str:
     method = res.get("method", "mle")
+    averaged = ", averaged" if res.get("average_weights", res.get("crf_average")) else ""  # crf_average: older runs' key
     if method == "gan":
         what = f"GAN ({res.get('bridge')}, {res.get('gan_loss')})"
     elif method == "crf":
-        what = f"D alone: {get_task(res['task']).D_ALONE} ({res.get('crf_loss')}{', averaged' if res.get('crf_average') else ''})"
+        what = f"D alone: {get_task(res['task']).D_ALONE} ({res.get('crf_loss')}{averaged})"
     elif method == "hmm":
         what = "D alone: HMM"
     elif method == "latent-gan":
@@ -68,7 +69,7 @@ def describe(run: str, res: dict, kind: str) -> str:
     elif method in G_FROM_A_PRIOR:
         what = f"G alone: {G_FROM_A_PRIOR[method]} (NLL: IWAE bound)"
     else:
-        what = "G alone: MLE"
+        what = f"G alone: MLE{' (weights averaged)' if averaged else ''}"
     decoding = {"best": "", "last": " [last]", "prior": " [N(0, I) codes]",
                 "greedy": " [Viterbi]" if method in ("crf", "hmm") else " [greedy]"}.get(kind, "")
     if kind == "guide":

@@ -179,6 +179,11 @@ class TrainArguments:
     early_stopping_patience: int = field(default=0, metadata={
         "help": "MLE/CRF: stop when the task's dev selection metric (the one that picks best/) has not improved for N "
                 "dev evaluations in a row; best/ is then the state it picked (0: train every epoch)."})
+    average_weights: bool = field(default=False, metadata={
+        "help": "MLE/CRF: evaluate and save an exponential moving average of the weights instead of the weights "
+                "themselves (Polyak averaging; for the CRF perceptron, the averaged perceptron's neural analogue)."})
+    average_decay: float = field(default=0.999, metadata={
+        "help": "--average_weights: decay of the average per optimiser step (0.999 averages over the last ~1,000 steps)."})
     min_steps: int = field(default=0, metadata={
         "help": "Train at least N optimiser steps: on a small dataset the default --num_epochs is raised to the whole "
                 "number of epochs that reaches N (pos: 1200, so a 1,300-sentence treebank trains 30 epochs and EWT its "
@@ -226,6 +231,11 @@ class TrainArguments:
             raise ValueError("--push_to_hub needs --hub_model_id user/name (the repository to push to).")
         if self.num_epochs <= 0 and self.max_steps <= 0:
             raise ValueError("Set --num_epochs > 0 or --max_steps > 0, otherwise nothing trains.")
+        if not 0.0 < self.average_decay < 1.0:
+            raise ValueError(f"--average_decay must be in (0, 1), got {self.average_decay}.")
+        if self.average_weights and self.method not in ("mle", "crf"):
+            raise ValueError(f"--average_weights averages MLE or CRF training; --method {self.method} does not use it "
+                             "(drop the flag, or train the MLE run with it and --init_from that run).")
         if self.early_stopping_patience < 0:
             raise ValueError(f"--early_stopping_patience must be >= 0 (0 turns it off), got {self.early_stopping_patience}.")
 
@@ -308,10 +318,6 @@ class CrfArguments:
         "help": "crf: how negatives enter training. nll: all sequences via the partition function; perceptron: the "
                 "model's own Viterbi output; hinge: Hamming-cost-augmented Viterbi; gen_negatives: samples of a "
                 "trained generator (--negatives_from). text and oracle take nll only."})
-    crf_average: bool = field(default=False, metadata={
-        "help": "crf: evaluate and save an exponential moving average of the weights (the averaged perceptron's "
-                "neural analogue; decay --average_decay)."})
-    average_decay: float = field(default=0.999, metadata={"help": "crf --crf_average: decay of the weight average per step."})
     negatives_from: str | None = field(default=None, metadata={
         "help": "crf --crf_loss gen_negatives: the generator checkpoint (run folder, checkpoint or Hub id) that samples negatives."})
     num_negatives: int = field(default=8, metadata={"help": "crf --crf_loss gen_negatives: negatives sampled per sentence."})

@@ -93,3 +93,7 @@ def test_bad_values_are_rejected():
         parse_args(["--task", "oracle", "--method", "crf", "--crf_loss", "hinge"])
     with pytest.raises(ValueError, match="--gumbel_beta_max must be >= 1"):
         parse_args(["--task", "oracle", "--method", "gan", "--gumbel_beta_max", "0.5"])
+    with pytest.raises(ValueError, match="--average_weights averages MLE or CRF training; --method gan"):
+        parse_args(["--task", "oracle", "--method", "gan", "--average_weights"])
+    with pytest.raises(ValueError, match=r"--average_decay must be in \(0, 1\)"):
+        parse_args(["--task", "pos", "--average_weights", "--average_decay", "1"])

@@ -110,6 +110,32 @@ def test_early_stopping_stops_at_the_first_spent_patience_and_resumes_as_stopped
     same_run(tmp_path / "a", tmp_path / "b")
 
 
+def test_average_weights_saves_the_moving_average_and_resumes_it(data_dir, tmp_path):
+    args = ["--max_steps", "3", "--eval_every", "3", "--save_every", "1", "--save_total_limit", "3", "--warmup_ratio", "0",
+            "--average_weights", "--average_decay", "0.5"]
+    train = load_script("train")
+    train.main(train_cmd(tmp_path / "a", data_dir, *args)[2:])
+    states = sorted((tmp_path / "a" / "checkpoints").iterdir())
+    raw = [load_file(s / "models" / "objective.safetensors") for s in states]  # the trained weights after steps 1, 2, 3
+    prefix = "gen.model."  # the Objective holds the Generator as .gen, which holds the transformers model as .model
+    # torch's AveragedModel copies the weights at its first update, then a_t = 0.5 a_{t-1} + 0.5 w_t.
+    expected = {k[len(prefix):]: v for k, v in raw[0].items()}
+    for w in raw[1:]:
+        expected = {k: 0.5 * v + 0.5 * w[prefix + k] for k, v in expected.items()}
+    expected["transformer.wte.weight"] = expected["lm_head.weight"]  # tied: the state keeps one name, best/ the other
+    best = load_file(tmp_path / "a" / "best" / "generator" / "model.safetensors")
+    assert set(best) <= set(expected) and len(best) > 10
+    assert all(torch.allclose(best[k], expected[k], atol=1e-6) for k in best)
+    assert not all(torch.allclose(best[k], raw[-1][prefix + k]) for k in best), "the average should differ from w_3"
+    assert json.loads((tmp_path / "a" / "eval_test.json").read_text())["average_weights"] is True
+    # Resuming from step 2 restores the average with the weights: the run ends as the uninterrupted one did.
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    shutil.rmtree(states[-1].parent.parent.parent / "b" / "checkpoints" / states[-1].name)
+    (tmp_path / "b" / "eval_test.json").unlink()
+    train.main(train_cmd(tmp_path / "b", data_dir, *args, "--resume_from_checkpoint", "latest")[2:])
+    same_run(tmp_path / "a", tmp_path / "b")
+
+
 def test_nonfinite_losses_are_skipped_then_stop_the_run(data_dir, tmp_path):
     train = load_script("train")
     calls = {"n": 0}

@@ -11,7 +11,7 @@ a learned tag-transition matrix. Decoding is Viterbi, the exact argmax over all 
 which the Markov (first-order) structure of s makes tractable. Training needs negatives:
 - nll:           all sequences, weighted through the partition function (CRF likelihood);
 - perceptron:    the model's own Viterbi output (the structured perceptron's iterative procedure;
-                 --crf_average evaluates a moving average of the weights, as the averaged perceptron does);
+                 --average_weights evaluates a moving average of the weights, as the averaged perceptron does);
 - hinge:         max-margin: Viterbi on scores augmented with a Hamming cost (cost-augmented decoding);
 - gen_negatives: K tag sequences sampled from a trained generator (--negatives_from), scored in a
                  softmax against the gold sequence: G supplies the negatives D needs.
