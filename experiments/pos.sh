@@ -1,18 +1,69 @@
 #!/usr/bin/env bash
-# POS tagging on UD English EWT: G alone (MLE tagger), D alone (CRF with Viterbi, four ways to get
-# negatives), the GAN fine-tuning the tagger, and G + D decoding. Produces runs/compare_pos.md.
+# POS tagging on UD English EWT over seeds. Per seed: G alone (the MLE tagger with the task's defaults, best/ by dev
+# UPOS), D alone (CRFs sharing its encoder, one per loss in CRF_LOSSES, Viterbi-decoded), the GAN fine-tuning that
+# seed's tagger (BRIDGES), and G + D (the tagger's greedy output + 8 samples reranked by each of that seed's CRFs).
+# Once: the HMM (counting; no seed enters it). Then compare.py: mean ± std over seeds, and a paired bootstrap over
+# test sentences of every row against the MLE tagger. Produces $R/compare_pos.md.
 #
-#   SEQGAN_DATA_DIR=../shared/data bash experiments/pos.sh
+#   SEQGAN_DATA_DIR=../shared/data bash experiments/pos.sh [--seeds "42 43 44"] [runs_dir]
+#   CRF_LOSSES=nll BRIDGES= bash experiments/pos.sh --seeds "42 43 44" runs/pos   # MLE, the likelihood CRF, HMM
 #
-# Seeds: --seed 42, --data_seed 1234 (G + D candidates are sampled with seed 1234 too).
+# CRF_LOSSES (default "nll hinge perceptron"; also perceptron-avg, gen_negatives), BRIDGES (default "reinforce gumbel";
+# empty: no GAN). Seeds: --seed <each of --seeds> (initialisation, shuffling, dropout), --data_seed 1234 (G + D's
+# candidates are sampled with seed 1234 too). Every seed's chain runs in the background at once, one thread each
+# (SEQGAN_NUM_THREADS=1): on 2 cores, times are indicative only; README's timing of the default command is its own run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+SEEDS="42 43 44"
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --seeds) SEEDS=$2; shift 2 ;;
+    -*) echo "unknown option $1; usage: bash experiments/pos.sh [--seeds \"42 43 44\"] [runs_dir]" >&2; exit 2 ;;
+    *) R=$1; shift ;;
+  esac
+done
+R=${R:-runs}
+CRF_LOSSES=${CRF_LOSSES-nll hinge perceptron}
+BRIDGES=${BRIDGES-reinforce gumbel}
+declare -A CRF_OPTS=(
+  [nll]="--crf_loss nll"
+  [hinge]="--crf_loss hinge"
+  [perceptron]="--crf_loss perceptron"
+  # The averaged perceptron's neural analogue: an exponential moving average of the weights, evaluated in their place.
+  [perceptron-avg]="--crf_loss perceptron --average_weights"
+  [gen_negatives]="--crf_loss gen_negatives"  # G supplies D's negatives: 8 samples per sentence of --negatives_from
+)
+declare -A BRIDGE_OPTS=([reinforce]="--bridge reinforce" [gumbel]="--bridge gumbel --gan_loss rsgan")
+mkdir -p "$R"
 L="accelerate launch --num_processes 1"
-[[ -n ${SKIP_MLE:-} ]] || $L scripts/train.py --task pos
-bash experiments/pos_crf.sh   # the CRF baselines (D alone) and G + D with the CRF
-G="$L scripts/train.py --task pos --method gan --init_from runs/pos-mle"
-$G --bridge reinforce
-$G --bridge gumbel --gan_loss rsgan
-python scripts/evaluate.py --num_candidates 8 --checkpoint runs/pos-mle --rerank_with runs/pos-gan-reinforce \
-  --output runs/pos-mle/eval_test_rerank_gand.json
-python scripts/compare.py --task pos --output runs/compare_pos.md
+rerank() {  # G + D: the MLE tagger's greedy output and 8 samples, the one D scores highest
+  local g=$1 d=$2
+  local out="$g/eval_test_rerank_$(basename "$d").json"
+  [[ -f $out ]] || python scripts/evaluate.py --num_candidates 8 --checkpoint "$g" --rerank_with "$d" --output "$out"
+}
+chain() {
+  local seed=$1 g="$R/pos-mle-seed$1"
+  [[ -f $g/eval_test.json ]] || $L scripts/train.py --task pos --seed "$seed" --output_dir "$g" > "$g.log" 2>&1
+  for c in $CRF_LOSSES; do
+    local crf="$R/pos-crf-$c-seed$seed" extra=""
+    [[ $c == gen_negatives ]] && extra="--negatives_from $g"
+    # shellcheck disable=SC2086  # option lists
+    [[ -f $crf/eval_test.json ]] || $L scripts/train.py --task pos --method crf ${CRF_OPTS[$c]} $extra --seed "$seed" \
+      --output_dir "$crf" > "$crf.log" 2>&1
+    rerank "$g" "$crf" >> "$crf.log" 2>&1
+  done
+  for b in $BRIDGES; do
+    local out="$R/pos-gan-$b-seed$seed"
+    # shellcheck disable=SC2086
+    [[ -f $out/eval_test.json ]] || $L scripts/train.py --task pos --method gan --init_from "$g" ${BRIDGE_OPTS[$b]} \
+      --seed "$seed" --output_dir "$out" > "$out.log" 2>&1
+  done
+  [[ " $BRIDGES " == *" reinforce "* ]] && rerank "$g" "$R/pos-gan-reinforce-seed$seed" >> "$g.log" 2>&1
+  return 0
+}
+export SEQGAN_NUM_THREADS=1
+pids=()
+for seed in $SEEDS; do chain "$seed" & pids+=($!); done
+[[ -f $R/pos-hmm/eval_test.json ]] || $L scripts/train.py --task pos --method hmm --output_dir "$R/pos-hmm" > "$R/pos-hmm.log" 2>&1
+for p in "${pids[@]}"; do wait "$p" || { echo "a seed's chain failed: see the logs in $R" >&2; exit 1; }; done
+python scripts/compare.py --task pos --runs_dir "$R" --baseline pos-mle --output "$R/compare_pos.md"

@@ -180,8 +180,9 @@ class TrainArguments:
         "help": "MLE/CRF: stop when the task's dev selection metric (the one that picks best/) has not improved for N "
                 "dev evaluations in a row; best/ is then the state it picked (0: train every epoch)."})
     average_weights: bool = field(default=False, metadata={
-        "help": "MLE/CRF: evaluate and save an exponential moving average of the weights instead of the weights "
-                "themselves (Polyak averaging; for the CRF perceptron, the averaged perceptron's neural analogue)."})
+        "help": "MLE/CRF: evaluate and save an exponential moving average of the weights (bias-corrected, so the first "
+                "steps' weights fade out) instead of the weights themselves; for the CRF perceptron, the averaged "
+                "perceptron's neural analogue."})
     average_decay: float = field(default=0.999, metadata={
         "help": "--average_weights: decay of the average per optimiser step (0.999 averages over the last ~1,000 steps)."})
     min_steps: int = field(default=0, metadata={

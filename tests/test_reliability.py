@@ -118,10 +118,8 @@ def test_average_weights_saves_the_moving_average_and_resumes_it(data_dir, tmp_p
     states = sorted((tmp_path / "a" / "checkpoints").iterdir())
     raw = [load_file(s / "models" / "objective.safetensors") for s in states]  # the trained weights after steps 1, 2, 3
     prefix = "gen.model."  # the Objective holds the Generator as .gen, which holds the transformers model as .model
-    # torch's AveragedModel copies the weights at its first update, then a_t = 0.5 a_{t-1} + 0.5 w_t.
-    expected = {k[len(prefix):]: v for k, v in raw[0].items()}
-    for w in raw[1:]:
-        expected = {k: 0.5 * v + 0.5 * w[prefix + k] for k, v in expected.items()}
+    # The bias-corrected average after t = 3 steps at d = 0.5: sum_s (1 - d) d^(t-s) w_s / (1 - d^t) = (w1 + 2 w2 + 4 w3) / 7.
+    expected = {k[len(prefix):]: (raw[0][k] + 2 * raw[1][k] + 4 * raw[2][k]) / 7 for k in raw[0]}
     expected["transformer.wte.weight"] = expected["lm_head.weight"]  # tied: the state keeps one name, best/ the other
     best = load_file(tmp_path / "a" / "best" / "generator" / "model.safetensors")
     assert set(best) <= set(expected) and len(best) > 10

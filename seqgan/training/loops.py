@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import torch
 import transformers
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 from tqdm.auto import tqdm
 
 from seqgan.training.bridges import BridgeContext
@@ -155,12 +155,21 @@ def patience_spent(rec: RunRecorder, step: int, eval_every: int, patience: int) 
 
 
 def weight_average(model, train_args) -> AveragedModel | None:
-    """--average_weights: an exponential moving average of `model`'s weights, updated after every optimiser step
-    (None without the flag). Exponential, not uniform from step 1: a uniform average keeps the random initial
-    weights in it (measured on the pos CRF: 89.7% UPOS against 92.9% unaveraged)."""
+    """--average_weights: the bias-corrected exponential moving average of `model`'s weights after steps 1..t,
+    a_t = sum_s (1 - d) d^(t-s) w_s / (1 - d^t), updated after every optimiser step (None without the flag).
+
+    Bias-corrected (as Adam's moments are), not torch's plain EMA: that one starts from the step-1 weights and keeps
+    d^(t-1) of them, 30% after 1,200 steps at d = 0.999, and nearly random weights hurt (a uniform average from step
+    1 scored 89.7% UPOS on the pos CRF, against 92.9% unaveraged)."""
     if not train_args.average_weights:
         return None
-    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(train_args.average_decay))
+    decay = train_args.average_decay
+
+    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], num_averaged) -> None:
+        t = int(num_averaged) + 1  # this update's step count (the first update copies w_1: torch does that itself)
+        torch._foreach_lerp_(averaged, current, (1 - decay) / (1 - decay ** t))
+
+    return AveragedModel(model, multi_avg_fn=update)
 
 
 def train_supervised(run: Run, raw_gen, objective, num_epochs: float, averager=None):
