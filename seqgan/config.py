@@ -234,9 +234,6 @@ class TrainArguments:
             raise ValueError("Set --num_epochs > 0 or --max_steps > 0, otherwise nothing trains.")
         if not 0.0 < self.average_decay < 1.0:
             raise ValueError(f"--average_decay must be in (0, 1), got {self.average_decay}.")
-        if self.average_weights and self.method not in ("mle", "crf"):
-            raise ValueError(f"--average_weights averages MLE or CRF training; --method {self.method} does not use it "
-                             "(drop the flag, or train the MLE run with it and --init_from that run).")
         if self.early_stopping_patience < 0:
             raise ValueError(f"--early_stopping_patience must be >= 0 (0 turns it off), got {self.early_stopping_patience}.")
 
@@ -356,6 +353,11 @@ CONFIG_CLASSES = (DataArguments, ModelArguments, TrainArguments, GanArguments, C
 def _finish(configs: tuple, given: set[str] = frozenset()) -> tuple:
     """Fill derived defaults and reject bad combinations; `given` names the options the user set."""
     data, model, train, gan, crf = configs
+    if "average_weights" in given and train.average_weights and train.method not in ("mle", "crf"):
+        raise ValueError(f"--average_weights averages MLE or CRF training; --method {train.method} does not use it "
+                         "(drop the flag, or train the MLE run with it and --init_from that run).")
+    if train.method not in ("mle", "crf"):
+        train.average_weights = False  # a task default for its MLE/CRF runs (pos): nothing to average here
     if "num_epochs" in given and "min_steps" not in given:
         train.min_steps = 0  # the user's own epoch count is kept as given
     if train.output_dir is None:
