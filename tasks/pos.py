@@ -34,10 +34,13 @@ from seqgan.scoring.metrics import tag_bigrams, tagging_scores, teacher_forced_n
 from seqgan.models.tagger import UPOS_TAGS, SeqGanTagger, SeqGanTaggerConfig, TaggerGenerator, word_bytes
 from seqgan.vocab import build_word_tokenizer, encode_words
 
+# 16 epochs with the weights averaged: on EWT dev (seed 42) 94.35% UPOS at 16 epochs, 94.45% averaged, against 93.8% for
+# the earlier 6 epochs (README, POS results); the longest schedule that keeps the default run near 20 minutes on 2 cores.
 DEFAULTS = {
     "max_length": 256,
-    "num_epochs": 6.0,
-    "min_steps": 1200,  # a small treebank (AfriBooms: 1,315 sentences, 41 steps an epoch) trains 30 epochs, EWT 6
+    "num_epochs": 16.0,
+    "average_weights": True,
+    "min_steps": 1200,  # a small treebank (AfriBooms: 1,315 sentences, 41 steps an epoch) trains 30 epochs, EWT 16
     "batch_size": 32,
     "learning_rate": 1e-3,
     "hidden_size": 256,
@@ -47,7 +50,7 @@ DEFAULTS = {
 SELECTION = ("accuracy", "max")  # dev metric that picks the best checkpoint
 # --method crf: the CRF baseline with the MLE tagger's encoder and settings, two epochs more (the
 # perceptron and hinge losses learn only from sentences the model still gets wrong).
-CRF_DEFAULTS = {"num_epochs": 8.0}
+CRF_DEFAULTS = {"num_epochs": 18.0}
 # --method hmm: counting over every training word (the suffix model handles the words never seen).
 HMM_DEFAULTS = {"word_min_freq": 1}
 # --method gan: fine-tune the MLE tagger against D(sentence, tags) with a small step and an MLE term,
