@@ -225,8 +225,9 @@ def train(task, accelerator, out_dir, hub_token, data_args, model_args, train_ar
     else:
         mle_epochs = train_args.num_epochs if train_args.method == "mle" else (0 if start else gan_args.mle_pretrain_epochs)
         if mle_epochs > 0 or (train_args.method == "mle" and train_args.max_steps):
-            averager = weight_average(gen, train_args) if train_args.method == "mle" else None
-            step, epoch, gen = train_supervised(run, gen, Objective(gen, mle_objective), mle_epochs, averager)
+            # A GAN's MLE pretraining never averages: parse_args turned --average_weights off for --method gan.
+            step, epoch, gen = train_supervised(run, gen, Objective(gen, mle_objective), mle_epochs,
+                                                weight_average(gen, train_args))
         elif train_args.method == "gan" and not start:
             raise ValueError("--method gan needs a generator to start from: --init_from an MLE run, or --mle_pretrain_epochs N.")
     if train_args.method == "gan":
