@@ -23,6 +23,7 @@ import yaml
 from seqgan.training.bridges import BRIDGES
 from seqgan.cli import make_parser, parse_strict
 from seqgan.models.crf_tagger import CRF_LOSSES
+from seqgan.models.tagger import SENTENCE_ENCODERS
 from seqgan.training.losses import LOSSES
 
 
@@ -121,6 +122,10 @@ class ModelArguments:
     word_dropout: float = field(
         default=0.1, metadata={"help": "pos only: probability of replacing a word by [UNK] in training (helps unseen words)."}
     )
+    sentence_encoder: str = field(default="transformer", metadata={
+        "help": f"pos only: the from-scratch sentence encoder of the tagger and the CRF, one of "
+                f"{', '.join(SENTENCE_ENCODERS)} (a bidirectional BertModel, or a BiLSTM with --hidden_size // 2 "
+                f"units a direction and --num_layers layers)."})
     prev_tag_dropout: float = field(
         default=0.1, metadata={"help": "pos only: probability of hiding the previous gold tag from the decoder in training."}
     )
@@ -137,6 +142,10 @@ class ModelArguments:
     ae_proposal_scale: float = field(default=0.1, metadata={
         "help": "ae: the IWAE proposal is a Gaussian at the code with this times the fitted prior's deviation."})
     latent_code_seed: int = field(default=0, metadata={"help": "random-code: seed of the sequences' fixed random codes."})
+
+    def __post_init__(self):
+        if self.sentence_encoder not in SENTENCE_ENCODERS:
+            raise ValueError(f"--sentence_encoder {self.sentence_encoder!r} is not one of {', '.join(SENTENCE_ENCODERS)}.")
 
 
 METHODS = ("mle", "gan", "crf", "hmm", "random-code", "ae", "vae", "latent-gan")
@@ -372,6 +381,9 @@ def _finish(configs: tuple, given: set[str] = frozenset()) -> tuple:
                          "discriminator-alone model is --method crf.")
     if train.method == "gan" and gan.init_from and model.generator_name_or_path:
         raise ValueError("--init_from and --generator_name_or_path both name a starting generator; keep one.")
+    if model.sentence_encoder != "transformer" and (data.task != "pos" or model.encoder_name_or_path):
+        raise ValueError(f"--sentence_encoder {model.sentence_encoder} is the from-scratch pos tagger's encoder; drop it "
+                         f"for --task {data.task} or with --encoder_name_or_path (that model is the encoder then).")
     if model.encoder_name_or_path and data.task != "pos":
         raise ValueError(f"--encoder_name_or_path is the pos tagger's sentence encoder; for --task {data.task} a "
                          "pretrained encoder can serve as D (--disc_name_or_path) and a causal LM as G "

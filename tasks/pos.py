@@ -278,6 +278,7 @@ def tagger_config(tokenizer, model_args, data_args, train: Dataset | None = None
         decoder_layers=model_args.decoder_layers, char_dim=model_args.char_dim, char_filters=model_args.char_filters,
         max_positions=data_args.max_length, prev_tag_dropout=model_args.prev_tag_dropout,
         word_dropout=model_args.word_dropout, word_unk_id=tokenizer.unk_token_id,
+        sentence_encoder=model_args.sentence_encoder,
     )
 
 

@@ -6,7 +6,8 @@
 Architecture (all transformers building blocks, configured from scratch by default):
 - each word is embedded as  word_embedding(normalised form) + proj(byte-CNN(raw UTF-8 bytes)),
   so unknown words still get a representation from their spelling (suffixes, capitals, digits);
-- a bidirectional `BertModel` encodes the sentence: h_t sees every word;
+- a bidirectional encoder reads the sentence, so h_t sees every word: a `BertModel` (--sentence_encoder
+  transformer) or a BiLSTM (--sentence_encoder lstm, the encoder of the non-pretrained taggers in the literature);
 - a causal `GPT2Model` over tag positions reads  tag_embedding(tag_{t-1}) + proj(h_t),  so tag t
   is conditioned on the whole sentence and on all tags before it; decoding uses its KV cache.
 """
@@ -17,6 +18,7 @@ import torch
 import torch.nn as nn
 from transformers import AutoConfig, AutoModel, BertConfig, BertModel, GPT2Config, GPT2Model
 from transformers import PreTrainedModel, PretrainedConfig
+from transformers.modeling_outputs import BaseModelOutput
 
 from seqgan.models.generator import Generator, GrowableCache, shift_right
 
@@ -44,12 +46,13 @@ class SeqGanTaggerConfig(PretrainedConfig):
                  char_kernels: tuple[int, ...] = (2, 3, 4), max_word_bytes: int = 24, max_positions: int = 256,
                  prev_tag_dropout: float = 0.1, word_dropout: float = 0.1, word_unk_id: int = 3,
                  tag_column: str = "upos", encoder_config: dict | None = None, encoder_name: str | None = None,
-                 **kwargs):
+                 sentence_encoder: str = "transformer", **kwargs):
         self.word_vocab_size, self.tags = word_vocab_size, list(tags or UPOS_TAGS)
         self.tag_column = tag_column  # the CoNLL-U column its tags belong in: upos or xpos (scripts/generate.py)
         # A pretrained sentence encoder (--encoder_name_or_path): its config, so a checkpoint rebuilds it offline;
         # words then come from the encoder's own tokenizer, pooled at their first subword.
         self.encoder_config, self.encoder_name = encoder_config, encoder_name
+        self.sentence_encoder = sentence_encoder  # a key of SENTENCE_ENCODERS (from scratch only)
         self.hidden_size, self.num_layers, self.num_heads, self.ffn_size = hidden_size, num_layers, num_heads, ffn_size
         self.dropout, self.decoder_layers, self.char_dim, self.char_filters = dropout, decoder_layers, char_dim, char_filters
         self.char_kernels, self.max_word_bytes, self.max_positions = list(char_kernels), max_word_bytes, max_positions
@@ -90,21 +93,55 @@ class ByteCNN(nn.Module):
         return torch.cat(pooled, 1)[inverse].view(B, T, -1)  # (B, T, filters * kernels)
 
 
+class BiLstmEncoder(nn.Module):
+    """A BiLSTM with BertModel's calling convention (embeddings.word_embeddings; inputs_embeds, attention_mask ->
+    last_hidden_state), so the taggers treat both encoders alike. Each direction has hidden_size // 2 units."""
+
+    def __init__(self, config):
+        super().__init__()
+        d = config.hidden_size
+        if d % 2:
+            raise ValueError(f"--sentence_encoder lstm splits --hidden_size between two directions: {d} is odd.")
+        self.embeddings = nn.Module()
+        self.embeddings.word_embeddings = nn.Embedding(config.word_vocab_size, d, padding_idx=0)
+        self.lstm = nn.LSTM(d, d // 2, num_layers=config.num_layers, bidirectional=True, batch_first=True,
+                            dropout=config.dropout if config.num_layers > 1 else 0.0)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor) -> BaseModelOutput:
+        B, T, _ = inputs_embeds.shape
+        lengths = attention_mask.sum(1).clamp(min=1).cpu()  # (B,): pack_padded_sequence wants them on the CPU
+        # Packing keeps the backward direction from reading the padding after each sentence's last word.
+        packed = nn.utils.rnn.pack_padded_sequence(self.dropout(inputs_embeds), lengths, batch_first=True,
+                                                   enforce_sorted=False)
+        out, _ = self.lstm(packed)
+        h, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=T)  # (B, T, d)
+        return BaseModelOutput(last_hidden_state=self.dropout(h))
+
+
+def transformer_encoder(config) -> nn.Module:
+    return BertModel(BertConfig(
+        vocab_size=config.word_vocab_size, hidden_size=config.hidden_size, num_hidden_layers=config.num_layers,
+        num_attention_heads=config.num_heads, intermediate_size=config.ffn_size,
+        hidden_dropout_prob=config.dropout, attention_probs_dropout_prob=config.dropout,
+        max_position_embeddings=config.max_positions, type_vocab_size=1, pad_token_id=0,
+    ), add_pooling_layer=False)
+
+
+# --sentence_encoder: the from-scratch encoders over word table + byte CNN, by name (config -> module).
+SENTENCE_ENCODERS = {"transformer": transformer_encoder, "lstm": BiLstmEncoder}
+
+
 def sentence_encoder(config) -> tuple[nn.Module, ByteCNN | None, nn.Linear]:
-    """The sentence encoder shared by the taggers: word table + byte CNN -> bidirectional BertModel, or a
-    pretrained encoder over its own subwords (config.encoder_config) with a projection to hidden_size."""
+    """The sentence encoder shared by the taggers: word table + byte CNN -> SENTENCE_ENCODERS[config.sentence_encoder],
+    or a pretrained encoder over its own subwords (config.encoder_config) with a projection to hidden_size."""
     d = config.hidden_size
     if config.encoder_config:
         encoder = AutoModel.from_config(AutoConfig.for_model(**config.encoder_config))
         if getattr(encoder, "pooler", None) is not None:
             encoder.pooler = None  # unused: words are read at their first subword
         return encoder, None, nn.Linear(encoder.config.hidden_size, d)
-    encoder = BertModel(BertConfig(
-        vocab_size=config.word_vocab_size, hidden_size=d, num_hidden_layers=config.num_layers,
-        num_attention_heads=config.num_heads, intermediate_size=config.ffn_size,
-        hidden_dropout_prob=config.dropout, attention_probs_dropout_prob=config.dropout,
-        max_position_embeddings=config.max_positions, type_vocab_size=1, pad_token_id=0,
-    ), add_pooling_layer=False)
+    encoder = SENTENCE_ENCODERS[config.sentence_encoder](config)
     chars = ByteCNN(config.char_dim, config.char_filters, config.char_kernels)
     return encoder, chars, nn.Linear(config.char_filters * len(config.char_kernels), d)
 
