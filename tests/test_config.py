@@ -97,3 +97,7 @@ def test_bad_values_are_rejected():
         parse_args(["--task", "oracle", "--method", "gan", "--average_weights"])
     with pytest.raises(ValueError, match=r"--average_decay must be in \(0, 1\)"):
         parse_args(["--task", "pos", "--average_weights", "--average_decay", "1"])
+    with pytest.raises(ValueError, match="--sentence_encoder 'gru' is not one of transformer, lstm"):
+        parse_args(["--task", "pos", "--sentence_encoder", "gru"])
+    with pytest.raises(ValueError, match="--sentence_encoder lstm is the from-scratch pos tagger's encoder; drop it for --task text"):
+        parse_args(["--task", "text", "--sentence_encoder", "lstm"])

@@ -2,6 +2,8 @@
 
 import pytest
 import torch
+from dataclasses import replace
+
 from datasets import Dataset
 
 from seqgan.checkpoint import load_checkpoint, save_checkpoint
@@ -19,12 +21,12 @@ POS = [
 ]
 
 
-def build(task_name, rows, max_length):
+def build(task_name, rows, max_length, model_args=TINY):
     torch.manual_seed(0)
     task = get_task(task_name)
     ds = Dataset.from_list(rows)
-    tok = task.build_tokenizer(ds, TINY)
-    gen = task.build_generator(tok, TINY, DataArguments(task=task_name, max_length=max_length))
+    tok = task.build_tokenizer(ds, model_args)
+    gen = task.build_generator(tok, model_args, DataArguments(task=task_name, max_length=max_length))
     batch = task.collator(tok)(list(task.encode(ds, tok, gen)))
     return task, tok, gen.eval(), batch
 
@@ -34,6 +36,7 @@ CASES = {
     "oracle": lambda: build("oracle", [{"text": " ".join(str(i * 7 % 5000) for i in range(k, k + 20)), "line": k}
                                        for k in range(3)], 20),
     "pos": lambda: build("pos", POS, 16),
+    "pos-lstm": lambda: build("pos", POS, 16, replace(TINY, sentence_encoder="lstm")),
 }
 
 
@@ -42,17 +45,17 @@ def test_sampled_logprobs_equal_teacher_forcing(name):
     task, tok, gen, batch = CASES[name]()
     g = torch.Generator().manual_seed(1)
     with torch.no_grad():
-        n = batch["labels"].shape[0] if name == "pos" else 6
-        s = gen.sample(batch if name == "pos" else None, num_samples=None if name == "pos" else n, generator=g,
-                       return_logits=True)
-        scored = gen.token_logprobs({**batch, "labels": s.tokens, "mask": s.mask}) if name == "pos" else \
+        n = batch["labels"].shape[0] if name.startswith("pos") else 6
+        pos = name.startswith("pos")
+        s = gen.sample(batch if pos else None, num_samples=None if pos else n, generator=g, return_logits=True)
+        scored = gen.token_logprobs({**batch, "labels": s.tokens, "mask": s.mask}) if pos else \
             gen.token_logprobs({"labels": s.tokens, "mask": s.mask})
-        full = gen({**batch, "labels": s.tokens, "mask": s.mask}) if name == "pos" else gen({"labels": s.tokens, "mask": s.mask})
+        full = gen({**batch, "labels": s.tokens, "mask": s.mask}) if pos else gen({"labels": s.tokens, "mask": s.mask})
     assert s.tokens.shape == s.logprobs.shape == s.mask.shape
     assert s.logits.shape == (*s.tokens.shape, full.shape[-1])
     assert torch.allclose(s.logprobs, scored, atol=1e-5)
     assert torch.allclose(s.logits[s.mask], full[s.mask], atol=1e-4)  # per-position distributions agree too
-    if name == "pos":
+    if name.startswith("pos"):
         assert torch.equal(s.mask, batch["mask"])  # one tag per word
     if name == "oracle":
         assert s.mask.all() and s.tokens.shape[1] == 20 and s.tokens.max() < 5000  # no specials, fixed length
@@ -65,18 +68,18 @@ def test_sampled_logprobs_equal_teacher_forcing(name):
 def test_greedy_is_stepwise_argmax(name):
     task, tok, gen, batch = CASES[name]()
     with torch.no_grad():
-        s = gen.sample(batch if name == "pos" else None, num_samples=None if name == "pos" else 2, greedy=True,
-                       return_logits=True)
+        pos = name.startswith("pos")
+        s = gen.sample(batch if pos else None, num_samples=None if pos else 2, greedy=True, return_logits=True)
     assert torch.equal(s.tokens[s.mask], s.logits.argmax(-1)[s.mask])
 
 
 @pytest.mark.parametrize("name", CASES)
 def test_checkpoint_round_trip(name, tmp_path):
     task, tok, gen, batch = CASES[name]()
-    save_checkpoint(tmp_path / "ckpt", gen, tok, {"task": name}, {"step": 0})
+    save_checkpoint(tmp_path / "ckpt", gen, tok, {"task": name.split("-")[0]}, {"step": 0})
     gen2, tok2, args = load_checkpoint(str(tmp_path / "ckpt"), task)
     gen2.eval()
-    assert args == {"task": name}
+    assert args == {"task": name.split("-")[0]}
     assert tok2.get_vocab() == tok.get_vocab()
     assert (gen2.eos_id, gen2.bos_id, gen2.pad_id) == (gen.eos_id, gen.bos_id, gen.pad_id)
     with torch.no_grad():
@@ -119,3 +122,17 @@ def test_missing_checkpoint_and_offline_hub_id_are_clear_errors(tmp_path):
         resolve_checkpoint("someone/some-tagger")  # HF_HUB_OFFLINE=1 in tests: fails fast, no network
     with pytest.raises(FileNotFoundError, match="a local path, so the Hub was not asked"):
         resolve_checkpoint("runs/missing/run")
+
+
+@pytest.mark.parametrize("encoder", ["transformer", "lstm"])
+def test_pos_sentence_states_do_not_depend_on_padding(encoder):
+    """A sentence padded in a batch of longer ones gets the states it gets alone (the BiLSTM packs its input,
+    so its backward direction starts at the last word, not at the padding)."""
+    task, tok, gen, batch = CASES["pos" if encoder == "transformer" else "pos-lstm"]()
+    assert gen.model.config.sentence_encoder == encoder
+    with torch.no_grad():
+        enc = gen.model.encode(batch["word_ids"], batch["char_ids"], batch["mask"])  # (B, T, d)
+        n = int(batch["mask"][1].sum())  # "Cats sleep": two words, padded to the batch's longest
+        alone = gen.model.encode(batch["word_ids"][1:2, :n], batch["char_ids"][1:2, :n], batch["mask"][1:2, :n])
+    assert n < batch["mask"].shape[1]
+    assert torch.allclose(enc[1, :n], alone[0], atol=1e-5)

@@ -6,7 +6,7 @@
     loss = CRF_LOSSES["hinge"](model, batch, ctx)     # --crf_loss nll | perceptron | hinge | gen_negatives
 
 Score s(x, y) = sum_t u(x)_t[y_t] + sum_t A[y_{t-1}, y_t] + start[y_0] + end[y_{L-1}]: emissions u come
-from the same encoder as the generator's (word table + byte CNN -> bidirectional BertModel), A is
+from the same encoder as the generator's (word table + byte CNN -> BertModel or BiLSTM, --sentence_encoder), A is
 a learned tag-transition matrix. Decoding is Viterbi, the exact argmax over all tag sequences,
 which the Markov (first-order) structure of s makes tractable. Training needs negatives:
 - nll:           all sequences, weighted through the partition function (CRF likelihood);
