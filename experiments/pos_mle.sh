@@ -31,12 +31,13 @@ from pathlib import Path
 rows = []
 for f in sorted(Path(sys.argv[1]).glob("*/eval_test.json")):
     r, a = json.loads(f.read_text()), json.loads((f.parent / "args.json").read_text())
-    rows.append((r["dev/accuracy"], f.parent.name, r["best_step"], a["num_epochs"], a.get("average_weights", False),
-                 r["test/accuracy"], r["test/unknown_word_accuracy"], r["train_time_s"]))
-lines = ["| run | epochs | averaged | best step | dev UPOS ↑ | test UPOS | test unknown words | train s |",
-         "|---|---|---|---|---|---|---|---|"]
-lines += [f"| {n} | {e:g} | {'yes' if avg else 'no'} | {s} | {dev:.2%} | {t:.2%} | {u:.2%} | {sec:.0f} |"
-          for dev, n, s, e, avg, t, u, sec in sorted(rows, reverse=True)]
+    rows.append((r["dev/accuracy"], f.parent.name, a.get("sentence_encoder", "transformer"), a["word_dropout"],
+                 r["best_step"], a["num_epochs"], a.get("average_weights", False), r["test/accuracy"],
+                 r["test/unknown_word_accuracy"], r["train_time_s"]))
+lines = ["| run | encoder | word dropout | epochs | averaged | best step | dev UPOS ↑ | test UPOS | test unknown words "
+         "| train s |", "|---|---|---|---|---|---|---|---|---|---|"]
+lines += [f"| {n} | {enc} | {wd:g} | {e:g} | {'yes' if avg else 'no'} | {s} | {dev:.2%} | {t:.2%} | {u:.2%} | {sec:.0f} |"
+          for dev, n, enc, wd, s, e, avg, t, u, sec in sorted(rows, reverse=True)]
 lines.append(f"\nPicked by dev UPOS: {max(rows)[1]}" if rows else "\nno finished runs")
 Path(sys.argv[1], "sweep.md").write_text("\n".join(lines) + "\n")
 print("\n".join(lines))
