@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The POS tagger's schedule and regularisation, measured on dev (seed 42): the earlier 6 epochs, 16 epochs, 16 epochs
-# with the weights averaged (--average_weights, the task's default now), and that with word dropout 0.25 (default 0.1)
-# or with a BiLSTM sentence encoder (--sentence_encoder lstm) in place of the Transformer. The dev-picked configuration is what tasks/pos.py's
-# defaults and experiments/pos.sh use. Writes RUNS/sweep.md (one row per config; test beside dev, never used to pick).
+# with the weights averaged (--average_weights), and on top of that word dropout 0.25 (default 0.1), a BiLSTM sentence
+# encoder (--sentence_encoder lstm) in place of the Transformer, or both. The dev-picked configuration is what
+# tasks/pos.py's defaults and experiments/pos.sh use. Writes RUNS/sweep.md (one row per config; test beside dev, never
+# used to pick).
 #
 #   SEQGAN_DATA_DIR=../shared/data bash experiments/pos_mle.sh [RUNS]      # RUNS defaults to runs/pos-mle-sweep
 #
@@ -17,8 +18,9 @@ declare -A ARGS=(
   [e16-avg]="--num_epochs 16 --average_weights true"
   [e16-avg-wd25]="--num_epochs 16 --average_weights true --word_dropout 0.25"
   [e16-avg-lstm]="--num_epochs 16 --average_weights true --sentence_encoder lstm"
+  [e16-avg-lstm-wd25]="--num_epochs 16 --average_weights true --sentence_encoder lstm --word_dropout 0.25"
 )
-CONFIGS=${CONFIGS-e6 e16 e16-avg e16-avg-wd25 e16-avg-lstm}  # CONFIGS= (empty) only rewrites sweep.md
+CONFIGS=${CONFIGS-e6 e16 e16-avg e16-avg-wd25 e16-avg-lstm e16-avg-lstm-wd25}  # CONFIGS= (empty) only rewrites sweep.md
 for c in $CONFIGS; do
   out="$RUNS/$c-seed42"
   [[ -f $out/eval_test.json ]] && continue  # done already: the sweep resumes where it stopped

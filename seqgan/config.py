@@ -381,6 +381,8 @@ def _finish(configs: tuple, given: set[str] = frozenset()) -> tuple:
                          "discriminator-alone model is --method crf.")
     if train.method == "gan" and gan.init_from and model.generator_name_or_path:
         raise ValueError("--init_from and --generator_name_or_path both name a starting generator; keep one.")
+    if model.encoder_name_or_path and "sentence_encoder" not in given:
+        model.sentence_encoder = "transformer"  # a task default for from-scratch taggers (pos): the pretrained one replaces it
     if model.sentence_encoder != "transformer" and (data.task != "pos" or model.encoder_name_or_path):
         raise ValueError(f"--sentence_encoder {model.sentence_encoder} is the from-scratch pos tagger's encoder; drop it "
                          f"for --task {data.task} or with --encoder_name_or_path (that model is the encoder then).")
