@@ -46,6 +46,10 @@ DEFAULTS = {
     "hidden_size": 256,
     "num_layers": 2,
     "dropout": 0.2,
+    # Picked on dev by experiments/pos_mle.sh (seed 42): the BiLSTM and the higher word dropout each added about 0.3
+    # points of dev UPOS to the Transformer encoder's 94.45%, and together 0.5.
+    "sentence_encoder": "lstm",
+    "word_dropout": 0.25,
 }
 SELECTION = ("accuracy", "max")  # dev metric that picks the best checkpoint
 # --method crf: the CRF baseline with the MLE tagger's encoder and settings, two epochs more (the
