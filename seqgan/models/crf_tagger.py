@@ -1,4 +1,4 @@
-"""The discriminator-only structured baseline for POS: a linear-chain CRF over a Transformer encoder.
+"""The discriminator-only structured baseline for POS: a linear-chain CRF over the tagger's sentence encoder.
 
     model = SeqGanCrfTagger(SeqGanCrfTaggerConfig(...))
     dist = model.crf(word_ids, char_ids, mask)        # seqgan.models.crf.LinearChainCRF over the sentence
