@@ -3,7 +3,7 @@
     from seqgan.models.tagger import SeqGanTagger, TaggerGenerator
     gen = TaggerGenerator(SeqGanTagger.from_pretrained("runs/pos-mle/best/generator"))
 
-Architecture (all transformers building blocks, configured from scratch by default):
+Architecture (configured from scratch by default):
 - each word is embedded as  word_embedding(normalised form) + proj(byte-CNN(raw UTF-8 bytes)),
   so unknown words still get a representation from their spelling (suffixes, capitals, digits);
 - a bidirectional encoder reads the sentence, so h_t sees every word: a `BertModel` (--sentence_encoder
@@ -109,7 +109,7 @@ class BiLstmEncoder(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor) -> BaseModelOutput:
-        B, T, _ = inputs_embeds.shape
+        T = inputs_embeds.shape[1]
         lengths = attention_mask.sum(1).clamp(min=1).cpu()  # (B,): pack_padded_sequence wants them on the CPU
         # Packing keeps the backward direction from reading the padding after each sentence's last word.
         packed = nn.utils.rnn.pack_padded_sequence(self.dropout(inputs_embeds), lengths, batch_first=True,
