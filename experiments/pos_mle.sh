@@ -12,13 +12,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-runs/pos-mle-sweep}
+# Every configuration names its encoder and word dropout, so it keeps meaning the same run whatever the defaults are.
+T="--sentence_encoder transformer"
+L="--sentence_encoder lstm"
 declare -A ARGS=(
-  [e6]="--num_epochs 6 --average_weights false"
-  [e16]="--num_epochs 16 --average_weights false"
-  [e16-avg]="--num_epochs 16 --average_weights true"
-  [e16-avg-wd25]="--num_epochs 16 --average_weights true --word_dropout 0.25"
-  [e16-avg-lstm]="--num_epochs 16 --average_weights true --sentence_encoder lstm"
-  [e16-avg-lstm-wd25]="--num_epochs 16 --average_weights true --sentence_encoder lstm --word_dropout 0.25"
+  [e6]="$T --word_dropout 0.1 --num_epochs 6 --average_weights false"
+  [e16]="$T --word_dropout 0.1 --num_epochs 16 --average_weights false"
+  [e16-avg]="$T --word_dropout 0.1 --num_epochs 16 --average_weights true"
+  [e16-avg-wd25]="$T --word_dropout 0.25 --num_epochs 16 --average_weights true"
+  [e16-avg-lstm]="$L --word_dropout 0.1 --num_epochs 16 --average_weights true"
+  [e16-avg-lstm-wd25]="$L --word_dropout 0.25 --num_epochs 16 --average_weights true"
 )
 CONFIGS=${CONFIGS-e6 e16 e16-avg e16-avg-wd25 e16-avg-lstm e16-avg-lstm-wd25}  # CONFIGS= (empty) only rewrites sweep.md
 for c in $CONFIGS; do
