@@ -1,30 +1,38 @@
 #!/usr/bin/env bash
 # POS tagging on UD English EWT over seeds. Per seed: G alone (the MLE tagger with the task's defaults, best/ by dev
 # UPOS), D alone (CRFs sharing its encoder, one per loss in CRF_LOSSES, Viterbi-decoded), the GAN fine-tuning that
-# seed's tagger (BRIDGES), and G + D (the tagger's greedy output + 8 samples reranked by each of that seed's CRFs).
+# seed's tagger (BRIDGES), and G + D: the tagger's greedy output + 8 samples reranked by each of that seed's CRFs
+# (and the REINFORCE GAN's D), once by D's score alone and once as a product of experts, log p_G + λ·s_D with λ
+# picked from LAMBDAS by dev UPOS.
 # Once: the HMM (counting; no seed enters it). Then compare.py: mean ± std over seeds, and a paired bootstrap over
 # test sentences of every row against the MLE tagger. Produces $R/compare_pos.md.
 #
 #   SEQGAN_DATA_DIR=../shared/data bash experiments/pos.sh [--seeds "42 43 44"] [runs_dir]
 #   CRF_LOSSES=nll BRIDGES= bash experiments/pos.sh --seeds "42 43 44" runs/pos   # MLE, the likelihood CRF, HMM
+#   CRF_LOSSES=nll BRIDGES=reinforce bash experiments/pos.sh --max_train_samples 1000 runs/pos-1k   # low resource
 #
 # CRF_LOSSES (default "nll hinge perceptron"; also perceptron-avg, gen_negatives), BRIDGES (default "reinforce gumbel";
-# empty: no GAN). Seeds: --seed <each of --seeds> (initialisation, shuffling, dropout), --data_seed 1234 (G + D's
-# candidates are sampled with seed 1234 too). Every seed's chain runs in the background at once, one thread each
+# empty: no GAN), LAMBDAS (default 0,0.25,0.5,1,2,4,inf). --max_train_samples N trains every model on the first N
+# training sentences (dev and test unchanged). Seeds: --seed <each of --seeds> (initialisation, shuffling,
+# dropout), --data_seed 1234 (G + D's candidates are sampled with seed 1234 too). Every seed's chain runs in the background at once, one thread each
 # (SEQGAN_NUM_THREADS=1): on 2 cores, times are indicative only; README's timing of the default command is its own run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SEEDS="42 43 44"
+SUBSET=""
 while [[ $# -gt 0 ]]; do
   case $1 in
     --seeds) SEEDS=$2; shift 2 ;;
-    -*) echo "unknown option $1; usage: bash experiments/pos.sh [--seeds \"42 43 44\"] [runs_dir]" >&2; exit 2 ;;
+    --max_train_samples) SUBSET="--max_train_samples $2"; shift 2 ;;
+    -*) echo "unknown option $1; usage: bash experiments/pos.sh [--seeds \"42 43 44\"] [--max_train_samples N] [runs_dir]" >&2
+        exit 2 ;;
     *) R=$1; shift ;;
   esac
 done
 R=${R:-runs}
 CRF_LOSSES=${CRF_LOSSES-nll hinge perceptron}
 BRIDGES=${BRIDGES-reinforce gumbel}
+LAMBDAS=${LAMBDAS-0,0.25,0.5,1,2,4,inf}
 declare -A CRF_OPTS=(
   [nll]="--crf_loss nll"
   [hinge]="--crf_loss hinge"
@@ -36,26 +44,29 @@ declare -A CRF_OPTS=(
 declare -A BRIDGE_OPTS=([reinforce]="--bridge reinforce" [gumbel]="--bridge gumbel --gan_loss rsgan")
 mkdir -p "$R"
 L="accelerate launch --num_processes 1"
-rerank() {  # G + D: the MLE tagger's greedy output and 8 samples, the one D scores highest
+rerank() {  # G + D: the MLE tagger's greedy output and 8 samples, the one D scores highest; then log p_G + λ·s_D
   local g=$1 d=$2
-  local out="$g/eval_test_rerank_$(basename "$d").json"
+  local out="$g/eval_test_rerank_$(basename "$d").json" poe="$g/eval_test_rerank-poe_$(basename "$d").json"
   [[ -f $out ]] || python scripts/evaluate.py --num_candidates 8 --checkpoint "$g" --rerank_with "$d" --output "$out"
+  [[ -f $poe ]] || python scripts/evaluate.py --num_candidates 8 --checkpoint "$g" --rerank_with "$d" \
+    --rerank_lambda "$LAMBDAS" --output "$poe"
 }
 chain() {
   local seed=$1 g="$R/pos-mle-seed$1"
-  [[ -f $g/eval_test.json ]] || $L scripts/train.py --task pos --seed "$seed" --output_dir "$g" > "$g.log" 2>&1
+  # shellcheck disable=SC2086  # $SUBSET: an option and its value, or nothing
+  [[ -f $g/eval_test.json ]] || $L scripts/train.py --task pos $SUBSET --seed "$seed" --output_dir "$g" > "$g.log" 2>&1
   for c in $CRF_LOSSES; do
     local crf="$R/pos-crf-$c-seed$seed" extra=""
     [[ $c == gen_negatives ]] && extra="--negatives_from $g"
     # shellcheck disable=SC2086  # option lists
-    [[ -f $crf/eval_test.json ]] || $L scripts/train.py --task pos --method crf ${CRF_OPTS[$c]} $extra --seed "$seed" \
+    [[ -f $crf/eval_test.json ]] || $L scripts/train.py --task pos $SUBSET --method crf ${CRF_OPTS[$c]} $extra --seed "$seed" \
       --output_dir "$crf" > "$crf.log" 2>&1
     rerank "$g" "$crf" >> "$crf.log" 2>&1
   done
   for b in $BRIDGES; do
     local out="$R/pos-gan-$b-seed$seed"
     # shellcheck disable=SC2086
-    [[ -f $out/eval_test.json ]] || $L scripts/train.py --task pos --method gan --init_from "$g" ${BRIDGE_OPTS[$b]} \
+    [[ -f $out/eval_test.json ]] || $L scripts/train.py --task pos $SUBSET --method gan --init_from "$g" ${BRIDGE_OPTS[$b]} \
       --seed "$seed" --output_dir "$out" > "$out.log" 2>&1
   done
   [[ " $BRIDGES " == *" reinforce "* ]] && rerank "$g" "$R/pos-gan-reinforce-seed$seed" >> "$g.log" 2>&1
@@ -64,6 +75,8 @@ chain() {
 export SEQGAN_NUM_THREADS=1
 pids=()
 for seed in $SEEDS; do chain "$seed" & pids+=($!); done
-[[ -f $R/pos-hmm/eval_test.json ]] || $L scripts/train.py --task pos --method hmm --output_dir "$R/pos-hmm" > "$R/pos-hmm.log" 2>&1
+# shellcheck disable=SC2086
+[[ -f $R/pos-hmm/eval_test.json ]] || $L scripts/train.py --task pos $SUBSET --method hmm --output_dir "$R/pos-hmm" \
+  > "$R/pos-hmm.log" 2>&1
 for p in "${pids[@]}"; do wait "$p" || { echo "a seed's chain failed: see the logs in $R" >&2; exit 1; }; done
 python scripts/compare.py --task pos --runs_dir "$R" --baseline pos-mle --output "$R/compare_pos.md"

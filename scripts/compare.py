@@ -76,8 +76,12 @@ def describe(run: str, res: dict, kind: str) -> str:
         how = (f"SIR, K={res['guide_candidates']}" if res["guide_method"] == "sir" else "DRS") + f", γ={res['guide_gamma']:g}"
         return f"G + D: {what.split(': ')[-1]} sampled by D's ratio ({how}) · `{run}`"
     if kind == "rerank":
+        lam = res.get("rerank_lambda", "inf")  # older results: D's score alone
+        # A λ tuned per seed is named by how it was picked, so that the seeds of one configuration share a row.
+        how = ("" if lam == "inf" else f" + log p_G (λ by {res['rerank_tuned']})" if res.get("rerank_tuned")
+               else f" + log p_G (λ={lam})")
         return (f"G + D: {what.split(': ')[-1]} candidates (greedy + K={res['num_candidates']}) reranked by "
-                f"`{Path(res['rerank_with']).parent.name}` · `{run}`")
+                f"`{Path(res['rerank_with']).parent.name}`{how} · `{run}`")
     return f"{what}{decoding} · `{run}`"
 
 
@@ -101,7 +105,10 @@ def collect(runs_dir: Path, task: str) -> list[tuple[str, dict]]:
         extras = [run.glob(f"eval_test_{k}*.json") for k in ("greedy", "prior", "rerank", "guide")]
         for extra in [p for found in extras for p in sorted(found)]:
             kind = extra.name[len("eval_test_"):].split("_")[0].split(".")[0].split("-")[0]  # greedy, prior, rerank, guide
-            e = {k[5:]: v for k, v in json.loads(extra.read_text()).items() if k.startswith("test/")}
+            raw = json.loads(extra.read_text())
+            e = {k[5:]: v for k, v in raw.items() if k.startswith("test/")}
+            if "rerank_dev" in raw:
+                e["rerank_tuned"] = raw["rerank_dev_metric"]
             group.append((describe(run.name, {**res, **e}, kind), e))
             if kind == "guide":
                 add_gaps(e, task, own_curve)

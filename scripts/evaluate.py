@@ -6,6 +6,8 @@
     python scripts/evaluate.py --checkpoint runs/text-mle --checkpoint runs/text-gan \
         --temperatures 0.6,0.7,0.8,0.9,1.0,1.1,1.2,1.3                # quality-diversity sweep: CSV + PNG
     python scripts/evaluate.py --checkpoint runs/pos-mle --rerank_with runs/pos-crf-nll --num_candidates 8   # G + D
+    python scripts/evaluate.py --checkpoint runs/pos-mle --rerank_with runs/pos-crf-nll \
+        --rerank_lambda 0,0.25,0.5,1,2,4,inf          # G + D as a product of experts, λ tuned on dev
     python scripts/evaluate.py --checkpoint runs/oracle-crf-nll --greedy  # Viterbi output of the bigram model
     python scripts/evaluate.py --checkpoint runs/text-ae --latent_prior standard   # an AE decoding fresh N(0, I) codes
     python scripts/evaluate.py --checkpoint runs/pos-mle --test_file my-domain.conllu   # out of domain
@@ -13,7 +15,8 @@
         --guide_method sir --guide_candidates 8 --guide_gamma 1.0        # G + D: sampling by D's density ratio
 
 The task and its data options come from each checkpoint's args.json; flags given here win.
-Reranked (--rerank_with) and greedy (--greedy) evaluations write eval_<split>_rerank.json and
+Reranked (--rerank_with) and greedy (--greedy) evaluations write eval_<split>_rerank.json (by D alone, λ = inf) or
+eval_<split>_rerank-poe.json (log p_G + λ·s_D; a λ list is tuned on dev, each λ's dev score kept under rerank_dev) and
 eval_<split>_greedy.json by default, beside eval_<split>.json; guided sampling (--guide_with, a D from
 scripts/fit_ratio.py: seqgan/decoding/guide.py) writes eval_<split>_guide-<sir-K8-g1 | drs-g1>.json, and its NLL is the
 residual model's p_G·exp(γd)/Z, with log Z estimated (log_z, log_z_se in the JSON). An existing result file (training's
@@ -29,6 +32,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -40,10 +44,11 @@ from seqgan.checkpoint import load_checkpoint, read_args, resolve_checkpoint, ru
 from seqgan.cli import make_parser, parse_strict, run, use_cpu_threads
 from seqgan.config import DataArguments, quiet_libraries
 from seqgan.data import Problems
+from seqgan.sources import load_task_splits
 from seqgan.scoring.evaluation import encode_splits, evaluate_split, format_table
 from seqgan.decoding.guide import GuideArguments, GuidedGenerator, load_ratio
 from seqgan.scoring.plots import plot_sweep
-from seqgan.decoding.rerank import Reranker
+from seqgan.decoding.rerank import Reranker, parse_lambdas
 from seqgan.tasks import task_of
 
 
@@ -70,7 +75,10 @@ class EvalArguments:
         "help": "pos, G + D decoding: rerank greedy + --num_candidates samples of G by this CRF run's score or this "
                 "GAN run's discriminator."})
     num_candidates: int = field(default=8, metadata={"help": "G + D decoding: samples from G per sentence, besides greedy."})
-    rerank_weight: float = field(default=0.0, metadata={"help": "G + D decoding: weight of log p_G(y | x) added to D's score."})
+    rerank_lambda: str = field(default="inf", metadata={
+        "help": "G + D decoding: candidates ranked by log p_G(y | x) + λ·s_D(x, y); inf ranks by D's score alone, 0 by "
+                "G's. A comma list (e.g. 0,0.25,0.5,1,2,4,inf) is tuned: each λ decodes the dev split, the task's dev "
+                "selection metric (pos: UPOS accuracy) picks one, and --split is decoded with it."})
     latent_prior: str = field(default="model", metadata={
         "help": "random-code/ae/vae/latent-gan runs: decode codes from the model's own prior (model) or from N(0, I) "
                 "(standard: the lecture's test of an autoencoder on fresh prior codes). Writes eval_<split>_prior.json."})
@@ -86,6 +94,9 @@ class EvalArguments:
         self.label_list = self.labels.split(",") if self.labels else [label_of(c) for c in self.checkpoint]
         if len(self.label_list) != len(self.checkpoint):
             raise ValueError(f"--labels names {len(self.label_list)} curves for {len(self.checkpoint)} checkpoints.")
+        self.lambda_list = parse_lambdas(self.rerank_lambda)
+        if len(self.lambda_list) > 1 and self.split == "dev":
+            raise ValueError("--rerank_lambda with several values is tuned on the dev split; evaluate --split test.")
         if self.temperature_list is not None and (self.greedy or self.rerank_with):
             raise ValueError("--temperatures sweeps sampling; it does not combine with --greedy or --rerank_with.")
         if self.latent_prior not in ("model", "standard"):
@@ -124,7 +135,7 @@ def prepare(name: str, args: EvalArguments, accelerator, guide: GuideArguments |
     task = task_of(run_args, ckpt)
     gen, tokenizer, _ = load_checkpoint(str(ckpt), task)
     gen = gen.to(accelerator.device)
-    splits = task.load_splits(data_args)  # the run's own splits: train feeds unknown-word and copy-rate figures
+    splits = load_task_splits(task, data_args)  # the run's own splits: train feeds unknown-word and copy-rate figures
     if args.test_file:
         path = Path(args.test_file)
         if not path.is_file():
@@ -158,6 +169,23 @@ def run_sweep(args: EvalArguments, accelerator, guide: GuideArguments | None) ->
                 x, y = task.SWEEP_AXES[0][:2]
                 print(f"{label} T={t}: {x}={row[x]:.4f} {y}={row[y]:.4f}", file=sys.stderr)
     return rows, task
+
+
+def tune_lambda(rerank: Reranker, args: EvalArguments, task, gen, tokenizer, encoded, accelerator, data_args):
+    """(λ, record): the λ of --rerank_lambda whose decoding of the dev split scores best on the task's dev
+    selection metric (the first of equals, in the order given); each dev pass reuses the candidates of the first."""
+    if task.SELECTION is None:
+        raise ValueError(f"--rerank_lambda tuning needs a dev selection metric; task {data_args.task!r} has none.")
+    metric, direction = task.SELECTION
+    dev = {}
+    for lam in args.lambda_list:
+        rerank.lam = lam
+        dev[lam] = evaluate_split(task, gen, tokenizer, encoded, "dev", accelerator, data_args, args.batch_size,
+                                  rerank=rerank)[f"dev/{metric}"]
+        if accelerator.is_main_process:
+            print(f"rerank λ={lam:g}: dev {metric} {dev[lam]:.4f}", file=sys.stderr)
+    pick = (max if direction == "max" else min)(dev, key=dev.get)  # dicts keep order: ties go to the earlier λ
+    return pick, {"rerank_dev": {f"{lam:g}": v for lam, v in dev.items()}, "rerank_dev_metric": f"dev/{metric}"}
 
 
 def refuse_overwrite(paths: list[Path], args: EvalArguments) -> None:
@@ -195,7 +223,9 @@ def main(argv: list[str] | None = None) -> dict | list[dict]:
         return rows
 
     ckpt = resolve_checkpoint(args.checkpoint[0])
-    suffix = (f"_guide-{guide.tag()}" if guide else "_rerank" if args.rerank_with else "_greedy" if args.greedy
+    poe = args.rerank_with and args.lambda_list != [math.inf]
+    suffix = (f"_guide-{guide.tag()}" if guide else "_rerank-poe" if poe else "_rerank" if args.rerank_with
+              else "_greedy" if args.greedy
               else "_prior" if args.latent_prior != "model" else "")
     name = f"file_{Path(args.test_file).stem}" if args.test_file else args.split
     out = Path(args.output) if args.output else run_dir(ckpt) / f"eval_{name}{suffix}.json"
@@ -206,13 +236,16 @@ def main(argv: list[str] | None = None) -> dict | list[dict]:
             raise ValueError(f"--latent_prior applies to generators from a prior (random-code, ae, vae, latent-gan); "
                              f"{ckpt} is not one.")
         gen.prior = args.latent_prior
-    rerank = None
+    rerank, tuned = None, {}
     if args.rerank_with:
         rerank = Reranker.from_checkpoint(args.rerank_with, tokenizer, task, accelerator.device,
-                                          num_candidates=args.num_candidates, weight=args.rerank_weight,
+                                          num_candidates=args.num_candidates, lam=args.lambda_list[0],
                                           seed=data_args.data_seed)
+        if len(args.lambda_list) > 1:
+            rerank.lam, tuned = tune_lambda(rerank, args, task, gen, tokenizer, encoded, accelerator, data_args)
     metrics = evaluate_split(task, gen, tokenizer, encoded, args.split, accelerator, data_args, args.batch_size,
                              greedy=args.greedy, rerank=rerank)
+    metrics.update(tuned)
     metrics.update({"checkpoint": str(ckpt), "task": data_args.task, "split": args.split, "data_seed": data_args.data_seed,
                     "test_file": args.test_file, "guide_with": guide and guide.guide_with})
     if accelerator.is_main_process:

@@ -31,6 +31,7 @@ from seqgan.cli import make_parser, parse_strict, run, use_cpu_threads
 from seqgan.config import DataArguments, GanArguments, quiet_libraries
 from seqgan.models.discriminator import SeqGanDiscriminator, build_discriminator
 from seqgan.scoring.evaluation import encode_splits
+from seqgan.sources import load_task_splits
 from seqgan.training.ratio import RatioSchedule, calibration, fake_batches, fit_ratio, logits_of
 from seqgan.tasks import task_of
 
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> dict:
         raise ValueError(f"{ckpt} is a conditional (pos) generator; fit_ratio.py trains D for unconditional text and "
                          "oracle generators. For pos, G + D decoding is evaluate.py --rerank_with.")
     gen = gen.to(device).eval().requires_grad_(False)
-    encoded = encode_splits(task, task.load_splits(data_args), tokenizer, gen, data_args.long_sequences)
+    encoded = encode_splits(task, load_task_splits(task, data_args), tokenizer, gen, data_args.long_sequences)
     collate = task.collator(tokenizer)
 
     def batches(rows: list[dict], size: int) -> list[dict]:

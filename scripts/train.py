@@ -45,6 +45,7 @@ from seqgan.cli import cpu_threads, run
 from seqgan.config import TRACKERS, args_to_dict, quiet_libraries
 from seqgan.models.crf_tagger import CrfLossContext
 from seqgan.data import LengthGroupedBatchSampler, ShardedBatches
+from seqgan.sources import load_task_splits
 from seqgan.scoring.evaluation import encode_splits, evaluate_split, format_table
 from seqgan.hub import check_repo_id, get_token, push
 from seqgan.models.latent import LATENT_LOSSES
@@ -149,7 +150,7 @@ def train(task, accelerator, out_dir, hub_token, data_args, model_args, train_ar
     t0 = time.time()
 
     # Data, tokenizer, generator (from a checkpoint, or configured from scratch; a CRF or bigram model for crf).
-    splits = task.load_splits(data_args)
+    splits = load_task_splits(task, data_args)
     start = gan_args.init_from or model_args.generator_name_or_path
     negatives = None
     if crf_args.negatives_from:  # G supplies the negatives: the CRF reads sentences with G's tokenizer

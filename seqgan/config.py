@@ -72,8 +72,14 @@ class DataArguments:
     dataset_license: str | None = field(default=None, metadata={
         "help": "License of your --train_file / --dataset_name data, for the model card (e.g. cc-by-sa-4.0); "
                 "default 'unknown'. The card never names a bundled benchmark the run did not use."})
+    max_train_samples: int | None = field(default=None, metadata={
+        "help": "Train on the first N training examples only (a low-resource regime, e.g. 1000 EWT sentences); the "
+                "vocabulary and tag set come from those N. Dev and test are unchanged (a dev split carved from train "
+                "is carved before the cut)."})
 
     def __post_init__(self):
+        if self.max_train_samples is not None and self.max_train_samples < 1:
+            raise ValueError(f"--max_train_samples must be >= 1 (or left out for all of train), got {self.max_train_samples}.")
         if self.long_sequences not in ("truncate", "error"):
             raise ValueError(f"--long_sequences must be 'truncate' or 'error', got {self.long_sequences!r}.")
         if self.max_length < 1:

@@ -3,6 +3,7 @@
     accelerate launch scripts/train.py --task pos --train_file my-train.conllu --test_file my-test.conllu
     accelerate launch scripts/train.py --task text --dataset_name json --data_files train=tr.json,test=te.json
 
+`load_task_splits(task, data_args)` is what scripts call: the task's splits, train cut to --max_train_samples.
 A task's `load_splits` asks `own_splits(data_args, read_file, rows_from_dataset)` first and falls back to
 its benchmark when that returns None. Both routes give the same rows (dicts with the task's columns plus
 "line" and "file", so errors point at the source), so everything after loading is the same code.
@@ -31,6 +32,18 @@ def carve_dev(rows: list[dict], dev_size: int, seed: int, where: str) -> tuple[l
     random.Random(seed).shuffle(order)
     dev = set(order[:dev_size])
     return [r for i, r in enumerate(rows) if i not in dev], [r for i, r in enumerate(rows) if i in dev]
+
+
+def load_task_splits(task, data_args) -> DatasetDict:
+    """The task's train/dev/test (`task.load_splits`), train cut to its first --max_train_samples examples."""
+    splits = task.load_splits(data_args)
+    n = data_args.max_train_samples
+    if n is not None:
+        if n > len(splits["train"]):
+            raise ValueError(f"--max_train_samples {n} is more than the {len(splits['train'])} training examples; "
+                             "lower it or leave it out.")
+        splits["train"] = splits["train"].select(range(n))
+    return splits
 
 
 def own_splits(data_args, read_file: Callable[[str], list[dict]],

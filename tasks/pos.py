@@ -417,8 +417,8 @@ def evaluate(gen, loader, accelerator, dataset: Dataset, splits: DatasetDict, da
     scores["nll"] = teacher_forced_nll(gen, loader, accelerator)["nll"]
     scores["sample_seed"] = sample_seed  # pos decodes greedily; recorded like every task's, and used by reranking
     if rerank is not None:
-        scores.update({"rerank_with": rerank.source, "num_candidates": rerank.num_candidates, "rerank_weight": rerank.weight,
-                       "rerank_seed": rerank.seed})
+        scores.update({"rerank_with": rerank.source, "num_candidates": rerank.num_candidates,
+                       "rerank_lambda": f"{rerank.lam:g}", "rerank_seed": rerank.seed})  # "inf": by D's score alone
     return scores
 
 

@@ -151,6 +151,18 @@ def test_pos_rows_get_a_paired_bootstrap_against_the_mle_configuration(tmp_path)
     expected = f"{100 * r['delta']:+.2f} [{100 * r['ci_low']:+.2f}, {100 * r['ci_high']:+.2f}], p<0.0001"
     assert out[3].startswith("| D alone: CRF (nll) · `p-crf` |") and out[3].endswith(f"| {expected} |")
     assert [l.split(" | ")[0] for l in out[4:]] == [f"| published: {label}" for label, _ in get_task("pos").PUBLISHED]
+    # G + D as a product of experts, λ tuned on dev per seed (0.5, 1, 0.5): the seeds still share one row.
+    for seed, lam in ((42, "0.5"), (43, "1"), (44, "0.5")):
+        acc = 1 - sum(crf[seed]) / sum(words)
+        (runs / f"p-mle-seed{seed}" / "eval_test_rerank-poe_p-crf.json").write_text(json.dumps({
+            "test/accuracy": acc, "test/sentence_words": words, "test/sentence_errors": crf[seed],
+            "test/rerank_lambda": lam, "test/rerank_with": f"runs/p-crf-seed{seed}/best", "test/num_candidates": 8,
+            "rerank_dev": {"0": 0.9, lam: 0.95}, "rerank_dev_metric": "dev/accuracy"}))
+    out = compare.main(argv).splitlines()
+    poe = [l for l in out if l.startswith("| G + D")]
+    assert len(poe) == 1 and poe[0].startswith("| G + D: MLE candidates (greedy + K=8) reranked by `p-crf` + log p_G "
+                                               "(λ by dev/accuracy) · `p-mle` |")
+    assert poe[0].endswith(f"(n=3) | – | – | – | {expected} |")  # the CRF's errors: the CRF's paired test
     # Two MLE configurations: the baseline must be named.
     write_run(runs, "q-mle-seed42", "mle", {"test/accuracy": 0.9, "test/sentence_words": words,
                                             "test/sentence_errors": mle[42]}, {"task": "pos"})

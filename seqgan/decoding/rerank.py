@@ -1,17 +1,23 @@
-"""G + D decoding: the generator proposes tag sequences, a discriminator picks one.
+"""G + D decoding: the generator proposes tag sequences, a discriminator and G together pick one.
 
-    rerank = Reranker.from_checkpoint("runs/pos-crf-hinge", tokenizer, num_candidates=8)
-    tags = rerank(gen, batch, greedy_tags)         # (B, T): the best of greedy + K samples under D's score
+    rerank = Reranker.from_checkpoint("runs/pos-crf-nll", tokenizer, task, "cpu", num_candidates=8, lam=0.5)
+    tags = rerank(gen, batch, greedy_tags)         # (B, T): the best of greedy + K samples
 
-Candidates are G's greedy output plus K samples from G (a seeded generator); each is scored by
-s(x, y) + weight * log p_G(y | x), where s is a CRF's score (a CRF run) or the GAN discriminator's
-logit (a GAN run's discriminator/). D never has to search the space itself: G supplies candidates
+Candidates are G's greedy output plus K samples from G (a seeded generator). Each is ranked as a product of
+experts, log p_G(y | x) + λ·s_D(x, y), where s_D is a CRF's score (a CRF run; for a fixed sentence it ranks tag
+sequences as log p_CRF(y | x) does) or the GAN discriminator's logit (a GAN run's discriminator/). λ = inf ranks
+by D alone (ties go to greedy), λ = 0 by G alone. D never has to search the space itself: G supplies candidates
 that D alone could only find by Viterbi under its Markov assumption, and D judges them globally.
+
+The candidates and both scores of a batch are kept (`memo`): they depend on the batch and the seed only, so
+scripts/evaluate.py tunes λ on dev by decoding it once per λ at the cost of one sampling pass.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import math
+from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
@@ -20,13 +26,25 @@ from seqgan.checkpoint import load_checkpoint, resolve_checkpoint
 from seqgan.models.discriminator import load_discriminator
 
 
+def parse_lambdas(spec: str, flag: str = "--rerank_lambda") -> list[float]:
+    """'0,0.5,inf' -> [0.0, 0.5, inf]; every λ must be >= 0 (a negative weight would prefer what D rejects)."""
+    try:
+        lams = [float(x) for x in spec.split(",") if x.strip()]
+    except ValueError:
+        raise ValueError(f"{flag} takes numbers >= 0 or inf, comma-separated (e.g. 0,0.5,1,inf); got {spec!r}.") from None
+    if not lams or any(not lam >= 0 for lam in lams):  # `not >=` also refuses nan
+        raise ValueError(f"{flag} takes numbers >= 0 or inf, comma-separated (e.g. 0,0.5,1,inf); got {spec!r}.")
+    return lams
+
+
 @dataclass
 class Reranker:
     score: Callable            # (batch, tags (B, T), mask (B, T)) -> (B,) scores
     num_candidates: int = 8
-    weight: float = 0.0        # weight of G's own log-probability in the ranking
+    lam: float = math.inf      # λ: candidates ranked by log p_G(y | x) + λ·s_D(x, y); inf: by s_D alone
     seed: int = 0
     source: str = ""
+    memo: dict = field(default_factory=dict, repr=False)  # batch key -> (candidates, log p_G, s_D)
 
     @classmethod
     def from_checkpoint(cls, name: str, tokenizer, task, device, **kw) -> "Reranker":
@@ -47,16 +65,33 @@ class Reranker:
         return cls(score=score, source=str(ckpt), **kw)
 
     @torch.no_grad()
+    def candidates(self, gen, batch: dict, greedy: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(candidates (C, B, T), log p_G (C, B), s_D (C, B)) with C = 1 + K, greedy first; computed once per batch."""
+        key = (id(gen), self.seed, self.num_candidates, batch_key(batch))
+        if key not in self.memo:
+            g = torch.Generator(device=greedy.device).manual_seed(self.seed)
+            mask = batch["mask"]
+            cands = [greedy] + [gen.sample(batch, generator=g).tokens for _ in range(self.num_candidates)]
+            cands = torch.stack([c.masked_fill(~mask, 0) for c in cands])  # (C, B, T)
+            logp = torch.stack([gen.token_logprobs({**batch, "labels": c}).sum(1).float() for c in cands])  # (C, B)
+            s = torch.stack([self.score(batch, c, mask).float() for c in cands])  # (C, B)
+            self.memo[key] = (cands, logp, s)
+        return self.memo[key]
+
     def __call__(self, gen, batch: dict, greedy: torch.Tensor) -> torch.Tensor:
-        g = torch.Generator(device=greedy.device).manual_seed(self.seed)
-        mask = batch["mask"]
-        cands = [greedy] + [gen.sample(batch, generator=g).tokens for _ in range(self.num_candidates)]
-        scores = []
-        for c in cands:
-            c = c.masked_fill(~mask, 0)
-            s = self.score(batch, c, mask).float()
-            if self.weight:
-                s = s + self.weight * gen.token_logprobs({**batch, "labels": c}).sum(1)
-            scores.append(s)
-        best = torch.stack(scores).argmax(0)  # (B,): greedy wins ties (it comes first)
-        return torch.stack(cands)[best, torch.arange(len(best), device=best.device)]
+        cands, logp, s = self.candidates(gen, batch, greedy)
+        rank = s if math.isinf(self.lam) else logp + self.lam * s if self.lam else logp  # (C, B); λ = 0 skips 0·s (nan at s = -inf)
+        best = rank.argmax(0)  # (B,): greedy wins ties (it comes first)
+        return cands[best, torch.arange(len(best), device=best.device)]  # (B, T)
+
+
+def batch_key(batch: dict) -> str:
+    """A digest of a batch's tensors: equal batches (the same sentences, padded alike) share candidates."""
+    h = hashlib.sha1()
+    for k in sorted(batch):
+        v = batch[k]
+        if torch.is_tensor(v):
+            h.update(k.encode())
+            h.update(str((v.dtype, tuple(v.shape))).encode())
+            h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()

@@ -1,0 +1,81 @@
+"""G + D decoding for pos: the product of experts log p_G + λ·s_D picks the best candidate, λ is tuned on dev, and
+--max_train_samples trains on the first N sentences."""
+
+import json
+import math
+
+import pytest
+import torch
+
+from conftest import load_script
+from seqgan.checkpoint import load_checkpoint
+from seqgan.config import DataArguments
+from seqgan.decoding.rerank import Reranker, parse_lambdas
+from seqgan.sources import load_task_splits
+from seqgan.tasks import get_task
+from test_generator import CASES
+from test_own_data import POS_TINY, afribooms  # noqa: F401  (afribooms: the fixture)
+
+
+def test_the_product_of_experts_picks_the_best_candidate_and_samples_once():
+    task, tok, gen, batch = CASES["pos"]()
+    noun = gen.model.config.tags.index("NOUN")
+    calls = []
+
+    def nouns(batch, tags, mask):  # a D that likes nouns: the number of NOUN tags
+        return ((tags == noun) & mask).sum(1).float()
+
+    def counted(batch, tags, mask):
+        calls.append(1)
+        return nouns(batch, tags, mask)
+
+    K, seed = 6, 5
+    with torch.no_grad():
+        greedy = gen.sample(batch, greedy=True).tokens
+        g = torch.Generator().manual_seed(seed)
+        cands = [greedy] + [gen.sample(batch, generator=g).tokens for _ in range(K)]  # what G proposes, by hand
+        cands = [c.masked_fill(~batch["mask"], 0) for c in cands]
+        logp = [gen.token_logprobs({**batch, "labels": c}).sum(1) for c in cands]
+    rerank = Reranker(score=counted, num_candidates=K, seed=seed)
+    for lam in (math.inf, 0.0, 0.3, 3.0):
+        rerank.lam = lam
+        got = rerank(gen, batch, greedy)
+        for b in range(len(greedy)):  # brute force over the candidates; the first of equals wins
+            obj = [nouns(batch, c, batch["mask"])[b].item() if math.isinf(lam) else
+                   logp[i][b].item() + lam * nouns(batch, c, batch["mask"])[b].item() for i, c in enumerate(cands)]
+            assert torch.equal(got[b], cands[obj.index(max(obj))][b]), (lam, b, obj)
+    assert len(calls) == K + 1  # D scored the K + 1 candidates once, for all four λ
+    with pytest.raises(ValueError, match="numbers >= 0 or inf"):
+        parse_lambdas("0,-1")
+    assert parse_lambdas("0, 0.5,inf") == [0.0, 0.5, math.inf]
+
+
+def test_lambda_is_tuned_on_dev_and_max_train_samples_cuts_train(afribooms, tmp_path):
+    files = ["--train_file", str(afribooms["train"]), "--validation_file", str(afribooms["dev"]),
+             "--test_file", str(afribooms["test"]), "--max_train_samples", "30"]
+    train, evaluate = load_script("train"), load_script("evaluate")
+    train.main([*POS_TINY, *files, "--output_dir", str(tmp_path / "mle")])
+    train.main([*POS_TINY, *files, "--method", "crf", "--output_dir", str(tmp_path / "crf")])
+    args = json.loads((tmp_path / "mle" / "args.json").read_text())
+    splits = load_task_splits(get_task("pos"), DataArguments(**{k: args[k] for k in ("task", "train_file",
+                                                            "validation_file", "test_file", "max_train_samples")}))
+    assert [len(splits[k]) for k in ("train", "dev", "test")] == [30, 12, 15]
+    first = {w.lower() for s in splits["train"]["words"] for w in s if w.isalpha()}
+    later = {w.lower() for s in get_task("pos").read_conllu(afribooms["train"])[30:] for w in s["words"] if w.isalpha()}
+    vocab = set(load_checkpoint(str(tmp_path / "mle"), get_task("pos"))[1].get_vocab())
+    assert first & vocab and later - first and not (later - first) & vocab  # sentences 31-40 taught no word
+
+    base = ["--checkpoint", str(tmp_path / "mle"), "--rerank_with", str(tmp_path / "crf"), "--num_candidates", "3"]
+    res = evaluate.main([*base, "--rerank_lambda", "0,1,inf"])
+    assert (tmp_path / "mle" / "eval_test_rerank-poe.json").is_file()
+    dev = res["rerank_dev"]
+    assert list(dev) == ["0", "1", "inf"] and res["rerank_dev_metric"] == "dev/accuracy"
+    assert res["test/rerank_lambda"] == max(dev, key=dev.get)  # the best dev accuracy, the first of equals
+    # The remembered candidates decode as fresh ones do: each λ alone gives the dev accuracy the tuning saw.
+    for lam in ("0", "inf"):
+        one = evaluate.main([*base, "--rerank_lambda", lam, "--split", "dev", "--output", str(tmp_path / f"dev-{lam}.json")])
+        assert one["dev/accuracy"] == dev[lam]
+    with pytest.raises(ValueError, match="tuned on the dev split"):
+        evaluate.main([*base, "--rerank_lambda", "0,1", "--split", "dev"])
+    with pytest.raises(ValueError, match="--max_train_samples 99 is more than the 40 training examples"):
+        train.main([*POS_TINY, *files[:-1], "99", "--output_dir", str(tmp_path / "x")])
