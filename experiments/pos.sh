@@ -3,7 +3,7 @@
 # UPOS), D alone (CRFs sharing its encoder, one per loss in CRF_LOSSES, Viterbi-decoded), the GAN fine-tuning that
 # seed's tagger (BRIDGES), and G + D: the tagger's greedy output + 8 samples reranked by each of that seed's CRFs
 # (and the REINFORCE GAN's D), once by D's score alone and once as a product of experts, log p_G + λ·s_D with λ
-# picked from LAMBDAS by dev UPOS.
+# picked from LAMBDAS by dev UPOS; with the GAN's D also by SIR (1 of 8 samples drawn ∝ exp(λ·d), λ picked alike).
 # Once: the HMM (counting; no seed enters it). Then compare.py: mean ± std over seeds, and a paired bootstrap over
 # test sentences of every row against the MLE tagger. Produces $R/compare_pos.md.
 #
@@ -45,11 +45,14 @@ declare -A BRIDGE_OPTS=([reinforce]="--bridge reinforce" [gumbel]="--bridge gumb
 mkdir -p "$R"
 L="accelerate launch --num_processes 1"
 rerank() {  # G + D: the MLE tagger's greedy output and 8 samples, the one D scores highest; then log p_G + λ·s_D
-  local g=$1 d=$2
-  local out="$g/eval_test_rerank_$(basename "$d").json" poe="$g/eval_test_rerank-poe_$(basename "$d").json"
-  [[ -f $out ]] || python scripts/evaluate.py --num_candidates 8 --checkpoint "$g" --rerank_with "$d" --output "$out"
-  [[ -f $poe ]] || python scripts/evaluate.py --num_candidates 8 --checkpoint "$g" --rerank_with "$d" \
-    --rerank_lambda "$LAMBDAS" --output "$poe"
+  local g=$1 d=$2 sir=${3:-} name
+  name=$(basename "$d")
+  local E=(python scripts/evaluate.py --num_candidates 8 --checkpoint "$g" --rerank_with "$d")
+  [[ -f $g/eval_test_rerank_$name.json ]] || "${E[@]}" --output "$g/eval_test_rerank_$name.json"
+  [[ -f $g/eval_test_rerank-poe_$name.json ]] || "${E[@]}" --rerank_lambda "$LAMBDAS" --output "$g/eval_test_rerank-poe_$name.json"
+  [[ -z $sir || -f $g/eval_test_rerank-sir_$name.json ]] || "${E[@]}" --rerank_method sir --rerank_lambda "$LAMBDAS" \
+    --output "$g/eval_test_rerank-sir_$name.json"
+  return 0
 }
 chain() {
   local seed=$1 g="$R/pos-mle-seed$1"
@@ -69,7 +72,7 @@ chain() {
     [[ -f $out/eval_test.json ]] || $L scripts/train.py --task pos $SUBSET --method gan --init_from "$g" ${BRIDGE_OPTS[$b]} \
       --seed "$seed" --output_dir "$out" > "$out.log" 2>&1
   done
-  [[ " $BRIDGES " == *" reinforce "* ]] && rerank "$g" "$R/pos-gan-reinforce-seed$seed" >> "$g.log" 2>&1
+  [[ " $BRIDGES " == *" reinforce "* ]] && rerank "$g" "$R/pos-gan-reinforce-seed$seed" sir >> "$g.log" 2>&1
   return 0
 }
 export SEQGAN_NUM_THREADS=1

@@ -78,10 +78,13 @@ def describe(run: str, res: dict, kind: str) -> str:
     if kind == "rerank":
         lam = res.get("rerank_lambda", "inf")  # older results: D's score alone
         # A λ tuned per seed is named by how it was picked, so that the seeds of one configuration share a row.
-        how = ("" if lam == "inf" else f" + log p_G (λ by {res['rerank_tuned']})" if res.get("rerank_tuned")
-               else f" + log p_G (λ={lam})")
+        by = f"λ by {res['rerank_tuned']}" if res.get("rerank_tuned") else f"λ={lam}"
+        d = f"`{Path(res['rerank_with']).parent.name}`"
+        if res.get("rerank_method") == "sir":
+            return f"G + D: {what.split(': ')[-1]}, 1 of K={res['num_candidates']} samples drawn ∝ exp(λ·{d}) ({by}) · `{run}`"
+        how = "" if lam == "inf" else f" + log p_G ({by})"
         return (f"G + D: {what.split(': ')[-1]} candidates (greedy + K={res['num_candidates']}) reranked by "
-                f"`{Path(res['rerank_with']).parent.name}`{how} · `{run}`")
+                f"{d}{how} · `{run}`")
     return f"{what}{decoding} · `{run}`"
 
 

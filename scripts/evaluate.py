@@ -8,6 +8,8 @@
     python scripts/evaluate.py --checkpoint runs/pos-mle --rerank_with runs/pos-crf-nll --num_candidates 8   # G + D
     python scripts/evaluate.py --checkpoint runs/pos-mle --rerank_with runs/pos-crf-nll \
         --rerank_lambda 0,0.25,0.5,1,2,4,inf          # G + D as a product of experts, λ tuned on dev
+    python scripts/evaluate.py --checkpoint runs/pos-mle --rerank_with runs/pos-gan-reinforce \
+        --rerank_method sir --rerank_lambda 1         # G + D: one of 8 samples kept ∝ exp(λ·d), d the GAN's D
     python scripts/evaluate.py --checkpoint runs/oracle-crf-nll --greedy  # Viterbi output of the bigram model
     python scripts/evaluate.py --checkpoint runs/text-ae --latent_prior standard   # an AE decoding fresh N(0, I) codes
     python scripts/evaluate.py --checkpoint runs/pos-mle --test_file my-domain.conllu   # out of domain
@@ -16,7 +18,8 @@
 
 The task and its data options come from each checkpoint's args.json; flags given here win.
 Reranked (--rerank_with) and greedy (--greedy) evaluations write eval_<split>_rerank.json (by D alone, λ = inf) or
-eval_<split>_rerank-poe.json (log p_G + λ·s_D; a λ list is tuned on dev, each λ's dev score kept under rerank_dev) and
+eval_<split>_rerank-poe.json (log p_G + λ·s_D; a λ list is tuned on dev, each λ's dev score kept under rerank_dev),
+eval_<split>_rerank-sir.json (--rerank_method sir) and
 eval_<split>_greedy.json by default, beside eval_<split>.json; guided sampling (--guide_with, a D from
 scripts/fit_ratio.py: seqgan/decoding/guide.py) writes eval_<split>_guide-<sir-K8-g1 | drs-g1>.json, and its NLL is the
 residual model's p_G·exp(γd)/Z, with log Z estimated (log_z, log_z_se in the JSON). An existing result file (training's
@@ -75,6 +78,9 @@ class EvalArguments:
         "help": "pos, G + D decoding: rerank greedy + --num_candidates samples of G by this CRF run's score or this "
                 "GAN run's discriminator."})
     num_candidates: int = field(default=8, metadata={"help": "G + D decoding: samples from G per sentence, besides greedy."})
+    rerank_method: str = field(default="argmax", metadata={
+        "help": "G + D decoding: argmax (the candidate ranked first) or sir (of the K samples, one drawn with "
+                "probability ∝ exp(λ·s_D): sampling-importance-resampling by D's ratio)."})
     rerank_lambda: str = field(default="inf", metadata={
         "help": "G + D decoding: candidates ranked by log p_G(y | x) + λ·s_D(x, y); inf ranks by D's score alone, 0 by "
                 "G's. A comma list (e.g. 0,0.25,0.5,1,2,4,inf) is tuned: each λ decodes the dev split, the task's dev "
@@ -95,6 +101,8 @@ class EvalArguments:
         if len(self.label_list) != len(self.checkpoint):
             raise ValueError(f"--labels names {len(self.label_list)} curves for {len(self.checkpoint)} checkpoints.")
         self.lambda_list = parse_lambdas(self.rerank_lambda)
+        if self.rerank_method not in ("argmax", "sir"):
+            raise ValueError(f"--rerank_method must be argmax or sir, got {self.rerank_method!r}.")
         if len(self.lambda_list) > 1 and self.split == "dev":
             raise ValueError("--rerank_lambda with several values is tuned on the dev split; evaluate --split test.")
         if self.temperature_list is not None and (self.greedy or self.rerank_with):
@@ -224,7 +232,8 @@ def main(argv: list[str] | None = None) -> dict | list[dict]:
 
     ckpt = resolve_checkpoint(args.checkpoint[0])
     poe = args.rerank_with and args.lambda_list != [math.inf]
-    suffix = (f"_guide-{guide.tag()}" if guide else "_rerank-poe" if poe else "_rerank" if args.rerank_with
+    suffix = (f"_guide-{guide.tag()}" if guide else "_rerank-sir" if args.rerank_with and args.rerank_method == "sir"
+              else "_rerank-poe" if poe else "_rerank" if args.rerank_with
               else "_greedy" if args.greedy
               else "_prior" if args.latent_prior != "model" else "")
     name = f"file_{Path(args.test_file).stem}" if args.test_file else args.split
@@ -240,7 +249,7 @@ def main(argv: list[str] | None = None) -> dict | list[dict]:
     if args.rerank_with:
         rerank = Reranker.from_checkpoint(args.rerank_with, tokenizer, task, accelerator.device,
                                           num_candidates=args.num_candidates, lam=args.lambda_list[0],
-                                          seed=data_args.data_seed)
+                                          seed=data_args.data_seed, method=args.rerank_method)
         if len(args.lambda_list) > 1:
             rerank.lam, tuned = tune_lambda(rerank, args, task, gen, tokenizer, encoded, accelerator, data_args)
     metrics = evaluate_split(task, gen, tokenizer, encoded, args.split, accelerator, data_args, args.batch_size,

@@ -418,7 +418,7 @@ def evaluate(gen, loader, accelerator, dataset: Dataset, splits: DatasetDict, da
     scores["sample_seed"] = sample_seed  # pos decodes greedily; recorded like every task's, and used by reranking
     if rerank is not None:
         scores.update({"rerank_with": rerank.source, "num_candidates": rerank.num_candidates,
-                       "rerank_lambda": f"{rerank.lam:g}", "rerank_seed": rerank.seed})  # "inf": by D's score alone
+                       "rerank_lambda": f"{rerank.lam:g}", "rerank_method": rerank.method, "rerank_seed": rerank.seed})  # "inf": by D's score alone
     return scores
 
 

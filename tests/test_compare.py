@@ -163,6 +163,11 @@ def test_pos_rows_get_a_paired_bootstrap_against_the_mle_configuration(tmp_path)
     assert len(poe) == 1 and poe[0].startswith("| G + D: MLE candidates (greedy + K=8) reranked by `p-crf` + log p_G "
                                                "(λ by dev/accuracy) · `p-mle` |")
     assert poe[0].endswith(f"(n=3) | – | – | – | {expected} |")  # the CRF's errors: the CRF's paired test
+    (runs / "p-mle-seed42" / "eval_test_rerank-sir_p-crf.json").write_text(json.dumps({
+        "test/accuracy": 0.9, "test/rerank_lambda": "1", "test/rerank_method": "sir",
+        "test/rerank_with": "runs/p-crf-seed42/best", "test/num_candidates": 8}))
+    assert any(l.startswith("| G + D: MLE, 1 of K=8 samples drawn ∝ exp(λ·`p-crf`) (λ=1) · `p-mle` | 90.00% (n=1) |")
+               for l in compare.main(argv).splitlines())
     # Two MLE configurations: the baseline must be named.
     write_run(runs, "q-mle-seed42", "mle", {"test/accuracy": 0.9, "test/sentence_words": words,
                                             "test/sentence_errors": mle[42]}, {"task": "pos"})

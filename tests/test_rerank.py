@@ -5,6 +5,7 @@ import json
 import math
 
 import pytest
+from datasets import Dataset
 import torch
 
 from conftest import load_script
@@ -79,3 +80,28 @@ def test_lambda_is_tuned_on_dev_and_max_train_samples_cuts_train(afribooms, tmp_
         evaluate.main([*base, "--rerank_lambda", "0,1", "--split", "dev"])
     with pytest.raises(ValueError, match="--max_train_samples 99 is more than the 40 training examples"):
         train.main([*POS_TINY, *files[:-1], "99", "--output_dir", str(tmp_path / "x")])
+
+
+def test_sir_draws_from_g_times_exp_lambda_d_on_an_enumerable_sentence():
+    import itertools
+
+    task, tok, gen, _ = CASES["pos"]()
+    tags = gen.model.config.tags
+    noun, n, lam = tags.index("NOUN"), 1000, 1.0
+    row = task.encode(Dataset.from_list([{"sent_id": "b", "words": ["Cats", "sleep"], "tags": ["NOUN", "VERB"]}]), tok, gen)[0]
+    batch = task.collator(tok)([row] * n)  # n copies of one two-word sentence: n independent SIR draws
+
+    def d(batch, y, mask):  # D likes nouns
+        return ((y == noun) & mask).sum(1).float()
+
+    with torch.no_grad():  # the exact laws over all |tags|² tag sequences, of G and of p_G(y | x)·exp(λ·d(y)) / Z
+        ys = torch.tensor(list(itertools.product(range(len(tags)), repeat=2)))  # (|tags|², 2)
+        one = task.collator(tok)([row] * len(ys))
+        logp = gen.token_logprobs({**one, "labels": ys}).sum(1)
+        nouns = d(one, ys, one["mask"]).long()
+        target = torch.zeros(3).index_add_(0, nouns, torch.softmax(logp + lam * nouns, 0))  # law of the noun count
+        plain = torch.zeros(3).index_add_(0, nouns, logp.exp())
+        got = Reranker(score=d, num_candidates=48, lam=lam, seed=3, method="sir")(gen, batch, batch["labels"])
+    freq = torch.bincount(d(batch, got, batch["mask"]).long(), minlength=3).float() / n
+    tv = lambda p, q: 0.5 * (p - q).abs().sum().item()  # noqa: E731
+    assert tv(freq, target) < 0.04 and tv(freq, plain) > 0.1, (freq, target, plain)

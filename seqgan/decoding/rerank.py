@@ -9,6 +9,10 @@ sequences as log p_CRF(y | x) does) or the GAN discriminator's logit (a GAN run'
 by D alone (ties go to greedy), λ = 0 by G alone. D never has to search the space itself: G supplies candidates
 that D alone could only find by Viterbi under its Markov assumption, and D judges them globally.
 
+method="sir" samples instead (sampling-importance-resampling, as seqgan/decoding/guide.py does for text): of the K
+samples (greedy is not one of G's samples), one is kept with probability ∝ exp(λ·s_D). With D's logit an estimate
+of log p_data / p_G (a GAN's discriminator), that draws from p_G·exp(λ·d) as K grows; λ = 0 is G's own sampling.
+
 The candidates and both scores of a batch are kept (`memo`): they depend on the batch and the seed only, so
 scripts/evaluate.py tunes λ on dev by decoding it once per λ at the cost of one sampling pass.
 """
@@ -44,6 +48,7 @@ class Reranker:
     lam: float = math.inf      # λ: candidates ranked by log p_G(y | x) + λ·s_D(x, y); inf: by s_D alone
     seed: int = 0
     source: str = ""
+    method: str = "argmax"     # argmax (the best candidate) or sir (one of the K samples, drawn ∝ exp(λ·s_D))
     memo: dict = field(default_factory=dict, repr=False)  # batch key -> (candidates, log p_G, s_D)
 
     @classmethod
@@ -80,9 +85,20 @@ class Reranker:
 
     def __call__(self, gen, batch: dict, greedy: torch.Tensor) -> torch.Tensor:
         cands, logp, s = self.candidates(gen, batch, greedy)
-        rank = s if math.isinf(self.lam) else logp + self.lam * s if self.lam else logp  # (C, B); λ = 0 skips 0·s (nan at s = -inf)
-        best = rank.argmax(0)  # (B,): greedy wins ties (it comes first)
+        if self.method == "sir":
+            best = 1 + self.resample(s[1:])  # (B,): among the K samples only
+        else:
+            rank = s if math.isinf(self.lam) else logp + self.lam * s if self.lam else logp  # (C, B); λ = 0 skips 0·s
+            best = rank.argmax(0)  # (B,): greedy wins ties (it comes first)
         return cands[best, torch.arange(len(best), device=best.device)]  # (B, T)
+
+    def resample(self, s: torch.Tensor) -> torch.Tensor:
+        """(B,) indices into K samples with scores s (K, B), each drawn with probability ∝ exp(λ·s); λ = inf: argmax."""
+        if math.isinf(self.lam):
+            return s.argmax(0)
+        g = torch.Generator(device=s.device).manual_seed(self.seed + 1)  # not the candidates' stream
+        probs = torch.softmax(self.lam * s.T, dim=-1) if self.lam else torch.ones_like(s.T)  # (B, K)
+        return torch.multinomial(probs, 1, generator=g)[:, 0]
 
 
 def batch_key(batch: dict) -> str:
