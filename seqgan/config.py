@@ -283,6 +283,13 @@ class GanArguments:
         "help": "REINFORCE baseline: rloo (leave-one-out over a group), mean (group mean), ema (moving average) or none."})
     baseline_decay: float = field(default=0.9, metadata={"help": "Decay of the moving-average (ema) baseline."})
     entropy_coef: float = field(default=0.0, metadata={"help": "Entropy bonus weight for the REINFORCE-style bridges."})
+    cold_temperature: float = field(default=1.0, metadata={
+        "help": "reinforce, ColdGAN-style (Scialom et al. 2020): G's step draws its samples from q, G at this "
+                "temperature (< 1: colder, nearer G's modes, where D's judgement is informative), and weights each "
+                "sample's policy gradient by the importance ratio p_G(y) / q(y), clipped at --cold_clip. 1: on-policy."})
+    cold_clip: float = field(default=5.0, metadata={
+        "help": "reinforce with --cold_temperature: upper clip of the importance ratio p_G(y) / q(y) (bounds the "
+                "gradient's variance at the price of a bias; inf: unclipped, unbiased)."})
     num_rollouts: int = field(default=16, metadata={"help": "rollout: Monte-Carlo completions per prefix (SeqGAN used 16)."})
     rollout_max_rows: int = field(default=2048, metadata={
         "help": "rollout: rows (prefix x rollout x sequence) decoded at once; bounds memory, and on CPU ~1-2k is fastest."})
@@ -320,6 +327,11 @@ class GanArguments:
             raise ValueError("--adv_steps, --d_steps, --g_steps must be >= 0 and --num_rollouts >= 1.")
         if not 0.0 < self.dense_gamma <= 1.0:
             raise ValueError(f"--dense_gamma must be in (0, 1], got {self.dense_gamma}.")
+        if not self.cold_temperature > 0 or not self.cold_clip > 0:
+            raise ValueError(f"--cold_temperature and --cold_clip must be > 0, got {self.cold_temperature}, {self.cold_clip}.")
+        if self.cold_temperature != 1.0 and self.bridge != "reinforce":
+            raise ValueError(f"--cold_temperature corrects REINFORCE's samples by importance weights; --bridge {self.bridge} "
+                             "draws its own. Use --bridge reinforce, or leave --cold_temperature at 1.")
 
 
 

@@ -200,11 +200,58 @@ def test_bad_combinations_are_clear_errors():
         parse_args(["--task", "pos", "--init_from", "runs/pos-mle"])
     with pytest.raises(ValueError, match="--bridge 'ppo' is not one of"):
         parse_args(["--task", "pos", "--method", "gan", "--bridge", "ppo"])
+    with pytest.raises(ValueError, match="--cold_temperature corrects REINFORCE's samples"):
+        parse_args(["--task", "oracle", "--method", "gan", "--bridge", "gumbel", "--cold_temperature", "0.7"])
     # A D over another vocabulary cannot read this G's soft (or hard) outputs.
     task, tok, gen, batch = CASES["text"]()
     other = build_discriminator(7, GanArguments(**TINY_D))
     with pytest.raises(ValueError, match="probs have .* classes but this discriminator judges a vocabulary of 7"):
         other(probs=torch.rand(2, 3, gen.vocab_size))
+
+
+@pytest.mark.parametrize("clip", [float("inf"), 1.0])
+def test_cold_reinforce_importance_weights_give_the_on_policy_gradient(clip):
+    """ColdGAN-style REINFORCE on a two-word sentence, every one of its |tags|² tag sequences enumerated: its
+    expected gradient under q = G at T = 0.6 equals -∇ E_p[r] / 2 (2 tokens a row) when the ratio is unclipped."""
+    from datasets import Dataset
+
+    from seqgan.models.generator import Samples
+    from seqgan.training.bridges import policy_gradient
+
+    task, tok, gen, _ = CASES["pos"]()
+    row = task.encode(Dataset.from_list([{"sent_id": "b", "words": ["Cats", "sleep"], "tags": ["NOUN", "VERB"]}]), tok, gen)[0]
+    n_tags = len(gen.model.config.tags)
+    ys = torch.cartesian_prod(torch.arange(n_tags), torch.arange(n_tags))  # (N, 2): every tag sequence
+    cond = task.collator(tok)([row] * len(ys))
+    args = GanArguments(cold_temperature=0.6, cold_clip=clip, baseline="none")
+    ctx = BridgeContext(gen=gen, sampler=gen, disc=None, loss=None, args=args, conditional=True, total_steps=1)
+    r = torch.randn(len(ys), generator=torch.Generator().manual_seed(0))  # any reward
+    with torch.no_grad():
+        logq = gen.token_logprobs({**cond, "labels": ys}, temperature=0.6)  # (N, 2)
+    # policy_gradient averages over rows; weighting row y by q(y)·N turns that average into E_q.
+    q = logq.sum(1).exp()
+    loss, logs = policy_gradient(ctx, Samples(tokens=ys, logprobs=logq, mask=cond["mask"]), cond, r * q * len(ys), r,
+                                 off_policy=True)
+    params = [p for p in gen.parameters() if p.requires_grad]
+    got = torch.autograd.grad(loss, params, allow_unused=True)
+    p = gen.token_logprobs({**cond, "labels": ys}).sum(1).exp()  # (N,) with gradients
+    assert abs(p.sum().item() - 1) < 1e-5
+    want = torch.autograd.grad(-(p * r).sum() / 2, params, allow_unused=True)
+    pairs = [(a, b) for a, b in zip(got, want) if b is not None]
+    diff = torch.cat([(a - b).flatten() for a, b in pairs]).norm() / torch.cat([b.flatten() for _, b in pairs]).norm()
+    close = diff.item() < 1e-4  # float32 logits
+    assert close == (clip == float("inf")), (diff, logs)  # clipping at 1 biases it, as it must where p > q
+    assert (logs["gan/is_clipped"] > 0) == (clip == 1.0)
+
+
+def test_a_cold_reinforce_step_samples_at_its_temperature_and_logs_its_weights():
+    acc, m, batch = setup("text", cold_temperature=0.5, cold_clip=2.0)
+    logs = g_step(acc, m, batch)
+    assert 0 < logs["gan/is_weight_mean"] <= 2.0 and 0 <= logs["gan/is_clipped"] <= 1
+    samples = BRIDGES["reinforce"](m.ctx, batch)[2]
+    with torch.no_grad():  # the samples' own log-probs are those of G at T = 0.5
+        assert torch.allclose(samples.logprobs, m.gen.token_logprobs({"labels": samples.tokens, "mask": samples.mask},
+                                                                     temperature=0.5), atol=1e-5)
 
 
 def test_discriminator_from_a_mismatched_checkpoint_is_refused(tmp_path):

@@ -4,6 +4,8 @@
 
 - reinforce: one reward per sequence, r = -g_loss(D(y)); REINFORCE with a baseline (leave-one-out
   over the K samples of an input, a batch mean, a moving average, or none) and an entropy bonus.
+  With --cold_temperature T < 1 (ColdGAN-style) it samples from q = G at T and weights each sample's
+  term by the clipped importance ratio min(p_G(y) / q(y), --cold_clip).
 - rollout:   SeqGAN: the reward of y_<=t is the mean reward of N Monte-Carlo completions of it
   (seqgan/training/rollout.py: one cached pass, all prefixes x rollouts batched).
 - dense:     a causal D scores every prefix; per-step rewards, discounted returns (ScratchGAN).
@@ -64,15 +66,16 @@ def repeat_batch(batch: dict, k: int) -> dict:
 
 
 @torch.no_grad()
-def draw(ctx: BridgeContext, batch: dict, gumbel: bool = False) -> tuple[Samples, dict, int]:
+def draw(ctx: BridgeContext, batch: dict, gumbel: bool = False, temperature: float = 1.0) -> tuple[Samples, dict, int]:
     """Samples for the G step: K per input sentence (pos) or batch-size many (unconditional).
     Returns (samples, the batch they condition on (None if unconditional), group size K)."""
     n = batch["labels"].shape[0]
+    kw = dict(generator=ctx.generator, gumbel=gumbel, temperature=temperature)
     if ctx.conditional:
         k = ctx.args.samples_per_input
         cond = repeat_batch(batch, k)
-        return ctx.sampler.sample(cond, generator=ctx.generator, gumbel=gumbel, rows=ctx.rows(n, k)), cond, k
-    return ctx.sampler.sample(num_samples=n, generator=ctx.generator, gumbel=gumbel, rows=ctx.rows(n)), None, n
+        return ctx.sampler.sample(cond, rows=ctx.rows(n, k), **kw), cond, k
+    return ctx.sampler.sample(num_samples=n, rows=ctx.rows(n), **kw), None, n
 
 
 def real_tokens(samples: Samples) -> torch.Tensor:
@@ -141,28 +144,39 @@ def _baseline(ctx: BridgeContext, rewards: torch.Tensor, k: int, key: str) -> to
     return (grouped - base).view_as(rewards)
 
 
-def policy_gradient(ctx, samples: Samples, cond, advantages: torch.Tensor, rewards: torch.Tensor) -> tuple[torch.Tensor, dict]:
-    """REINFORCE loss -sum_t A_t log p(y_t) / #tokens (advantages (B,) or (B, T)), minus the entropy bonus."""
+def policy_gradient(ctx, samples: Samples, cond, advantages: torch.Tensor, rewards: torch.Tensor,
+                    off_policy: bool = False) -> tuple[torch.Tensor, dict]:
+    """REINFORCE loss -sum_t A_t log p(y_t) / #tokens (advantages (B,) or (B, T)), minus the entropy bonus.
+    off_policy: the samples came from q (samples.logprobs are log q(y_t)); each row's advantages are weighted by
+    min(p_G(y) / q(y), --cold_clip), which makes the expected gradient E_p's when unclipped."""
     logp, logp_all = rescore(ctx, samples, cond)
     adv = advantages if advantages.dim() == 2 else advantages[:, None]
     mask = samples.mask
+    logs = {}
+    if off_policy:
+        ratio = ((logp.detach() - samples.logprobs) * mask).sum(1).exp()  # (B,): p_G(y) / q(y)
+        w = ratio.clamp(max=ctx.args.cold_clip)
+        adv = adv * w[:, None]
+        logs = {"gan/is_weight_mean": w.mean().item(), "gan/is_clipped": (ratio > ctx.args.cold_clip).float().mean().item()}
     pg = global_mean(-(adv.detach() * logp * mask).sum(), mask.sum())  # mean over the global batch's tokens
     ent = entropy(logp_all, mask)
     loss = pg - ctx.args.entropy_coef * ent
     r = rewards[mask] if rewards.dim() == 2 else rewards
     return loss, {"gan/reward_mean": r.mean().item(), "gan/reward_std": r.std().item() if r.numel() > 1 else 0.0,
                   "gan/advantage_std": adv.expand_as(logp)[mask].std().item(), "gan/g_entropy": ent.item(),
-                  "gan/pg_loss": pg.item()}
+                  "gan/pg_loss": pg.item(), **logs}
 
 
 # ----------------------------------------------------------------------------- the bridges
 
 def reinforce(ctx: BridgeContext, batch: dict):
-    samples, cond, k = draw(ctx, batch)
+    cold = ctx.args.cold_temperature
+    samples, cond, k = draw(ctx, batch, temperature=cold)
     with torch.no_grad():
         d_fake = ctx.disc.score(tokens=samples.tokens, mask=samples.mask, cond=cond)
         rewards = -ctx.loss.g(d_fake, real_logits(ctx, batch, len(d_fake)))  # (N,)
-    return policy_gradient(ctx, samples, cond, apply_baseline(ctx, rewards, k, "seq"), rewards) + (samples,)
+    return policy_gradient(ctx, samples, cond, apply_baseline(ctx, rewards, k, "seq"), rewards,
+                           off_policy=cold != 1.0) + (samples,)
 
 
 def rollout(ctx: BridgeContext, batch: dict):
