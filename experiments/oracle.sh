@@ -7,6 +7,7 @@
 #
 #   SEQGAN_DATA_DIR=../shared/data bash experiments/oracle.sh [--seeds "42 43 44"] [runs_dir]
 #   BRIDGES="reinforce gumbel" NO_CRF=1 bash experiments/oracle.sh --seeds "42 43 44" runs/oracle   # a subset
+#   BRIDGES=cold NO_CRF=1 bash experiments/oracle.sh runs/oracle   # ColdGAN-style REINFORCE beside them
 #
 # Seeds: --seed <each of --seeds> (initialisation, shuffling, dropout, sampling during training), --data_seed 1234
 # (dev/test oracle samples; test samples of every model use seed 1336, 10,000 of them). Every seed's chain runs in
@@ -27,6 +28,8 @@ BRIDGES=${BRIDGES:-reinforce dense gumbel st-gumbel rollout}
 TEMPS=0.5,0.6,0.7,0.8,0.9,1.0
 declare -A BRIDGE_OPTS=(
   [reinforce]="--bridge reinforce"
+  # ColdGAN-style: G's step samples at T = 0.7 and corrects by the clipped importance ratio (--cold_clip 5).
+  [cold]="--bridge reinforce --cold_temperature 0.7"
   [dense]="--bridge dense --disc_causal"
   [gumbel]="--bridge gumbel --gan_loss rsgan"
   [st-gumbel]="--bridge st-gumbel --gan_loss rsgan"

@@ -59,7 +59,8 @@ def describe(run: str, res: dict, kind: str) -> str:
     method = res.get("method", "mle")
     averaged = ", averaged" if res.get("average_weights", res.get("crf_average")) else ""  # crf_average: older runs' key
     if method == "gan":
-        what = f"GAN ({res.get('bridge')}, {res.get('gan_loss')})"
+        cold = f", cold T={res['cold_temperature']:g}" if res.get("cold_temperature", 1.0) != 1.0 else ""
+        what = f"GAN ({res.get('bridge')}, {res.get('gan_loss')}{cold})"
     elif method == "crf":
         what = f"D alone: {get_task(res['task']).D_ALONE} ({res.get('crf_loss')}{averaged})"
     elif method == "hmm":
