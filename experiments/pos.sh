@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # POS tagging on UD English EWT over seeds. Per seed: G alone (the MLE tagger with the task's defaults, best/ by dev
 # UPOS), D alone (CRFs sharing its encoder, one per loss in CRF_LOSSES, Viterbi-decoded), the GAN fine-tuning that
-# seed's tagger (BRIDGES), and G + D: the tagger's greedy output + 8 samples reranked by each of that seed's CRFs
+# seed's tagger (BRIDGES) beside their control (G trained on by MLE for as many steps), and G + D: the tagger's greedy output + 8 samples reranked by each of that seed's CRFs
 # (and the REINFORCE GAN's D), once by D's score alone and once as a product of experts, log p_G + λ·s_D with λ
 # picked from LAMBDAS by dev UPOS; with the GAN's D also by SIR (1 of 8 samples drawn ∝ exp(λ·d), λ picked alike).
 # Once: the HMM (counting; no seed enters it). Then compare.py: mean ± std over seeds, and a paired bootstrap over
@@ -66,6 +66,13 @@ chain() {
       --output_dir "$crf" > "$crf.log" 2>&1
     rerank "$g" "$crf" >> "$crf.log" 2>&1
   done
+  # The GANs' control: the same G trained on for the GANs' 200 rounds by their MLE term alone (batch 32, AdamW at
+  # the GANs' constant 2e-5, dev checked every 50 steps), so that a GAN's gain over G can be told from more MLE.
+  local more="$R/pos-mle-more-seed$seed"
+  # shellcheck disable=SC2086
+  [[ -z $BRIDGES || -f $more/eval_test.json ]] || $L scripts/train.py --task pos $SUBSET --generator_name_or_path "$g" \
+    --max_steps 200 --min_steps 0 --learning_rate 2e-5 --lr_scheduler constant --warmup_ratio 0 --average_weights false \
+    --eval_every 50 --seed "$seed" --output_dir "$more" > "$more.log" 2>&1
   for b in $BRIDGES; do
     local out="$R/pos-gan-$b-seed$seed"
     # shellcheck disable=SC2086
