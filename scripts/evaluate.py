@@ -51,7 +51,7 @@ from seqgan.sources import load_task_splits
 from seqgan.scoring.evaluation import encode_splits, evaluate_split, format_table
 from seqgan.decoding.guide import GuideArguments, GuidedGenerator, load_ratio
 from seqgan.scoring.plots import plot_sweep
-from seqgan.decoding.rerank import Reranker, parse_lambdas
+from seqgan.decoding.rerank import RERANK_METHODS, Reranker, parse_lambdas
 from seqgan.tasks import task_of
 
 
@@ -101,8 +101,8 @@ class EvalArguments:
         if len(self.label_list) != len(self.checkpoint):
             raise ValueError(f"--labels names {len(self.label_list)} curves for {len(self.checkpoint)} checkpoints.")
         self.lambda_list = parse_lambdas(self.rerank_lambda)
-        if self.rerank_method not in ("argmax", "sir"):
-            raise ValueError(f"--rerank_method must be argmax or sir, got {self.rerank_method!r}.")
+        if self.rerank_method not in RERANK_METHODS:
+            raise ValueError(f"--rerank_method must be one of {', '.join(RERANK_METHODS)}, got {self.rerank_method!r}.")
         if len(self.lambda_list) > 1 and self.split == "dev":
             raise ValueError("--rerank_lambda with several values is tuned on the dev split; evaluate --split test.")
         if self.temperature_list is not None and (self.greedy or self.rerank_with):

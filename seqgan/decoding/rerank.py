@@ -30,14 +30,18 @@ from seqgan.checkpoint import load_checkpoint, resolve_checkpoint
 from seqgan.models.discriminator import load_discriminator
 
 
+RERANK_METHODS = ("argmax", "sir")  # the best candidate, or one of G's samples drawn ∝ exp(λ·s_D)
+
+
 def parse_lambdas(spec: str, flag: str = "--rerank_lambda") -> list[float]:
     """'0,0.5,inf' -> [0.0, 0.5, inf]; every λ must be >= 0 (a negative weight would prefer what D rejects)."""
+    bad = ValueError(f"{flag} takes numbers >= 0 or inf, comma-separated (e.g. 0,0.5,1,inf); got {spec!r}.")
     try:
         lams = [float(x) for x in spec.split(",") if x.strip()]
     except ValueError:
-        raise ValueError(f"{flag} takes numbers >= 0 or inf, comma-separated (e.g. 0,0.5,1,inf); got {spec!r}.") from None
+        raise bad from None
     if not lams or any(not lam >= 0 for lam in lams):  # `not >=` also refuses nan
-        raise ValueError(f"{flag} takes numbers >= 0 or inf, comma-separated (e.g. 0,0.5,1,inf); got {spec!r}.")
+        raise bad
     return lams
 
 
@@ -48,7 +52,7 @@ class Reranker:
     lam: float = math.inf      # λ: candidates ranked by log p_G(y | x) + λ·s_D(x, y); inf: by s_D alone
     seed: int = 0
     source: str = ""
-    method: str = "argmax"     # argmax (the best candidate) or sir (one of the K samples, drawn ∝ exp(λ·s_D))
+    method: str = "argmax"     # one of RERANK_METHODS
     memo: dict = field(default_factory=dict, repr=False)  # batch key -> (candidates, log p_G, s_D)
 
     @classmethod
