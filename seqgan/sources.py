@@ -145,6 +145,17 @@ def describe(args: dict, benchmark: dict) -> dict:
     """The model card's data fields for a run's options `args` (its args.json): the task's benchmark entry
     (`CARD`), or the user's files / dataset with their license (--dataset_license, else 'unknown'). A card
     never names data the run did not see."""
+    card = _describe(args, benchmark)
+    n = args.get("max_train_samples")
+    if n:  # a low-resource run saw only part of the training data: the card says so
+        if card.get("dataset_name"):
+            card["dataset_name"] = f"{card['dataset_name']} (first {n} training examples)"
+        note = f"Only the first {n} training examples were used (--max_train_samples)."
+        card["attribution"] = f"{card['attribution']} {note}" if card.get("attribution") else note
+    return card
+
+
+def _describe(args: dict, benchmark: dict) -> dict:
     license_ = args.get("dataset_license") or "unknown"
     if args.get("train_file"):
         name = ", ".join(Path(args[f]).name for f in ("train_file", "validation_file", "test_file") if args.get(f))

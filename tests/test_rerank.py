@@ -65,6 +65,9 @@ def test_lambda_is_tuned_on_dev_and_max_train_samples_cuts_train(afribooms, tmp_
     later = {w.lower() for s in get_task("pos").read_conllu(afribooms["train"])[30:] for w in s["words"] if w.isalpha()}
     vocab = set(load_checkpoint(str(tmp_path / "mle"), get_task("pos"))[1].get_vocab())
     assert first & vocab and later - first and not (later - first) & vocab  # sentences 31-40 taught no word
+    from seqgan.hub import model_card
+    card = model_card(args, {}, "me/af-1k", get_task("pos").CARD)
+    assert "Only the first 30 training examples were used" in card
 
     base = ["--checkpoint", str(tmp_path / "mle"), "--rerank_with", str(tmp_path / "crf"), "--num_candidates", "3"]
     res = evaluate.main([*base, "--rerank_lambda", "0,1,inf"])
