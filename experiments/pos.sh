@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # POS tagging on UD English EWT over seeds. Per seed: G alone (the MLE tagger with the task's defaults, best/ by dev
 # UPOS), D alone (CRFs sharing its encoder, one per loss in CRF_LOSSES, Viterbi-decoded), the GAN fine-tuning that
-# seed's tagger (BRIDGES) beside their control (G trained on by MLE for as many steps), and G + D: the tagger's greedy output + 8 samples reranked by each of that seed's CRFs
-# (and the REINFORCE GAN's D), once by D's score alone and once as a product of experts, log p_G + λ·s_D with λ
-# picked from LAMBDAS by dev UPOS; with the GAN's D also by SIR (1 of 8 samples drawn ∝ exp(λ·d), λ picked alike).
+# seed's tagger (BRIDGES) beside their control (G trained on by MLE for as many steps), and G + D: the tagger's
+# greedy output + 8 samples reranked by each of that seed's CRFs (and the REINFORCE GAN's D), once by D's score
+# alone and once as a product of experts, log p_G + λ·s_D with λ picked from LAMBDAS by dev UPOS; with the GAN's D
+# also by SIR (1 of 8 samples drawn ∝ exp(λ·d), λ picked alike).
 # Once: the HMM (counting; no seed enters it). Then compare.py: mean ± std over seeds, and a paired bootstrap over
 # test sentences of every row against the MLE tagger. Produces $R/compare_pos.md.
 #
@@ -14,8 +15,9 @@
 # CRF_LOSSES (default "nll hinge perceptron"; also perceptron-avg, gen_negatives), BRIDGES (default "reinforce gumbel";
 # empty: no GAN), LAMBDAS (default 0,0.25,0.5,1,2,4,inf). --max_train_samples N trains every model on the first N
 # training sentences (dev and test unchanged). Seeds: --seed <each of --seeds> (initialisation, shuffling,
-# dropout), --data_seed 1234 (G + D's candidates are sampled with seed 1234 too). Every seed's chain runs in the background at once, one thread each
-# (SEQGAN_NUM_THREADS=1): on 2 cores, times are indicative only; README's timing of the default command is its own run.
+# dropout), --data_seed 1234 (G + D's candidates are sampled with seed 1234 too). Every seed's chain runs in the
+# background at once, one thread each (SEQGAN_NUM_THREADS=1): on 2 cores, times are indicative only; README's
+# timing of the default command is its own run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SEEDS="42 43 44"
@@ -44,6 +46,9 @@ declare -A CRF_OPTS=(
 declare -A BRIDGE_OPTS=([reinforce]="--bridge reinforce" [gumbel]="--bridge gumbel --gan_loss rsgan")
 mkdir -p "$R"
 L="accelerate launch --num_processes 1"
+# The GANs' rounds and G learning rate, read from tasks/pos.py (GAN_DEFAULTS) for their MLE control below.
+read -r ADV_STEPS G_LR < <(python -c "from seqgan.tasks import get_task; d = get_task('pos').GAN_DEFAULTS
+print(d['adv_steps'], d['g_learning_rate'])")
 rerank() {  # G + D: the MLE tagger's greedy output and 8 samples, the one D scores highest; then log p_G + λ·s_D
   local g=$1 d=$2 sir=${3:-} name
   name=$(basename "$d")
@@ -66,12 +71,12 @@ chain() {
       --output_dir "$crf" > "$crf.log" 2>&1
     rerank "$g" "$crf" >> "$crf.log" 2>&1
   done
-  # The GANs' control: the same G trained on for the GANs' 200 rounds by their MLE term alone (batch 32, AdamW at
-  # the GANs' constant 2e-5, dev checked every 50 steps), so that a GAN's gain over G can be told from more MLE.
+  # The GANs' control: the same G trained on for the GANs' rounds by their MLE term alone (AdamW at the GANs'
+  # constant G learning rate, dev checked every 50 steps), so that a GAN's gain over G can be told from more MLE.
   local more="$R/pos-mle-more-seed$seed"
   # shellcheck disable=SC2086
   [[ -z $BRIDGES || -f $more/eval_test.json ]] || $L scripts/train.py --task pos $SUBSET --generator_name_or_path "$g" \
-    --max_steps 200 --min_steps 0 --learning_rate 2e-5 --lr_scheduler constant --warmup_ratio 0 --average_weights false \
+    --max_steps "$ADV_STEPS" --min_steps 0 --learning_rate "$G_LR" --lr_scheduler constant --warmup_ratio 0 --average_weights false \
     --eval_every 50 --seed "$seed" --output_dir "$more" > "$more.log" 2>&1
   for b in $BRIDGES; do
     local out="$R/pos-gan-$b-seed$seed"
