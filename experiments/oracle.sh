@@ -8,6 +8,7 @@
 #   SEQGAN_DATA_DIR=../shared/data bash experiments/oracle.sh [--seeds "42 43 44"] [runs_dir]
 #   BRIDGES="reinforce gumbel" NO_CRF=1 bash experiments/oracle.sh --seeds "42 43 44" runs/oracle   # a subset
 #   BRIDGES=cold NO_CRF=1 bash experiments/oracle.sh runs/oracle   # ColdGAN-style REINFORCE beside them
+#   BRIDGES=scratch NO_CRF=1 bash experiments/oracle.sh runs/oracle   # ScratchGAN-style dense rewards beside them
 #
 # Seeds: --seed <each of --seeds> (initialisation, shuffling, dropout, sampling during training), --data_seed 1234
 # (dev/test oracle samples; test samples of every model use seed 1336, 10,000 of them). Every seed's chain runs in
@@ -31,6 +32,10 @@ declare -A BRIDGE_OPTS=(
   # ColdGAN-style: G's step samples at T = 0.7 and corrects by the clipped importance ratio (--cold_clip 5).
   [cold]="--bridge reinforce --cold_temperature 0.7"
   [dense]="--bridge dense --disc_causal"
+  # ScratchGAN-style (d'Autume et al. 2019): per-prefix rewards of a causal D (GPT-2 blocks: layer norm) trained on
+  # every prefix, discount 0.23, a 4x larger batch (their 512 is 8x; this CPU pays 4x already), D regularised by
+  # dropout 0.1 and AdamW weight decay 0.01 (the defaults; their L2 was 1e-6 on a from-scratch LSTM).
+  [scratch]="--bridge dense --disc_causal --dense_gamma 0.23 --batch_size 256"
   [gumbel]="--bridge gumbel --gan_loss rsgan"
   [st-gumbel]="--bridge st-gumbel --gan_loss rsgan"
   # Rollouts cost ~10 decoder steps per sampled token: fewer, richer steps for the same CPU budget.

@@ -59,8 +59,12 @@ def describe(run: str, res: dict, kind: str) -> str:
     method = res.get("method", "mle")
     averaged = ", averaged" if res.get("average_weights", res.get("crf_average")) else ""  # crf_average: older runs' key
     if method == "gan":
-        cold = f", cold T={res['cold_temperature']:g}" if res.get("cold_temperature", 1.0) != 1.0 else ""
-        what = f"GAN ({res.get('bridge')}, {res.get('gan_loss')}{cold})"
+        recipe = [res.get("bridge"), res.get("gan_loss")]
+        if res.get("cold_temperature", 1.0) != 1.0:
+            recipe.append(f"cold T={res['cold_temperature']:g}")
+        if res.get("bridge") == "dense" and "dense_gamma" in res:  # ScratchGAN-style runs differ in these two
+            recipe.append(f"γ={res['dense_gamma']:g}, batch {res['batch_size']}")
+        what = f"GAN ({', '.join(map(str, recipe))})"
     elif method == "crf":
         what = f"D alone: {get_task(res['task']).D_ALONE} ({res.get('crf_loss')}{averaged})"
     elif method == "hmm":
@@ -96,6 +100,8 @@ def collect(runs_dir: Path, task: str) -> list[tuple[str, dict]]:
         if not base.is_file():
             continue
         res = json.loads(base.read_text())
+        if (run / "args.json").is_file():  # the run's options name its recipe (e.g. --cold_temperature) in the label
+            res = {**json.loads((run / "args.json").read_text()), **res}
         if res.get("task") != task:
             continue
         best = {k[5:]: v for k, v in res.items() if k.startswith("test/")}

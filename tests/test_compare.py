@@ -36,6 +36,11 @@ def test_compare_orders_methods_and_keeps_last_only_when_it_differs(tmp_path):
     write_run(runs, "z-mle", "mle", {"test/nll_oracle": 8.883, "test/nll_test": 8.305},
               eval_test_greedy={"test/nll_oracle": 5.357, "test/nll_test": 8.305, "test/decoding": "greedy"})
     write_run(runs, "m-crf", "crf", {"test/nll_oracle": 10.6}, {"crf_loss": "nll"})
+    # eval_test.json does not record a GAN's recipe; the label reads it from the run's args.json.
+    write_run(runs, "c-gan", "gan", {"test/nll_oracle": 8.2, "test/nll_test": 8.3}, gan,
+              args={"bridge": "reinforce", "cold_temperature": 0.7, "batch_size": 64, "task": "oracle"})
+    write_run(runs, "d-gan", "gan", {"test/nll_oracle": 8.6, "test/nll_test": 8.4}, {**gan, "bridge": "dense"},
+              args={"bridge": "dense", "dense_gamma": 0.23, "batch_size": 256, "cold_temperature": 1.0, "task": "oracle"})
     (runs / "other").mkdir()  # not a run: ignored
     out = tmp_path / "table.md"
     proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare.py"), "--task", "oracle", "--runs_dir", str(runs),
@@ -55,6 +60,8 @@ def test_compare_orders_methods_and_keeps_last_only_when_it_differs(tmp_path):
         "| GAN (reinforce, standard) · `a-gan` | 8.400 | 8.500 |",
         "| GAN (reinforce, standard) [last] · `a-gan` | 9.200 | 8.700 |",
         "| GAN (reinforce, standard) · `b-gan` | 8.000 | 8.100 |",  # last == best: one row
+        "| GAN (reinforce, standard, cold T=0.7) · `c-gan` | 8.200 | 8.300 |",
+        "| GAN (dense, standard, γ=0.23, batch 256) · `d-gan` | 8.600 | 8.400 |",
     ]
 
 
