@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # G + D at decoding time (seqgan/decoding/guide.py): per task and seed, G by MLE and its temperature curve, D fitted as a
 # density ratio against G (scripts/fit_ratio.py), then G's samples re-weighted by D (SIR at K = 4 and 16, DRS; all
-# at γ = 1 and T = 1) with the residual model's NLL. GUIDE_SWEEP=1 adds a G + D temperature sweep (SIR K = 4) and
-# SIR at γ = 0.5 (K = 16).
+# at γ = 1 and T = 1) with the residual model's NLL. GAMMAS="0.5 2" adds SIR (K = 16) at those γ; GUIDE_SWEEP=1
+# adds a G + D temperature sweep (SIR K = 4) and, unless GAMMAS is given, SIR at γ = 0.5 (K = 16).
+# G_RUNS=DIR takes each seed's G from DIR/<task>-mle-seed<seed> (copied, with its sweep) instead of training one,
+# e.g. the tuned MLE of experiments/oracle.sh.
 # Produces $R/compare_guide_<task>.md (compare.py over these runs, with each row's gap to its seed's MLE curve) and
 # $R/calibration.md (D's held-out calibration per task, mean ± std over seeds).
 #
 #   SEQGAN_DATA_DIR=../shared/data bash experiments/guide.sh [runs_dir]
 #   SEEDS="42 43 44" TASKS=oracle bash experiments/guide.sh      # README's rows (the defaults)
 #   TASKS=text bash experiments/guide.sh                         # COCO (not run for README yet)
+#   G_RUNS=runs/oracle GAMMAS="0.5 2" bash experiments/guide.sh runs/guide-tuned   # G + D on the tuned MLE
 #
 # Seeds: --seed $SEEDS (G's and D's initialisation, shuffling and training samples), --data_seed 1234 (dev/test
 # oracle samples, COCO's dev split); test samples seed 1336 (the task's --num_test_samples: oracle 10,000), D's
 # calibration samples seed+2; log Z from 10,000 samples of G (seed data_seed+1), DRS's M from 2,000 (data_seed+2).
-# G: oracle MLE for 6 epochs (dev NLL_test still falling, NLL_oracle best at the last epoch), text MLE with its
+# G (without G_RUNS): oracle MLE for 6 epochs (dev NLL_test still falling, NLL_oracle best at the last epoch), text MLE with its
 # defaults (best/ by dev NLL). Every (task, seed) chain runs in the background at once, one thread each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +28,7 @@ declare -A GUIDE_TEMPS=([oracle]=0.9,1.0,1.1 [text]=0.8,1.0,1.2)
 declare -A G_OPTS=([oracle]="--num_epochs 6" [text]="")
 chain() {
   local task=$1 seed=$2 g="$R/$1-mle-seed$2" d="$R/ratio-$1-seed$2"
+  [[ -z ${G_RUNS:-} || -e $g ]] || cp -r "$G_RUNS/$task-mle-seed$seed" "$g"
   [[ -f $g/eval_test.json ]] || $L scripts/train.py --task "$task" ${G_OPTS[$task]} --seed "$seed" --output_dir "$g" > "$g.log" 2>&1
   [[ -f $g/sweep_test.json ]] || python scripts/evaluate.py --checkpoint "$g" --temperatures "${TEMPS[$task]}" >> "$g.log" 2>&1
   [[ -f $d/ratio.json ]] || python scripts/fit_ratio.py --checkpoint "$g" --output_dir "$d" --seed "$seed" > "$d.log" 2>&1
@@ -32,8 +36,10 @@ chain() {
   $E --guide_candidates 4 >> "$d.log" 2>&1
   $E --guide_candidates 16 >> "$d.log" 2>&1
   $E --guide_method drs >> "$d.log" 2>&1
+  for gamma in ${GAMMAS:-${GUIDE_SWEEP:+0.5}}; do
+    $E --guide_candidates 16 --guide_gamma "$gamma" >> "$d.log" 2>&1
+  done
   if [[ -n ${GUIDE_SWEEP:-} ]]; then
-    $E --guide_candidates 16 --guide_gamma 0.5 >> "$d.log" 2>&1
     $E --guide_candidates 4 --temperatures "${GUIDE_TEMPS[$task]}" >> "$d.log" 2>&1
   fi
 }
