@@ -152,7 +152,9 @@ class LengthGroupedBatchSampler(torch.utils.data.Sampler):
             chunk = sorted(idx[w:w + window], key=lambda i: self.lengths[i]) if self.shuffle else idx[w:w + window]
             batches += [chunk[i:i + self.batch_size] for i in range(0, len(chunk), self.batch_size)]
         if self._merges_remainder():  # only the last window's last batch can be short
-            batches[-2] += batches.pop()
+            # Pop first: `batches[-2] += batches.pop()` stores into [-2] *after* the pop, i.e. one batch too early.
+            short = batches.pop()
+            batches[-1] = batches[-1] + short
         if self.shuffle:
             rng.shuffle(batches)
         yield from batches

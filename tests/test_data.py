@@ -76,3 +76,16 @@ def test_length_grouped_sampler_is_a_seeded_permutation():
     s.set_epoch(1)
     assert list(s) != batches
     assert all(len(b) <= 3 for b in batches)
+
+
+@pytest.mark.parametrize("n", [5, 13, 301])
+def test_a_short_remainder_joins_the_batch_before_and_every_example_is_drawn_once(n):
+    # n % 3 == 1 (13, 301) or n % 4 == 1 (5): fewer than half a batch left over, which joins the last full batch.
+    bs = 4 if n == 5 else 3
+    lengths = [(7 * i) % 11 for i in range(n)]
+    for shuffle in (True, False):
+        s = LengthGroupedBatchSampler(lengths, batch_size=bs, seed=1, shuffle=shuffle)
+        batches = list(s)
+        assert sorted(i for b in batches for i in b) == list(range(n))  # a permutation: none dropped, none twice
+        assert len(batches) == len(s) == n // bs
+        assert sorted(len(b) for b in batches) == [bs] * (n // bs - 1) + [bs + n % bs]
