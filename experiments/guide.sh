@@ -3,7 +3,8 @@
 # density ratio against G (scripts/fit_ratio.py), then G's samples re-weighted by D (SIR at K = 4 and 16, DRS; all
 # at γ = 1 and T = 1) with the residual model's NLL. GAMMAS="0.5 2" adds SIR (K = 16) at those γ; GUIDE_SWEEP=1
 # adds a G + D temperature sweep (SIR K = 4) and, unless GAMMAS is given, SIR at γ = 0.5 (K = 16).
-# G_RUNS=DIR takes each seed's G from DIR/<task>-mle-seed<seed> (copied, with its sweep) instead of training one,
+# G_RUNS=DIR takes each seed's G from DIR/<task>-mle-seed<seed> (copied; its sweep is redone over TEMPS) instead of
+# training one,
 # e.g. the tuned MLE of experiments/oracle.sh.
 # Produces $R/compare_guide_<task>.md (compare.py over these runs, with each row's gap to its seed's MLE curve) and
 # $R/calibration.md (D's held-out calibration per task, mean ± std over seeds).
@@ -23,12 +24,15 @@ cd "$(dirname "$0")/.."
 R=${1:-runs/guide}
 mkdir -p "$R"
 L="accelerate launch --num_processes 1"
-declare -A TEMPS=([oracle]=0.8,0.85,0.9,0.95,1.0,1.1 [text]=0.7,0.8,0.9,1.0,1.1,1.2)
+# MLE's curve reaches past T = 1 on both tasks: a guided sample set can be more diverse than G's own at T = 1.
+declare -A TEMPS=([oracle]=0.5,0.6,0.7,0.8,0.9,1.0,1.05,1.1,1.2 [text]=0.7,0.8,0.9,1.0,1.1,1.2)
 declare -A GUIDE_TEMPS=([oracle]=0.9,1.0,1.1 [text]=0.8,1.0,1.2)
 declare -A G_OPTS=([oracle]="--num_epochs 6" [text]="")
 chain() {
   local task=$1 seed=$2 g="$R/$1-mle-seed$2" d="$R/ratio-$1-seed$2"
-  [[ -z ${G_RUNS:-} || -e $g ]] || cp -r "$G_RUNS/$task-mle-seed$seed" "$g"
+  if [[ -n ${G_RUNS:-} && ! -e $g ]]; then  # G's own sweep is redone below over TEMPS, with the same sample seeds
+    cp -r "$G_RUNS/$task-mle-seed$seed" "$g" && rm -f "$g"/sweep_test.*
+  fi
   [[ -f $g/eval_test.json ]] || $L scripts/train.py --task "$task" ${G_OPTS[$task]} --seed "$seed" --output_dir "$g" > "$g.log" 2>&1
   [[ -f $g/sweep_test.json ]] || python scripts/evaluate.py --checkpoint "$g" --temperatures "${TEMPS[$task]}" >> "$g.log" 2>&1
   [[ -f $d/ratio.json ]] || python scripts/fit_ratio.py --checkpoint "$g" --output_dir "$d" --seed "$seed" > "$d.log" 2>&1
