@@ -4,8 +4,7 @@
 # at γ = 1 and T = 1) with the residual model's NLL. GAMMAS="0.5 2" adds SIR (K = 16) at those γ; GUIDE_SWEEP=1
 # adds a G + D temperature sweep (SIR K = 4) and, unless GAMMAS is given, SIR at γ = 0.5 (K = 16).
 # G_RUNS=DIR takes each seed's G from DIR/<task>-mle-seed<seed> (copied; its sweep is redone over TEMPS) instead of
-# training one,
-# e.g. the tuned MLE of experiments/oracle.sh.
+# training one, e.g. the tuned MLE of experiments/oracle.sh.
 # Produces $R/compare_guide_<task>.md (compare.py over these runs, with each row's gap to its seed's MLE curve) and
 # $R/calibration.md (D's held-out calibration per task, mean ± std over seeds).
 #
