@@ -16,8 +16,8 @@
 # Seeds: --seed $SEEDS (G's and D's initialisation, shuffling and training samples), --data_seed 1234 (dev/test
 # oracle samples, COCO's dev split); test samples seed 1336 (the task's --num_test_samples: oracle 10,000), D's
 # calibration samples seed+2; log Z from 10,000 samples of G (seed data_seed+1), DRS's M from 2,000 (data_seed+2).
-# G (without G_RUNS): oracle MLE for 6 epochs (dev NLL_test still falling, NLL_oracle best at the last epoch), text MLE with its
-# defaults (best/ by dev NLL). Every (task, seed) chain runs in the background at once, one thread each.
+# G (without G_RUNS): oracle MLE for 6 epochs (dev NLL_test still falling, NLL_oracle best at the last epoch), text
+# MLE with its defaults (best/ by dev NLL). Every (task, seed) chain runs in the background at once, one thread each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 R=${1:-runs/guide}

@@ -15,32 +15,11 @@
 # the background at once, one thread each (SEQGAN_NUM_THREADS=1): on 2 cores, times are indicative only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SEEDS="42 43 44"
-while [[ $# -gt 0 ]]; do
-  case $1 in
-    --seeds) SEEDS=$2; shift 2 ;;
-    -*) echo "unknown option $1; usage: bash experiments/oracle.sh [--seeds \"42 43 44\"] [runs_dir]" >&2; exit 2 ;;
-    *) R=$1; shift ;;
-  esac
-done
-R=${R:-runs}
+source experiments/gan_recipes.sh
+parse_seeds_and_dir oracle "$@"
 BRIDGES=${BRIDGES:-reinforce dense gumbel st-gumbel rollout}
 # MLE's curve reaches from below the published tuned MLE's quality (NLL_oracle 7.75) to T = 1.
 TEMPS=0.5,0.6,0.7,0.8,0.9,1.0
-declare -A BRIDGE_OPTS=(
-  [reinforce]="--bridge reinforce"
-  # ColdGAN-style: G's step samples at T = 0.7 and corrects by the clipped importance ratio (--cold_clip 5).
-  [cold]="--bridge reinforce --cold_temperature 0.7"
-  [dense]="--bridge dense --disc_causal"
-  # ScratchGAN-style (d'Autume et al. 2019): per-prefix rewards of a causal D (GPT-2 blocks: layer norm) trained on
-  # every prefix, discount 0.23, a 4x larger batch (their 512 is 8x; this CPU pays 4x already), D regularised by
-  # dropout 0.1 and AdamW weight decay 0.01 (the defaults; their L2 was 1e-6 on a from-scratch LSTM).
-  [scratch]="--bridge dense --disc_causal --dense_gamma 0.23 --batch_size 256"
-  [gumbel]="--bridge gumbel --gan_loss rsgan"
-  [st-gumbel]="--bridge st-gumbel --gan_loss rsgan"
-  # Rollouts cost ~10 decoder steps per sampled token: fewer, richer steps for the same CPU budget.
-  [rollout]="--bridge rollout --num_rollouts 8 --adv_steps 60 --gan_eval_every 5"
-)
 mkdir -p "$R"
 L="accelerate launch --num_processes 1"
 chain() {

@@ -8,6 +8,7 @@
 #   SEQGAN_DATA_DIR=../shared/data bash experiments/text.sh [--seeds "42 43 44"] [runs_dir]
 #   BRIDGES="reinforce cold" NO_CRF=1 bash experiments/text.sh --seeds 42 runs/text     # a subset
 #   NOMLE=1 bash experiments/text.sh      # also the earlier GAN defaults (G learning rate 1e-4, no MLE term)
+# The GAN recipes (BRIDGES: keys of BRIDGE_OPTS) are in experiments/gan_recipes.sh, shared with oracle.sh.
 #
 # Seeds: --seed <each of --seeds> (initialisation, shuffling, dropout, sampling during training), --data_seed 1234
 # (the dev split carved from image_coco.txt); test samples seed 1336, 10,000 of them against all 10,000 test captions.
@@ -15,23 +16,10 @@
 # are indicative only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SEEDS="42 43 44"
-while [[ $# -gt 0 ]]; do
-  case $1 in
-    --seeds) SEEDS=$2; shift 2 ;;
-    -*) echo "unknown option $1; usage: bash experiments/text.sh [--seeds \"42 43 44\"] [runs_dir]" >&2; exit 2 ;;
-    *) R=$1; shift ;;
-  esac
-done
-R=${R:-runs}
-BRIDGES=${BRIDGES:-reinforce gumbel cold scratch}
+source experiments/gan_recipes.sh
+parse_seeds_and_dir text "$@"
+BRIDGES=${BRIDGES:-reinforce gumbel cold scratch}${NOMLE:+ reinforce-nomle gumbel-nomle}
 TEMPS=0.7,0.8,0.9,1.0,1.1,1.2
-declare -A BRIDGE_OPTS=(
-  [reinforce]="--bridge reinforce"
-  [gumbel]="--bridge gumbel --gan_loss rsgan"
-  [cold]="--bridge reinforce --cold_temperature 0.7"
-  [scratch]="--bridge dense --disc_causal --dense_gamma 0.23 --batch_size 256"
-)
 mkdir -p "$R"
 L="accelerate launch --num_processes 1"
 chain() {
@@ -39,17 +27,10 @@ chain() {
   [[ -f $g/eval_test.json ]] || $L scripts/train.py --task text --seed "$seed" --output_dir "$g" > "$g.log" 2>&1
   [[ -f $g/sweep_test.json ]] || python scripts/evaluate.py --checkpoint "$g" --temperatures "$TEMPS" >> "$g.log" 2>&1
   [[ -f $g/eval_test_greedy.json ]] || python scripts/evaluate.py --checkpoint "$g" --greedy --num_eval_samples 100 >> "$g.log" 2>&1
-  local runs=()
-  for b in $BRIDGES; do runs+=("$b|${BRIDGE_OPTS[$b]}"); done
-  # The earlier defaults, kept as a measured failure: REINFORCE degrades and Gumbel collapses without the MLE term.
-  if [[ -n ${NOMLE:-} ]]; then
-    runs+=("reinforce-nomle|--bridge reinforce --g_learning_rate 1e-4 --mle_weight 0"
-           "gumbel-nomle|--bridge gumbel --gan_loss rsgan --g_learning_rate 1e-4 --mle_weight 0")
-  fi
-  for spec in "${runs[@]}"; do
-    local out="$R/text-gan-${spec%%|*}-seed$seed"
+  for b in $BRIDGES; do
+    local out="$R/text-gan-$b-seed$seed"
     # shellcheck disable=SC2086  # option lists
-    [[ -f $out/eval_test.json ]] || $L scripts/train.py --task text --method gan --init_from "$g" ${spec#*|} \
+    [[ -f $out/eval_test.json ]] || $L scripts/train.py --task text --method gan --init_from "$g" ${BRIDGE_OPTS[$b]} \
       --seed "$seed" --output_dir "$out" > "$out.log" 2>&1
   done
   if [[ -z ${NO_CRF:-} ]]; then
