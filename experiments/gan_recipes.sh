@@ -2,6 +2,7 @@
 # kept in one place so that a README row's recipe has one definition.
 #
 #   source experiments/gan_recipes.sh; parse_seeds_and_dir oracle "$@"   # sets SEEDS (default "42 43 44") and R
+#   check_bridges                                                         # every key of $BRIDGES is a recipe below
 parse_seeds_and_dir() {
   local name=$1; shift
   SEEDS="42 43 44"
@@ -32,3 +33,10 @@ declare -A BRIDGE_OPTS=(
   [reinforce-nomle]="--bridge reinforce --g_learning_rate 1e-4 --mle_weight 0"
   [gumbel-nomle]="--bridge gumbel --gan_loss rsgan --g_learning_rate 1e-4 --mle_weight 0"
 )
+# A misspelt key would otherwise run the task's default bridge under the misspelt name: stop before any training.
+check_bridges() {
+  local b
+  for b in $BRIDGES; do
+    [[ -v BRIDGE_OPTS[$b] ]] || { echo "unknown recipe '$b' in BRIDGES; choose from: ${!BRIDGE_OPTS[*]}" >&2; exit 2; }
+  done
+}

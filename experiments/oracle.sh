@@ -17,7 +17,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source experiments/gan_recipes.sh
 parse_seeds_and_dir oracle "$@"
-BRIDGES=${BRIDGES:-reinforce dense gumbel st-gumbel rollout}
+BRIDGES=${BRIDGES-reinforce dense gumbel st-gumbel rollout}
+check_bridges
 # MLE's curve reaches from below the published tuned MLE's quality (NLL_oracle 7.75) to T = 1.
 TEMPS=0.5,0.6,0.7,0.8,0.9,1.0
 mkdir -p "$R"

@@ -7,6 +7,7 @@
 #
 #   SEQGAN_DATA_DIR=../shared/data bash experiments/text.sh [--seeds "42 43 44"] [runs_dir]
 #   BRIDGES="reinforce cold" NO_CRF=1 bash experiments/text.sh --seeds 42 runs/text     # a subset
+#   BRIDGES= NO_CRF=1 bash experiments/text.sh        # G alone: MLE, its temperature curve and greedy decoding
 #   NOMLE=1 bash experiments/text.sh      # also the earlier GAN defaults (G learning rate 1e-4, no MLE term)
 # The GAN recipes (BRIDGES: keys of BRIDGE_OPTS) are in experiments/gan_recipes.sh, shared with oracle.sh.
 #
@@ -18,7 +19,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source experiments/gan_recipes.sh
 parse_seeds_and_dir text "$@"
-BRIDGES=${BRIDGES:-reinforce gumbel cold scratch}${NOMLE:+ reinforce-nomle gumbel-nomle}
+BRIDGES=${BRIDGES-reinforce gumbel cold scratch}${NOMLE:+ reinforce-nomle gumbel-nomle}
+check_bridges
 TEMPS=0.7,0.8,0.9,1.0,1.1,1.2
 mkdir -p "$R"
 L="accelerate launch --num_processes 1"
