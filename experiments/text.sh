@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# COCO captions over seeds. Per seed: G alone (MLE, best/ by dev NLL) and MLE's temperature curve, GAN bridges
-# fine-tuning that seed's MLE (REINFORCE; RelGAN-style Gumbel with RSGAN; ColdGAN-style and ScratchGAN-style, as in
-# experiments/oracle.sh), and D alone (the bigram energy model: samples and its Viterbi sentence). Then compare.py:
-# mean ± std over seeds, and each GAN row's gaps to its own seed's MLE curve (BLEU-5 at equal self-BLEU-5, NLL at
-# equal BLEU-5). Produces $R/compare_text.md and $R/text-sweep.png (every seed's MLE curve, the GANs at T = 1).
+# COCO captions over seeds. Per seed: G alone (MLE, best/ by dev NLL), MLE's temperature curve (test) and its dev NLL
+# at T = 0.9 … 1.2 (sweep_dev.json), GAN bridges fine-tuning that seed's MLE (REINFORCE; RelGAN-style Gumbel with
+# RSGAN; ColdGAN-style and ScratchGAN-style, as in experiments/oracle.sh), and D alone (the bigram energy model:
+# samples and its Viterbi sentence). Then compare.py: mean ± std over seeds, and each GAN row's gaps to its own
+# seed's MLE curve (BLEU-5 at equal self-BLEU-5, NLL at equal BLEU-5). Produces $R/compare_text.md and
+# $R/text-sweep.png (every seed's MLE curve, the GANs at T = 1).
 #
 #   SEQGAN_DATA_DIR=../shared/data bash experiments/text.sh [--seeds "42 43 44"] [runs_dir]
 #   BRIDGES="reinforce cold" NO_CRF=1 bash experiments/text.sh --seeds 42 runs/text     # a subset
@@ -28,6 +29,9 @@ chain() {
   local seed=$1 g="$R/text-mle-seed$1"
   [[ -f $g/eval_test.json ]] || $L scripts/train.py --task text --seed "$seed" --output_dir "$g" > "$g.log" 2>&1
   [[ -f $g/sweep_test.json ]] || python scripts/evaluate.py --checkpoint "$g" --temperatures "$TEMPS" >> "$g.log" 2>&1
+  # MLE's dev NLL over temperature (500 samples each: only the NLL is read): is T = 1 the temperature dev prefers?
+  [[ -f $g/sweep_dev.json ]] || python scripts/evaluate.py --checkpoint "$g" --split dev --temperatures 0.9,1.0,1.1,1.2 \
+    --num_eval_samples 500 --output "$g/sweep_dev" >> "$g.log" 2>&1
   [[ -f $g/eval_test_greedy.json ]] || python scripts/evaluate.py --checkpoint "$g" --greedy --num_eval_samples 100 >> "$g.log" 2>&1
   for b in $BRIDGES; do
     local out="$R/text-gan-$b-seed$seed"
