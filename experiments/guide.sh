@@ -18,6 +18,7 @@
 # calibration samples seed+2; log Z from 10,000 samples of G (seed data_seed+1), DRS's M from 2,000 (data_seed+2).
 # G (without G_RUNS): oracle MLE for 6 epochs (dev NLL_test still falling, NLL_oracle best at the last epoch), text
 # MLE with its defaults (best/ by dev NLL). Every (task, seed) chain runs in the background at once, one thread each.
+# A stopped run resumes: every step whose output file exists is skipped (delete the file to redo that step).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 R=${1:-runs/guide}
@@ -35,16 +36,23 @@ chain() {
   [[ -f $g/eval_test.json ]] || $L scripts/train.py --task "$task" ${G_OPTS[$task]} --seed "$seed" --output_dir "$g" > "$g.log" 2>&1
   [[ -f $g/sweep_test.json ]] || python scripts/evaluate.py --checkpoint "$g" --temperatures "${TEMPS[$task]}" >> "$g.log" 2>&1
   [[ -f $d/ratio.json ]] || python scripts/fit_ratio.py --checkpoint "$g" --output_dir "$d" --seed "$seed" > "$d.log" 2>&1
-  E="python scripts/evaluate.py --checkpoint $g --guide_with $d --overwrite"
-  $E --guide_candidates 4 >> "$d.log" 2>&1
-  $E --guide_candidates 16 >> "$d.log" 2>&1
-  $E --guide_method drs >> "$d.log" 2>&1
+  guided sir-K4-g1 --guide_candidates 4
+  guided sir-K16-g1 --guide_candidates 16
+  guided drs-g1 --guide_method drs
   for gamma in ${GAMMAS:-${GUIDE_SWEEP:+0.5}}; do
-    $E --guide_candidates 16 --guide_gamma "$gamma" >> "$d.log" 2>&1
+    guided "sir-K16-g$gamma" --guide_candidates 16 --guide_gamma "$gamma"
   done
-  if [[ -n ${GUIDE_SWEEP:-} ]]; then
-    $E --guide_candidates 4 --temperatures "${GUIDE_TEMPS[$task]}" >> "$d.log" 2>&1
+  if [[ -n ${GUIDE_SWEEP:-} && ! -f $g/sweep_test_guide-sir-K4-g1.json ]]; then
+    python scripts/evaluate.py --checkpoint "$g" --guide_with "$d" --overwrite --guide_candidates 4 \
+      --temperatures "${GUIDE_TEMPS[$task]}" >> "$d.log" 2>&1
   fi
+}
+# guided TAG [evaluate.py options]: one guided row of chain's $g and $d, skipped when its file exists (a stopped run
+# resumes where it was).
+guided() {
+  local tag=$1; shift
+  [[ -f $g/eval_test_guide-$tag.json ]] ||
+    python scripts/evaluate.py --checkpoint "$g" --guide_with "$d" --overwrite "$@" >> "$d.log" 2>&1
 }
 export SEQGAN_NUM_THREADS=1
 for task in ${TASKS:-oracle}; do for seed in ${SEEDS:-42 43 44}; do chain "$task" "$seed" & done; done
