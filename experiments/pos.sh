@@ -11,9 +11,12 @@
 #   SEQGAN_DATA_DIR=../shared/data bash experiments/pos.sh [--seeds "42 43 44"] [runs_dir]
 #   CRF_LOSSES=nll BRIDGES= bash experiments/pos.sh --seeds "42 43 44" runs/pos   # MLE, the likelihood CRF, HMM
 #   CRF_LOSSES=nll BRIDGES=reinforce bash experiments/pos.sh --max_train_samples 1000 runs/pos-1k   # low resource
+#   CRF_LOSSES=nll BRIDGES= TRAIN_OPTS="--min_steps 6000 --eval_every 200 --early_stopping_patience 5" \
+#     bash experiments/pos.sh --max_train_samples 1000 runs/pos-1k-long   # low resource, early-stopped on dev UPOS
 #
 # CRF_LOSSES (default "nll hinge perceptron"; also perceptron-avg, gen_negatives), BRIDGES (default "reinforce gumbel";
-# empty: no GAN), LAMBDAS (default 0,0.25,0.5,1,2,4,inf). --max_train_samples N trains every model on the first N
+# empty: no GAN), LAMBDAS (default 0,0.25,0.5,1,2,4,inf), TRAIN_OPTS (options added to the MLE and CRF runs, e.g. a
+# longer schedule; default none). --max_train_samples N trains every model on the first N
 # training sentences (dev and test unchanged). Seeds: --seed <each of --seeds> (initialisation, shuffling,
 # dropout), --data_seed 1234 (G + D's candidates are sampled with seed 1234 too). Every seed's chain runs in the
 # background at once, one thread each (SEQGAN_NUM_THREADS=1): on 2 cores, times are indicative only; README's
@@ -35,6 +38,7 @@ R=${R:-runs}
 CRF_LOSSES=${CRF_LOSSES-nll hinge perceptron}
 BRIDGES=${BRIDGES-reinforce gumbel}
 LAMBDAS=${LAMBDAS-0,0.25,0.5,1,2,4,inf}
+TRAIN_OPTS=${TRAIN_OPTS-}
 declare -A CRF_OPTS=(
   [nll]="--crf_loss nll"
   [hinge]="--crf_loss hinge"
@@ -61,14 +65,15 @@ rerank() {  # G + D: the MLE tagger's greedy output and 8 samples, the one D sco
 }
 chain() {
   local seed=$1 g="$R/pos-mle-seed$1"
-  # shellcheck disable=SC2086  # $SUBSET: an option and its value, or nothing
-  [[ -f $g/eval_test.json ]] || $L scripts/train.py --task pos $SUBSET --seed "$seed" --output_dir "$g" > "$g.log" 2>&1
+  # shellcheck disable=SC2086  # $SUBSET, $TRAIN_OPTS: options and their values, or nothing
+  [[ -f $g/eval_test.json ]] || $L scripts/train.py --task pos $SUBSET $TRAIN_OPTS --seed "$seed" --output_dir "$g" \
+    > "$g.log" 2>&1
   for c in $CRF_LOSSES; do
     local crf="$R/pos-crf-$c-seed$seed" extra=""
     [[ $c == gen_negatives ]] && extra="--negatives_from $g"
     # shellcheck disable=SC2086  # option lists
-    [[ -f $crf/eval_test.json ]] || $L scripts/train.py --task pos $SUBSET --method crf ${CRF_OPTS[$c]} $extra --seed "$seed" \
-      --output_dir "$crf" > "$crf.log" 2>&1
+    [[ -f $crf/eval_test.json ]] || $L scripts/train.py --task pos $SUBSET $TRAIN_OPTS --method crf ${CRF_OPTS[$c]} $extra \
+      --seed "$seed" --output_dir "$crf" > "$crf.log" 2>&1
     rerank "$g" "$crf" >> "$crf.log" 2>&1
   done
   # The GANs' control: the same G trained on for the GANs' rounds by their MLE term alone (AdamW at the GANs'
