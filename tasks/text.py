@@ -89,6 +89,20 @@ D_ALONE = "bigram"
 # scripts/compare.py's gaps to MLE's temperature curve (seqgan/scoring/frontier.py): (name, x, y, better y): BLEU-5 at
 # equal self-BLEU-5 (higher is better) and NLL at equal BLEU-5 (lower is better).
 FRONTIER = [("gap BLEU-5 @ self-BLEU-5", "self_bleu_5", "bleu_5", "max"), ("gap NLL @ BLEU-5", "bleu_5", "nll", "min")]
+# Other toolkits' published figures on these files, beside seqgan's rows in compare.py. Texygen's (geek-ai/Texygen,
+# docs/evaluation.md: test-BLEU "on test dataset" and self-BLEU) are nltk method-1 BLEU like seqgan's, but its default
+# ("fast") BLEU keeps the first 500 test captions as references (utils/metrics/Bleu.py, sample_size = 500) where
+# seqgan uses all 10,000: fewer references give lower BLEU, so these points sit lower than seqgan's protocol would put
+# them. Its "training set" row scores the training captions themselves: data, not a model. RelGAN's BLEU-2 (Nie et
+# al. 2019, temperature 100) comes without a self-BLEU, so it has no gap.
+PUBLISHED = [
+    ("Texygen (Zhu et al. 2018), SeqGAN", {"bleu_2": 0.745, "bleu_5": 0.180, "self_bleu_5": 0.489}),
+    ("Texygen (Zhu et al. 2018), MaliGAN", {"bleu_2": 0.673, "bleu_5": 0.159, "self_bleu_5": 0.437}),
+    ("Texygen (Zhu et al. 2018), RankGAN", {"bleu_2": 0.743, "bleu_5": 0.156, "self_bleu_5": 0.618}),
+    ("Texygen (Zhu et al. 2018), LeakGAN", {"bleu_2": 0.746, "bleu_5": 0.230, "self_bleu_5": 0.780}),
+    ("Texygen (Zhu et al. 2018), the training captions", {"bleu_2": 0.740, "bleu_5": 0.218, "self_bleu_5": 0.415}),
+    ("RelGAN (Nie et al. 2019), temperature 100", {"bleu_2": 0.849}),
+]
 
 SWEEP_AXES = [
     ("self_bleu_5", "bleu_5", "self-BLEU-5 (← lower is more diverse)", "test-BLEU-5 (↑ higher is better quality)"),

@@ -135,6 +135,28 @@ def test_guided_and_gan_rows_get_their_gap_to_the_same_seeds_mle_curve(tmp_path)
     assert published["tuned MLE (Caccia et al. 2020), T = 1"].endswith("| 8.280 | 8.060 | – |")
 
 
+def test_text_published_points_get_the_gap_their_metrics_allow(tmp_path):
+    # MLE's curve (same every seed): BLEU-5 = self-BLEU-5 / 2 between self-BLEU-5 0.3 and 0.8, NLL = 4 - BLEU-5.
+    runs = tmp_path / "runs"
+    for seed in (42, 43, 44):
+        run = runs / f"t-mle-seed{seed}"
+        curve = [{"checkpoint": str(run / "best"), "self_bleu_5": x, "bleu_5": x / 2, "nll": 4 - x / 2}
+                 for x in (0.3, 0.5, 0.8)]
+        write_run(runs, run.name, "mle", {"test/nll": 3.6, "test/bleu_5": 0.25, "test/self_bleu_5": 0.5},
+                  {"task": "text"}, sweep_test={"rows": curve})
+    out = load_script("compare").main(["--task", "text", "--runs_dir", str(runs)]).splitlines()
+    # No row has an NLL of its own at a BLEU-5 on the curve: the NLL gap column is left out.
+    assert out[0].endswith("| unique | gap BLEU-5 @ self-BLEU-5 |")
+    published = {l.split(" | ")[0][len("| published: "):]: l.split(" | ")[-1] for l in out if l.startswith("| published: ")}
+    assert list(published) == [label for label, _ in get_task("text").PUBLISHED]
+    # Texygen's SeqGAN: BLEU-5 0.180 at self-BLEU-5 0.489, where the curve has 0.2445.
+    assert published["Texygen (Zhu et al. 2018), SeqGAN"] == "-0.0645 ± 0.0000 (n=3) |"
+    # The training captions: 0.218 at 0.415, curve 0.2075: beyond it.
+    assert published["Texygen (Zhu et al. 2018), the training captions"] == "+0.0105 ± 0.0000 (n=3) beyond |"
+    # RelGAN's BLEU-2 alone: no point on the plane.
+    assert published["RelGAN (Nie et al. 2019), temperature 100"] == "– |"
+
+
 def test_pos_rows_get_a_paired_bootstrap_against_the_mle_configuration(tmp_path):
     from seqgan.scoring.significance import paired_bootstrap
     runs, words = tmp_path / "runs", [10, 4, 7, 12, 5, 9]
