@@ -2,8 +2,9 @@
 # COCO captions over seeds. Per seed: G alone (MLE, best/ by dev NLL), MLE's temperature curve (test) and its dev NLL
 # at T = 0.9 … 1.2 (sweep_dev.json), GAN bridges fine-tuning that seed's MLE (REINFORCE; RelGAN-style Gumbel with
 # RSGAN; ColdGAN-style and ScratchGAN-style, as in experiments/oracle.sh), and D alone (the bigram energy model:
-# samples and its Viterbi sentence). Then compare.py: mean ± std over seeds, and each GAN row's gaps to its own
-# seed's MLE curve (BLEU-5 at equal self-BLEU-5, NLL at equal BLEU-5). Produces $R/compare_text.md and
+# samples and its Viterbi sentence). Then compare.py: mean ± std over seeds, and each GAN and D-alone row's gaps to its
+# own seed's MLE curve (BLEU-5 at equal self-BLEU-5, NLL at equal BLEU-5), with the training captions (scored by
+# score_text.py) and published points as anchors. Produces $R/compare_text.md and
 # $R/text-sweep.png (every seed's MLE curve, the GANs at T = 1).
 #
 #   SEQGAN_DATA_DIR=../shared/data bash experiments/text.sh [--seeds "42 43 44"] [runs_dir]
@@ -48,4 +49,10 @@ chain() {
 export SEQGAN_NUM_THREADS=1
 for seed in $SEEDS; do chain "$seed" & done
 wait
-python scripts/compare.py --task text --runs_dir "$R" --output "$R/compare_text.md" --plot "$R/text-sweep.png"
+# The training captions themselves, scored like the samples (score_text.py): where real data lies against MLE's curve.
+read -r TRAIN_TXT TEST_TXT < <(python -c "from seqgan.data import resolve_data_file as f
+print(f('coco/image_coco.txt'), f('coco/test_coco.txt'))")
+[[ -f $R/data_train_captions.json ]] || python scripts/score_text.py --hypotheses "$TRAIN_TXT" --references "$TEST_TXT" \
+  --output "$R/data_train_captions.json" > /dev/null
+python scripts/compare.py --task text --runs_dir "$R" --data_scores "$R/data_train_captions.json" --output "$R/compare_text.md" \
+  --plot "$R/text-sweep.png"

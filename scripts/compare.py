@@ -10,15 +10,17 @@ Rows: each run's eval_test.json (best/, and last/ for GAN runs), plus any eval_t
 (CRF / bigram / HMM) and G + D thereby share one table. Runs whose folders differ only in a `-seed<k>` suffix
 are one configuration: their row shows mean ± std over the seeds and n (sample std, n - 1); a configuration run
 with one seed is marked "n=1".
-Tasks with a FRONTIER (oracle, text) get gap columns: each GAN and G + D row's signed distance to the MLE
+Tasks with a FRONTIER (oracle, text) get gap columns: each GAN, D alone and G + D row's signed distance to the MLE
 temperature curve of its own seed (seqgan/scoring/frontier.py; positive = beyond MLE), the curve being the
-sweep_test.json in the generator's run folder (G + D rows: the run itself; GAN rows: their --init_from run),
-written by `evaluate.py --temperatures ... --checkpoint RUN`. A gap whose mean exceeds twice its std over
+sweep_test.json in the generator's run folder (G + D rows: the run itself; GAN rows: their --init_from run; D alone:
+the one MLE run of the same --seed in --runs_dir), written by `evaluate.py --temperatures ... --checkpoint RUN`. A gap whose mean exceeds twice its std over
 at least 3 seeds is marked "beyond".
 pos adds a paired test against the MLE configuration (or --baseline RUN): the UPOS difference in points, its
 95% CI and p-value from a bootstrap over test sentences (seqgan/scoring/significance.py, 10,000 resamples,
 seed 0), each configuration's per-sentence errors averaged over its seeds.
-Last come the task's PUBLISHED anchors (other papers' figures on the same benchmark), labelled "published".
+Last come the task's PUBLISHED anchors (other papers' figures on the same benchmark), labelled "published", and with
+--data_scores (text) real sentences scored by scripts/score_text.py, labelled "data", each with its gap to every
+seed's MLE curve: how far beyond MLE the data itself lies.
 """
 
 from __future__ import annotations
@@ -50,6 +52,9 @@ class CompareArguments:
     plot: str | None = field(default=None, metadata={
         "help": "oracle, text: also draw the MLE baseline's temperature curve of every seed (their sweep_test.json) and "
                 "every GAN and G + D row at its own temperature, on the task's sweep axes, to this PNG."})
+    data_scores: str | None = field(default=None, metadata={
+        "help": "text: a scripts/score_text.py JSON of real sentences (e.g. the training captions against the test "
+                "captions), shown as a 'data' row with its gaps to every seed's MLE curve, like a published anchor."})
     baseline: str | None = field(default=None, metadata={
         "help": "pos: the run folder (without its -seed<k> suffix, e.g. pos-mle) every row is paired against; default: "
                 "the one MLE configuration among the runs."})
@@ -122,6 +127,9 @@ def collect(runs_dir: Path, task: str) -> list[tuple[str, dict]]:
             group.append((describe(run.name, {**res, **e}, kind), e))
             if kind == "guide":
                 add_gaps(e, task, own_curve)
+        if res.get("method") in ("crf", "hmm"):  # D alone starts from no generator: its seed's MLE curve
+            for _, m in group:
+                add_gaps(m, task, same_seed_mle_curve(runs_dir, task, res.get("seed")))
         if res.get("method") in ("gan", "latent-gan") and res.get("start"):
             start = run_dir(res["start"])  # where training read it, or beside this run when the folder moved
             curve = mle_curve(start if start.is_dir() else runs_dir / start.name)
@@ -138,6 +146,28 @@ def mle_curve(run: Path) -> list[dict]:
     if not path.is_file():
         return []
     return [r for r in json.loads(path.read_text())["rows"] if run_dir(r["checkpoint"]).name == run.name]
+
+
+def same_seed_mle_curve(runs_dir: Path, task: str, seed) -> list[dict]:
+    """The curve of the one MLE run of `task` with this --seed in `runs_dir` (none, or several: [], so no gap)."""
+    curves = []
+    for run in sorted(p for p in runs_dir.iterdir() if (p / "sweep_test.json").is_file() and (p / "args.json").is_file()):
+        a = json.loads((run / "args.json").read_text())
+        if a.get("task") == task and a.get("method", "mle") == "mle" and a.get("seed") == seed:
+            curves.append(mle_curve(run))
+    return curves[0] if len(curves) == 1 else []
+
+
+def scored_text(path: str) -> tuple[str, dict]:
+    """(the scored file's name, its metrics) from scripts/score_text.py's JSON, in the metric names of evaluate.py:
+    test_bleu {"5": x} -> bleu_5, self_bleu -> self_bleu_5."""
+    js = json.loads(Path(path).read_text())
+    if "test_bleu" not in js:
+        raise ValueError(f"--data_scores {path}: no test_bleu in it; give scripts/score_text.py's --output with --references.")
+    m = {k: v for k, v in js.items() if isinstance(v, (int, float))}
+    m.update({f"bleu_{n}": v for n, v in js["test_bleu"].items()})
+    m.update({f"self_bleu_{n}": v for n, v in js.get("self_bleu", {}).items()})
+    return Path(js.get("files", {}).get("hypotheses", path)).name, m
 
 
 def add_gaps(m: dict, task: str, curve: list[dict]) -> None:
@@ -220,7 +250,7 @@ def paired_cell(m: dict | list[dict], base: dict | list[dict], words_key: str, e
     return f"{100 * r['delta']:+.2f} [{100 * r['ci_low']:+.2f}, {100 * r['ci_high']:+.2f}], {p}"
 
 
-def table(task: str, rows: list[tuple[str, dict]], baseline: str | None = None) -> str:
+def table(task: str, rows: list[tuple[str, dict]], baseline: str | None = None, data: tuple[str, dict] | None = None) -> str:
     mod = get_task(task)
     groups = aggregate(rows)
     paired = getattr(mod, "PAIRED_TEST", None)  # (header, words key, errors key), pos only
@@ -230,15 +260,16 @@ def table(task: str, rows: list[tuple[str, dict]], baseline: str | None = None) 
     base_runs = dict(groups)[base] if base else []
     curves = [r.get("mle_curve") for r in (base_runs if isinstance(base_runs, list) else [base_runs]) if r.get("mle_curve")]
     published = []
-    for label, m in getattr(mod, "PUBLISHED", []):
+    anchors = [(f"published: {label}", m) for label, m in getattr(mod, "PUBLISHED", [])]
+    for label, m in ([(f"data: {data[0]}", data[1])] if data else []) + anchors:
         per_seed = [dict(m) for _ in curves]
         for ms, curve in zip(per_seed, curves):
             add_gaps(ms, task, curve)
-        published.append((f"published: {label}", m, per_seed or m))
+        published.append((label, m, per_seed or m))
     cols = list(mod.COMPARE_COLUMNS)
     every = rows + [(n, x) for n, _, v in published for x in (v if isinstance(v, list) else [v])]
     gaps = [(name, f"gap:{name}", "{:+.4f}") for name, *_ in getattr(mod, "FRONTIER", [])
-            if any(f"gap:{name}" in m for _, m in every)]
+            if any(isinstance(m.get(f"gap:{name}"), float) for _, m in every)]  # a column only where some row has a gap
     extra = [paired[0] + f" (vs `{base.split('`')[1]}`)"] if base and paired else []
     lines = ["| method · run | " + " | ".join([h for h, _, _ in cols + gaps] + extra) + " |",
              "|---" * (len(cols + gaps + extra) + 1) + "|"]
@@ -246,7 +277,7 @@ def table(task: str, rows: list[tuple[str, dict]], baseline: str | None = None) 
         cells = [cell(m, k, fmt) for _, k, fmt in cols]
         cells += [cell(g, k, fmt) + (" beyond" if beyond(g, k) else "") for _, k, fmt in gaps]
         if extra:
-            cells.append("baseline" if name == base else "–" if name.startswith("published: ") else
+            cells.append("baseline" if name == base else "–" if name.startswith(("published: ", "data: ")) else
                          paired_cell(m, base_runs, paired[1], paired[2]))
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -282,7 +313,7 @@ def main(argv: list[str] | None = None) -> str:
     rows = collect(runs_dir, args.task)
     if not rows:
         raise FileNotFoundError(f"no {args.task} run with eval_test.json under {runs_dir}; train or evaluate one first.")
-    out = table(args.task, rows, args.baseline)
+    out = table(args.task, rows, args.baseline, scored_text(args.data_scores) if args.data_scores else None)
     if args.plot:
         plot(args.task, rows, args.baseline, args.plot)
     if args.output:

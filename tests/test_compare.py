@@ -135,7 +135,7 @@ def test_guided_and_gan_rows_get_their_gap_to_the_same_seeds_mle_curve(tmp_path)
     assert published["tuned MLE (Caccia et al. 2020), T = 1"].endswith("| 8.280 | 8.060 | – |")
 
 
-def test_text_published_points_get_the_gap_their_metrics_allow(tmp_path):
+def test_text_d_alone_data_and_published_points_get_the_gap_their_metrics_allow(tmp_path):
     # MLE's curve (same every seed): BLEU-5 = self-BLEU-5 / 2 between self-BLEU-5 0.3 and 0.8, NLL = 4 - BLEU-5.
     runs = tmp_path / "runs"
     for seed in (42, 43, 44):
@@ -144,17 +144,31 @@ def test_text_published_points_get_the_gap_their_metrics_allow(tmp_path):
                  for x in (0.3, 0.5, 0.8)]
         write_run(runs, run.name, "mle", {"test/nll": 3.6, "test/bleu_5": 0.25, "test/self_bleu_5": 0.5},
                   {"task": "text"}, sweep_test={"rows": curve})
-    out = load_script("compare").main(["--task", "text", "--runs_dir", str(runs)]).splitlines()
-    # No row has an NLL of its own at a BLEU-5 on the curve: the NLL gap column is left out.
-    assert out[0].endswith("| unique | gap BLEU-5 @ self-BLEU-5 |")
-    published = {l.split(" | ")[0][len("| published: "):]: l.split(" | ")[-1] for l in out if l.startswith("| published: ")}
+        # D alone trains no generator: its gap is to the MLE curve of its own --seed (BLEU-5 0.15, 0.16, 0.17 at 0.4).
+        write_run(runs, f"t-crf-nll-seed{seed}", "crf", {"test/nll": 4.3, "test/bleu_5": 0.1 + (seed - 37) / 100,
+                                                        "test/self_bleu_5": 0.4}, {"task": "text", "crf_loss": "nll"},
+                  args={"task": "text", "method": "crf", "seed": seed})
+        (run / "args.json").write_text(json.dumps({"task": "text", "method": "mle", "seed": seed}))
+    # Real sentences scored by scripts/score_text.py: BLEU-5 0.21 at self-BLEU-5 0.4, where the curve has 0.2.
+    scores = tmp_path / "data.json"
+    scores.write_text(json.dumps({"test_bleu": {"2": 0.7, "5": 0.21}, "self_bleu": {"5": 0.4}, "unique_ratio": 1.0,
+                                  "files": {"hypotheses": "some/dir/captions.txt"}}))
+    out = load_script("compare").main(["--task", "text", "--runs_dir", str(runs), "--data_scores", str(scores)]).splitlines()
+    assert out[0].endswith("| unique | gap BLEU-5 @ self-BLEU-5 | gap NLL @ BLEU-5 |")
+    # D's NLL 4.3 at BLEU-5 0.16, where the curve has 3.84: 0.46 nats inside it.
+    assert out[3].startswith("| D alone: bigram (nll) · `t-crf-nll` |")
+    assert out[3].endswith("| -0.0400 ± 0.0100 (n=3) | -0.4600 ± 0.0100 (n=3) |")
+    # Sentences have no NLL, nor do the published points: no NLL gap.
+    assert out[4] == "| data: captions.txt | – | 0.700 | 0.210 | 0.400 | – | 100.0% | +0.0100 ± 0.0000 (n=3) beyond | – |"
+    published = {l.split(" | ")[0][len("| published: "):]: " | ".join(l.split(" | ")[-2:])
+                 for l in out if l.startswith("| published: ")}
     assert list(published) == [label for label, _ in get_task("text").PUBLISHED]
     # Texygen's SeqGAN: BLEU-5 0.180 at self-BLEU-5 0.489, where the curve has 0.2445.
-    assert published["Texygen (Zhu et al. 2018), SeqGAN"] == "-0.0645 ± 0.0000 (n=3) |"
+    assert published["Texygen (Zhu et al. 2018), SeqGAN"] == "-0.0645 ± 0.0000 (n=3) | – |"
     # The training captions: 0.218 at 0.415, curve 0.2075: beyond it.
-    assert published["Texygen (Zhu et al. 2018), the training captions"] == "+0.0105 ± 0.0000 (n=3) beyond |"
+    assert published["Texygen (Zhu et al. 2018), the training captions"] == "+0.0105 ± 0.0000 (n=3) beyond | – |"
     # RelGAN's BLEU-2 alone: no point on the plane.
-    assert published["RelGAN (Nie et al. 2019), temperature 100"] == "– |"
+    assert published["RelGAN (Nie et al. 2019), temperature 100"] == "– | – |"
 
 
 def test_pos_rows_get_a_paired_bootstrap_against_the_mle_configuration(tmp_path):
