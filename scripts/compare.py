@@ -92,7 +92,8 @@ def describe(run: str, res: dict, kind: str) -> str:
         d = f"`{Path(res['rerank_with']).parent.name}`"
         if res.get("rerank_method") == "sir":
             return f"G + D: {what.split(': ')[-1]}, 1 of K={res['num_candidates']} samples drawn ∝ exp(λ·{d}) ({by}) · `{run}`"
-        how = "" if lam == "inf" else f" + log p_G ({by})"
+        # λ = inf is D's score alone, unless dev picked it among others: then the row is still the tuned product's.
+        how = "" if lam == "inf" and not res.get("rerank_tuned") else f" + log p_G ({by})"
         return (f"G + D: {what.split(': ')[-1]} candidates (greedy + K={res['num_candidates']}) reranked by "
                 f"{d}{how} · `{run}`")
     return f"{what}{decoding} · `{run}`"
