@@ -13,8 +13,8 @@ with one seed is marked "n=1".
 Tasks with a FRONTIER (oracle, text) get gap columns: each GAN, D alone and G + D row's signed distance to the MLE
 temperature curve of its own seed (seqgan/scoring/frontier.py; positive = beyond MLE), the curve being the
 sweep_test.json in the generator's run folder (G + D rows: the run itself; GAN rows: their --init_from run; D alone:
-the one MLE run of the same --seed in --runs_dir), written by `evaluate.py --temperatures ... --checkpoint RUN`. A gap whose mean exceeds twice its std over
-at least 3 seeds is marked "beyond".
+the one MLE run of the same --seed in --runs_dir), written by `evaluate.py --temperatures ... --checkpoint RUN`.
+A gap whose mean exceeds twice its std over at least 3 seeds is marked "beyond".
 pos adds a paired test against the MLE configuration (or --baseline RUN): the UPOS difference in points, its
 95% CI and p-value from a bootstrap over test sentences (seqgan/scoring/significance.py, 10,000 resamples,
 seed 0), each configuration's per-sentence errors averaged over its seeds.

@@ -90,11 +90,12 @@ D_ALONE = "bigram"
 # equal self-BLEU-5 (higher is better) and NLL at equal BLEU-5 (lower is better).
 FRONTIER = [("gap BLEU-5 @ self-BLEU-5", "self_bleu_5", "bleu_5", "max"), ("gap NLL @ BLEU-5", "bleu_5", "nll", "min")]
 # Other toolkits' published figures on these files, beside seqgan's rows in compare.py. Texygen's (geek-ai/Texygen,
-# docs/evaluation.md: test-BLEU "on test dataset" and self-BLEU) are nltk method-1 BLEU like seqgan's, but its default
-# ("fast") BLEU keeps the first 500 test captions as references (utils/metrics/Bleu.py, sample_size = 500) where
-# seqgan uses all 10,000: fewer references give lower BLEU, so these points sit lower than seqgan's protocol would put
-# them. Its "training set" row scores the training captions themselves: data, not a model. RelGAN's BLEU-2 (Nie et
-# al. 2019, temperature 100) comes without a self-BLEU, so it has no gap.
+# docs/evaluation.md: test-BLEU "on test dataset" and self-BLEU) are nltk method-1 BLEU like seqgan's, but measured
+# otherwise: its default ("fast") BLEU keeps the first 500 test captions as references (utils/metrics/Bleu.py,
+# sample_size = 500; seqgan uses all 10,000) and re-tokenises with nltk.word_tokenize. Its "training set" row scores
+# the training captions themselves: 0.218 at self-BLEU-5 0.415, where seqgan's protocol gives 0.202 at 0.386 (README,
+# COCO), so its points are placed only to within about that. RelGAN's BLEU-2 (Nie et al. 2019, temperature 100) comes
+# without a self-BLEU, so it has no gap.
 PUBLISHED = [
     ("Texygen (Zhu et al. 2018), SeqGAN", {"bleu_2": 0.745, "bleu_5": 0.180, "self_bleu_5": 0.489}),
     ("Texygen (Zhu et al. 2018), MaliGAN", {"bleu_2": 0.673, "bleu_5": 0.159, "self_bleu_5": 0.437}),
