@@ -35,6 +35,7 @@ from pathlib import Path
 from seqgan.checkpoint import run_dir, write_text_atomic
 from seqgan.cli import make_parser, parse_strict, run
 from seqgan.scoring.frontier import curve_gap
+from seqgan.scoring.metrics import named_bleu
 from seqgan.scoring.plots import plot_sweep
 from seqgan.scoring.significance import paired_bootstrap
 from seqgan.tasks import get_task
@@ -160,14 +161,11 @@ def same_seed_mle_curve(runs_dir: Path, task: str, seed) -> list[dict]:
 
 
 def scored_text(path: str) -> tuple[str, dict]:
-    """(the scored file's name, its metrics) from scripts/score_text.py's JSON, in the metric names of evaluate.py:
-    test_bleu {"5": x} -> bleu_5, self_bleu -> self_bleu_5."""
+    """(the scored file's name, its metrics) from scripts/score_text.py's JSON, in the metric names of evaluate.py."""
     js = json.loads(Path(path).read_text())
     if "test_bleu" not in js:
         raise ValueError(f"--data_scores {path}: no test_bleu in it; give scripts/score_text.py's --output with --references.")
-    m = {k: v for k, v in js.items() if isinstance(v, (int, float))}
-    m.update({f"bleu_{n}": v for n, v in js["test_bleu"].items()})
-    m.update({f"self_bleu_{n}": v for n, v in js.get("self_bleu", {}).items()})
+    m = {**{k: v for k, v in js.items() if isinstance(v, (int, float))}, **named_bleu(js)}
     return Path(js.get("files", {}).get("hypotheses", path)).name, m
 
 
@@ -260,21 +258,21 @@ def table(task: str, rows: list[tuple[str, dict]], baseline: str | None = None, 
     # MLE baseline's curve of every seed: positive = the published point lies beyond seqgan's MLE curve.
     base_runs = dict(groups)[base] if base else []
     curves = [r.get("mle_curve") for r in (base_runs if isinstance(base_runs, list) else [base_runs]) if r.get("mle_curve")]
-    published = []
+    anchor_rows = []  # the data row and the published ones: their own figures, and their gaps per seed
     anchors = [(f"published: {label}", m) for label, m in getattr(mod, "PUBLISHED", [])]
     for label, m in ([(f"data: {data[0]}", data[1])] if data else []) + anchors:
         per_seed = [dict(m) for _ in curves]
         for ms, curve in zip(per_seed, curves):
             add_gaps(ms, task, curve)
-        published.append((label, m, per_seed or m))
+        anchor_rows.append((label, m, per_seed or m))
     cols = list(mod.COMPARE_COLUMNS)
-    every = rows + [(n, x) for n, _, v in published for x in (v if isinstance(v, list) else [v])]
+    every = rows + [(n, x) for n, _, v in anchor_rows for x in (v if isinstance(v, list) else [v])]
     gaps = [(name, f"gap:{name}", "{:+.4f}") for name, *_ in getattr(mod, "FRONTIER", [])
             if any(isinstance(m.get(f"gap:{name}"), float) for _, m in every)]  # a column only where some row has a gap
     extra = [paired[0] + f" (vs `{base.split('`')[1]}`)"] if base and paired else []
     lines = ["| method · run | " + " | ".join([h for h, _, _ in cols + gaps] + extra) + " |",
              "|---" * (len(cols + gaps + extra) + 1) + "|"]
-    for name, m, g in [(n, m, m) for n, m in groups] + published:  # published: its own figures, gaps per seed
+    for name, m, g in [(n, m, m) for n, m in groups] + anchor_rows:
         cells = [cell(m, k, fmt) for _, k, fmt in cols]
         cells += [cell(g, k, fmt) + (" beyond" if beyond(g, k) else "") for _, k, fmt in gaps]
         if extra:

@@ -31,7 +31,7 @@ from seqgan.data import DataError, Problems, SequenceCollator, encode_lines, rea
 from seqgan.models.generator import CausalGenerator, causal_lm_from_scratch, pretrained_causal_lm
 from seqgan.decoding.guide import GuidedGenerator
 from seqgan.models.latent import LatentGenerator, latent_from_scratch
-from seqgan.scoring.metrics import teacher_forced_nll, text_metrics
+from seqgan.scoring.metrics import named_bleu, teacher_forced_nll, text_metrics
 from seqgan.sources import carve_dev, column, own_splits, training_file_splits
 from seqgan.vocab import build_word_tokenizer
 
@@ -267,8 +267,8 @@ def evaluate(gen, loader, accelerator, dataset, splits, data_args, tokenizer, sa
     # Per word (and [EOS]) of the task's tokenization: comparable across tokenizers, unlike per model token.
     scores["nll_per_word"] = scores["nll"] * scores["num_tokens"] / sum(len(r) + 1 for r in references)
     tm = text_metrics(samples, references=references, train=words(training_file))
-    scores.update({f"bleu_{k}": v for k, v in tm.pop("test_bleu").items()})
-    scores.update({f"self_bleu_{k}": v for k, v in tm.pop("self_bleu").items()})
+    scores.update(named_bleu(tm))
+    tm = {k: v for k, v in tm.items() if k not in ("test_bleu", "self_bleu")}
     scores.update({"sample_seed": sample_seed, "temperature": temperature, "decoding": "greedy" if greedy else "sample", **tm})
     scores["samples"] = [" ".join(s) for s in samples[:10]]
     if isinstance(gen, LatentGenerator):  # KL, active units, reconstructions; the NLL is an IWAE bound

@@ -147,6 +147,12 @@ def text_metrics(samples: list[list[str]], references: list[list[str]] | None = 
     return out
 
 
+def named_bleu(metrics: dict) -> dict:
+    """text_metrics' nested BLEU under the names evaluation reports: test_bleu {"5": x} -> bleu_5, self_bleu -> self_bleu_5."""
+    return {**{f"bleu_{k}": v for k, v in metrics.get("test_bleu", {}).items()},
+            **{f"self_bleu_{k}": v for k, v in metrics.get("self_bleu", {}).items()}}
+
+
 def flatten(metrics: dict, prefix: str = "") -> dict:
     """{"test_bleu": {"2": x}} -> {"test_bleu_2": x}; settings dicts are dropped (they are not numbers)."""
     out = {}
