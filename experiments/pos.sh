@@ -13,6 +13,7 @@
 #   CRF_LOSSES=nll BRIDGES=reinforce bash experiments/pos.sh --max_train_samples 1000 runs/pos-1k   # low resource
 #   CRF_LOSSES=nll BRIDGES= TRAIN_OPTS="--min_steps 6000 --eval_every 200 --early_stopping_patience 5" \
 #     bash experiments/pos.sh --max_train_samples 1000 runs/pos-1k-long   # low resource, early-stopped on dev UPOS
+#   CRF_LOSSES= BRIDGES="reinforce gumbel" bash experiments/pos.sh --seeds "42 43 44" runs/pos-gan   # the GANs, G + D by their D
 #
 # CRF_LOSSES (default "nll hinge perceptron"; also perceptron-avg, gen_negatives), BRIDGES (default "reinforce gumbel";
 # empty: no GAN), LAMBDAS (default 0,0.25,0.5,1,2,4,inf), TRAIN_OPTS (options added to the MLE and CRF runs, e.g. a
