@@ -11,6 +11,8 @@
 #   BRIDGES="reinforce cold" NO_CRF=1 bash experiments/text.sh --seeds 42 runs/text     # a subset
 #   BRIDGES= NO_CRF=1 bash experiments/text.sh        # G alone: MLE, its temperature curve and greedy decoding
 #   NOMLE=1 bash experiments/text.sh      # also the earlier GAN defaults (G learning rate 1e-4, no MLE term)
+#   PROTOCOL=texygen BRIDGES=reinforce NO_CRF=1 bash experiments/text.sh --seeds "42 43 44" runs/text-texygen
+#       # measured as Texygen measures (seqgan/scoring/protocols.py): MLE and SeqGAN's recipe beside its published rows
 # The GAN recipes (BRIDGES: keys of BRIDGE_OPTS) are in experiments/gan_recipes.sh, shared with oracle.sh.
 #
 # Seeds: --seed <each of --seeds> (initialisation, shuffling, dropout, sampling during training), --data_seed 1234
@@ -24,11 +26,12 @@ parse_seeds_and_dir text "$@"
 BRIDGES=${BRIDGES-reinforce gumbel cold scratch}${NOMLE:+ reinforce-nomle gumbel-nomle}
 check_bridges
 TEMPS=0.7,0.8,0.9,1.0,1.1,1.2
+PROTOCOL=${PROTOCOL:-seqgan}  # every run of the folder and the training captions' scores are measured under it
 mkdir -p "$R"
 L="accelerate launch --num_processes 1"
 chain() {
   local seed=$1 g="$R/text-mle-seed$1"
-  [[ -f $g/eval_test.json ]] || $L scripts/train.py --task text --seed "$seed" --output_dir "$g" > "$g.log" 2>&1
+  [[ -f $g/eval_test.json ]] || $L scripts/train.py --task text --protocol "$PROTOCOL" --seed "$seed" --output_dir "$g" > "$g.log" 2>&1
   [[ -f $g/sweep_test.json ]] || python scripts/evaluate.py --checkpoint "$g" --temperatures "$TEMPS" >> "$g.log" 2>&1
   # MLE's dev NLL over temperature (500 samples each: only the NLL is read): is T = 1 the temperature dev prefers?
   [[ -f $g/sweep_dev.json ]] || python scripts/evaluate.py --checkpoint "$g" --split dev --temperatures 0.9,1.0,1.1,1.2 \
@@ -37,12 +40,12 @@ chain() {
   for b in $BRIDGES; do
     local out="$R/text-gan-$b-seed$seed"
     # shellcheck disable=SC2086  # option lists
-    [[ -f $out/eval_test.json ]] || $L scripts/train.py --task text --method gan --init_from "$g" ${BRIDGE_OPTS[$b]} \
+    [[ -f $out/eval_test.json ]] || $L scripts/train.py --task text --protocol "$PROTOCOL" --method gan --init_from "$g" ${BRIDGE_OPTS[$b]} \
       --seed "$seed" --output_dir "$out" > "$out.log" 2>&1
   done
   if [[ -z ${NO_CRF:-} ]]; then
     local crf="$R/text-crf-nll-seed$seed"
-    [[ -f $crf/eval_test.json ]] || $L scripts/train.py --task text --method crf --seed "$seed" --output_dir "$crf" > "$crf.log" 2>&1
+    [[ -f $crf/eval_test.json ]] || $L scripts/train.py --task text --protocol "$PROTOCOL" --method crf --seed "$seed" --output_dir "$crf" > "$crf.log" 2>&1
     [[ -f $crf/eval_test_greedy.json ]] || python scripts/evaluate.py --checkpoint "$crf" --greedy --num_eval_samples 100 >> "$crf.log" 2>&1
   fi
 }
@@ -52,7 +55,7 @@ wait
 # The training captions themselves, scored like the samples (score_text.py): where real data lies against MLE's curve.
 read -r TRAIN_TXT TEST_TXT < <(python -c "from seqgan.data import resolve_data_file as f
 print(f('coco/image_coco.txt'), f('coco/test_coco.txt'))")
-[[ -f $R/data_train_captions.json ]] || python scripts/score_text.py --hypotheses "$TRAIN_TXT" --references "$TEST_TXT" \
+[[ -f $R/data_train_captions.json ]] || python scripts/score_text.py --protocol "$PROTOCOL" --hypotheses "$TRAIN_TXT" --references "$TEST_TXT" \
   --output "$R/data_train_captions.json" > /dev/null
 python scripts/compare.py --task text --runs_dir "$R" --data_scores "$R/data_train_captions.json" --output "$R/compare_text.md" \
   --plot "$R/text-sweep.png"

@@ -29,8 +29,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 
 from seqgan.checkpoint import write_json_atomic, write_text_atomic
-from seqgan.cli import make_parser, run
-from seqgan.config import quiet_libraries
+from seqgan.cli import make_parser, quiet_libraries, run
 
 
 @dataclass
@@ -105,8 +104,8 @@ def bench_bleu(args) -> dict:
 
     from seqgan.scoring.bleu import BleuReferences, self_bleu_scores, test_bleu
 
-    refs = [l.split() for l in open(_data_file(args, "coco/test_coco.txt")).read().splitlines()]
-    hyps = [l.split() for l in open(_data_file(args, "coco/image_coco.txt")).read().splitlines()][: args.bleu_samples]
+    refs = [ln.split() for ln in open(_data_file(args, "coco/test_coco.txt")).read().splitlines()]
+    hyps = [ln.split() for ln in open(_data_file(args, "coco/image_coco.txt")).read().splitlines()][: args.bleu_samples]
     t0 = time.perf_counter()
     prepared = BleuReferences(refs)
     bleu = test_bleu(hyps, prepared)
@@ -145,8 +144,7 @@ def _oracle_generator(args, flags: str = ""):
     """The oracle task's generator: runs/oracle-mle when it exists (and no `flags`), else a fresh one
     of the default size, or built with the model `flags`."""
     from seqgan.checkpoint import load_checkpoint
-    from seqgan.tasks import parse_args
-    from seqgan.tasks import get_task
+    from seqgan.tasks import get_task, parse_args
 
     task = get_task("oracle")
     if os.path.isdir(args.oracle_checkpoint) and not flags:
@@ -154,7 +152,7 @@ def _oracle_generator(args, flags: str = ""):
         source = args.oracle_checkpoint
     else:
         data, model, _, _, _ = parse_args(["--task", "oracle", *flags.split()])
-        tok = task.build_tokenizer(None, model)
+        tok = task.build_tokenizer(None, model, data)
         gen = task.build_generator(tok, model, data)
         source = f"fresh oracle generator ({flags or 'default size; no checkpoint found'})"
     return gen.eval(), tok, source
@@ -170,7 +168,7 @@ def bench_rollout(args) -> dict:
     cannot move a sampling boundary: identical completions and rewards under the same seed. D's scoring
     of the completions (the same work in every implementation) is also timed alone."""
     from seqgan.config import GanArguments
-    from seqgan.models.discriminator import build_discriminator
+    from seqgan.training.gan import build_discriminator
     from seqgan.training.rollout import draw_uniforms, rollout_rewards, rollouts_cached, score_completions
 
     gen, tok, source = _oracle_generator(args, args.rollout_generator_flags)
@@ -250,8 +248,7 @@ def bench_mle(args) -> dict:
     PyTorch loop over the same model and batches (fp32, and torch.autocast for the lower precisions)."""
     import transformers
 
-    from seqgan.training.gan import guarded_step
-    from seqgan.training.loops import Guard, param_groups
+    from seqgan.training.loops import Guard, param_groups, supervised_step
     from seqgan.training.losses import Objective, mle_loss, mle_objective
 
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -268,13 +265,10 @@ def bench_mle(args) -> dict:
         guard, running = Guard(acc, rec=None), []
         it = iter(range(10 ** 9))
 
-        def seqgan_step():  # the body of seqgan.training.loops.train_supervised's loop
+        def seqgan_step():  # the step seqgan.training.loops.train_supervised takes, and its loss kept for logging
             step = next(it)
-            with acc.accumulate(model):
-                loss = model(batches[step % len(batches)])
-                ok, _ = guarded_step(acc, loss, model, opt, 1.0, guard, step, "training", sched)
+            ok, loss, _ = supervised_step(acc, model, (opt, sched), batches[step % len(batches)], guard, step, 1.0)
             if ok:
-                guard.good()
                 running.append(loss.detach())
             if len(running) == 50:  # --log_every 50: one gathered mean
                 acc.gather(torch.stack(running).mean()[None]).mean().item()
@@ -310,13 +304,12 @@ def bench_mle(args) -> dict:
 
 def _gan_setup(args, gen, gargs, acc, dev):
     from seqgan.training.bridges import BridgeContext
-    from seqgan.models.discriminator import build_discriminator
-    from seqgan.training.gan import GanModels
+    from seqgan.training.gan import GanModels, build_discriminator
     from seqgan.training.losses import LOSSES
 
     disc = build_discriminator(gen.vocab_size, gargs, 0, 64).to(dev)
-    ctx = BridgeContext(gen=gen, sampler=gen, disc=disc, loss=LOSSES[gargs.gan_loss], args=gargs, conditional=False,
-                        total_steps=100, generator=torch.Generator(device=dev).manual_seed(args.seed), accelerator=acc)
+    ctx = BridgeContext(gen=gen, policy=gen, disc=disc, loss=LOSSES[gargs.gan_loss], args=gargs, conditional=False,
+                        total_steps=100, rng=torch.Generator(device=dev).manual_seed(args.seed), accelerator=acc)
     return GanModels(gen, disc, torch.optim.AdamW(gen.parameters(), lr=1e-5), torch.optim.AdamW(
         [p for p in disc.parameters() if p.requires_grad], lr=1e-4), ctx, 1.0)
 
@@ -324,8 +317,8 @@ def _gan_setup(args, gen, gargs, acc, dev):
 def bench_gan(args) -> dict:
     """Seconds per adversarial round (one D step + one G step, batch 64) for each bridge on the oracle task, in each
     precision (autocast as train.py runs it)."""
-    from seqgan.training.bridges import BRIDGES
     from seqgan.config import GanArguments
+    from seqgan.training.bridges import BRIDGES
     from seqgan.training.gan import d_step, g_step
 
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -386,7 +379,7 @@ def _g_step_profile(m, acc, args, dev) -> dict:
     the rest (re-scoring the samples with gradients, the backward pass and the optimiser step)."""
     from seqgan.training.rollout import draw_uniforms, rollouts_cached, score_completions, score_completions_shared
 
-    g, d = m.ctx.sampler, m.ctx.disc
+    g, d = m.ctx.policy, m.ctx.disc
     with torch.no_grad(), acc.autocast():
         t_sample = _timed(lambda: g.sample(num_samples=64, generator=torch.Generator(device=dev).manual_seed(0)), 1, dev)
         s = g.sample(num_samples=64, generator=torch.Generator(device=dev).manual_seed(0))
@@ -432,7 +425,7 @@ SECTIONS = {"matmul": bench_matmul, "mle": bench_mle, "peer": bench_peer, "gan":
 def cpu_bf16_support() -> str:
     """What the CPU offers for bf16 matmuls: AMX, AVX-512 BF16, or none (emulated, slow)."""
     try:
-        flags = set(next(l for l in open("/proc/cpuinfo") if l.startswith("flags")).split(":", 1)[1].split())
+        flags = set(next(ln for ln in open("/proc/cpuinfo") if ln.startswith("flags")).split(":", 1)[1].split())
     except (OSError, StopIteration):
         return "unknown"
     return ", ".join(f for f in ("amx_bf16", "avx512_bf16") if f in flags) or "none"
@@ -440,7 +433,7 @@ def cpu_bf16_support() -> str:
 
 def cpu_model() -> str:
     try:
-        return next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
+        return next(ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name"))
     except (OSError, StopIteration):
         return platform.processor() or "unknown"
 

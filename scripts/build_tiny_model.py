@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> Path:
 
     (args,) = parse_strict(make_parser(TinyArguments), argv)
     torch.manual_seed(args.seed)
-    lines = [l for l in read_lines(Path(args.train_file)) if l.strip()]
+    lines = [ln for ln in read_lines(Path(args.train_file)) if ln.strip()]
     path = tiny_causal_lm(Path(args.output_dir), args.family, lines, vocab_size=args.vocab_size, width=args.hidden_size,
                           layers=args.num_layers)
     print(f"wrote {path}")

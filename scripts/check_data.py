@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     files = [(f, args.long_sequences) for f in positional.files] + [(f, "error") for f in args.eval_file]
     if not files:
         parser.error("name one or more data files (training files, and dev/test files with --eval_file).")
-    max_length = args.max_length or task.DEFAULTS["max_length"]
+    max_length = args.max_length or task.DEFAULTS["all"]["max_length"]
     failed = False
     for f, policy in files:
         problems = check_file(task, Path(f), max_length, policy, args.tag_column)

@@ -20,7 +20,8 @@ pos adds a paired test against the MLE configuration (or --baseline RUN): the UP
 seed 0), each configuration's per-sentence errors averaged over its seeds.
 Last come the task's PUBLISHED anchors (other papers' figures on the same benchmark), labelled "published", and with
 --data_scores (text) real sentences scored by scripts/score_text.py, labelled "data", each with its gap to every
-seed's MLE curve: how far beyond MLE the data itself lies.
+seed's MLE curve: how far beyond MLE the data itself lies. Text runs are measured under one protocol per table
+(--protocol seqgan or texygen, seqgan/scoring/protocols.py); an anchor measured under another is marked so.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,10 +39,7 @@ from seqgan.scoring.metrics import named_bleu
 from seqgan.scoring.plots import plot_sweep
 from seqgan.scoring.significance import paired_bootstrap
 from seqgan.tasks import get_task
-
-# G alone (MLE and the generators from a prior), D alone (CRF / bigram, HMM), then the GANs.
-ORDER = {"mle": 0, "random-code": 0, "ae": 0, "vae": 0, "crf": 1, "hmm": 1, "gan": 2, "latent-gan": 2}
-G_FROM_A_PRIOR = {"random-code": "random codes", "ae": "autoencoder", "vae": "VAE"}
+from seqgan.training.methods import FAMILY_ORDER, METHODS
 
 
 @dataclass
@@ -63,26 +60,10 @@ class CompareArguments:
 
 def describe(run: str, res: dict, kind: str) -> str:
     method = res.get("method", "mle")
-    averaged = ", averaged" if res.get("average_weights", res.get("crf_average")) else ""  # crf_average: older runs' key
-    if method == "gan":
-        recipe = [res.get("bridge"), res.get("gan_loss")]
-        if res.get("cold_temperature", 1.0) != 1.0:
-            recipe.append(f"cold T={res['cold_temperature']:g}")
-        if res.get("bridge") == "dense" and "dense_gamma" in res:  # ScratchGAN-style runs differ in these two
-            recipe.append(f"γ={res['dense_gamma']:g}, batch {res['batch_size']}")
-        what = f"GAN ({', '.join(map(str, recipe))})"
-    elif method == "crf":
-        what = f"D alone: {get_task(res['task']).D_ALONE} ({res.get('crf_loss')}{averaged})"
-    elif method == "hmm":
-        what = "D alone: HMM"
-    elif method == "latent-gan":
-        what = "GAN (latent codes, ARAE; NLL: IWAE bound)"
-    elif method in G_FROM_A_PRIOR:
-        what = f"G alone: {G_FROM_A_PRIOR[method]} (NLL: IWAE bound)"
-    else:
-        what = f"G alone: MLE{' (weights averaged)' if averaged else ''}"
+    # The method's own label (seqgan/training/methods.py); D alone is named by the task (a CRF, a bigram model).
+    what = METHODS[method].label({**res, "d_alone": get_task(res["task"]).D_ALONE})
     decoding = {"best": "", "last": " [last]", "prior": " [N(0, I) codes]",
-                "greedy": " [Viterbi]" if method in ("crf", "hmm") else " [greedy]"}.get(kind, "")
+                "greedy": " [Viterbi]" if METHODS[method].family == "D alone" else " [greedy]"}.get(kind, "")
     if kind == "guide":
         how = (f"SIR, K={res['guide_candidates']}" if res["guide_method"] == "sir" else "DRS") + f", γ={res['guide_gamma']:g}"
         return f"G + D: {what.split(': ')[-1]} sampled by D's ratio ({how}) · `{run}`"
@@ -102,42 +83,43 @@ def describe(run: str, res: dict, kind: str) -> str:
 
 def collect(runs_dir: Path, task: str) -> list[tuple[str, dict]]:
     rows = []
-    for run in sorted(p for p in runs_dir.iterdir() if p.is_dir()):
-        base = run / "eval_test.json"
+    for folder in sorted(p for p in runs_dir.iterdir() if p.is_dir()):
+        base = folder / "eval_test.json"
         if not base.is_file():
             continue
         res = json.loads(base.read_text())
-        if (run / "args.json").is_file():  # the run's options name its recipe (e.g. --cold_temperature) in the label
-            res = {**json.loads((run / "args.json").read_text()), **res}
+        if (folder / "args.json").is_file():  # the folder's options name its recipe (e.g. --cold_temperature) in the label
+            res = {**json.loads((folder / "args.json").read_text()), **res}
         if res.get("task") != task:
             continue
         best = {k[5:]: v for k, v in res.items() if k.startswith("test/")}
-        own_curve = mle_curve(run)  # read once: the guided rows' gaps and the published anchors' are measured on it
+        own_curve = mle_curve(folder)  # read once: the guided rows' gaps and the published anchors' are measured on it
         if res.get("method", "mle") == "mle":
             best["mle_curve"] = own_curve
         last = {k[10:]: v for k, v in res.items() if k.startswith("last/test/")}
-        group = [(describe(run.name, res, "best"), best)]
+        group = [(describe(folder.name, res, "best"), best)]
         if res.get("method") in ("gan", "latent-gan") and last and any(last.get(k) != best.get(k) for _, k, _ in get_task(task).COMPARE_COLUMNS):
-            group.append((describe(run.name, res, "last"), last))  # only when a dev metric picked another step
-        extras = [run.glob(f"eval_test_{k}*.json") for k in ("greedy", "prior", "rerank", "guide")]
+            group.append((describe(folder.name, res, "last"), last))  # only when a dev metric picked another step
+        extras = [folder.glob(f"eval_test_{k}*.json") for k in ("greedy", "prior", "rerank", "guide")]
         for extra in [p for found in extras for p in sorted(found)]:
             kind = extra.name[len("eval_test_"):].split("_")[0].split(".")[0].split("-")[0]  # greedy, prior, rerank, guide
             raw = json.loads(extra.read_text())
             e = {k[5:]: v for k, v in raw.items() if k.startswith("test/")}
             if "rerank_dev" in raw:
                 e["rerank_tuned"] = raw["rerank_dev_metric"]
-            group.append((describe(run.name, {**res, **e}, kind), e))
+            group.append((describe(folder.name, {**res, **e}, kind), e))
             if kind == "guide":
                 add_gaps(e, task, own_curve)
         if res.get("method") in ("crf", "hmm"):  # D alone starts from no generator: its seed's MLE curve
             for _, m in group:
                 add_gaps(m, task, same_seed_mle_curve(runs_dir, task, res.get("seed")))
         if res.get("method") in ("gan", "latent-gan") and res.get("start"):
-            start = run_dir(res["start"])  # where training read it, or beside this run when the folder moved
+            start = run_dir(res["start"])  # where training read it, or beside this folder when the folder moved
             curve = mle_curve(start if start.is_dir() else runs_dir / start.name)
             for _, m in group:
                 add_gaps(m, task, curve)
-        rows.append((ORDER.get(res.get("method", "mle"), 3), group))
+        # G alone (MLE and the generators from a prior), D alone (CRF / bigram, HMM), then the GANs.
+        rows.append((FAMILY_ORDER[METHODS[res.get("method", "mle")].family], group))
     # G alone, then D alone, then the GAN; runs alphabetically within each.
     return [row for _, group in sorted(rows, key=lambda r: r[0]) for row in group]
 
@@ -153,10 +135,10 @@ def mle_curve(run: Path) -> list[dict]:
 def same_seed_mle_curve(runs_dir: Path, task: str, seed) -> list[dict]:
     """The curve of the one MLE run of `task` with this --seed in `runs_dir` (none, or several: [], so no gap)."""
     curves = []
-    for run in sorted(p for p in runs_dir.iterdir() if (p / "sweep_test.json").is_file() and (p / "args.json").is_file()):
-        a = json.loads((run / "args.json").read_text())
+    for folder in sorted(p for p in runs_dir.iterdir() if (p / "sweep_test.json").is_file() and (p / "args.json").is_file()):
+        a = json.loads((folder / "args.json").read_text())
         if a.get("task") == task and a.get("method", "mle") == "mle" and a.get("seed") == seed:
-            curves.append(mle_curve(run))
+            curves.append(mle_curve(folder))
     return curves[0] if len(curves) == 1 else []
 
 
@@ -165,7 +147,8 @@ def scored_text(path: str) -> tuple[str, dict]:
     js = json.loads(Path(path).read_text())
     if "test_bleu" not in js:
         raise ValueError(f"--data_scores {path}: no test_bleu in it; give scripts/score_text.py's --output with --references.")
-    m = {**{k: v for k, v in js.items() if isinstance(v, (int, float))}, **named_bleu(js)}
+    m = {**{k: v for k, v in js.items() if isinstance(v, (int, float))}, **named_bleu(js),
+         "protocol": js.get("protocol", "seqgan")}  # files scored before the switch were scored as seqgan scores
     return Path(js.get("files", {}).get("hypotheses", path)).name, m
 
 
@@ -249,6 +232,26 @@ def paired_cell(m: dict | list[dict], base: dict | list[dict], words_key: str, e
     return f"{100 * r['delta']:+.2f} [{100 * r['ci_low']:+.2f}, {100 * r['ci_high']:+.2f}], {p}"
 
 
+def protocol_of(rows: list[tuple[str, dict]]) -> str | None:
+    """The one measurement protocol of the text runs (seqgan/scoring/protocols.py; runs from before the switch are
+    seqgan's); None for tasks without one. Runs of two protocols do not share a table: their figures differ in kind."""
+    protocols = {}
+    for name, m in rows:
+        if "bleu_5" in m:
+            protocols.setdefault(m.get("protocol", "seqgan"), []).append(name.split("`")[1])
+    if len(protocols) > 1:
+        raise ValueError("runs measured under different protocols cannot share a table ("
+                         + "; ".join(f"{p}: {', '.join(sorted(set(n)))}" for p, n in protocols.items())
+                         + "); put each protocol's runs in their own --runs_dir.")
+    return next(iter(protocols), None)
+
+
+def mismatch(theirs: str | None, ours: str | None) -> str:
+    """A published or data row measured under another protocol than the runs is marked as such (its gap is still
+    shown: the protocols place one set of sentences differently, so read it with that caveat)."""
+    return f" [{theirs} protocol; these runs: {ours}]" if theirs and ours and theirs != ours else ""
+
+
 def table(task: str, rows: list[tuple[str, dict]], baseline: str | None = None, data: tuple[str, dict] | None = None) -> str:
     mod = get_task(task)
     groups = aggregate(rows)
@@ -259,8 +262,12 @@ def table(task: str, rows: list[tuple[str, dict]], baseline: str | None = None, 
     base_runs = dict(groups)[base] if base else []
     curves = [r.get("mle_curve") for r in (base_runs if isinstance(base_runs, list) else [base_runs]) if r.get("mle_curve")]
     anchor_rows = []  # the data row and the published ones: their own figures, and their gaps per seed
-    anchors = [(f"published: {label}", m) for label, m in getattr(mod, "PUBLISHED", [])]
-    for label, m in ([(f"data: {data[0]}", data[1])] if data else []) + anchors:
+    ours = protocol_of(rows)
+    anchors = [(f"published: {label}{mismatch(getattr(mod, 'PUBLISHED_PROTOCOL', ours), ours)}", m)
+               for label, m in getattr(mod, "PUBLISHED", [])]
+    if data:
+        anchors.insert(0, (f"data: {data[0]}{mismatch(data[1].get('protocol', 'seqgan'), ours)}", data[1]))
+    for label, m in anchors:
         per_seed = [dict(m) for _ in curves]
         for ms, curve in zip(per_seed, curves):
             add_gaps(ms, task, curve)

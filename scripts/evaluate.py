@@ -43,16 +43,24 @@ from pathlib import Path
 import torch
 from accelerate import Accelerator
 from datasets import Dataset
-from seqgan.checkpoint import load_checkpoint, read_args, resolve_checkpoint, run_dir, write_json_atomic, write_text_atomic
-from seqgan.cli import make_parser, parse_strict, run, use_cpu_threads
-from seqgan.config import DataArguments, quiet_libraries
+
+from seqgan.checkpoint import (
+    load_checkpoint,
+    read_args,
+    resolve_checkpoint,
+    run_dir,
+    write_json_atomic,
+    write_text_atomic,
+)
+from seqgan.cli import make_parser, parse_strict, quiet_libraries, run, use_cpu_threads
+from seqgan.config import DataArguments
 from seqgan.data import Problems
-from seqgan.sources import load_task_splits
-from seqgan.scoring.evaluation import encode_splits, evaluate_split, format_table
 from seqgan.decoding.guide import GuideArguments, GuidedGenerator, load_ratio
-from seqgan.scoring.plots import plot_sweep
 from seqgan.decoding.rerank import RERANK_METHODS, Reranker, parse_lambdas
-from seqgan.tasks import task_of
+from seqgan.scoring.evaluation import Decoding, Evaluator, encode_splits, evaluate_split, format_table
+from seqgan.scoring.plots import plot_sweep
+from seqgan.sources import load_task_splits
+from seqgan.tasks import selection, task_of
 
 
 @dataclass
@@ -169,7 +177,8 @@ def run_sweep(args: EvalArguments, accelerator, guide: GuideArguments | None) ->
         if guide is not None:
             label = f"{label} + D ({guide.tag()})"
         for t in args.temperature_list:
-            m = evaluate_split(task, gen, tokenizer, encoded, args.split, accelerator, data_args, args.batch_size, temperature=t)
+            ev = Evaluator(task, tokenizer, encoded, accelerator, data_args, args.batch_size)
+            m = evaluate_split(ev, gen, args.split, Decoding(temperature=t))
             row = {"label": label, "checkpoint": str(ckpt), "task": task_name, "temperature": t}
             row.update({k.split("/", 1)[1]: v for k, v in m.items() if isinstance(v, (int, float, str))})
             rows.append(row)
@@ -179,18 +188,18 @@ def run_sweep(args: EvalArguments, accelerator, guide: GuideArguments | None) ->
     return rows, task
 
 
-def tune_lambda(rerank: Reranker, args: EvalArguments, task, gen, tokenizer, encoded, accelerator, data_args):
+def tune_lambda(rerank: Reranker, args: EvalArguments, ev: Evaluator, gen):
     """(λ, record): the λ of --rerank_lambda whose decoding of the dev split scores best on the task's dev
     selection metric (the first of equals, in the order given); each dev pass reuses the candidates of the first."""
-    if task.SELECTION is None:
-        raise ValueError(f"--rerank_lambda tuning needs a dev selection metric; task {data_args.task!r} has none.")
-    metric, direction = task.SELECTION
+    picked_by = selection(ev.task, "mle")  # reranking decodes a supervised G: its dev metric is the MLE run's
+    if picked_by is None:
+        raise ValueError(f"--rerank_lambda tuning needs a dev selection metric; task {ev.data_args.task!r} has none.")
+    metric, direction = picked_by
     dev = {}
     for lam in args.lambda_list:
         rerank.lam = lam
-        dev[lam] = evaluate_split(task, gen, tokenizer, encoded, "dev", accelerator, data_args, args.batch_size,
-                                  rerank=rerank)[f"dev/{metric}"]
-        if accelerator.is_main_process:
+        dev[lam] = evaluate_split(ev, gen, "dev", Decoding(rerank=rerank))[f"dev/{metric}"]
+        if ev.accelerator.is_main_process:
             print(f"rerank λ={lam:g}: dev {metric} {dev[lam]:.4f}", file=sys.stderr)
     pick = (max if direction == "max" else min)(dev, key=dev.get)  # dicts keep order: ties go to the earlier λ
     return pick, {"rerank_dev": {f"{lam:g}": v for lam, v in dev.items()}, "rerank_dev_metric": f"dev/{metric}"}
@@ -240,6 +249,7 @@ def main(argv: list[str] | None = None) -> dict | list[dict]:
     out = Path(args.output) if args.output else run_dir(ckpt) / f"eval_{name}{suffix}.json"
     refuse_overwrite([out], args)
     ckpt, task, data_args, gen, tokenizer, encoded = prepare(str(ckpt), args, accelerator, guide)  # resolved once
+    ev = Evaluator(task, tokenizer, encoded, accelerator, data_args, args.batch_size)
     if args.latent_prior != "model":
         if not hasattr(gen, "prior"):
             raise ValueError(f"--latent_prior applies to generators from a prior (random-code, ae, vae, latent-gan); "
@@ -251,9 +261,8 @@ def main(argv: list[str] | None = None) -> dict | list[dict]:
                                           num_candidates=args.num_candidates, lam=args.lambda_list[0],
                                           seed=data_args.data_seed, method=args.rerank_method)
         if len(args.lambda_list) > 1:
-            rerank.lam, tuned = tune_lambda(rerank, args, task, gen, tokenizer, encoded, accelerator, data_args)
-    metrics = evaluate_split(task, gen, tokenizer, encoded, args.split, accelerator, data_args, args.batch_size,
-                             greedy=args.greedy, rerank=rerank)
+            rerank.lam, tuned = tune_lambda(rerank, args, ev, gen)
+    metrics = evaluate_split(ev, gen, args.split, Decoding(greedy=args.greedy, rerank=rerank))
     metrics.update(tuned)
     metrics.update({"checkpoint": str(ckpt), "task": data_args.task, "split": args.split, "data_seed": data_args.data_seed,
                     "test_file": args.test_file, "guide_with": guide and guide.guide_with})

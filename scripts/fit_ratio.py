@@ -27,13 +27,14 @@ from pathlib import Path
 import torch
 
 from seqgan.checkpoint import load_checkpoint, read_args, resolve_checkpoint, write_json_atomic
-from seqgan.cli import make_parser, parse_strict, run, use_cpu_threads
-from seqgan.config import DataArguments, GanArguments, quiet_libraries
-from seqgan.models.discriminator import SeqGanDiscriminator, build_discriminator
+from seqgan.cli import make_parser, parse_strict, quiet_libraries, run, use_cpu_threads
+from seqgan.config import DataArguments, GanArguments
+from seqgan.models.discriminator import SeqGanDiscriminator
 from seqgan.scoring.evaluation import encode_splits
 from seqgan.sources import load_task_splits
-from seqgan.training.ratio import RatioSchedule, calibration, fake_batches, fit_ratio, logits_of
 from seqgan.tasks import task_of
+from seqgan.training.gan import build_discriminator
+from seqgan.training.ratio import RatioSchedule, calibration, fake_batches, fit_ratio, logits_of
 
 
 @dataclass

@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+
 from seqgan.checkpoint import load_checkpoint, read_args, resolve_checkpoint, write_json_atomic, write_text_atomic
-from seqgan.cli import make_parser, parse_strict, run, use_cpu_threads
-from seqgan.config import quiet_libraries
+from seqgan.cli import make_parser, parse_strict, quiet_libraries, run, use_cpu_threads
 from seqgan.data import read_lines
 from seqgan.decoding.guide import GuideArguments, GuidedGenerator, load_ratio
 from seqgan.tasks import task_of

@@ -39,22 +39,26 @@ import torch
 from accelerate import Accelerator
 from accelerate.utils import DataLoaderConfiguration, broadcast_object_list, set_seed
 
-from seqgan.checkpoint import (claim_run_dir, is_seqgan_checkpoint, load_checkpoint, release_run_dir, resolve_checkpoint,
-                               write_json_atomic)
-from seqgan.cli import cpu_threads, run
-from seqgan.config import TRACKERS, args_to_dict, quiet_libraries
-from seqgan.models.crf_tagger import CrfLossContext
+from seqgan.checkpoint import (
+    claim_run_dir,
+    is_seqgan_checkpoint,
+    load_checkpoint,
+    release_run_dir,
+    resolve_checkpoint,
+    write_json_atomic,
+)
+from seqgan.cli import args_to_dict, cpu_threads, quiet_libraries, run
+from seqgan.config import TRACKERS, Options
 from seqgan.data import LengthGroupedBatchSampler, ShardedBatches
-from seqgan.sources import load_task_splits
-from seqgan.scoring.evaluation import encode_splits, evaluate_split, format_table
 from seqgan.hub import check_repo_id, get_token, push
-from seqgan.models.latent import LATENT_LOSSES
-from seqgan.training.latent_gan import train_latent_gan
-from seqgan.training.loops import Guard, Run, train_gan, train_supervised, weight_average
-from seqgan.training.losses import Objective, mle_objective
+from seqgan.scoring.evaluation import Evaluator, encode_splits, evaluate_split, format_table
+from seqgan.sources import load_task_splits
+from seqgan.tasks import get_task, parse_args
+from seqgan.tasks import selection as task_selection
+from seqgan.training.loops import Guard, Run
+from seqgan.training.methods import METHODS, Job
 from seqgan.training.recorder import RunData, RunRecorder
 from seqgan.training.resume import find_state
-from seqgan.tasks import get_task, parse_args
 
 
 def trackers(report_to: str) -> list[str] | str | None:
@@ -138,12 +142,14 @@ def main(argv: list[str] | None = None) -> dict:
     out_dir = Path(train_args.output_dir)
     lock = claim(accelerator, out_dir, train_args)
     try:
-        return train(task, accelerator, out_dir, hub_token, data_args, model_args, train_args, gan_args, crf_args)
+        return train(task, accelerator, out_dir, hub_token, Options(data_args, model_args, train_args, gan_args, crf_args))
     finally:
         release_run_dir(lock)
 
 
-def train(task, accelerator, out_dir, hub_token, data_args, model_args, train_args, gan_args, crf_args) -> dict:
+def train(task, accelerator, out_dir, hub_token, options: Options) -> dict:
+    data_args, model_args, train_args, gan_args, crf_args = (options.data, options.model, options.train, options.gan,
+                                                             options.crf)
     quiet_libraries()
     set_seed(train_args.seed)
     run_args = args_to_dict(data_args, model_args, train_args, gan_args, crf_args)
@@ -157,24 +163,18 @@ def train(task, accelerator, out_dir, hub_token, data_args, model_args, train_ar
         negatives, tokenizer, _ = load_checkpoint(crf_args.negatives_from, task)
         negatives = negatives.to(accelerator.device).eval()
     ckpt = str(resolve_checkpoint(start)) if start else None  # once: a Hub id is fetched here, not again below
+    method = METHODS[train_args.method]
     if start and (gan_args.init_from or is_seqgan_checkpoint(ckpt)):
-        gen, tokenizer, _ = load_checkpoint(ckpt, task)
-        if train_args.method == "latent-gan":
-            if getattr(gen, "kind", None) not in ("ae", "latent-gan"):
-                raise ValueError(f"--init_from {start}: --method latent-gan models an autoencoder's codes; pass a run "
-                                 "trained with --method ae.")
-            gen.model.config.kind = "latent-gan"  # samples now decode G's codes
+        gen, tokenizer, start_args = load_checkpoint(ckpt, task)
+        if start_args.get("protocol", "seqgan") != data_args.protocol:  # its vocabulary and word split are the protocol's
+            raise ValueError(f"{start} was trained under --protocol {start_args.get('protocol', 'seqgan')}, this run under "
+                             f"--protocol {data_args.protocol}: pass --protocol {start_args.get('protocol', 'seqgan')}.")
     elif start:  # a third-party pretrained model (text: any causal LM) with its own tokenizer
         gen, tokenizer = task.pretrained_generator(ckpt, model_args, data_args)
     else:
-        tokenizer = tokenizer if negatives is not None else task.build_tokenizer(splits["train"], model_args)
-        if train_args.method == "hmm":  # estimated by counting, here and now
-            gen = task.build_hmm(tokenizer, model_args, data_args, splits["train"], crf_args)
-        elif train_args.method in LATENT_LOSSES:
-            gen = task.build_latent(tokenizer, model_args, data_args, train_args.method)
-        else:
-            build = task.build_crf if train_args.method == "crf" else task.build_generator
-            gen = build(tokenizer, model_args, data_args, splits["train"])  # pos: the tag set seen in training
+        tokenizer = tokenizer if negatives is not None else task.build_tokenizer(splits, model_args, data_args)
+        gen = method.build(task, tokenizer, options, splits["train"])
+    method.check_start(gen, start)
     gen = gen.to(accelerator.device)
     encoded = encode_splits(task, splits, tokenizer, gen, data_args.long_sequences)
     sampler = LengthGroupedBatchSampler([len(x) for x in encoded["train"]["labels"]], train_args.batch_size, train_args.seed)
@@ -184,7 +184,7 @@ def train(task, accelerator, out_dir, hub_token, data_args, model_args, train_ar
     # Plain Python rows: Arrow row access per example would dominate small-model step time.
     train_loader = ShardedBatches(encoded["train"].to_list(), sampler, task.collator(tokenizer), accelerator.num_processes,
                                   accelerator.process_index, accelerator.device)
-    selection = getattr(task, f"{train_args.method.upper().replace('-', '_')}_SELECTION", task.SELECTION)
+    selection = task_selection(task, train_args.method)
     resume_path, resume = None, None
     if train_args.resume_from_checkpoint:
         resume_path = find_state(out_dir, train_args.resume_from_checkpoint)
@@ -204,37 +204,9 @@ def train(task, accelerator, out_dir, hub_token, data_args, model_args, train_ar
               + (f" resuming from {resume_path} ({resume['phase']}, step {resume['phase_step']})" if resume else ""),
               file=sys.stderr)
 
-    # Training: MLE or CRF (the whole run, or G's pretraining in a GAN run without --init_from), then adversarial.
-    disc, step, epoch = None, 0, 0
-    if train_args.method == "hmm":  # nothing left to train: the counts are the model; dev scores it once
-        rec.evaluate(0, 0, gen, phase="hmm")
-    elif train_args.method in LATENT_LOSSES:
-        step, epoch, _ = train_supervised(run, gen, Objective(gen, LATENT_LOSSES[train_args.method]), train_args.num_epochs)
-    elif train_args.method == "latent-gan":
-        train_latent_gan(run, gen, gan_args.latent_finetune_encoder)
-        step = gan_args.adv_steps
-    elif train_args.method == "crf":
-        if not hasattr(gen, "structured_loss"):
-            raise ValueError(f"{start} is not a CRF or bigram model; --method crf trains those (drop --generator_name_or_path).")
-        ctx = CrfLossContext(negatives, crf_args.num_negatives, torch.Generator(device=accelerator.device).manual_seed(
-            train_args.seed * 1000 + accelerator.process_index))
-        run.extra_generators = {"negatives": ctx.generator}
-        if hasattr(gen, "init_from_counts") and not start:  # the bigram model starts at the smoothed counts
-            gen.init_from_counts(encoded["train"]["labels"], crf_args.bigram_smoothing)
-        objective = Objective(gen, lambda g, b, c: g.structured_loss(b, crf_args.crf_loss, c), ctx)
-        step, epoch, gen = train_supervised(run, gen, objective, train_args.num_epochs, weight_average(gen, train_args))
-    else:
-        mle_epochs = train_args.num_epochs if train_args.method == "mle" else (0 if start else gan_args.mle_pretrain_epochs)
-        if mle_epochs > 0 or (train_args.method == "mle" and train_args.max_steps):
-            # A GAN's MLE pretraining never averages: parse_args turned --average_weights off for --method gan.
-            step, epoch, gen = train_supervised(run, gen, Objective(gen, mle_objective), mle_epochs,
-                                                weight_average(gen, train_args))
-        elif train_args.method == "gan" and not start:
-            raise ValueError("--method gan needs a generator to start from: --init_from an MLE run, or --mle_pretrain_epochs N.")
-    if train_args.method == "gan":
-        run.step_offset = step
-        disc = train_gan(run, gen, tokenizer)
-        step = gan_args.adv_steps
+    # Training by the method's own function (seqgan/training/methods.py).
+    done = method.train(Job(task, run, options, gen, tokenizer, start, encoded, negatives))
+    step, epoch, gen, disc = done.step, done.epoch, done.gen, done.disc
     rec.save_last(step, epoch, gen, disc)
 
     # Test metrics of best/ (and of last/ for GAN runs): every process evaluates its shard; main writes.
@@ -242,22 +214,19 @@ def train(task, accelerator, out_dir, hub_token, data_args, model_args, train_ar
     test_args = dataclasses.replace(data_args, num_eval_samples=data_args.num_test_samples)
     # When best/ is the final state (always for text GAN runs), last/ holds the same weights: reuse its figures.
     last_is_best = rec.best_step == step
-    adversarial = train_args.method in ("gan", "latent-gan")  # best/ (a dev pick) and last/ are both reported
+    adversarial = method.family == "GAN"  # best/ (a dev pick) and last/ are both reported
     for name in (["best"] + (["last"] if adversarial and not last_is_best else [])):
         final_gen, _, _ = load_checkpoint(str(out_dir / name), task)
         final_gen = final_gen.to(accelerator.device)
         for split in ("dev", "test"):
-            m = evaluate_split(task, final_gen, tokenizer, encoded, split, accelerator, test_args)
+            m = evaluate_split(Evaluator(task, tokenizer, encoded, accelerator, test_args), final_gen, split)
             results.update(m if name == "best" else {f"last/{k}": v for k, v in m.items()})
     if adversarial and last_is_best:
         results.update({f"last/{k}": v for k, v in list(results.items())})
     results.update({"checkpoint": str(out_dir / "best"), "best_step": rec.best_step, "task": data_args.task,
                     "method": train_args.method, "seed": train_args.seed, "train_time_s": time.time() - t0,
                     "num_processes": accelerator.num_processes, "start": start})
-    if train_args.method == "gan":
-        results.update({"bridge": gan_args.bridge, "gan_loss": gan_args.gan_loss})
-    if train_args.method == "crf":
-        results.update({"crf_loss": crf_args.crf_loss})
+    results.update({k: run_args[k] for k in method.result_keys})  # e.g. a GAN's bridge and loss
     results["average_weights"] = train_args.average_weights
     results["data_seed"] = data_args.data_seed  # splits and evaluation samples (each split's sample_seed derives from it)
     results["mixed_precision"] = accelerator.mixed_precision

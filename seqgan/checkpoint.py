@@ -30,6 +30,7 @@ from pathlib import Path
 
 from transformers import AutoTokenizer
 
+from seqgan.models.discriminator import SeqGanDiscriminator
 from seqgan.models.pretrained import load_pretrained
 
 
@@ -239,6 +240,14 @@ def load_structured(path: Path, tokenizer):
         raise ValueError(f"{path}: the tokenizer has {len(tokenizer)} entries but the model was built for another "
                          "vocabulary; load the tokenizer saved with this checkpoint.")
     return gen
+
+
+def load_discriminator(name_or_path: str) -> SeqGanDiscriminator:
+    """The discriminator of a GAN checkpoint (run folder, checkpoint folder or Hub id)."""
+    ckpt = resolve_checkpoint(name_or_path)
+    if not (ckpt / "discriminator" / "config.json").is_file():
+        raise FileNotFoundError(f"{ckpt} holds no discriminator/ (only --method gan runs save one).")
+    return SeqGanDiscriminator.from_pretrained(ckpt / "discriminator", use_safetensors=True)
 
 
 def load_checkpoint(name_or_path: str, task):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import os
 import sys
+from dataclasses import asdict
 from typing import Callable
 
 from transformers import HfArgumentParser
@@ -82,3 +83,21 @@ def use_cpu_threads(local_processes: int = 1) -> None:
         threads = cpu_threads(os.environ, len(os.sched_getaffinity(0)), local_processes)
         if threads is not None:
             torch.set_num_threads(threads)
+
+
+def quiet_libraries() -> None:
+    """Scripts print their own progress; silence library progress bars and info logs."""
+    import datasets
+    import transformers
+
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    datasets.disable_progress_bars()
+
+
+def args_to_dict(*configs) -> dict:
+    """Every option of the dataclasses `configs` in one flat dict (a run's args.json)."""
+    out = {}
+    for cfg in configs:
+        out.update(asdict(cfg))
+    return out

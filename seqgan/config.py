@@ -2,7 +2,7 @@
 
 Five dataclasses (data, model, training, GAN, CRF) hold every hyperparameter exactly once. A task
 may override their *defaults* (`parse_args(argv, defaults=...)`, a function of task and method: the
-tasks package passes its modules' `DEFAULTS`, `GAN_DEFAULTS`, `CRF_DEFAULTS`); the command line or a
+tasks package passes its modules' `DEFAULTS`, keyed by method); the command line or a
 YAML/JSON file overrides those:
 
     python scripts/train.py --task pos --num_epochs 5
@@ -14,17 +14,24 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Callable
 
 import yaml
 
-from seqgan.training.bridges import BRIDGES
 from seqgan.cli import make_parser, parse_strict
-from seqgan.models.crf_tagger import CRF_LOSSES
-from seqgan.models.tagger import SENTENCE_ENCODERS
-from seqgan.training.losses import LOSSES
+
+# The choices of the options that pick a function from a dict. config imports nothing from the models or the training
+# code (so --help and option checks load neither); tests/test_config.py holds each tuple equal to its dict's keys.
+SENTENCE_ENCODERS = ("transformer", "lstm")  # seqgan/models/tagger.py SENTENCE_ENCODERS
+CRF_LOSSES = ("nll", "perceptron", "hinge", "gen_negatives")  # seqgan/models/crf_tagger.py CRF_LOSSES
+BRIDGE_NAMES = ("reinforce", "rollout", "dense", "gumbel", "st-gumbel")  # seqgan/training/bridges.py BRIDGES
+GAN_LOSSES = ("standard", "rsgan", "hinge")  # seqgan/training/losses.py LOSSES
+PROTOCOLS = ("seqgan", "texygen")  # seqgan/scoring/protocols.py PROTOCOLS
+# seqgan/training/methods.py METHODS: what each method is and the functions that build and train it.
+METHODS = ("mle", "gan", "crf", "hmm", "random-code", "ae", "vae", "latent-gan")
+LATENT_METHODS = ("random-code", "ae", "vae", "latent-gan")  # generators from a prior (seqgan/models/latent.py)
 
 
 @dataclass
@@ -72,6 +79,10 @@ class DataArguments:
     dataset_license: str | None = field(default=None, metadata={
         "help": "License of your --train_file / --dataset_name data, for the model card (e.g. cc-by-sa-4.0); "
                 "default 'unknown'. The card never names a bundled benchmark the run did not use."})
+    protocol: str = field(default="seqgan", metadata={
+        "help": "text: how results are measured, one of seqgan, texygen (seqgan/scoring/protocols.py). texygen: "
+                "nltk.word_tokenize words, a vocabulary of train + test with no [UNK] (--word_min_freq is not used), "
+                "and Texygen's BLEU settings, so that its published COCO rows compare like with like."})
     max_train_samples: int | None = field(default=None, metadata={
         "help": "Train on the first N training examples only (a low-resource regime, e.g. 1000 EWT sentences); the "
                 "vocabulary and tag set come from those N. Dev and test are unchanged (a dev split carved from train "
@@ -80,6 +91,11 @@ class DataArguments:
     def __post_init__(self):
         if self.max_train_samples is not None and self.max_train_samples < 1:
             raise ValueError(f"--max_train_samples must be >= 1 (or left out for all of train), got {self.max_train_samples}.")
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(f"--protocol {self.protocol!r} is not a protocol; choose one of: {', '.join(PROTOCOLS)}.")
+        if self.protocol != "seqgan" and self.task != "text":
+            raise ValueError(f"--protocol {self.protocol} is a way of measuring text generation; it applies to --task "
+                             f"text only (drop it for --task {self.task}).")
         if self.long_sequences not in ("truncate", "error"):
             raise ValueError(f"--long_sequences must be 'truncate' or 'error', got {self.long_sequences!r}.")
         if self.max_length < 1:
@@ -154,8 +170,6 @@ class ModelArguments:
             raise ValueError(f"--sentence_encoder {self.sentence_encoder!r} is not one of {', '.join(SENTENCE_ENCODERS)}.")
 
 
-METHODS = ("mle", "gan", "crf", "hmm", "random-code", "ae", "vae", "latent-gan")
-LATENT_METHODS = ("random-code", "ae", "vae", "latent-gan")  # generators from a prior (seqgan/models/latent.py)
 TRACKERS = {"tensorboard": "tensorboard", "wandb": "wandb", "mlflow": "mlflow"}  # --report_to name -> package
 
 
@@ -253,8 +267,6 @@ class TrainArguments:
             raise ValueError(f"--early_stopping_patience must be >= 0 (0 turns it off), got {self.early_stopping_patience}.")
 
 
-BRIDGE_NAMES = tuple(BRIDGES)  # the choices are the keys of the dicts that hold the functions
-GAN_LOSSES = tuple(LOSSES)
 BASELINES = ("rloo", "mean", "ema", "none")
 SCHEDULES = ("constant", "linear", "exp")
 
@@ -359,7 +371,7 @@ class CrfArguments:
         "help": "hmm: training words seen at most this often teach the unknown-word (suffix) model (TnT: 10)."})
 
     def __post_init__(self):
-        if self.crf_loss not in CRF_LOSSES:  # the dict of loss functions in seqgan/models/crf_tagger.py
+        if self.crf_loss not in CRF_LOSSES:
             raise ValueError(f"--crf_loss {self.crf_loss!r} is not one of {', '.join(CRF_LOSSES)}.")
         if (self.crf_loss == "gen_negatives") != (self.negatives_from is not None):
             raise ValueError("--crf_loss gen_negatives and --negatives_from CKPT go together: the generator that samples "
@@ -377,7 +389,17 @@ class CrfArguments:
 CONFIG_CLASSES = (DataArguments, ModelArguments, TrainArguments, GanArguments, CrfArguments)
 
 
-def _finish(configs: tuple, given: set[str] = frozenset()) -> tuple:
+@dataclass
+class Options:
+    """The five option groups of one run (what parse_args returns, as one object to hand down)."""
+    data: DataArguments
+    model: ModelArguments
+    train: TrainArguments
+    gan: GanArguments
+    crf: CrfArguments
+
+
+def _check_combinations(configs: tuple, given: set[str] = frozenset()) -> tuple:
     """Fill derived defaults and reject bad combinations; `given` names the options the user set."""
     data, model, train, gan, crf = configs
     if "average_weights" in given and train.average_weights and train.method not in ("mle", "crf"):
@@ -441,26 +463,9 @@ def parse_args(argv: list[str] | None = None, defaults: Defaults | None = None) 
         if unknown:
             raise ValueError(f"{path}: unknown option(s) {unknown}; run scripts/train.py --help for the list.")
         merged = {**defaults(values.get("task", DataArguments.task), values.get("method", "mle")), **values}
-        return _finish(parser.parse_dict(merged), given=set(values))
+        return _check_combinations(parser.parse_dict(merged), given=set(values))
     # The task and method decide the defaults, so read them first (this probe never prints help or errors).
     probe = make_parser((DataArguments, TrainArguments), add_help=False).parse_known_args(argv)[0]
     parser.set_defaults(**defaults(probe.task, probe.method))
     given = {a[2:].split("=", 1)[0] for a in argv if a.startswith("--")}
-    return _finish(parse_strict(parser, argv), given=given)
-
-
-def quiet_libraries() -> None:
-    """Scripts print their own progress; silence library progress bars and info logs."""
-    import datasets
-    import transformers
-
-    transformers.utils.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
-    datasets.disable_progress_bars()
-
-
-def args_to_dict(*configs) -> dict:
-    out = {}
-    for cfg in configs:
-        out.update(asdict(cfg))
-    return out
+    return _check_combinations(parse_strict(parser, argv), given=given)

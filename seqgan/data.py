@@ -172,7 +172,7 @@ class ShardedBatches:
     """Iterates the batch sampler's global batches and yields this process's share of each, collated and on
     `device`. Unlike accelerate's sharding it never drops or repeats examples of a short last batch:
     every process sees exactly its rows, and the losses weight each process by its token count
-    (seqgan.training.losses.global_mean), so N processes take the steps one process would."""
+    (seqgan.parallel.global_mean), so N processes take the steps one process would."""
 
     def __init__(self, rows: list, batch_sampler, collate, num_processes: int = 1, process_index: int = 0, device=None):
         self.rows, self.batch_sampler, self.collate = rows, batch_sampler, collate

@@ -25,8 +25,10 @@ from pathlib import Path
 
 import yaml
 
-from seqgan.checkpoint import read_args, resolve_checkpoint, run_dir, write_text_atomic
+from seqgan.checkpoint import read_args, resolve_checkpoint, run_dir
 from seqgan.sources import describe
+from seqgan.training.methods import METHODS
+
 
 def _eval_results(ckpt: Path) -> dict:
     """The run's test metrics: eval_test.json beside best/ or last/ (or inside a bare checkpoint)."""
@@ -54,10 +56,14 @@ def model_card(args: dict, results: dict, repo_id: str, info: dict, last: bool =
     data = ModelCardData(library_name="seqgan", tags=[t for t in tags if t], license=info["license"],
                          datasets=info["datasets"] or None, pipeline_tag=info["pipeline_tag"],
                          model_name=repo_id.split("/")[-1], eval_results=evals or None)
-    what = {"mle": "a generator trained by maximum likelihood",
-            "gan": f"a generator fine-tuned adversarially (bridge `{args.get('bridge')}`, loss `{args.get('gan_loss')}`)",
-            "crf": f"the discriminator-only structured baseline (`--crf_loss {args.get('crf_loss')}`, Viterbi decoding)"}[method]
+    if method not in METHODS:
+        raise ValueError(f"{method!r} is not a seqgan method ({', '.join(METHODS)}); push a run written by "
+                         "scripts/train.py.")
+    what = METHODS[method].description  # one owner of what each method is (seqgan/training/methods.py)
+    if method == "crf":
+        what += f" (`--crf_loss {args.get('crf_loss')}`)"
     if method == "gan":
+        what += f" (bridge `{args.get('bridge')}`, loss `{args.get('gan_loss')}`)"
         what += (f": {args.get('adv_steps')} rounds of {args.get('d_steps')} D step(s) and {args.get('g_steps')} G step(s), "
                  f"G lr {args.get('g_learning_rate')}, D lr {args.get('d_learning_rate')}, MLE weight {args.get('mle_weight')}")
         if args.get("bridge") in ("gumbel", "st-gumbel"):
@@ -66,6 +72,9 @@ def model_card(args: dict, results: dict, repo_id: str, info: dict, last: bool =
                      if isinstance(results.get(prefix + key), (int, float)))
     usage = info["usage"].replace("{repo_id}", repo_id)
     config = {k: args[k] for k in sorted(args) if args[k] is not None and k not in ("data_dir", "output_dir")}
+    # How text figures were measured (seqgan/scoring/protocols.py): published rows compare only under the same one.
+    protocol = (f", under the `{args.get('protocol', 'seqgan')}` measurement protocol (`--protocol`)"
+                if task == "text" else "")
     body = f"""
 # {repo_id.split('/')[-1]}
 
@@ -77,7 +86,7 @@ A seqgan model for the `{task}` task: {what}.
 | --- | --- |
 {rows or '| (no evaluation found) | |'}
 
-Measured by `scripts/train.py` / `scripts/evaluate.py` with seed {args.get('seed')} and data seed {args.get('data_seed')};
+Measured by `scripts/train.py` / `scripts/evaluate.py` with seed {args.get('seed')} and data seed {args.get('data_seed')}{protocol};
 the full results are in `eval_test.json`.
 
 ## Usage
@@ -108,7 +117,9 @@ after `import seqgan`.
 
 
 def stage(checkpoint: str, out_dir: str | Path, repo_id: str, card: dict, last: bool | None = None) -> Path:
-    """Build the folder that would be uploaded: checkpoint files, eval JSONs and README.md (`card`: the task's CARD)."""
+    """Build the folder that would be uploaded: checkpoint files, eval JSONs and README.md (`card`: the task's CARD).
+    Atomic: the folder is built beside `out_dir` and renamed into place only when complete, so a failure at any point
+    (an unknown method, a full disk) leaves nothing behind, and a retry starts clean."""
     ckpt = resolve_checkpoint(checkpoint)
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()):
@@ -116,17 +127,24 @@ def stage(checkpoint: str, out_dir: str | Path, repo_id: str, card: dict, last: 
     args = read_args(ckpt)
     if "task" not in args:
         raise ValueError(f"{ckpt} has no args.json with a task; push a checkpoint written by scripts/train.py.")
-    out.mkdir(parents=True, exist_ok=True)
-    for part in ("generator", "discriminator"):
-        if (ckpt / part).is_dir():
-            shutil.copytree(ckpt / part, out / part)
-    for name in ("args.json", "trainer_state.json"):
-        if (ckpt / name).is_file():
-            shutil.copy2(ckpt / name, out / name)
-    for f in sorted(run_dir(ckpt).glob("eval_*.json")):
-        shutil.copy2(f, out / f.name)
-    results = _eval_results(ckpt)
-    write_text_atomic(out / "README.md", model_card(args, results, repo_id, card, last=ckpt.name == "last" if last is None else last))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        for part in ("generator", "discriminator"):
+            if (ckpt / part).is_dir():
+                shutil.copytree(ckpt / part, partial / part)
+        for name in ("args.json", "trainer_state.json"):
+            if (ckpt / name).is_file():
+                shutil.copy2(ckpt / name, partial / name)
+        for f in sorted(run_dir(ckpt).glob("eval_*.json")):
+            shutil.copy2(f, partial / f.name)
+        last = ckpt.name == "last" if last is None else last
+        (partial / "README.md").write_text(model_card(args, _eval_results(ckpt), repo_id, card, last=last))
+        partial.chmod(0o755)  # mkdtemp makes it private to its owner; the staged folder is meant to be read
+        partial.replace(out)  # onto a missing or empty folder: the upload folder appears whole or not at all
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
     return out
 
 

@@ -21,11 +21,12 @@ TASK_NAMES = ("pos", "text", "oracle")
 class Task(Protocol):
     """What a task module provides (tasks/pos.py, text.py and oracle.py are the three implementations)."""
 
-    # Options: DEFAULTS override the dataclass defaults of seqgan/config.py; <METHOD>_DEFAULTS (GAN_DEFAULTS,
-    # CRF_DEFAULTS, LATENT_GAN_DEFAULTS for latent-gan) go on top for that --method. SELECTION is the dev metric and direction that picks best/
-    # ((name, "min" | "max"), or None for the last state); <METHOD>_SELECTION overrides it per method.
-    DEFAULTS: dict[str, Any]
-    SELECTION: tuple[str, str] | None
+    # Options by method: DEFAULTS["all"] overrides the dataclass defaults of seqgan/config.py for every method, and
+    # DEFAULTS[method] goes on top for that --method. SELECTION[method] (else SELECTION["all"]) is the dev metric and
+    # direction that picks best/ ((name, "min" | "max"), or None for the last state). tests/test_config.py checks that
+    # every key names a method and every option an option field.
+    DEFAULTS: dict[str, dict[str, Any]]
+    SELECTION: dict[str, tuple[str, str] | None]
     # Model card: pipeline_tag, datasets, license, task_type, task_name, dataset_type, dataset_name, metrics
     # {key: name}, attribution, usage (Python lines after load_checkpoint).
     CARD: dict[str, Any]
@@ -39,12 +40,15 @@ class Task(Protocol):
     FRONTIER: list[tuple[str, str, str, str]]
     # Optional (pos): compare.py's paired bootstrap against MLE, (header, words-per-sentence key, errors-per-sentence key).
     PAIRED_TEST: tuple[str, str, str]
-    # Optional: other papers' figures on this benchmark, shown by compare.py as "published: <label>" rows.
+    # Optional: other papers' figures on this benchmark, shown by compare.py as "published: <label>" rows; text also
+    # names the measurement protocol they were taken under (PUBLISHED_PROTOCOL, seqgan.scoring.protocols.PROTOCOLS).
     PUBLISHED: list[tuple[str, dict[str, float]]]
 
     # DatasetDict train/dev/test: the user's --train_file/--dataset_name (seqgan.sources.own_splits), else the benchmark.
     def load_splits(self, data_args) -> Any: ...
-    def build_tokenizer(self, train, model_args) -> Any: ...
+    # The vocabulary from `splits` (a DatasetDict): the training split, or every split where the protocol says so
+    # (text --protocol texygen); data_args may be None for a task whose vocabulary needs no options (oracle).
+    def build_tokenizer(self, splits, model_args, data_args) -> Any: ...
     # `train` is the training split (pos reads its tag set from it); None builds a bare model.
     def build_generator(self, tokenizer, model_args, data_args, train=None) -> Any: ...
     def build_crf(self, tokenizer, model_args, data_args, train=None) -> Any: ...  # D alone (--method crf)
@@ -55,8 +59,8 @@ class Task(Protocol):
     def pretrained_generator(self, name: str, model_args, data_args) -> tuple[Any, Any]: ...
     def encode(self, dataset, tokenizer, gen, long: str = "error") -> Any: ...
     def collator(self, tokenizer) -> Callable: ...
-    def evaluate(self, gen, loader, accelerator, dataset, splits, data_args, tokenizer, sample_seed: int,
-                 temperature: float = 1.0, greedy: bool = False, rerank=None) -> dict: ...
+    # Metrics of `gen` on one split (seqgan.scoring.evaluation: SplitInputs, Decoding), unprefixed.
+    def evaluate(self, gen, tokenizer, split, decoding) -> dict: ...
     # scripts/check_data.py: read one file as training reads it (errors collected in `problems`), and
     # summarise its rows: (summary lines, [(row, length in the units --max_length counts)]).
     def read_file(self, path, problems, max_length: int, tag_column: str = "upos") -> list[dict]: ...
@@ -73,9 +77,14 @@ def get_task(name: str) -> Task:
 
 
 def defaults(task: str, method: str) -> dict:
-    """The task's DEFAULTS, then its per-method ones (e.g. GAN_DEFAULTS) on top."""
+    """The task's defaults for every method, then the method's own on top."""
     mod = get_task(task)
-    return {**mod.DEFAULTS, **getattr(mod, f"{method.upper().replace('-', '_')}_DEFAULTS", {})}
+    return {**mod.DEFAULTS["all"], **mod.DEFAULTS.get(method, {})}
+
+
+def selection(task, method: str) -> tuple[str, str] | None:
+    """The dev metric and direction that pick best/ for `method` of `task` (a task module): None keeps the last state."""
+    return task.SELECTION[method] if method in task.SELECTION else task.SELECTION["all"]
 
 
 def parse_args(argv: list[str] | None = None):

@@ -24,62 +24,49 @@ import torch
 from datasets import Dataset, DatasetDict
 from tokenizers import pre_tokenizers
 
-from seqgan.models.bigram import bigram_from_scratch
 from seqgan.data import Problems, encode_lines, read_lines, resolve_data_file
-from seqgan.models.generator import CausalGenerator, causal_lm_from_scratch
 from seqgan.decoding.guide import GuidedGenerator
+from seqgan.models.bigram import bigram_from_scratch
+from seqgan.models.generator import CausalGenerator, causal_lm_from_scratch
 from seqgan.models.latent import LatentGenerator, latent_from_scratch
-from seqgan.scoring.metrics import teacher_forced_nll
 from seqgan.models.oracle import OracleLSTM
+from seqgan.scoring.evaluation import Decoding, SplitInputs
+from seqgan.scoring.metrics import teacher_forced_nll
 from seqgan.sources import own_splits
-from seqgan.vocab import build_word_tokenizer
 from seqgan.tasks import text
+from seqgan.vocab import build_word_tokenizer
 
 # The two language-model tasks load, batch and sample the same way.
 collator, load_generator, draw_samples, sample_texts = text.collator, text.load_generator, text.draw_samples, text.sample_texts
 
-# MLE: the configuration with the lowest dev NLL_test in experiments/oracle_mle.sh (dropout 0.2 at learning rate
-# 5e-4), early-stopped on it within 30 epochs.
+# Options by method (tasks/__init__.py defaults): "all" for every method, then a method's own on top.
 DEFAULTS = {
-    "max_length": 20,
-    "num_epochs": 30.0,
-    "early_stopping_patience": 3,
-    "batch_size": 64,
-    "learning_rate": 5e-4,
-    "hidden_size": 128,
-    "num_layers": 2,
-    "num_heads": 4,
-    "ffn_size": 512,
-    "dropout": 0.2,
-    "dev_size": 2000,
-    "test_size": 10000,
-    "num_eval_samples": 2000,
+    # MLE: the configuration with the lowest dev NLL_test in experiments/oracle_mle.sh (dropout 0.2 at learning rate
+    # 5e-4), early-stopped on it within 30 epochs.
+    "all": {"max_length": 20, "num_epochs": 30.0, "early_stopping_patience": 3, "batch_size": 64, "learning_rate": 5e-4,
+            "hidden_size": 128, "num_layers": 2, "num_heads": 4, "ffn_size": 512, "dropout": 0.2, "dev_size": 2000,
+            "test_size": 10000, "num_eval_samples": 2000},
+    # A CPU-scale adversarial run (about 10 minutes for reinforce on 2 cores).
+    "gan": {"batch_size": 64, "adv_steps": 300, "d_pretrain_steps": 200, "gan_eval_every": 25},
+    # The bigram energy model ("D alone") starts at add-0.1 smoothed bigram counts (the best k on dev among
+    # 0.003..0.3) and is refined by CRF likelihood with large batches, since each step computes the partition function
+    # over 5,000 x 5,000 transitions.
+    "crf": {"batch_size": 1248, "num_epochs": 5.0, "learning_rate": 1e-2, "weight_decay": 0.0, "warmup_ratio": 0.0,
+            "bigram_smoothing": 0.1},
+    # Generators from a prior and ARAE: as for text (tasks/text.py), with 10 epochs for random-code, ae and vae.
+    "random-code": {"num_epochs": 10.0},
+    "ae": {"num_epochs": 10.0},
+    "vae": {"num_epochs": 10.0},
+    "latent-gan": text.DEFAULTS["latent-gan"],
 }
-# --method gan, on top of DEFAULTS: a CPU-scale adversarial run (about 10 minutes for reinforce on 2 cores).
-GAN_DEFAULTS = {
-    "batch_size": 64,
-    "adv_steps": 300,
-    "d_pretrain_steps": 200,
-    "gan_eval_every": 25,
-}
-# --method crf: the bigram energy model ("D alone") starts at add-0.1 smoothed bigram counts (the
-# best k on dev among 0.003..0.3) and is refined by CRF likelihood with large batches, since each
-# step computes the partition function over 5,000 x 5,000 transitions.
-CRF_DEFAULTS = {"batch_size": 1248, "num_epochs": 5.0, "learning_rate": 1e-2, "weight_decay": 0.0, "warmup_ratio": 0.0,
-                "bigram_smoothing": 0.1}
-# The checkpoint with the lowest NLL_test on dev (held-out oracle samples): the likelihood criterion an
-# MLE baseline is tuned by. NLL_oracle keeps falling after NLL_test bottoms out (the generator sharpens
-# toward its training samples), and sampling at a lower temperature buys that sharpening anyway, so it
-# does not pick checkpoints; both are always reported.
-SELECTION = ("nll_test", "min")
-# A GAN run keeps the adversarial state with the lowest dev NLL_oracle (its starting point included): what the
-# adversarial signal is meant to improve. Whether that buys more than a lower temperature does is then measured
-# by its gap to MLE's temperature curve (scripts/compare.py), not assumed.
-GAN_SELECTION = ("nll_oracle", "min")
-
-# Generators from a prior and ARAE: as for text (tasks/text.py), with 10 epochs for random-code, ae and vae.
-RANDOM_CODE_DEFAULTS = AE_DEFAULTS = VAE_DEFAULTS = {"num_epochs": 10.0}
-LATENT_GAN_DEFAULTS = text.LATENT_GAN_DEFAULTS
+# The dev metric and direction that pick best/, by method. MLE: the checkpoint with the lowest NLL_test on dev (held-out
+# oracle samples), the likelihood criterion an MLE baseline is tuned by. NLL_oracle keeps falling after NLL_test
+# bottoms out (the generator sharpens toward its training samples), and sampling at a lower temperature buys that
+# sharpening anyway, so it does not pick checkpoints; both are always reported. A GAN run keeps the adversarial state
+# with the lowest dev NLL_oracle (its starting point included): what the adversarial signal is meant to improve.
+# Whether that buys more than a lower temperature does is then measured by its gap to MLE's temperature curve
+# (scripts/compare.py), not assumed. ARAE's GAN is picked by dev NLL_test, like every other method here.
+SELECTION = {"all": ("nll_test", "min"), "gan": ("nll_oracle", "min")}
 
 # The model card (seqgan/hub.py): what the model does, the data it was trained on and its license.
 CARD = {
@@ -184,7 +171,7 @@ def load_splits(data_args) -> DatasetDict:
     })
 
 
-def build_tokenizer(train: Dataset, model_args):
+def build_tokenizer(splits: DatasetDict | None, model_args, data_args=None):
     # Fixed vocabulary "0".."4999": token id k is oracle id k, so samples need no translation.
     return build_word_tokenizer([], fixed_vocab=[str(i) for i in range(5000)], pre_tokenizer=pre_tokenizers.WhitespaceSplit())
 
@@ -196,7 +183,8 @@ def pretrained_generator(name: str, model_args, data_args):
 
 def build_generator(tokenizer, model_args, data_args, train: Dataset | None = None) -> CausalGenerator:
     specials = [tokenizer.pad_token_id, tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.unk_token_id]
-    return causal_lm_from_scratch(tokenizer, model_args, data_args.max_length, fixed_length=True, suppress_ids=specials)
+    return causal_lm_from_scratch(tokenizer, text.gpt2_config(tokenizer, model_args, data_args.max_length),
+                                  data_args.max_length, fixed_length=True, suppress_ids=specials)
 
 
 def build_crf(tokenizer, model_args, data_args, train: Dataset | None = None):
@@ -208,16 +196,17 @@ def build_crf(tokenizer, model_args, data_args, train: Dataset | None = None):
 def build_latent(tokenizer, model_args, data_args, kind: str) -> LatentGenerator:
     """G from a prior (--method random-code | ae | vae; seqgan/models/latent.py), with the MLE generator's decoder shape."""
     specials = [tokenizer.pad_token_id, tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.unk_token_id]
-    return latent_from_scratch(tokenizer, model_args, data_args.max_length, fixed_length=True, suppress_ids=specials,
-                               kind=kind)
+    return latent_from_scratch(text.latent_config(tokenizer, model_args, data_args.max_length, fixed_length=True,
+                                                  suppress_ids=specials, kind=kind))
 
 
 def encode(dataset: Dataset, tokenizer, gen, long: str = "error") -> Dataset:
     return encode_lines(dataset, tokenizer, gen.max_length, add_eos=False, name="oracle data", long=long)
 
 
-def evaluate(gen, loader, accelerator, dataset, splits, data_args, tokenizer, sample_seed: int,
-             temperature: float = 1.0, greedy: bool = False, rerank=None) -> dict:
+def evaluate(gen, tokenizer, split: SplitInputs, decoding: Decoding = Decoding()) -> dict:
+    loader, accelerator, data_args, sample_seed = split.loader, split.accelerator, split.data_args, split.sample_seed
+    temperature, greedy, rerank = decoding.temperature, decoding.greedy, decoding.rerank
     oracle, real = load_oracle(data_args.data_dir, data_args.data_seed)
     scores = teacher_forced_nll(gen, loader, accelerator, temperature=temperature)
     if rerank is not None:

@@ -16,51 +16,58 @@ import sys
 from collections import Counter
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 
 import torch
 from datasets import Dataset, DatasetDict
 from tokenizers import Regex, normalizers
 from tqdm.auto import tqdm
 
+from seqgan.checkpoint import resolve_checkpoint
+from seqgan.conllu import UPOS_TAGS, read_conllu, to_conllu  # noqa: F401  (the task's reader and writer)
+from seqgan.data import DataError, Problems, pad_sequences, resolve_data_file, warn_truncated
 from seqgan.models.crf_tagger import CrfTaggerGenerator, SeqGanCrfTagger, SeqGanCrfTaggerConfig
 from seqgan.models.hmm import HmmTaggerGenerator, SeqGanHmmTaggerConfig, fit_hmm
-from seqgan.data import DataError, Problems, pad_sequences, read_lines, resolve_data_file, warn_truncated
-from seqgan.checkpoint import resolve_checkpoint
-from seqgan.sources import column, label_names, own_splits
-from seqgan.models.subwords import encoder_tokenizer, load_encoder, position_limit, special_ends, word_pieces
 from seqgan.models.pretrained import load_pretrained
+from seqgan.models.subwords import encoder_tokenizer, load_encoder, position_limit, special_ends, word_pieces
+from seqgan.models.tagger import SeqGanTagger, SeqGanTaggerConfig, TaggerGenerator, word_bytes
+from seqgan.scoring.evaluation import Decoding, SplitInputs
 from seqgan.scoring.metrics import tag_bigrams, tagging_scores, teacher_forced_nll
-from seqgan.models.tagger import UPOS_TAGS, SeqGanTagger, SeqGanTaggerConfig, TaggerGenerator, word_bytes
+from seqgan.sources import column, label_names, own_splits
 from seqgan.vocab import build_word_tokenizer, encode_words
 
 # 16 epochs with the weights averaged: on EWT dev (seed 42) 94.35% UPOS at 16 epochs, 94.45% averaged, against 93.8% for
 # the earlier 6 epochs (README, POS results); the longest schedule that keeps the default run near 20 minutes on 2 cores.
+# Options by method (tasks/__init__.py defaults): "all" for every method, then a method's own on top.
 DEFAULTS = {
-    "max_length": 256,
-    "num_epochs": 16.0,
-    "average_weights": True,
-    "min_steps": 1200,  # a small treebank (AfriBooms: 1,315 sentences, 41 steps an epoch) trains 30 epochs, EWT 16
-    "batch_size": 32,
-    "learning_rate": 1e-3,
-    "hidden_size": 256,
-    "num_layers": 2,
-    "dropout": 0.2,
-    # Picked on dev by experiments/pos_mle.sh (seed 42): the BiLSTM and the higher word dropout each added about 0.3
-    # points of dev UPOS to the Transformer encoder's 94.45%, and together 0.5.
-    "sentence_encoder": "lstm",
-    "word_dropout": 0.25,
+    # 16 epochs with the weights averaged: on EWT dev (seed 42) 94.35% UPOS at 16 epochs, 94.45% averaged, against
+    # 93.8% for the earlier 6 epochs (README, POS results); the longest schedule that keeps the default run near 20
+    # minutes on 2 cores.
+    "all": {
+        "max_length": 256,
+        "num_epochs": 16.0,
+        "average_weights": True,
+        "min_steps": 1200,  # a small treebank (AfriBooms: 1,315 sentences, 41 steps an epoch) trains 30 epochs, EWT 16
+        "batch_size": 32,
+        "learning_rate": 1e-3,
+        "hidden_size": 256,
+        "num_layers": 2,
+        "dropout": 0.2,
+        # Picked on dev by experiments/pos_mle.sh (seed 42): the BiLSTM and the higher word dropout each added about
+        # 0.3 points of dev UPOS to the Transformer encoder's 94.45%, and together 0.5.
+        "sentence_encoder": "lstm",
+        "word_dropout": 0.25,
+    },
+    # The CRF baseline with the MLE tagger's encoder and settings, two epochs more (the perceptron and hinge losses
+    # learn only from sentences the model still gets wrong).
+    "crf": {"num_epochs": 18.0},
+    # Counting over every training word (the suffix model handles the words never seen).
+    "hmm": {"word_min_freq": 1},
+    # Fine-tune the MLE tagger against D(sentence, tags) with a small step and an MLE term, so the adversarial signal
+    # adjusts G's tag sequences without undoing what likelihood taught it.
+    "gan": {"batch_size": 32, "adv_steps": 200, "d_pretrain_steps": 200, "g_learning_rate": 2e-5, "mle_weight": 1.0,
+            "gan_eval_every": 50, "samples_per_input": 4},
 }
-SELECTION = ("accuracy", "max")  # dev metric that picks the best checkpoint
-# --method crf: the CRF baseline with the MLE tagger's encoder and settings, two epochs more (the
-# perceptron and hinge losses learn only from sentences the model still gets wrong).
-CRF_DEFAULTS = {"num_epochs": 18.0}
-# --method hmm: counting over every training word (the suffix model handles the words never seen).
-HMM_DEFAULTS = {"word_min_freq": 1}
-# --method gan: fine-tune the MLE tagger against D(sentence, tags) with a small step and an MLE term,
-# so the adversarial signal adjusts G's tag sequences without undoing what likelihood taught it.
-GAN_DEFAULTS = {"batch_size": 32, "adv_steps": 200, "d_pretrain_steps": 200, "g_learning_rate": 2e-5,
-                "mle_weight": 1.0, "gan_eval_every": 50, "samples_per_input": 4}
+SELECTION = {"all": ("accuracy", "max")}  # the dev metric and direction that pick best/, by method
 
 
 # The model card (seqgan/hub.py): what the model does, the data it was trained on and its license.
@@ -98,73 +105,6 @@ SHA256 = {
     "dev": "531a54ff90d6ab12201c5a50c3e78e6ddac4de69abc4bce5d275d3cd29efe2b6",
     "test": "e266e515a0a7547657ed3d90d9ba46487d6bd251f27ad4269d4e8a427c8555cd",
 }
-
-
-TAG_COLUMNS = {"upos": 3, "xpos": 4}  # --tag_column: index of the tag column in a CoNLL-U word line
-
-
-def read_conllu(path: str | Path, problems: Problems | None = None, tag_column: str = "upos") -> list[dict]:
-    """Sentences of a CoNLL-U file as {"sent_id", "words", "tags", "line"}; raises DataError with file:line.
-
-    Multiword-token ranges (3-4) and empty nodes (8.1) are valid and skipped: they are not tagged words.
-    `tag_column` picks UPOS (checked against the 17 universal tags) or the treebank's XPOS tags.
-    Collecting `problems`, every error is recorded and only the sentences without one are returned.
-    """
-    col = TAG_COLUMNS[tag_column]
-    path = Path(path)
-    problems = problems or Problems()
-    raw = path.read_bytes()
-    if b"\r" in raw:
-        first = next(i for i, l in enumerate(raw.split(b"\n"), 1) if b"\r" in l)
-        problems.add(path, first, "CRLF (or CR) line ends; CoNLL-U requires LF, e.g. `dos2unix FILE`.")
-    sentences, words, tags, sent_id, expected, start, bad = [], [], [], None, 1, None, False
-    lines = read_lines(path, raw, problems)
-    for lineno, line in enumerate(lines + [""], start=1):
-        if line.startswith("#"):
-            if line.startswith("# sent_id"):
-                sent_id = line.split("=", 1)[-1].strip()
-            continue
-        if not line.strip():
-            if words and not bad:
-                sentences.append({"sent_id": sent_id or f"{path.name}:{len(sentences) + 1}", "words": words, "tags": tags,
-                                  "line": start, "file": str(path)})
-            words, tags, sent_id, expected, start, bad = [], [], None, 1, None, False
-            continue
-        start = start or lineno
-        cols = line.split("\t")
-        if len(cols) != 10:
-            problems.add(path, lineno, f"expected 10 tab-separated columns, found {len(cols)}.")
-            bad = True
-            expected = int(cols[0]) + 1 if cols[0].isdigit() else expected + 1  # keep checking the IDs that follow
-            continue
-        wid = cols[0]
-        if "-" in wid or "." in wid:  # multiword-token range or empty node: not a tagged word
-            a, _, b = wid.replace(".", "-").partition("-")
-            if not (a.isdigit() and b.isdigit()):
-                problems.add(path, lineno, f"bad ID {wid!r}; expected an integer, a range like 3-4 or a decimal like 8.1.")
-                bad = True
-            continue
-        if not wid.isdigit() or int(wid) != expected:
-            problems.add(path, lineno, f"bad ID {wid!r}; expected word ID {expected} (IDs count 1, 2, 3, ... per sentence).")
-            bad = True
-        if cols[col] == "_":
-            other = "xpos" if tag_column == "upos" else "upos"
-            problems.add(path, lineno, f"no {tag_column.upper()} tag (column {col + 1} is '_'): this file has no "
-                         f"{tag_column.upper()} tags; train on the other column with --tag_column {other}.")
-            bad = True
-        elif tag_column == "upos" and cols[3] not in UPOS_TAGS:
-            problems.add(path, lineno, f"unknown UPOS tag {cols[3]!r}; valid tags are {', '.join(UPOS_TAGS)} "
-                         "(language-specific tags belong in column 5: --tag_column xpos).")
-            bad = True
-        if not cols[1]:
-            problems.add(path, lineno, "empty FORM column.")
-            bad = True
-        words.append(cols[1])
-        tags.append(cols[col])
-        expected = int(wid) + 1 if wid.isdigit() else expected + 1
-    if not sentences and not problems.errors:
-        problems.add(path, None, "no sentences found (empty file or only comments).")
-    return sentences
 
 
 def read_file(path, problems: Problems, max_length: int, tag_column: str = "upos") -> list[dict]:
@@ -225,7 +165,9 @@ def load_splits(data_args) -> DatasetDict:
     return DatasetDict(splits)
 
 
-def build_tokenizer(train: Dataset, model_args):
+def build_tokenizer(splits: DatasetDict, model_args, data_args=None):
+    """The word table of the training split (a pretrained encoder brings its own subword tokenizer)."""
+    train = splits["train"]
     if model_args.encoder_name_or_path:  # a pretrained encoder reads words through its own subword tokenizer
         return encoder_tokenizer(encoder_path(model_args), model_args.trust_remote_code)
     # Lower-case and map digits to 0 for the word table; the byte CNN still sees the raw form.
@@ -392,9 +334,10 @@ def predict(gen: TaggerGenerator, loader, accelerator, rerank=None) -> dict[int,
     return preds
 
 
-def evaluate(gen, loader, accelerator, dataset: Dataset, splits: DatasetDict, data_args, tokenizer,
-             sample_seed: int, temperature: float = 1.0, greedy: bool = False, rerank=None) -> dict:
+def evaluate(gen, tokenizer, split: SplitInputs, decoding: Decoding = Decoding()) -> dict:
     """pos always decodes greedily (Viterbi for the CRF); `greedy` is accepted for a uniform signature."""
+    loader, accelerator, dataset, splits = split.loader, split.accelerator, split.dataset, split.splits
+    sample_seed, temperature, rerank = split.sample_seed, decoding.temperature, decoding.rerank
     if temperature != 1.0:
         raise ValueError("pos is evaluated by greedy decoding; temperatures apply to the text and oracle tasks.")
     tags = gen.model.config.tags
@@ -487,24 +430,6 @@ def encode_rows(rows: list[dict], tokenizer, gen) -> list[dict]:
         x, kept = inputs(r["words"])
         out.append({**x, "labels": [0] * kept, "length": kept})
     return out
-
-
-def to_conllu(tagged: list[Tagged], tag_column: str = "upos") -> str:
-    """Valid CoNLL-U, one block per input line with its `# sent_id` (the line number) and `# text`; tags go to the
-    UPOS or XPOS column. An empty (or skipped) input line keeps its block as comments only, so blocks stay in step
-    with the input lines; readers skip a block without words."""
-    out = []
-    for t in tagged:
-        out += [f"# sent_id = {t.line}", f"# text = {t.text.strip()}"]
-        if not t.text.strip():
-            out.append("# empty input line")
-        if t.note:
-            out.append(f"# {t.note}")
-        for i, (w, tag) in enumerate(zip(t.words, t.tags), start=1):
-            upos, xpos = (tag, "_") if tag_column == "upos" else ("_", tag)
-            out.append("\t".join([str(i), w, "_", upos, xpos, "_", "_", "_", "_", "_"]))
-        out.append("")
-    return "\n".join(out) + "\n"
 
 
 def tag_sentences(gen, tokenizer, lines: list[str]) -> list[str]:

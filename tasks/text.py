@@ -16,6 +16,11 @@ Metrics: per-token NLL on the split (words and [EOS] count as tokens); for --num
 samples, BLEU-2..5 against every sentence of the split (the text-GAN "test-BLEU"), leave-one-out
 self-BLEU-2..5, distinct-n, n-gram entropy, unique ratio and the share copied from the training file
 (all of image_coco.txt, the dev lines carved from it included).
+That is `--protocol seqgan` (the default). `--protocol texygen` measures as Texygen does, so that its published rows
+compare like with like: nltk.word_tokenize words, a vocabulary of train + test (no [UNK]) and Texygen's BLEU settings
+(seqgan/scoring/protocols.py). Every eval JSON names its protocol ("protocol"), and so does the model card.
+
+    accelerate launch scripts/train.py --task text --protocol texygen --output_dir runs/text-texygen-mle
 """
 
 from __future__ import annotations
@@ -25,47 +30,44 @@ import sys
 import torch
 from datasets import Dataset, DatasetDict
 from tokenizers import models, normalizers, pre_tokenizers
+from transformers import GPT2Config
 
-from seqgan.models.bigram import BigramGenerator, bigram_from_scratch
 from seqgan.data import DataError, Problems, SequenceCollator, encode_lines, read_lines, resolve_data_file
-from seqgan.models.generator import CausalGenerator, causal_lm_from_scratch, pretrained_causal_lm
 from seqgan.decoding.guide import GuidedGenerator
-from seqgan.models.latent import LatentGenerator, latent_from_scratch
+from seqgan.models.bigram import BigramGenerator, bigram_from_scratch
+from seqgan.models.generator import CausalGenerator, causal_lm_from_scratch, pretrained_causal_lm
+from seqgan.models.latent import LatentGenerator, SeqGanLatentConfig, latent_from_scratch
+from seqgan.scoring.evaluation import Decoding, SplitInputs
 from seqgan.scoring.metrics import named_bleu, teacher_forced_nll, text_metrics
+from seqgan.scoring.protocols import texygen_scores, texygen_words
 from seqgan.sources import carve_dev, column, own_splits, training_file_splits
 from seqgan.vocab import build_word_tokenizer
 
+# Options by method (tasks/__init__.py defaults): "all" for every method, then a method's own on top.
 DEFAULTS = {
-    "max_length": 48,
-    "num_epochs": 15.0,
-    "batch_size": 64,
-    "learning_rate": 1e-3,
-    "hidden_size": 256,
-    "num_layers": 2,
-    "dropout": 0.3,
-    "word_min_freq": 2,
-    "num_eval_samples": 1000,
+    "all": {"max_length": 48, "num_epochs": 15.0, "batch_size": 64, "learning_rate": 1e-3, "hidden_size": 256,
+            "num_layers": 2, "dropout": 0.3, "word_min_freq": 2, "num_eval_samples": 1000},
+    # A CPU-scale adversarial fine-tuning of the MLE generator, with a small G step and an MLE term (as for pos): with
+    # G at 1e-4 and no MLE term, REINFORCE fell to BLEU-5 0.06 and Gumbel collapsed to empty sentences within 150
+    # rounds (README, text results).
+    "gan": {"batch_size": 64, "adv_steps": 300, "d_pretrain_steps": 200, "gan_eval_every": 50, "g_learning_rate": 1e-5,
+            "mle_weight": 1.0},
+    # The bigram energy model starts at add-0.01 smoothed counts (best on dev among 0.003..0.3).
+    "crf": {"batch_size": 950, "num_epochs": 5.0, "learning_rate": 1e-2, "weight_decay": 0.0, "warmup_ratio": 0.0,
+            "bigram_smoothing": 0.01},
+    # Generators from a prior (seqgan/models/latent.py) with the MLE generator's decoder, fewer epochs (a CPU budget:
+    # each epoch's dev evaluation scores --iwae_samples codes per sequence).
+    "random-code": {"num_epochs": 8.0},
+    "ae": {"num_epochs": 8.0},
+    "vae": {"num_epochs": 8.0},
+    # ARAE's WGAN-GP on a trained AE's codes, 5 critic steps per G step, Adam at 1e-4 (beta_1 = 0.5) as in WGAN-GP and
+    # ARAE.
+    "latent-gan": {"adv_steps": 1000, "d_steps": 5, "g_steps": 1, "g_learning_rate": 1e-4, "d_learning_rate": 1e-4,
+                   "gan_eval_every": 250, "gan_log_every": 50},
 }
-SELECTION = ("nll", "min")
-# --method gan: a CPU-scale adversarial fine-tuning of the MLE generator. No single dev metric ranks
-# quality and diversity together, so a GAN run keeps its last state as best/ (both are reported).
-# A small G step and an MLE term (as for pos): with G at 1e-4 and no MLE term, REINFORCE fell to BLEU-5
-# 0.06 and Gumbel collapsed to empty sentences within 150 rounds (README, text results).
-GAN_DEFAULTS = {"batch_size": 64, "adv_steps": 300, "d_pretrain_steps": 200, "gan_eval_every": 50,
-                "g_learning_rate": 1e-5, "mle_weight": 1.0}
-GAN_SELECTION = None
-# --method crf: the bigram energy model starts at add-0.01 smoothed counts (best on dev among 0.003..0.3).
-CRF_DEFAULTS = {"batch_size": 950, "num_epochs": 5.0, "learning_rate": 1e-2, "weight_decay": 0.0, "warmup_ratio": 0.0,
-                "bigram_smoothing": 0.01}
-
-
-# Generators from a prior (seqgan/models/latent.py): --method random-code, ae, vae, with the MLE generator's decoder, fewer
-# epochs (a CPU budget: each epoch's dev evaluation scores --iwae_samples codes per sequence). --method latent-gan: ARAE's
-# WGAN-GP on a trained AE's codes, 5 critic steps per G step, Adam at 1e-4 (beta_1 = 0.5) as in WGAN-GP and ARAE.
-RANDOM_CODE_DEFAULTS = AE_DEFAULTS = VAE_DEFAULTS = {"num_epochs": 8.0}
-LATENT_GAN_DEFAULTS = {"adv_steps": 1000, "d_steps": 5, "g_steps": 1, "g_learning_rate": 1e-4, "d_learning_rate": 1e-4,
-                       "gan_eval_every": 250, "gan_log_every": 50}
-LATENT_GAN_SELECTION = None  # as for the GAN: no dev metric ranks quality and diversity together
+# The dev metric and direction that pick best/, by method. No single dev metric ranks quality and diversity together,
+# so a GAN run (and ARAE's) keeps its last state as best/ (both are reported).
+SELECTION = {"all": ("nll", "min"), "gan": None, "latent-gan": None}
 
 # The model card (seqgan/hub.py): what the model does, the data it was trained on and its license.
 CARD = {
@@ -89,14 +91,14 @@ D_ALONE = "bigram"
 # scripts/compare.py's gaps to MLE's temperature curve (seqgan/scoring/frontier.py): (name, x, y, better y): BLEU-5 at
 # equal self-BLEU-5 (higher is better) and NLL at equal BLEU-5 (lower is better).
 FRONTIER = [("gap BLEU-5 @ self-BLEU-5", "self_bleu_5", "bleu_5", "max"), ("gap NLL @ BLEU-5", "bleu_5", "nll", "min")]
-# Other toolkits' published figures on these files, beside seqgan's rows in compare.py. Texygen's (geek-ai/Texygen,
-# docs/evaluation.md: test-BLEU "on test dataset" and self-BLEU) are nltk method-1 BLEU like seqgan's, but measured
-# otherwise: its default ("fast") BLEU keeps the first 500 test captions as references (utils/metrics/Bleu.py,
-# sample_size = 500; seqgan uses all 10,000) and re-tokenises with nltk.word_tokenize. Its "training set" row scores
-# the training captions themselves: 0.218 at self-BLEU-5 0.415, where seqgan's protocol gives 0.202 at 0.386 (README,
-# COCO), so its points are placed only to within about that. RelGAN's BLEU-2 (Nie et al. 2019, temperature 100) comes
-# without a self-BLEU, so it has no gap.
+# Other toolkits' published figures on these files, beside seqgan's rows in compare.py. They were measured under the
+# texygen protocol (PUBLISHED_PROTOCOL): compare.py marks them where its runs were measured otherwise. Texygen's
+# (geek-ai/Texygen, docs/evaluation.md: test-BLEU "on test dataset" and self-BLEU; its MLE column too) are nltk
+# method-1 BLEU over nltk.word_tokenize words against every test caption (its bleu_eval.py scores with
+# is_fast=False): `--protocol texygen` reproduces its training-captions row to within 0.0004 (README, COCO).
+# RelGAN's BLEU-2 (Nie et al. 2019, temperature 100) comes without a self-BLEU, so it has no gap.
 PUBLISHED = [
+    ("Texygen (Zhu et al. 2018), MLE", {"bleu_2": 0.731, "bleu_5": 0.189, "self_bleu_5": 0.408}),
     ("Texygen (Zhu et al. 2018), SeqGAN", {"bleu_2": 0.745, "bleu_5": 0.180, "self_bleu_5": 0.489}),
     ("Texygen (Zhu et al. 2018), MaliGAN", {"bleu_2": 0.673, "bleu_5": 0.159, "self_bleu_5": 0.437}),
     ("Texygen (Zhu et al. 2018), RankGAN", {"bleu_2": 0.743, "bleu_5": 0.156, "self_bleu_5": 0.618}),
@@ -104,6 +106,7 @@ PUBLISHED = [
     ("Texygen (Zhu et al. 2018), the training captions", {"bleu_2": 0.740, "bleu_5": 0.218, "self_bleu_5": 0.415}),
     ("RelGAN (Nie et al. 2019), temperature 100", {"bleu_2": 0.849}),
 ]
+PUBLISHED_PROTOCOL = "texygen"
 
 SWEEP_AXES = [
     ("self_bleu_5", "bleu_5", "self-BLEU-5 (← lower is more diverse)", "test-BLEU-5 (↑ higher is better quality)"),
@@ -162,22 +165,61 @@ def rows_from_dataset(ds: Dataset, where: str, data_args) -> list[dict]:
 
 def load_splits(data_args) -> DatasetDict:
     own = own_splits(data_args, read_sentences, lambda ds, where: rows_from_dataset(ds, where, data_args))
-    if own is not None:
-        return own
-    paths = {k: resolve_data_file(rel, data_args.data_dir, url=UPSTREAM.format(up), sha256=sha)
-             for k, (rel, up, sha) in FILES.items()}
-    train, dev = carve_dev(read_sentences(paths["train"]), data_args.dev_size, data_args.data_seed, str(paths["train"]))
-    return DatasetDict({"train": Dataset.from_list(train), "dev": Dataset.from_list(dev),
-                        "test": Dataset.from_list(read_sentences(paths["test"]))})
+    if own is None:
+        paths = {k: resolve_data_file(rel, data_args.data_dir, url=UPSTREAM.format(up), sha256=sha)
+                 for k, (rel, up, sha) in FILES.items()}
+        train, dev = carve_dev(read_sentences(paths["train"]), data_args.dev_size, data_args.data_seed, str(paths["train"]))
+        own = DatasetDict({"train": Dataset.from_list(train), "dev": Dataset.from_list(dev),
+                           "test": Dataset.from_list(read_sentences(paths["test"]))})
+    if data_args.protocol == "texygen":  # Texygen's words (utils/text_process.py: nltk.word_tokenize of the
+        # lower-cased line), joined by single spaces: the tokenizer then splits them back exactly (WhitespaceSplit).
+        own = DatasetDict({k: _texygen_split(ds) for k, ds in own.items()})
+    return own
 
 
-def build_tokenizer(train: Dataset, model_args):
-    return build_word_tokenizer(train["text"], min_freq=model_args.word_min_freq, normalizer=normalizers.Lowercase(),
-                                pre_tokenizer=pre_tokenizers.Whitespace())
+def _texygen_split(ds: Dataset) -> Dataset:
+    rows = ds.to_list()
+    return Dataset.from_list([{**r, "text": " ".join(w)} for r, w in zip(rows, texygen_words([r["text"].lower() for r in rows]))])
+
+
+def build_tokenizer(splits: DatasetDict, model_args, data_args):
+    """seqgan's protocol: words of train seen >= --word_min_freq times. texygen: every word of train, dev and test
+    (the training and test files together, as RelGAN and TextGAN-PyTorch build it), so no test word is [UNK]."""
+    if data_args.protocol == "texygen":
+        texts = [t for k in ("train", "dev", "test") for t in splits[k]["text"]]
+        return build_word_tokenizer(texts, min_freq=1, normalizer=normalizers.Lowercase(),
+                                    pre_tokenizer=pre_tokenizers.WhitespaceSplit())
+    return build_word_tokenizer(splits["train"]["text"], min_freq=model_args.word_min_freq,
+                                normalizer=normalizers.Lowercase(), pre_tokenizer=pre_tokenizers.Whitespace())
+
+
+def gpt2_config(tokenizer, model_args, max_length: int) -> GPT2Config:
+    """G's GPT-2-style decoder, sized by the model options once (text and oracle, the latent models' decoder too)."""
+    return GPT2Config(
+        vocab_size=len(tokenizer), n_positions=max_length + 1, n_embd=model_args.hidden_size,
+        n_layer=model_args.num_layers, n_head=model_args.num_heads, n_inner=model_args.ffn_size,
+        resid_pdrop=model_args.dropout, embd_pdrop=model_args.dropout, attn_pdrop=model_args.dropout,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=True,
+    )
+
+
+def latent_config(tokenizer, model_args, max_length: int, fixed_length: bool, suppress_ids: list[int],
+                  kind: str) -> SeqGanLatentConfig:
+    """A generator from a prior (seqgan/models/latent.py) sized by the model options, with G's decoder shape."""
+    return SeqGanLatentConfig(
+        kind=kind, decoder=gpt2_config(tokenizer, model_args, max_length).to_dict(), latent_size=model_args.latent_size,
+        encoder_layers=model_args.num_layers, seq_length=max_length, fixed_length=fixed_length, suppress_ids=suppress_ids,
+        bos_id=tokenizer.bos_token_id, pad_id=tokenizer.pad_token_id, eos_id=tokenizer.eos_token_id,
+        unk_id=tokenizer.unk_token_id, free_bits=model_args.free_bits, kl_anneal_steps=model_args.kl_anneal_steps,
+        word_dropout=model_args.latent_word_dropout if kind in ("ae", "vae") else 0.0,
+        iwae_samples=model_args.iwae_samples, ae_proposal_scale=model_args.ae_proposal_scale,
+        code_seed=model_args.latent_code_seed)
 
 
 def build_generator(tokenizer, model_args, data_args, train: Dataset | None = None) -> CausalGenerator:
-    return causal_lm_from_scratch(tokenizer, model_args, data_args.max_length, fixed_length=False,
+    return causal_lm_from_scratch(tokenizer, gpt2_config(tokenizer, model_args, data_args.max_length),
+                                  data_args.max_length, fixed_length=False,
                                   suppress_ids=[tokenizer.pad_token_id, tokenizer.bos_token_id])
 
 
@@ -189,8 +231,8 @@ def build_crf(tokenizer, model_args, data_args, train: Dataset | None = None) ->
 
 def build_latent(tokenizer, model_args, data_args, kind: str) -> LatentGenerator:
     """G from a prior (--method random-code | ae | vae; seqgan/models/latent.py), with the MLE generator's decoder shape."""
-    return latent_from_scratch(tokenizer, model_args, data_args.max_length, fixed_length=False,
-                               suppress_ids=[tokenizer.pad_token_id, tokenizer.bos_token_id], kind=kind)
+    return latent_from_scratch(latent_config(tokenizer, model_args, data_args.max_length, fixed_length=False,
+                                             suppress_ids=[tokenizer.pad_token_id, tokenizer.bos_token_id], kind=kind))
 
 
 def load_generator(path: str, tokenizer) -> CausalGenerator:
@@ -246,16 +288,28 @@ def sample_words(tokenizer, samples: list[list[int]]) -> list[list[str]]:
     return words(tokenizer.batch_decode(samples, skip_special_tokens=True))
 
 
+def texygen_metrics(samples: list[list[str]], references: list[list[str]], training_file: list[list[str]]) -> dict:
+    """--protocol texygen: each sample written as its words joined by spaces and re-tokenised, as Texygen scores its
+    generator file, against the split's words (Texygen's already): BLEU-n against every reference and leave-one-out
+    self-BLEU-n over every sample (the setting of its published tables), and its fast setting as texygen_fast_*."""
+    hyps = texygen_words([" ".join(s) for s in samples])
+    tm = text_metrics(hyps, references=references, train=training_file)
+    return {**named_bleu(tm), **texygen_scores(hyps, references),
+            **{k: v for k, v in tm.items() if k not in ("test_bleu", "self_bleu")}}
+
+
 def pretrained_generator(name: str, model_args, data_args) -> tuple[CausalGenerator, object]:
     """G from any pretrained causal LM with its own tokenizer (a local folder or a resolved Hub snapshot)."""
     return pretrained_causal_lm(name, data_args.max_length, fixed_length=False,
                                 trust_remote_code=model_args.trust_remote_code, log=lambda m: print(m, file=sys.stderr))
 
 
-def evaluate(gen, loader, accelerator, dataset, splits, data_args, tokenizer, sample_seed: int,
-             temperature: float = 1.0, greedy: bool = False, rerank=None) -> dict:
+def evaluate(gen, tokenizer, split: SplitInputs, decoding: Decoding = Decoding()) -> dict:
     """NLL of the split, then quality and diversity of fresh samples: BLEU-2..5 against the whole split,
     leave-one-out self-BLEU-2..5, distinct-n, n-gram entropy, unique ratio and the train copy rate."""
+    loader, accelerator, dataset, splits = split.loader, split.accelerator, split.dataset, split.splits
+    data_args, sample_seed = split.data_args, split.sample_seed
+    temperature, greedy, rerank = decoding.temperature, decoding.greedy, decoding.rerank
     scores = teacher_forced_nll(gen, loader, accelerator, unk_id=tokenizer.unk_token_id, temperature=temperature)
     if rerank is not None:
         raise ValueError("reranking (G + D decoding) applies to the conditional pos task.")
@@ -263,13 +317,18 @@ def evaluate(gen, loader, accelerator, dataset, splits, data_args, tokenizer, sa
     samples = sample_words(tokenizer, ids)
     # Copies are counted against the whole training file, the dev lines carved from it included.
     training_file = [t for k in training_file_splits(splits) for t in splits[k]["text"]]
-    references = words(dataset["text"])
+    texygen = data_args.protocol == "texygen"  # the split's lines are Texygen's words joined by spaces already
+    references = [t.split() for t in dataset["text"]] if texygen else words(dataset["text"])
     # Per word (and [EOS]) of the task's tokenization: comparable across tokenizers, unlike per model token.
     scores["nll_per_word"] = scores["nll"] * scores["num_tokens"] / sum(len(r) + 1 for r in references)
-    tm = text_metrics(samples, references=references, train=words(training_file))
-    scores.update(named_bleu(tm))
-    tm = {k: v for k, v in tm.items() if k not in ("test_bleu", "self_bleu")}
-    scores.update({"sample_seed": sample_seed, "temperature": temperature, "decoding": "greedy" if greedy else "sample", **tm})
+    if texygen:
+        tm = texygen_metrics(samples, references, [t.split() for t in training_file])
+    else:
+        tm = text_metrics(samples, references=references, train=words(training_file))
+        scores.update(named_bleu(tm))
+        tm = {k: v for k, v in tm.items() if k not in ("test_bleu", "self_bleu")}
+    scores.update({"sample_seed": sample_seed, "temperature": temperature, "decoding": "greedy" if greedy else "sample",
+                   "protocol": data_args.protocol, **tm})
     scores["samples"] = [" ".join(s) for s in samples[:10]]
     if isinstance(gen, LatentGenerator):  # KL, active units, reconstructions; the NLL is an IWAE bound
         scores.update(gen.diagnostics(loader, accelerator))

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import conllu_head
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUIRE_DATA = os.environ.get("CI", "").lower() in ("1", "true") or bool(os.environ.get("SEQGAN_REQUIRE_DATA"))
@@ -64,3 +65,11 @@ def _offline(monkeypatch, tmp_path):
     # Tests never touch the network: Hub calls fail fast, downloads land in a throwaway cache.
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("SEQGAN_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def afribooms(data_dir, tmp_path):
+    """40 / 12 / 15 sentences of UD Afrikaans AfriBooms, as a user's own train / dev / test files."""
+    src = data_dir / "ud_af_afribooms"
+    return {split: conllu_head(src / f"af_afribooms-ud-{split}.conllu", tmp_path / f"my-{split}.conllu", n)
+            for split, n in (("train", 40), ("dev", 12), ("test", 15))}

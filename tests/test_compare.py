@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def seqgan_rows(lines):
     """The table's rows without the task's published anchors (tasks/<task>.py PUBLISHED), which come last."""
-    return [l for l in lines[2:] if not l.startswith("| published: ")]
+    return [ln for ln in lines[2:] if not ln.startswith("| published: ")]
 
 
 def write_run(runs, name, method, metrics, extra=None, **files):
@@ -129,7 +129,7 @@ def test_guided_and_gan_rows_get_their_gap_to_the_same_seeds_mle_curve(tmp_path)
     assert out[4] == "| GAN (reinforce, standard) · `o-gan` | 9.400 ± 0.000 (n=3) | 8.133 ± 0.321 (n=3) | +0.1667 ± 0.3215 (n=3) |"
     # A published point gets its gap to each seed's MLE curve: (9.01, 7.73) lies 8.495 - 7.73 beyond it; (8.28, 8.06)
     # is outside the swept range.
-    published = {l.split(" | ")[0][len("| published: "):]: l for l in out if l.startswith("| published: ")}
+    published = {ln.split(" | ")[0][len("| published: "):]: ln for ln in out if ln.startswith("| published: ")}
     assert published["tuned MLE (Caccia et al. 2020), T > 1"] == ("| published: tuned MLE (Caccia et al. 2020), T > 1 | "
                                                                  "9.010 | 7.730 | +0.7650 ± 0.0000 (n=3) beyond |")
     assert published["tuned MLE (Caccia et al. 2020), T = 1"].endswith("| 8.280 | 8.060 | – |")
@@ -160,8 +160,10 @@ def test_text_d_alone_data_and_published_points_get_the_gap_their_metrics_allow(
     assert out[3].endswith("| -0.0400 ± 0.0100 (n=3) | -0.4600 ± 0.0100 (n=3) |")
     # Sentences have no NLL, nor do the published points: no NLL gap.
     assert out[4] == "| data: captions.txt | – | 0.700 | 0.210 | 0.400 | – | 100.0% | +0.0100 ± 0.0000 (n=3) beyond | – |"
-    published = {l.split(" | ")[0][len("| published: "):]: " | ".join(l.split(" | ")[-2:])
-                 for l in out if l.startswith("| published: ")}
+    # These runs record no protocol (as before the switch): seqgan's; the published rows are marked as texygen's.
+    marker = " [texygen protocol; these runs: seqgan]"
+    published = {ln.split(" | ")[0][len("| published: "):].replace(marker, ""): " | ".join(ln.split(" | ")[-2:])
+                 for ln in out if ln.startswith("| published: ") and ln.split(" | ")[0].endswith(marker)}
     assert list(published) == [label for label, _ in get_task("text").PUBLISHED]
     # Texygen's SeqGAN: BLEU-5 0.180 at self-BLEU-5 0.489, where the curve has 0.2445.
     assert published["Texygen (Zhu et al. 2018), SeqGAN"] == "-0.0645 ± 0.0000 (n=3) | – |"
@@ -186,14 +188,16 @@ def test_pos_rows_get_a_paired_bootstrap_against_the_mle_configuration(tmp_path)
     assert out[0].endswith("| UPOS Δ points [95% CI], p (vs `p-mle`) |")
     assert out[2].startswith("| G alone: MLE · `p-mle` |") and out[2].endswith("| baseline |")
     # The CRF row: errors averaged over the three seeds per sentence, against MLE's, 10,000 resamples at seed 0.
-    mean = lambda e: [sum(c) / 3 for c in zip(*e.values())]
+    def mean(e):
+        return [sum(c) / 3 for c in zip(*e.values())]
+
     r = paired_bootstrap(words, mean(crf), mean(mle))
     assert r["delta"] > 0
     # CRF has fewer errors on every sentence: no resample reaches the null, so p is below 1 / 10,000.
     assert r["p_value"] == 0.0 and r["ci_low"] > 0
     expected = f"{100 * r['delta']:+.2f} [{100 * r['ci_low']:+.2f}, {100 * r['ci_high']:+.2f}], p<0.0001"
     assert out[3].startswith("| D alone: CRF (nll) · `p-crf` |") and out[3].endswith(f"| {expected} |")
-    assert [l.split(" | ")[0] for l in out[4:]] == [f"| published: {label}" for label, _ in get_task("pos").PUBLISHED]
+    assert [ln.split(" | ")[0] for ln in out[4:]] == [f"| published: {label}" for label, _ in get_task("pos").PUBLISHED]
     # G + D as a product of experts, λ tuned on dev per seed (0.5, 1, inf): the seeds still share one row, also where
     # dev picked D's score alone (inf).
     for seed, lam in ((42, "0.5"), (43, "1"), (44, "inf")):
@@ -203,19 +207,37 @@ def test_pos_rows_get_a_paired_bootstrap_against_the_mle_configuration(tmp_path)
             "test/rerank_lambda": lam, "test/rerank_with": f"runs/p-crf-seed{seed}/best", "test/num_candidates": 8,
             "rerank_dev": {"0": 0.9, lam: 0.95}, "rerank_dev_metric": "dev/accuracy"}))
     out = compare.main(argv).splitlines()
-    poe = [l for l in out if l.startswith("| G + D")]
+    poe = [ln for ln in out if ln.startswith("| G + D")]
     assert len(poe) == 1 and poe[0].startswith("| G + D: MLE candidates (greedy + K=8) reranked by `p-crf` + log p_G "
                                                "(λ by dev/accuracy) · `p-mle` |")
     assert poe[0].endswith(f"(n=3) | – | – | – | {expected} |")  # the CRF's errors: the CRF's paired test
     (runs / "p-mle-seed42" / "eval_test_rerank-sir_p-crf.json").write_text(json.dumps({
         "test/accuracy": 0.9, "test/rerank_lambda": "1", "test/rerank_method": "sir",
         "test/rerank_with": "runs/p-crf-seed42/best", "test/num_candidates": 8}))
-    assert any(l.startswith("| G + D: MLE, 1 of K=8 samples drawn ∝ exp(λ·`p-crf`) (λ=1) · `p-mle` | 90.00% (n=1) |")
-               for l in compare.main(argv).splitlines())
+    assert any(ln.startswith("| G + D: MLE, 1 of K=8 samples drawn ∝ exp(λ·`p-crf`) (λ=1) · `p-mle` | 90.00% (n=1) |")
+               for ln in compare.main(argv).splitlines())
     # Two MLE configurations: the baseline must be named.
     write_run(runs, "q-mle-seed42", "mle", {"test/accuracy": 0.9, "test/sentence_words": words,
                                             "test/sentence_errors": mle[42]}, {"task": "pos"})
     with pytest.raises(ValueError, match="--baseline RUN"):
         compare.main(argv)
     out = compare.main(argv + ["--baseline", "q-mle"]).splitlines()
-    assert out[0].endswith("(vs `q-mle`) |") and any(l.endswith("| baseline |") and "q-mle" in l for l in out)
+    assert out[0].endswith("(vs `q-mle`) |") and any(ln.endswith("| baseline |") and "q-mle" in ln for ln in out)
+
+
+def test_text_runs_of_one_protocol_share_a_table_and_matching_anchors_are_unmarked(tmp_path):
+    runs = tmp_path / "runs"
+    for seed in (42, 43):
+        write_run(runs, f"t-mle-seed{seed}", "mle", {"test/nll": 3.6, "test/bleu_5": 0.25, "test/self_bleu_5": 0.5,
+                                                    "test/protocol": "texygen"}, {"task": "text"})
+    scores = tmp_path / "data.json"
+    scores.write_text(json.dumps({"test_bleu": {"5": 0.218}, "self_bleu": {"5": 0.415}, "protocol": "texygen",
+                                  "files": {"hypotheses": "captions.txt"}}))
+    out = load_script("compare").main(["--task", "text", "--runs_dir", str(runs), "--data_scores", str(scores)])
+    assert "| data: captions.txt |" in out and "protocol;" not in out  # texygen runs, texygen anchors: no marks
+    assert "| published: Texygen (Zhu et al. 2018), SeqGAN |" in out
+    # A seqgan run in the same folder: the figures differ in kind, so the table is refused with the fix.
+    write_run(runs, "t-old-mle-seed42", "mle", {"test/nll": 3.6, "test/bleu_5": 0.25, "test/self_bleu_5": 0.5},
+              {"task": "text"})
+    with pytest.raises(ValueError, match=r"different protocols .*seqgan: t-old-mle.*own --runs_dir"):
+        load_script("compare").main(["--task", "text", "--runs_dir", str(runs)])

@@ -101,3 +101,50 @@ def test_bad_values_are_rejected():
         parse_args(["--task", "pos", "--sentence_encoder", "gru"])
     with pytest.raises(ValueError, match="--sentence_encoder lstm is the from-scratch pos tagger's encoder; drop it for --task text"):
         parse_args(["--task", "text", "--sentence_encoder", "lstm"])
+
+
+def test_every_choice_tuple_of_the_options_equals_its_dict_of_functions():
+    # config declares the choices without importing the code that holds the functions; each pair stays equal here.
+    from seqgan import config
+    from seqgan.models.crf_tagger import CRF_LOSSES
+    from seqgan.models.latent import LATENT_LOSSES
+    from seqgan.models.tagger import SENTENCE_ENCODERS
+    from seqgan.scoring.protocols import PROTOCOLS
+    from seqgan.training.bridges import BASELINES, BRIDGES, GUMBEL_SCHEDULES
+    from seqgan.training.losses import LOSSES
+    from seqgan.training.methods import METHODS
+
+    pairs = [(config.SENTENCE_ENCODERS, SENTENCE_ENCODERS), (config.CRF_LOSSES, CRF_LOSSES),
+             (config.BRIDGE_NAMES, BRIDGES), (config.GAN_LOSSES, LOSSES), (config.PROTOCOLS, PROTOCOLS),
+             (config.METHODS, METHODS), (config.BASELINES, BASELINES), (config.SCHEDULES, GUMBEL_SCHEDULES)]
+    for choices, functions in pairs:
+        assert choices == tuple(functions)
+    # The latent methods are the registry's generators from a prior and the GAN over their codes.
+    assert set(config.LATENT_METHODS) == set(LATENT_LOSSES) | {"latent-gan"}
+
+
+def test_importing_the_options_loads_no_training_code():
+    code = "import sys, seqgan.config; print(sorted(m for m in sys.modules if m.startswith('seqgan.training')))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]"
+
+
+def test_task_defaults_name_real_options_and_methods():
+    # One DEFAULTS and one SELECTION per task, keyed by method ("all": every method): a misspelt option or method
+    # would otherwise be ignored without a word.
+    from dataclasses import fields
+
+    from seqgan.config import CONFIG_CLASSES, METHODS
+    from seqgan.tasks import TASK_NAMES, get_task, selection
+
+    options = {f.name for cls in CONFIG_CLASSES for f in fields(cls)}
+    for name in TASK_NAMES:
+        task = get_task(name)
+        assert set(task.DEFAULTS) <= {"all", *METHODS} and "all" in task.DEFAULTS, name
+        assert set(task.SELECTION) <= {"all", *METHODS} and "all" in task.SELECTION, name
+        for method, values in task.DEFAULTS.items():
+            assert set(values) <= options, (name, method, set(values) - options)
+        for method in METHODS:  # every pick is a (metric, direction) pair or None (the last state)
+            picked = selection(task, method)
+            assert picked is None or (isinstance(picked[0], str) and picked[1] in ("min", "max")), (name, method)
+    assert selection(get_task("text"), "gan") is None and selection(get_task("oracle"), "latent-gan") == ("nll_test", "min")

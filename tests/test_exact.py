@@ -10,8 +10,9 @@ import itertools
 
 import pytest
 import torch
+from helpers import chi_square_ok, make_bigram
 
-from seqgan.models.bigram import BigramEnergyConfig, BigramEnergyModel, BigramGenerator
+from seqgan.models.bigram import BigramEnergyModel, BigramGenerator
 from seqgan.models.crf import LinearChainCRF
 from seqgan.models.crf_tagger import crf_hinge, crf_perceptron, hamming_augmented
 from seqgan.models.generator import icdf_sample
@@ -96,13 +97,7 @@ def test_crf_conditionals_are_the_chain_rule_factors(per_position):
             assert torch.allclose(chain, s - log_z, atol=1e-10)
 
 
-def chi_square_ok(counts: torch.Tensor, probs: torch.Tensor) -> tuple[bool, float]:
-    """Pearson's statistic against exact probabilities, below df + 6 sd (a chance failure is < 1e-6)."""
-    n = counts.sum()
-    expected = probs * n
-    stat = float(((counts - expected) ** 2 / expected).sum())
-    df = len(probs) - 1
-    return stat < df + 6 * (2 * df) ** 0.5, stat
+
 
 
 @pytest.mark.parametrize("per_position", [False, True])
@@ -195,15 +190,7 @@ def test_perceptron_updates_only_on_wrong_outputs():
 
 # ----------------------------------------------------------------------------- bigram energy model
 
-def make_bigram(eos: bool, seed: int = 0) -> BigramEnergyModel:
-    """V = 5 tokens, T = 3 positions: 0 = [PAD] and 1 = [BOS] are suppressed, 4 = [EOS] in EOS mode."""
-    cfg = BigramEnergyConfig(vocab_size=5, seq_length=3, eos_id=4 if eos else None, bos_id=1, pad_id=0, suppress_ids=[0, 1])
-    model = BigramEnergyModel(cfg).double()
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(torch.randn(p.shape, generator=g, dtype=torch.float64) * 1.5)
-    return model
+
 
 
 def bigram_outputs(eos: bool) -> list[tuple]:

@@ -4,36 +4,16 @@ import json
 
 import pytest
 import torch
-from accelerate import Accelerator
+from helpers import CASES, TINY_D, setup
 
 from conftest import load_script
-from seqgan.training.bridges import BRIDGES, BridgeContext, apply_baseline, discounted_returns, gumbel_beta
-from seqgan.checkpoint import load_checkpoint, save_checkpoint
-from seqgan.models.discriminator import load_discriminator
+from seqgan.checkpoint import load_checkpoint, load_discriminator, save_checkpoint
 from seqgan.config import GanArguments
 from seqgan.tasks import parse_args
-from seqgan.models.discriminator import build_discriminator
-from seqgan.training.gan import GanModels, g_step
+from seqgan.training.bridges import BRIDGES, BridgeContext, apply_baseline, discounted_returns, gumbel_beta
+from seqgan.training.gan import build_discriminator, g_step
 from seqgan.training.losses import LOSSES
 from seqgan.training.rollout import rollout_rewards
-from test_generator import CASES
-
-TINY_D = dict(disc_hidden_size=16, disc_layers=1, disc_heads=2, disc_ffn_size=32, disc_dropout=0.0)
-
-
-def setup(name, bridge="reinforce", loss="standard", **gan):
-    """Tiny G (from test_generator) + D + optimisers without weight decay, wired like train.py does."""
-    task, tok, gen, batch = CASES[name]()
-    args = GanArguments(bridge=bridge, gan_loss=loss, disc_causal=bridge == "dense", num_rollouts=2,
-                        samples_per_input=2, **{**TINY_D, **gan})
-    torch.manual_seed(0)
-    disc = build_discriminator(gen.vocab_size, args, len(tok) if gen.conditional else 0, 64)
-    acc = Accelerator(cpu=True)
-    g_opt = torch.optim.AdamW(gen.parameters(), lr=1e-3, weight_decay=0.0)
-    d_opt = torch.optim.AdamW([p for p in disc.parameters() if p.requires_grad], lr=1e-3, weight_decay=0.0)
-    ctx = BridgeContext(gen=gen, sampler=gen, disc=disc, loss=LOSSES[loss], args=args, conditional=gen.conditional,
-                        total_steps=10, generator=torch.Generator().manual_seed(0))
-    return acc, GanModels(gen, disc, g_opt, d_opt, ctx, max_grad_norm=1.0), batch
 
 
 @pytest.mark.parametrize("bridge", list(BRIDGES))
@@ -116,7 +96,7 @@ def test_shared_prefix_d_rewards_equal_unshared(name):
 
 
 def test_rloo_baseline_has_zero_mean_per_group():
-    ctx = BridgeContext(gen=None, sampler=None, disc=None, loss=None, args=GanArguments(baseline="rloo"), conditional=True,
+    ctx = BridgeContext(gen=None, policy=None, disc=None, loss=None, args=GanArguments(baseline="rloo"), conditional=True,
                         total_steps=1)
     k, groups = 4, 3
     r = torch.randn(k * groups)
@@ -224,7 +204,7 @@ def test_cold_reinforce_importance_weights_give_the_on_policy_gradient(clip):
     ys = torch.cartesian_prod(torch.arange(n_tags), torch.arange(n_tags))  # (N, 2): every tag sequence
     cond = task.collator(tok)([row] * len(ys))
     args = GanArguments(cold_temperature=0.6, cold_clip=clip, baseline="none")
-    ctx = BridgeContext(gen=gen, sampler=gen, disc=None, loss=None, args=args, conditional=True, total_steps=1)
+    ctx = BridgeContext(gen=gen, policy=gen, disc=None, loss=None, args=args, conditional=True, total_steps=1)
     r = torch.randn(len(ys), generator=torch.Generator().manual_seed(0))  # any reward
     with torch.no_grad():
         logq = gen.token_logprobs({**cond, "labels": ys}, temperature=0.6)  # (N, 2)
@@ -274,7 +254,7 @@ def test_tiny_adversarial_run_trains_d_and_changes_g(data_dir, tmp_path):
                       "--adv_steps", "6", "--d_pretrain_steps", "40", "--gan_log_every", "2", "--gan_eval_every", "3",
                       "--batch_size", "32", "--d_learning_rate", "1e-3", "--g_learning_rate", "1e-3", *sum(
                           ([f"--{k}", str(v)] for k, v in TINY_D.items()), [])])
-    log = [json.loads(l) for l in (tmp_path / "gan" / "metrics.jsonl").read_text().splitlines()]
+    log = [json.loads(ln) for ln in (tmp_path / "gan" / "metrics.jsonl").read_text().splitlines()]
     pre = [r for r in log if r.get("phase") == "d_pretrain"]
     assert pre[-1]["gan/d_acc"] > 0.6  # D learned to tell oracle samples from G's
     assert any("gan/reward_mean" in r for r in log) and res["bridge"] == "reinforce"

@@ -1,43 +1,12 @@
 """Generators: sampled log-probs equal teacher forcing, greedy is the argmax, checkpoints round-trip."""
 
+
 import pytest
 import torch
-from dataclasses import replace
-
 from datasets import Dataset
+from helpers import CASES
 
 from seqgan.checkpoint import load_checkpoint, save_checkpoint
-from seqgan.config import DataArguments, ModelArguments
-from seqgan.tasks import get_task
-
-TINY = ModelArguments(hidden_size=32, num_layers=1, num_heads=2, ffn_size=64, dropout=0.0, char_dim=8,
-                      char_filters=8, word_min_freq=1)
-
-TEXT = ["a man rides a bike .", "two dogs play in the park", "a red bus on the street", "a cat"]
-POS = [
-    {"sent_id": "a", "words": ["The", "dog", "barks", "."], "tags": ["DET", "NOUN", "VERB", "PUNCT"]},
-    {"sent_id": "b", "words": ["Cats", "sleep"], "tags": ["NOUN", "VERB"]},
-    {"sent_id": "c", "words": ["I", "saw", "Zyxxy", "in", "2024", "!"], "tags": ["PRON", "VERB", "PROPN", "ADP", "NUM", "PUNCT"]},
-]
-
-
-def build(task_name, rows, max_length, model_args=TINY):
-    torch.manual_seed(0)
-    task = get_task(task_name)
-    ds = Dataset.from_list(rows)
-    tok = task.build_tokenizer(ds, model_args)
-    gen = task.build_generator(tok, model_args, DataArguments(task=task_name, max_length=max_length))
-    batch = task.collator(tok)(list(task.encode(ds, tok, gen)))
-    return task, tok, gen.eval(), batch
-
-
-CASES = {
-    "text": lambda: build("text", [{"text": t, "line": i + 1} for i, t in enumerate(TEXT)], 12),
-    "oracle": lambda: build("oracle", [{"text": " ".join(str(i * 7 % 5000) for i in range(k, k + 20)), "line": k}
-                                       for k in range(3)], 20),
-    "pos": lambda: build("pos", POS, 16),
-    "pos-lstm": lambda: build("pos", POS, 16, replace(TINY, sentence_encoder="lstm")),
-}
 
 
 @pytest.mark.parametrize("name", CASES)

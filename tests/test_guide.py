@@ -9,9 +9,9 @@ import torch
 import torch.nn as nn
 
 from conftest import load_script
-from seqgan.scoring.frontier import curve_gap, interpolate
-from seqgan.models.generator import Generator
 from seqgan.decoding.guide import GuideArguments, GuidedGenerator, drs_accept_prob, estimate_log_partition
+from seqgan.models.generator import Generator
+from seqgan.scoring.frontier import curve_gap, interpolate
 from seqgan.training.ratio import calibration
 
 V = 3  # tokens; sequences have length 2, so there are 9 of them
@@ -72,7 +72,10 @@ def tv(p: torch.Tensor, q: torch.Tensor) -> float:
 
 def test_sir_reaches_the_target_as_k_grows():
     gen, log_g, log_t = setup()
-    guided = lambda k: GuidedGenerator(gen, ExactRatio(log_t - log_g), GuideArguments(guide_method="sir", guide_candidates=k), batch_size=4000)
+    def guided(k):
+        return GuidedGenerator(gen, ExactRatio(log_t - log_g), GuideArguments(guide_method="sir", guide_candidates=k),
+                               batch_size=4000)
+
     g = torch.Generator().manual_seed(1)
     p_t, p_g = log_t.exp(), log_g.exp()
     assert tv(p_g, p_t) > 0.2  # G alone is far from the target

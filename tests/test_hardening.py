@@ -11,12 +11,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import CASES, POS
 
 from conftest import ROOT, load_script
 from seqgan.checkpoint import LOCK, claim_run_dir, looks_local, resolve_checkpoint
 from seqgan.cli import cpu_threads
 from seqgan.config import DataArguments
 from seqgan.data import DataError, resolve_data_file
+from seqgan.scoring.evaluation import Decoding, SplitInputs
 from seqgan.tasks import get_task
 
 TINY = ["--task", "oracle", "--hidden_size", "16", "--num_layers", "1", "--num_heads", "2", "--ffn_size", "32",
@@ -45,7 +47,7 @@ def test_a_second_run_into_a_run_folder_is_refused_without_touching_it(data_dir,
     (out / "eval_test_greedy.json").write_text("{}")
     train.main([*argv, "--overwrite_output_dir", "--seed", "7"])
     assert not (out / "eval_test_greedy.json").exists()
-    log = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
+    log = [json.loads(ln) for ln in (out / "metrics.jsonl").read_text().splitlines()]
     assert sum("test/nll" in r for r in log) == 1 and json.loads((out / "args.json").read_text())["seed"] == 7
 
 
@@ -115,6 +117,37 @@ def test_the_library_never_imports_tasks_and_has_no_import_loops():
         assert loop is None, "import loop: " + " -> ".join(loop)
 
 
+# Imports point down: a module imports only from its own layer or the layers before it. The package's __init__
+# (which registers the model classes with transformers' Auto classes) stands above them all.
+LAYERS = [
+    ("seqgan.cli", "seqgan.data", "seqgan.vocab", "seqgan.sources", "seqgan.config", "seqgan.parallel", "seqgan.conllu"),
+    ("seqgan.scoring",),                         # metrics, BLEU, protocols, significance, plots
+    ("seqgan.models",),                          # G, D, CRF, HMM, latent models
+    ("seqgan.checkpoint", "seqgan.decoding"),    # loading runs; decoding with G and D together
+    ("seqgan.training",),                        # losses, bridges, loops, the method registry
+    ("seqgan.hub",),                             # sharing runs
+]
+
+
+def layer_of(module: str) -> int:
+    for i, names in enumerate(LAYERS):
+        if any(module == n or module.startswith(n + ".") for n in names):
+            return i
+    raise AssertionError(f"{module} has no layer in LAYERS; add it where it belongs.")
+
+
+def test_library_imports_point_down_the_layers():
+    modules = {".".join(p.relative_to(ROOT).with_suffix("").parts): p for p in (ROOT / "seqgan").rglob("*.py")
+               if p.stem != "__init__"}
+    upward = [f"{name} (layer {layer_of(name)}) imports {dep} (layer {layer_of(dep)})"
+              for name, path in sorted(modules.items()) for dep in sorted(seqgan_imports(path))
+              if dep in modules and layer_of(dep) > layer_of(name)]
+    assert not upward, "imports point up:\n" + "\n".join(upward)
+    # --help and every option check need the options alone: seqgan.config imports nothing of the library's layers
+    # above it (the package's own __init__ still registers the model classes on `import seqgan`).
+    assert seqgan_imports(modules["seqgan.config"]) <= {"seqgan.cli", "seqgan.cli.make_parser", "seqgan.cli.parse_strict"}
+
+
 def test_no_top_level_tasks_package_is_installed():
     proc = subprocess.run([sys.executable, "-c", "import importlib.util as u; print(u.find_spec('tasks'), "
                            "u.find_spec('seqgan.tasks').origin)"], capture_output=True, text=True, check=True, cwd="/")
@@ -170,8 +203,8 @@ def test_a_byte_order_mark_and_trailing_blank_lines_are_read(tmp_path):
 def test_check_data_and_training_apply_the_same_length_rules(tmp_path, capsys):
     """A long line in the training file: check_data warns, and training truncates it wherever it lands (train, or the
     dev split carved from that file). A long line in the test file: both refuse it."""
+
     from seqgan.scoring.evaluation import encode_splits
-    from test_generator import CASES
 
     task, tok, gen, _ = CASES["text"]()  # max_length 12
     coco = tmp_path / "coco"
@@ -196,7 +229,6 @@ def test_check_data_and_training_apply_the_same_length_rules(tmp_path, capsys):
 
 def test_copy_rate_counts_the_whole_training_file(data_dir, monkeypatch):
     """text's copy rate is measured against all of image_coco.txt, the 500 dev lines carved from it included."""
-    from test_generator import CASES
 
     task, tok, gen, _ = CASES["text"]()
     splits = task.load_splits(DataArguments(task="text", data_dir=str(data_dir)))
@@ -208,7 +240,7 @@ def test_copy_rate_counts_the_whole_training_file(data_dir, monkeypatch):
 
     monkeypatch.setattr(task, "text_metrics", capture)
     monkeypatch.setattr(task, "teacher_forced_nll", lambda *a, **k: {"nll": 1.0, "num_tokens": 1})
-    task.evaluate(gen, None, None, splits["dev"], splits, DataArguments(task="text", num_eval_samples=2), tok, 0)
+    task.evaluate(gen, tok, SplitInputs(None, None, splits["dev"], splits, DataArguments(task="text", num_eval_samples=2), 0))
     assert len(seen["train"]) == 10000 == len(splits["train"]) + len(splits["dev"])
 
 
@@ -235,14 +267,14 @@ def test_pos_and_rerank_results_record_their_seeds():
     from accelerate import Accelerator
     from datasets import Dataset
 
-    from seqgan.scoring.evaluation import eval_loader
     from seqgan.decoding.rerank import Reranker
-    from test_generator import POS, CASES
+    from seqgan.scoring.evaluation import eval_loader
 
     task, tok, gen, _ = CASES["pos"]()
     acc = Accelerator(cpu=True)
     enc = task.encode(Dataset.from_list(POS), tok, gen)
     loader = eval_loader(enc, task.collator(tok), 8, acc)
     rerank = Reranker(score=lambda batch, tags, mask: torch.zeros(len(tags)), num_candidates=2, seed=7, source="x")
-    m = task.evaluate(gen, loader, acc, enc, {"train": enc}, DataArguments(task="pos"), tok, 3, rerank=rerank)
+    m = task.evaluate(gen, tok, SplitInputs(loader, acc, enc, {"train": enc}, DataArguments(task="pos"), 3),
+                      Decoding(rerank=rerank))
     assert (m["sample_seed"], m["rerank_seed"], m["num_candidates"]) == (3, 7, 2)

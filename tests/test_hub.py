@@ -5,25 +5,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import CASES, structured
 from huggingface_hub import ModelCard
 
 import seqgan.hub as hub
 from conftest import load_script
 from seqgan.checkpoint import load_checkpoint, save_checkpoint
-from seqgan.config import DataArguments
 from seqgan.tasks import get_task
-from test_generator import CASES, TINY
-
-
-def structured(name):
-    """A CRF tagger (pos) or bigram model (oracle) built like train.py --method crf does, with its batch."""
-    task, tok, _, batch = CASES[name]()
-    torch.manual_seed(1)
-    gen = task.build_crf(tok, TINY, DataArguments(task=name, max_length=16 if name == "pos" else 20))
-    with torch.no_grad():
-        for p in gen.parameters():
-            p.normal_(0, 0.5)  # not the zero-initialised transitions: a round trip must carry real values
-    return task, tok, gen.eval(), batch
 
 
 @pytest.mark.parametrize("name", ["pos", "oracle"])
@@ -138,3 +126,72 @@ def test_pos_tag_sentences_helper():
     (line,) = task.tag_sentences(gen, tok, ["The dog barks ."])
     assert [w.rsplit("/", 1)[0] for w in line.split()] == ["The", "dog", "barks", "."]
     assert task.tag_sentences(gen, tok, ["   "]) == []
+
+
+TINY_POS = ["--task", "pos", "--hidden_size", "16", "--num_layers", "1", "--num_heads", "2", "--ffn_size", "32",
+            "--char_dim", "8", "--char_filters", "8", "--batch_size", "8", "--max_steps", "2", "--eval_every", "2",
+            "--min_steps", "0"]
+TINY_TEXT = ["--task", "text", "--hidden_size", "16", "--num_layers", "1", "--num_heads", "2", "--ffn_size", "32",
+             "--batch_size", "8", "--max_steps", "2", "--eval_every", "2", "--num_eval_samples", "8",
+             "--num_test_samples", "8", "--word_min_freq", "1", "--iwae_samples", "2", "--latent_size", "4",
+             "--dev_size", "10"]
+TINY_GAN = ["--adv_steps", "1", "--d_pretrain_steps", "1", "--gan_eval_every", "1", "--gan_log_every", "1",
+            "--disc_hidden_size", "16", "--disc_layers", "1", "--disc_heads", "2", "--disc_ffn_size", "32"]
+
+
+@pytest.fixture(scope="module")
+def runs_of_every_method(tmp_path_factory):
+    """A tiny real run of every --method (seqgan/training/methods.py METHODS), on a few real sentences."""
+    from conftest import shared_data
+    from seqgan.training.methods import METHODS
+
+    tmp = tmp_path_factory.mktemp("methods")
+    ewt, coco = shared_data("ud_en_ewt"), shared_data("coco")
+    blocks = (ewt / "en_ewt-ud-train.conllu").read_text(encoding="utf-8").split("\n\n")
+    (tmp / "train.conllu").write_text("\n\n".join(blocks[:30]) + "\n\n", encoding="utf-8")
+    (tmp / "test.conllu").write_text("\n\n".join(blocks[30:40]) + "\n\n", encoding="utf-8")
+    lines = (coco / "image_coco.txt").read_text().splitlines()
+    (tmp / "train.txt").write_text("\n".join(lines[:60]) + "\n")
+    (tmp / "test.txt").write_text("\n".join(lines[60:70]) + "\n")
+    pos = [*TINY_POS, "--train_file", str(tmp / "train.conllu"), "--test_file", str(tmp / "test.conllu"), "--dev_size", "8"]
+    text = [*TINY_TEXT, "--train_file", str(tmp / "train.txt"), "--test_file", str(tmp / "test.txt")]
+    argv = {"mle": pos, "crf": pos, "hmm": pos, "gan": [*pos, "--init_from", str(tmp / "mle"), *TINY_GAN],
+            "random-code": text, "ae": text, "vae": text, "latent-gan": [*text, "--init_from", str(tmp / "ae"), *TINY_GAN]}
+    assert set(argv) == set(METHODS)  # a new method gets its tiny run here
+    train = load_script("train").main
+    for method in ("mle", "crf", "hmm", "gan", "random-code", "ae", "vae", "latent-gan"):  # gan after mle, latent-gan after ae
+        train([*argv[method], "--method", method, "--output_dir", str(tmp / method)])
+    return tmp
+
+
+@pytest.mark.parametrize("method", ["mle", "gan", "crf", "hmm", "random-code", "ae", "vae", "latent-gan"])
+def test_every_method_gets_a_card_a_dry_run_push_and_reloads(method, runs_of_every_method, monkeypatch):
+    from seqgan.training.methods import METHODS
+
+    run = runs_of_every_method / method
+    monkeypatch.setattr(hub, "hub_api", lambda token: pytest.fail("a dry run must not contact the Hub"))
+    files = load_script("push_to_hub").main(["--checkpoint", str(run), "--repo_id", "me/x", "--dry_run",
+                                            "--dry_run_dir", str(run.parent / f"up-{method}")])
+    assert "README.md" in files and "generator/model.safetensors" in files
+    assert ("discriminator/model.safetensors" in files) == (method == "gan")
+    card = ModelCard.load(run.parent / f"up-{method}" / "README.md")
+    assert METHODS[method].description in card.text and method in card.data.tags
+    task = get_task(json.loads((run / "args.json").read_text())["task"])
+    gen, _, args = load_checkpoint(str(run.parent / f"up-{method}"), task)  # the staged folder is a checkpoint
+    assert args["method"] == method and type(gen).__name__ == type(load_checkpoint(str(run), task)[0]).__name__
+
+
+def test_a_failure_while_staging_leaves_nothing_behind_and_a_retry_works(tmp_path, monkeypatch):
+    run = make_run(tmp_path)
+    push = load_script("push_to_hub").main
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full (planted)")
+
+    monkeypatch.setattr(hub, "model_card", broken)  # the last step of staging: every file is copied by then
+    with pytest.raises(OSError, match="planted"):
+        push(["--checkpoint", str(run), "--repo_id", "me/x", "--dry_run"])
+    assert sorted(p.name for p in run.iterdir()) == ["args.json", "best", "eval_test.json"]  # no hub_upload/, no debris
+    monkeypatch.undo()
+    files = push(["--checkpoint", str(run), "--repo_id", "me/x", "--dry_run"])
+    assert "README.md" in files and (run / "hub_upload" / "README.md").is_file()

@@ -13,13 +13,17 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from helpers import ENV, TINY_RUN, newest_phase, same_run, train_cmd
 
 from conftest import load_script
 from seqgan.checkpoint import load_checkpoint
-from seqgan.models.latent import LatentGenerator, SeqGanLatentConfig, SeqGanLatentModel, gaussian_kl, latent_from_scratch
-from seqgan.training.latent_gan import critic_step, g_step
+from seqgan.models.latent import (
+    LatentGenerator,
+    gaussian_kl,
+    latent_from_scratch,
+)
 from seqgan.tasks import get_task
-from test_reliability import ENV, TINY, newest_phase, same_run, train_cmd
+from seqgan.training.latent_gan import critic_step, g_step
 
 V, T = 4, 3  # ids 0 (pad) and 1 (BOS) are never outputs: 2^3 = 8 possible sequences
 
@@ -31,7 +35,8 @@ def tiny(kind: str, seed: int = 0) -> LatentGenerator:
                            latent_code_seed=0)
     cfg_tok = type("Tok", (), {"bos_token_id": 1, "eos_token_id": None, "pad_token_id": 0, "unk_token_id": 3,
                                "__len__": lambda self: V})()
-    gen = latent_from_scratch(cfg_tok, args, T, fixed_length=True, suppress_ids=[0, 1], kind=kind).double().eval()
+    cfg = get_task("text").latent_config(cfg_tok, args, T, fixed_length=True, suppress_ids=[0, 1], kind=kind)
+    gen = latent_from_scratch(cfg).double().eval()
     with torch.no_grad():  # a decoder that really depends on z, and a posterior that is not the prior
         gen.model.from_code.weight.mul_(30.0)
         gen.model.to_code.bias.copy_(torch.tensor([0.7, -1.0], dtype=torch.float64))
@@ -169,14 +174,14 @@ def test_every_latent_method_trains_samples_and_reloads_on_coco(data_dir, tmp_pa
     train, text = load_script("train"), get_task("text")
     test = tmp_path / "test.txt"  # 200 of the 10,000 test captions: the IWAE bound costs k decoder passes per line
     test.write_text("\n".join((data_dir / "coco" / "test_coco.txt").read_text().splitlines()[:200]) + "\n")
-    small = ["--task", "text", "--data_dir", str(data_dir), *TINY, "--num_layers", "1", "--max_steps", "80",
+    small = ["--task", "text", "--data_dir", str(data_dir), *TINY_RUN, "--num_layers", "1", "--max_steps", "80",
              "--eval_every", "80", "--log_every", "10", "--iwae_samples", "3", "--latent_size", "8", "--batch_size", "32",
              "--train_file", str(data_dir / "coco" / "image_coco.txt"), "--test_file", str(test)]
     res = {}
     for m in ("random-code", "ae", "vae"):
         res[m] = train.main([*small, "--method", m, "--output_dir", str(tmp_path / m)])
-        log = [l for l in (tmp_path / m / "metrics.jsonl").read_text().splitlines() if "train/loss" in l]
-        first, last = (float(json.loads(l)["train/loss"]) for l in (log[0], log[-1]))
+        log = [ln for ln in (tmp_path / m / "metrics.jsonl").read_text().splitlines() if "train/loss" in ln]
+        first, last = (float(json.loads(ln)["train/loss"]) for ln in (log[0], log[-1]))
         assert last < first - 0.3, (m, first, last)
         assert res[m]["test/iwae_samples"] == 3 and res[m]["test/nll_bound"].startswith("IWAE upper bound")
     # 80 steps are too few to judge collapse (README's runs report it); the diagnostics must be there and sane.

@@ -2,37 +2,15 @@
 local JSON, CSV, Parquet and save_to_disk folders; tag sets from the training data; truthful model cards."""
 
 import json
-from pathlib import Path
 
 import pytest
+from helpers import POS_TINY, TEXT_TINY
 
 from conftest import load_script
 from seqgan.config import DataArguments
 from seqgan.hub import model_card
 from seqgan.sources import carve_dev
 from seqgan.tasks import get_task
-
-POS_TINY = ["--task", "pos", "--hidden_size", "32", "--num_layers", "1", "--num_heads", "2", "--ffn_size", "64",
-            "--char_dim", "8", "--char_filters", "8", "--batch_size", "8", "--max_steps", "3", "--eval_every", "3",
-            "--min_steps", "0"]
-TEXT_TINY = ["--task", "text", "--hidden_size", "16", "--num_layers", "1", "--num_heads", "2", "--ffn_size", "32",
-             "--batch_size", "8", "--max_steps", "3", "--eval_every", "3", "--num_eval_samples", "10",
-             "--num_test_samples", "10", "--word_min_freq", "1"]
-
-
-def conllu_head(src: Path, dst: Path, n: int, skip: int = 0) -> Path:
-    """Sentences skip..skip+n of a CoNLL-U file, copied unchanged into dst (a small real treebank)."""
-    blocks = src.read_text(encoding="utf-8").split("\n\n")
-    dst.write_text("\n\n".join(blocks[skip:skip + n]) + "\n\n", encoding="utf-8")
-    return dst
-
-
-@pytest.fixture
-def afribooms(data_dir, tmp_path):
-    """40 / 12 / 15 sentences of UD Afrikaans AfriBooms, as a user's own train / dev / test files."""
-    src = data_dir / "ud_af_afribooms"
-    return {split: conllu_head(src / f"af_afribooms-ud-{split}.conllu", tmp_path / f"my-{split}.conllu", n)
-            for split, n in (("train", 40), ("dev", 12), ("test", 15))}
 
 
 def test_pos_trains_on_another_treebank_with_only_file_flags(afribooms, tmp_path):
@@ -60,7 +38,7 @@ def test_pos_trains_on_another_treebank_with_only_file_flags(afribooms, tmp_path
 def test_xpos_tags_and_unseen_test_tags_are_reported_not_crashed_on(afribooms, tmp_path):
     test = afribooms["test"]
     lines = test.read_text(encoding="utf-8").split("\n")
-    first = next(i for i, l in enumerate(lines) if l and l[0].isdigit())
+    first = next(i for i, ln in enumerate(lines) if ln and ln[0].isdigit())
     cols = lines[first].split("\t")
     cols[4] = "NEVERSEEN"  # a gold XPOS tag the training data lacks
     lines[first] = "\t".join(cols)
@@ -183,8 +161,9 @@ def test_most_frequent_tag_baseline_against_a_hand_count():
 
 
 def test_word_level_samples_keep_unknown_words_whole():
-    from seqgan.vocab import build_word_tokenizer
     from tokenizers import normalizers, pre_tokenizers
+
+    from seqgan.vocab import build_word_tokenizer
 
     text = get_task("text")
     tok = build_word_tokenizer(["a dog runs .", "a cat runs ."], normalizer=normalizers.Lowercase(),

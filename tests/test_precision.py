@@ -5,15 +5,13 @@ import pytest
 import torch
 from accelerate import Accelerator
 from accelerate.state import AcceleratorState
+from helpers import CASES, chi_square_ok, make_bigram, setup, structured
 
-from seqgan.training.bridges import BRIDGES, rescore
 from seqgan.config import GanArguments
-from seqgan.training.gan import d_step, g_step
 from seqgan.models.generator import icdf_sample
+from seqgan.training.bridges import BRIDGES, rescore
+from seqgan.training.gan import d_step, g_step
 from seqgan.training.losses import mle_loss
-from test_exact import chi_square_ok, make_bigram
-from test_gan import setup
-from test_generator import CASES
 
 
 @pytest.fixture
@@ -36,7 +34,6 @@ def test_a_bf16_gan_round_runs_for_every_bridge(bridge, bf16):
 
 
 def test_a_bf16_crf_step_runs_and_log_z_stays_fp32(bf16):
-    from test_hub import structured
 
     for name, kind in (("pos", "hinge"), ("pos", "nll"), ("oracle", "nll")):
         _, _, gen, batch = structured(name)

@@ -4,12 +4,13 @@ MLE lowers the loss, every bridge runs adversarial rounds, samples decode to tex
 import json
 
 import pytest
+from helpers import TEXT_TINY, write_conllu
 
 from conftest import load_script, shared_data
-from seqgan.training.bridges import BRIDGES
 from seqgan.checkpoint import load_checkpoint
-from seqgan.tasks import get_task
 from seqgan.models.tiny import tiny_causal_lm, tiny_encoder
+from seqgan.tasks import get_task
+from seqgan.training.bridges import BRIDGES
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +45,7 @@ def test_a_pretrained_causal_lm_trains_by_mle_then_every_bridge(family, coco_fil
     # Subword ids are scored as the task's words: real sentences encoded by this tokenizer come back word for word.
     text = get_task("text")
     real = lines[:50]
-    assert text.sample_words(tok, [tok(l, add_special_tokens=False)["input_ids"] for l in real]) == text.words(real)
+    assert text.sample_words(tok, [tok(ln, add_special_tokens=False)["input_ids"] for ln in real]) == text.words(real)
     sweep = load_script("evaluate").main(["--checkpoint", str(mle), "--temperatures", "0.7,1.0", "--split", "dev",
                                           "--num_eval_samples", "8", "--output", str(tmp_path / "sweep")])
     assert [r["temperature"] for r in sweep] == [0.7, 1.0] and (tmp_path / "sweep.png").is_file()
@@ -73,7 +74,6 @@ def test_models_that_cannot_be_g_stop_before_training(coco_files, tmp_path):
 
 @pytest.fixture(scope="module")
 def af_files(tmp_path_factory):
-    from test_using_models import write_conllu
 
     data = shared_data("ud_af_afribooms")
     root = tmp_path_factory.mktemp("af")
@@ -127,7 +127,6 @@ def test_a_pretrained_encoder_serves_the_tagger_the_crf_and_d(af_files, tmp_path
 
 
 def test_a_sentence_beyond_the_encoders_limit_gets_the_reason(af_files, tmp_path):
-    from test_using_models import write_conllu
 
     files, bert = af_files
     long = write_conllu([{"words": ["onbegryplikheid"] * 100, "tags": ["NOUN"] * 100}], tmp_path / "long.conllu")
@@ -155,7 +154,6 @@ def test_d_reads_g_vocabulary_through_the_encoders_own_tokenizer_and_embeddings(
     with pytest.raises(ValueError, match="cannot read G's vocabulary: 3 of 4 tokens are unknown"):
         SeqGanDiscriminator.from_encoder(str(bert), vocab_size=4, token_strings=["a", "ж", "ш", "щ"])
     # End to end: a text GAN whose D is the pretrained encoder, reading a from-scratch G's word vocabulary.
-    from test_own_data import TEXT_TINY
 
     train = load_script("train")
     args = [*TEXT_TINY, "--train_file", str(root / "train.txt"), "--test_file", str(root / "test.txt"), "--dev_size", "20"]

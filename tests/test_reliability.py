@@ -10,45 +10,19 @@ import time
 
 import pytest
 import torch
+from helpers import CASES, ENV, TINY_D_FLAGS, TINY_RUN, newest_phase, same_run, train_cmd
 from safetensors.torch import load_file
 
 from conftest import ROOT, load_script
 from seqgan.data import DataError
 from seqgan.tasks import get_task
 
-TINY = ["--hidden_size", "32", "--num_layers", "1", "--num_heads", "2", "--ffn_size", "64", "--dev_size", "100",
-        "--test_size", "100", "--num_eval_samples", "50", "--num_test_samples", "50"]
-TINY_D = ["--disc_hidden_size", "16", "--disc_layers", "1", "--disc_heads", "2", "--disc_ffn_size", "32"]
-ENV = {**os.environ, "SEQGAN_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
-
-
-def train_cmd(out, data_dir, *extra):
-    return [sys.executable, str(ROOT / "scripts" / "train.py"), "--task", "oracle", "--data_dir", str(data_dir),
-            "--output_dir", str(out), *TINY, *extra]
-
-
-def same_run(a, b):
-    """Identical final weights, test metrics and log (times and paths aside)."""
-    wa, wb = (load_file(d / "last" / "generator" / "model.safetensors") for d in (a, b))
-    assert all(torch.equal(wa[k], wb[k]) for k in wa)
-    ea, eb = (json.loads((d / "eval_test.json").read_text()) for d in (a, b))
-    assert {k: v for k, v in ea.items() if k not in ("checkpoint", "train_time_s")} == \
-           {k: v for k, v in eb.items() if k not in ("checkpoint", "train_time_s")}
-    logs = [[{k: v for k, v in json.loads(l).items() if k != "time_s"} for l in (d / "metrics.jsonl").read_text().splitlines()]
-            for d in (a, b)]
-    assert logs[0] == logs[1]
-
-
-def newest_phase(states):
-    done = sorted(p for p in states.iterdir() if p.name.startswith("step-")) if states.is_dir() else []
-    return json.loads((done[-1] / "trainer_state.json").read_text())["phase"] if done else None
-
 
 @pytest.mark.parametrize("kill_in", ["mle", "gan"])
 def test_sigkill_then_resume_ends_exactly_like_an_uninterrupted_run(kill_in, data_dir, tmp_path):
     # MLE pretraining then the adversarial phase, with dropout: both phases, every RNG and the data position matter.
     args = ["--method", "gan", "--mle_pretrain_epochs", "0.1", "--eval_every", "5", "--dropout", "0.1", "--adv_steps", "12",
-            "--d_pretrain_steps", "6", "--gan_eval_every", "3", "--gan_log_every", "3", "--batch_size", "32", *TINY_D]
+            "--d_pretrain_steps", "6", "--gan_eval_every", "3", "--gan_log_every", "3", "--batch_size", "32", *TINY_D_FLAGS]
     subprocess.run(train_cmd(tmp_path / "a", data_dir, *args), env=ENV, check=True, capture_output=True, timeout=600)
     proc = subprocess.Popen(train_cmd(tmp_path / "b", data_dir, *args), env=ENV, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -88,7 +62,7 @@ def test_early_stopping_stops_at_the_first_spent_patience_and_resumes_as_stopped
             "--warmup_ratio", "0", "--num_eval_samples", "20"]
     train = load_script("train")
     train.main(train_cmd(tmp_path / "a", data_dir, *args)[2:])
-    log = [json.loads(l) for l in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()]
+    log = [json.loads(ln) for ln in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()]
     dev = [(r["step"], r["dev/nll_test"]) for r in log if "dev/nll_test" in r]
     stop = [r for r in log if r.get("train/stopped_early")]
     assert len(stop) == 1 and stop[0]["step"] < 120, "the run should have stopped early; raise the learning rate"
@@ -135,18 +109,20 @@ def test_average_weights_saves_the_moving_average_and_resumes_it(data_dir, tmp_p
 
 
 def test_nonfinite_losses_are_skipped_then_stop_the_run(data_dir, tmp_path):
+    import seqgan.training.methods as methods  # where --method mle's loss is looked up
+
     train = load_script("train")
     calls = {"n": 0}
-    real = train.mle_objective
+    real = methods.mle_objective
 
     def flaky(gen, batch, ctx=None):  # NaN on the 3rd and 4th batch only
         calls["n"] += 1
         loss = real(gen, batch, ctx)
         return loss * float("nan") if calls["n"] in (3, 4) else loss
 
-    train.mle_objective = flaky
+    methods.mle_objective = flaky
     train.main(train_cmd(tmp_path / "ok", data_dir, "--max_steps", "6", "--eval_every", "3")[2:])
-    log = [json.loads(l) for l in (tmp_path / "ok" / "metrics.jsonl").read_text().splitlines()]
+    log = [json.loads(ln) for ln in (tmp_path / "ok" / "metrics.jsonl").read_text().splitlines()]
     assert [r["guard/in_a_row"] for r in log if "guard/nonfinite" in r] == [1, 2]
     w = load_file(tmp_path / "ok" / "last" / "generator" / "model.safetensors")
     assert all(torch.isfinite(v).all() for v in w.values())
@@ -157,14 +133,14 @@ def test_nonfinite_losses_are_skipped_then_stop_the_run(data_dir, tmp_path):
         return loss * float("nan") if calls["n"] > 4 else loss
 
     calls["n"] = 0
-    train.mle_objective = broken
+    methods.mle_objective = broken
     with pytest.raises(RuntimeError, match="3 steps in a row had a non-finite training loss"):
         train.main(train_cmd(tmp_path / "bad", data_dir, "--max_steps", "20", "--eval_every", "2",
                              "--max_nonfinite_steps", "3")[2:])
     states = sorted((tmp_path / "bad" / "checkpoints").iterdir())
     good = load_file(states[-1] / "models" / "objective.safetensors")
     assert states[-1].name == "step-00000004" and all(torch.isfinite(v).all() for v in good.values())
-    train.mle_objective = real
+    methods.mle_objective = real
 
 
 CONLLU_OK = "1\tThe\tthe\tDET\t_\t_\t2\tdet\t_\t_\n2\tdog\tdog\tNOUN\t_\t_\t0\troot\t_\t_\n\n"
@@ -219,7 +195,6 @@ def test_check_data_accepts_valid_files_and_reports_all_errors(tmp_path, capsys)
 
 
 def test_long_sequences_truncated_in_training_refused_elsewhere(tmp_path, capsys):
-    from test_generator import CASES
 
     task, tok, gen, _ = CASES["pos"]()  # max_length 16
     from datasets import Dataset
@@ -236,7 +211,7 @@ def test_long_sequences_truncated_in_training_refused_elsewhere(tmp_path, capsys
     assert load_script("check_data").main(["--task", "text", "--long_sequences", "error", str(f)]) == 1
 
 
-def launch(out, data_dir, nproc, *extra, task="oracle", tiny=TINY):
+def launch(out, data_dir, nproc, *extra, task="oracle", tiny=TINY_RUN):
     cmd = [sys.executable, "-m", "accelerate.commands.launch", *(["--multi_gpu"] if nproc > 1 else []), "--num_processes",
            str(nproc), "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
            str(ROOT / "scripts" / "train.py"), "--task", task, "--data_dir", str(data_dir), "--output_dir", str(out),
@@ -257,7 +232,7 @@ def test_two_processes_match_one_process(method, data_dir, tmp_path):
     if method == "gan":
         launch(tmp_path / "init", data_dir, 1, *extra)
         extra = ["--method", "gan", "--init_from", str(tmp_path / "init"), "--adv_steps", "6", "--d_pretrain_steps", "4",
-                 "--gan_eval_every", "3", "--batch_size", "32", "--disc_dropout", "0.0", *TINY_D]
+                 "--gan_eval_every", "3", "--batch_size", "32", "--disc_dropout", "0.0", *TINY_D_FLAGS]
     one = launch(tmp_path / "one", data_dir, 1, *extra)
     two = launch(tmp_path / "two", data_dir, 2, *extra)
     assert two["num_processes"] == 2 and two["test/num_tokens"] == one["test/num_tokens"] == 100 * 20
@@ -289,7 +264,7 @@ def test_two_processes_match_one_process_with_ragged_batches(task, data_dir, tmp
     token mean and the sharding
     make N processes take the steps one does."""
     data = small_copy(data_dir, tmp_path, task)
-    tiny = [*TINY[:8], "--char_dim", "8", "--char_filters", "8", "--dev_size", "10", "--num_eval_samples", "10",
+    tiny = [*TINY_RUN[:8], "--char_dim", "8", "--char_filters", "8", "--dev_size", "10", "--num_eval_samples", "10",
             "--num_test_samples", "10", "--word_dropout", "0.0", "--prev_tag_dropout", "0.0"]
     extra = ["--num_epochs", "2", "--batch_size", "7", "--learning_rate", "3e-3", "--log_every", "1"]
     one = launch(tmp_path / "one", data, 1, *extra, task=task, tiny=tiny)
@@ -298,7 +273,7 @@ def test_two_processes_match_one_process_with_ragged_batches(task, data_dir, tmp
     assert two["num_processes"] == 2 and two[count] == one[count]  # every test example counted once
     diff = max_weight_diff(tmp_path / "one", tmp_path / "two")
     assert diff < 1e-4, f"2-process weights differ from 1-process by {diff}"
-    logs = [[json.loads(l) for l in (tmp_path / d / "metrics.jsonl").read_text().splitlines()] for d in ("one", "two")]
+    logs = [[json.loads(ln) for ln in (tmp_path / d / "metrics.jsonl").read_text().splitlines()] for d in ("one", "two")]
     losses = [[r["train/loss"] for r in log if "train/loss" in r] for log in logs]
     assert len(losses[0]) == len(losses[1]) == 18  # 9 global batches an epoch, 2 epochs
     assert max(abs(a - b) for a, b in zip(*losses)) < 1e-4  # the same global token mean at every step

@@ -5,8 +5,9 @@ import json
 import math
 
 import pytest
-from datasets import Dataset
 import torch
+from datasets import Dataset
+from helpers import CASES, POS_TINY
 
 from conftest import load_script
 from seqgan.checkpoint import load_checkpoint
@@ -14,8 +15,6 @@ from seqgan.config import DataArguments
 from seqgan.decoding.rerank import Reranker, parse_lambdas
 from seqgan.sources import load_task_splits
 from seqgan.tasks import get_task
-from test_generator import CASES
-from test_own_data import POS_TINY, afribooms  # noqa: F401  (afribooms: the fixture)
 
 
 def test_the_product_of_experts_picks_the_best_candidate_and_samples_once():

@@ -8,8 +8,7 @@ from accelerate.utils import set_seed
 
 from conftest import load_script
 from seqgan.checkpoint import load_checkpoint
-from seqgan.tasks import parse_args
-from seqgan.tasks import get_task
+from seqgan.tasks import get_task, parse_args
 
 TINY = ["--hidden_size", "32", "--num_layers", "1", "--num_heads", "2", "--ffn_size", "64", "--char_dim", "8",
         "--char_filters", "16", "--dropout", "0.0", "--log_every", "5", "--learning_rate", "3e-3", "--warmup_ratio", "0"]
@@ -26,7 +25,7 @@ def initial_generator(argv):
     task = get_task(data_args.task)
     set_seed(train_args.seed)
     splits = task.load_splits(data_args)
-    tok = task.build_tokenizer(splits["train"], model_args)
+    tok = task.build_tokenizer(splits, model_args, data_args)
     return task.build_generator(tok, model_args, data_args)
 
 
@@ -56,7 +55,7 @@ def short_runs(data_dir, tmp_path_factory):
 @pytest.mark.parametrize("task", SHORT)
 def test_short_run_lowers_loss_and_moves_every_parameter(task, short_runs):
     run_dir, argv, results = short_runs(task)
-    log = [json.loads(l) for l in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    log = [json.loads(ln) for ln in (run_dir / "metrics.jsonl").read_text().splitlines()]
     losses = [r["train/loss"] for r in log if "train/loss" in r]
     assert len(losses) == 6 and losses[-1] < losses[0] - 0.5  # nats per token
     before = dict(initial_generator(argv).named_parameters())
@@ -82,7 +81,7 @@ def test_evaluate_and_generate_scripts(data_dir, tmp_path, capsys):
     assert 5.0 < metrics["dev/nll_oracle"] < 12.0  # between the oracle entropy and far worse than uniform
     assert json.loads((tmp_path / "run" / "eval_dev.json").read_text())["dev/nll_test"] == metrics["dev/nll_test"]
     lines = load_script("generate").main(["--checkpoint", str(tmp_path / "run"), "--num_samples", "3"])
-    assert len(lines) == 3 and all(len(l.split()) == 20 for l in lines)
+    assert len(lines) == 3 and all(len(ln.split()) == 20 for ln in lines)
 
     # A temperature sweep: one row per temperature, T=1 equal to the plain evaluation, CSV + PNG written.
     rows = load_script("evaluate").main(["--checkpoint", str(tmp_path / "run"), "--split", "dev",

@@ -5,9 +5,9 @@ import io
 import json
 
 import pytest
+from helpers import POS_TINY, TEXT_TINY, conllu_head, write_conllu
 
 from conftest import load_script, shared_data
-from test_own_data import POS_TINY, TEXT_TINY, conllu_head
 
 
 @pytest.fixture(scope="module")
@@ -63,10 +63,7 @@ def test_tagging_a_file_writes_one_valid_conllu_block_per_input_line(pos_run, tm
     assert "# skipped: 13 words" in capsys.readouterr().out
 
 
-def write_conllu(rows: list[dict], path):
-    path.write_text("".join("".join(f"{i}\t{w}\t_\t{t}\t_\t_\t_\t_\t_\t_\n" for i, (w, t) in
-                                    enumerate(zip(r["words"], r["tags"]), start=1)) + "\n" for r in rows), encoding="utf-8")
-    return path
+
 
 
 def test_evaluate_scores_another_file_out_of_domain(pos_run, data_dir, tmp_path):
@@ -109,7 +106,7 @@ def test_tensorboard_receives_what_metrics_jsonl_records(pos_run, tmp_path):
     for folder in {e.parent for e in events}:
         acc = EventAccumulator(str(folder)).Reload()
         got.update({(k, e.step): e.value for k in acc.Tags()["scalars"] for e in acc.Scalars(k)})
-    logged = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
+    logged = [json.loads(ln) for ln in (out / "metrics.jsonl").read_text().splitlines()]
     expected = {(k, r["step"]): v for r in logged for k, v in r.items()
                 if k not in ("step", "time_s") and isinstance(v, (int, float)) and not isinstance(v, bool)}
     for key in [("train/loss", 1), ("train/loss", 4), ("dev/accuracy", 2), ("dev/accuracy", 4), ("test/accuracy", 4)]:

@@ -224,7 +224,8 @@ class GuidedGenerator(Generator):
 
 def load_ratio(name: str) -> nn.Module:
     """D from a density-ratio run (scripts/fit_ratio.py: discriminator/ at its top) or a GAN run's discriminator."""
-    from seqgan.models.discriminator import SeqGanDiscriminator, load_discriminator
+    from seqgan.checkpoint import load_discriminator
+    from seqgan.models.discriminator import SeqGanDiscriminator
 
     p = Path(name)
     if (p / "discriminator" / "config.json").is_file():

@@ -26,9 +26,7 @@ from typing import Callable
 
 import torch
 
-from seqgan.checkpoint import load_checkpoint, resolve_checkpoint
-from seqgan.models.discriminator import load_discriminator
-
+from seqgan.checkpoint import load_checkpoint, load_discriminator, resolve_checkpoint
 
 RERANK_METHODS = ("argmax", "sir")  # the best candidate, or one of G's samples drawn ∝ exp(λ·s_D)
 

@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
-from transformers import AutoConfig, AutoModel, PreTrainedModel, PretrainedConfig
+from transformers import AutoConfig, AutoModel, PretrainedConfig, PreTrainedModel
 
 from seqgan.models.generator import Generator, Samples
-from seqgan.training.losses import global_mean
+from seqgan.parallel import global_mean
 
 
 class BigramEnergyConfig(PretrainedConfig):

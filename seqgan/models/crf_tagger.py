@@ -28,8 +28,8 @@ from transformers import AutoConfig, AutoModel, PreTrainedModel
 
 from seqgan.models.crf import LinearChainCRF
 from seqgan.models.generator import Generator, Samples
-from seqgan.training.losses import global_mean
 from seqgan.models.tagger import SeqGanTaggerConfig, TagSequenceGenerator, encode_sentence, sentence_encoder, subwords
+from seqgan.parallel import global_mean
 
 
 class SeqGanCrfTaggerConfig(SeqGanTaggerConfig):
@@ -113,7 +113,7 @@ class CrfTaggerGenerator(TagSequenceGenerator):
 class CrfLossContext:
     negatives: Generator | None = None        # gen_negatives: the generator that samples negatives
     num_negatives: int = 8
-    generator: torch.Generator | None = None
+    rng: torch.Generator | None = None       # the negatives' sampling stream
 
 
 def sentence_crf(model, batch) -> LinearChainCRF:
@@ -159,7 +159,7 @@ def crf_gen_negatives(model, batch, ctx: CrfLossContext) -> torch.Tensor:
     dist = sentence_crf(model, batch)
     gold, mask = batch["labels"], batch["mask"]
     with torch.no_grad():
-        negs = [ctx.negatives.sample(batch, generator=ctx.generator).tokens for _ in range(ctx.num_negatives)]
+        negs = [ctx.negatives.sample(batch, generator=ctx.rng).tokens for _ in range(ctx.num_negatives)]
     scores = [dist.score(gold)]
     for y in negs:
         same = ((y == gold) | ~mask).all(1)  # G reproduced the gold sequence: not a negative

@@ -21,9 +21,8 @@ import sys
 
 import torch
 import torch.nn as nn
-from transformers import AutoConfig, AutoModel, PreTrainedModel, PretrainedConfig
+from transformers import AutoConfig, AutoModel, PretrainedConfig, PreTrainedModel
 
-from seqgan.checkpoint import holds_discriminator, resolve_checkpoint
 from seqgan.models.pretrained import load_pretrained
 from seqgan.models.tagger import ByteCNN
 
@@ -187,14 +186,6 @@ AutoConfig.register(SeqGanDiscriminatorConfig.model_type, SeqGanDiscriminatorCon
 AutoModel.register(SeqGanDiscriminatorConfig, SeqGanDiscriminator)
 
 
-def load_discriminator(name_or_path: str) -> SeqGanDiscriminator:
-    """The discriminator of a GAN checkpoint (run folder, checkpoint folder or Hub id)."""
-    ckpt = resolve_checkpoint(name_or_path)
-    if not (ckpt / "discriminator" / "config.json").is_file():
-        raise FileNotFoundError(f"{ckpt} holds no discriminator/ (only --method gan runs save one).")
-    return SeqGanDiscriminator.from_pretrained(ckpt / "discriminator", use_safetensors=True)
-
-
 def embeddings_from(table: torch.Tensor, tokenizer, strings: list[str], name: str) -> torch.Tensor:
     """(len(strings), d): each string's mean input embedding over its subwords under an encoder's tokenizer. Stops
     when most strings are unknown to that tokenizer: such an encoder cannot read G's vocabulary."""
@@ -209,44 +200,3 @@ def embeddings_from(table: torch.Tensor, tokenizer, strings: list[str], name: st
                          "tokenizer (another language or alphabet?). Use an encoder for this data as "
                          "--disc_name_or_path, or none (D from scratch).")
     return torch.stack(rows)
-
-
-def build_discriminator(vocab_size: int, gan_args, cond_vocab_size: int = 0, max_positions: int = 512,
-                        token_strings: list[str] | None = None, cond_strings: list[str] | None = None) -> SeqGanDiscriminator:
-    """D from `--disc_name_or_path` (a GAN run or Hub repo with discriminator/, a seqgan discriminator folder, or
-    any transformers encoder, whose embeddings then start from `token_strings` / `cond_strings`: see
-    `SeqGanDiscriminator.from_encoder`) or configured from scratch."""
-    name = gan_args.disc_name_or_path
-    if name and holds_discriminator(name):  # a GAN run / checkpoint / Hub repo with discriminator/
-        disc = load_discriminator(name)
-    elif name:
-        cfg = AutoConfig.from_pretrained(name)
-        if isinstance(cfg, SeqGanDiscriminatorConfig):
-            disc = SeqGanDiscriminator.from_pretrained(name, use_safetensors=True)
-        else:
-            disc = SeqGanDiscriminator.from_encoder(name, vocab_size, causal=gan_args.disc_causal,
-                                                    cond_vocab_size=cond_vocab_size, token_strings=token_strings,
-                                                    cond_strings=cond_strings)
-    else:
-        h, L, heads, ffn, p = (gan_args.disc_hidden_size, gan_args.disc_layers, gan_args.disc_heads, gan_args.disc_ffn_size,
-                               gan_args.disc_dropout)
-        if gan_args.disc_causal:
-            enc = {"model_type": "gpt2", "vocab_size": 1, "n_embd": h, "n_layer": L, "n_head": heads, "n_inner": ffn,
-                   "n_positions": max_positions, "resid_pdrop": p, "embd_pdrop": p, "attn_pdrop": p,
-                   "bos_token_id": None, "eos_token_id": None}  # D's inputs come through its own embedding
-        else:
-            enc = {"model_type": "bert", "vocab_size": 1, "hidden_size": h, "num_hidden_layers": L, "num_attention_heads": heads,
-                   "intermediate_size": ffn, "max_position_embeddings": max_positions, "type_vocab_size": 1, "pad_token_id": 0,
-                   "hidden_dropout_prob": p, "attention_probs_dropout_prob": p}
-        disc = SeqGanDiscriminator(SeqGanDiscriminatorConfig(vocab_size=vocab_size, encoder=enc, causal=gan_args.disc_causal,
-                                                             cond_vocab_size=cond_vocab_size))
-    if disc.config.vocab_size != vocab_size:
-        raise ValueError(f"the discriminator judges a vocabulary of {disc.config.vocab_size} tokens but the generator emits "
-                         f"{vocab_size}; use a discriminator trained with this generator's tokenizer, or none (from scratch).")
-    if disc.config.causal != gan_args.disc_causal:
-        raise ValueError(f"--disc_causal {gan_args.disc_causal} contradicts the loaded discriminator (causal="
-                         f"{disc.config.causal}); drop the flag or load another discriminator.")
-    if bool(disc.config.cond_vocab_size) != bool(cond_vocab_size) or (cond_vocab_size and disc.config.cond_vocab_size != cond_vocab_size):
-        raise ValueError(f"the discriminator's sentence vocabulary ({disc.config.cond_vocab_size}) does not match this task's "
-                         f"({cond_vocab_size}); a pos D must be trained with the same word tokenizer.")
-    return disc

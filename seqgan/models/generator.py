@@ -392,18 +392,12 @@ def pretrained_causal_lm(path: str, max_length: int, fixed_length: bool = False,
                            suppress_ids=sorted(suppress)), tokenizer
 
 
-def causal_lm_from_scratch(tokenizer, model_args, max_length: int, fixed_length: bool,
+def causal_lm_from_scratch(tokenizer, config, max_length: int, fixed_length: bool,
                            suppress_ids: list[int] = ()) -> CausalGenerator:
-    """A GPT-2-style causal LM sized by `model_args`, over `tokenizer`'s vocabulary."""
-    from transformers import GPT2Config, GPT2LMHeadModel
+    """A causal LM from scratch: `config` is a transformers GPT2Config (the task sizes it: tasks/text.py
+    gpt2_config), over `tokenizer`'s special ids."""
+    from transformers import GPT2LMHeadModel
 
-    cfg = GPT2Config(
-        vocab_size=len(tokenizer), n_positions=max_length + 1, n_embd=model_args.hidden_size,
-        n_layer=model_args.num_layers, n_head=model_args.num_heads, n_inner=model_args.ffn_size,
-        resid_pdrop=model_args.dropout, embd_pdrop=model_args.dropout, attn_pdrop=model_args.dropout,
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
-        tie_word_embeddings=True,
-    )
     eos = None if fixed_length else tokenizer.eos_token_id
-    return CausalGenerator(GPT2LMHeadModel(cfg), bos_id=tokenizer.bos_token_id, pad_id=tokenizer.pad_token_id,
+    return CausalGenerator(GPT2LMHeadModel(config), bos_id=tokenizer.bos_token_id, pad_id=tokenizer.pad_token_id,
                            eos_id=eos, max_length=max_length, suppress_ids=suppress_ids)

@@ -34,10 +34,10 @@ import math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from transformers import AutoConfig, AutoModel, GPT2Config, GPT2LMHeadModel, PreTrainedModel, PretrainedConfig
+from transformers import AutoConfig, AutoModel, GPT2Config, GPT2LMHeadModel, PretrainedConfig, PreTrainedModel
 
 from seqgan.models.generator import Generator, GrowableCache, Samples, shift_right
-from seqgan.training.losses import global_mean
+from seqgan.parallel import global_mean
 
 KINDS = ("random-code", "ae", "vae", "latent-gan")
 
@@ -45,6 +45,7 @@ KINDS = ("random-code", "ae", "vae", "latent-gan")
 class SeqGanLatentConfig(PretrainedConfig):
     model_type = "seqgan_latent"
 
+    # A transformers config: every field is a keyword of __init__ (saved to config.json and read back by it).
     def __init__(self, kind: str = "vae", decoder: dict | None = None, latent_size: int = 32, encoder_layers: int = 1,
                  seq_length: int = 20, fixed_length: bool = True, suppress_ids: list[int] | None = None, bos_id: int = 1,
                  pad_id: int = 0, eos_id: int | None = None, unk_id: int = 3, free_bits: float = 0.0,
@@ -327,20 +328,6 @@ def vae_loss(gen: LatentGenerator, batch: dict, ctx=None) -> torch.Tensor:
 LATENT_LOSSES = {"random-code": random_code_loss, "ae": ae_loss, "vae": vae_loss}
 
 
-def latent_from_scratch(tokenizer, model_args, max_length: int, fixed_length: bool, suppress_ids: list[int],
-                        kind: str) -> LatentGenerator:
-    """A latent-variable generator sized by `model_args` (the decoder as causal_lm_from_scratch builds G's)."""
-    decoder = GPT2Config(vocab_size=len(tokenizer), n_positions=max_length + 1, n_embd=model_args.hidden_size,
-                         n_layer=model_args.num_layers, n_head=model_args.num_heads, n_inner=model_args.ffn_size,
-                         resid_pdrop=model_args.dropout, embd_pdrop=model_args.dropout, attn_pdrop=model_args.dropout,
-                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-                         pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True).to_dict()
-    cfg = SeqGanLatentConfig(kind=kind, decoder=decoder, latent_size=model_args.latent_size, encoder_layers=model_args.num_layers,
-                             seq_length=max_length, fixed_length=fixed_length, suppress_ids=suppress_ids,
-                             bos_id=tokenizer.bos_token_id, pad_id=tokenizer.pad_token_id, eos_id=tokenizer.eos_token_id,
-                             unk_id=tokenizer.unk_token_id, free_bits=model_args.free_bits,
-                             kl_anneal_steps=model_args.kl_anneal_steps,
-                             word_dropout=model_args.latent_word_dropout if kind in ("ae", "vae") else 0.0,
-                             iwae_samples=model_args.iwae_samples, ae_proposal_scale=model_args.ae_proposal_scale,
-                             code_seed=model_args.latent_code_seed)
+def latent_from_scratch(cfg: SeqGanLatentConfig) -> LatentGenerator:
+    """A latent-variable generator from scratch (the task sizes `cfg`: tasks/text.py latent_config)."""
     return LatentGenerator(SeqGanLatentModel(cfg))

@@ -16,14 +16,21 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
-from transformers import AutoConfig, AutoModel, BertConfig, BertModel, GPT2Config, GPT2Model
-from transformers import PreTrainedModel, PretrainedConfig
+from transformers import (
+    AutoConfig,
+    AutoModel,
+    BertConfig,
+    BertModel,
+    GPT2Config,
+    GPT2Model,
+    PretrainedConfig,
+    PreTrainedModel,
+)
 from transformers.modeling_outputs import BaseModelOutput
 
+from seqgan.conllu import UPOS_TAGS  # noqa: F401  (the default tag set; importable from here too)
 from seqgan.models.generator import Generator, GrowableCache, shift_right
 
-UPOS_TAGS = ["ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN",
-             "PUNCT", "SCONJ", "SYM", "VERB", "X"]
 BYTE_PAD, BYTE_BOW, BYTE_EOW = 0, 257, 258  # raw byte b is id b + 1
 BYTE_VOCAB = 259
 
@@ -40,6 +47,7 @@ def word_bytes(word: str, max_bytes: int) -> list[int]:
 class SeqGanTaggerConfig(PretrainedConfig):
     model_type = "seqgan_tagger"
 
+    # A transformers config: every field is a keyword of __init__ (saved to config.json and read back by it).
     def __init__(self, word_vocab_size: int = 4, tags: list[str] | None = None, hidden_size: int = 256,
                  num_layers: int = 2, num_heads: int = 4, ffn_size: int = 1024, dropout: float = 0.1,
                  decoder_layers: int = 1, char_dim: int = 64, char_filters: int = 128,

@@ -1,6 +1,13 @@
-"""Running a task's evaluation on one split and printing the result, shared by train.py and evaluate.py."""
+"""Running a task's evaluation on one split and printing the result, shared by train.py and evaluate.py.
+
+    ev = Evaluator(task, tokenizer, encoded, accelerator, data_args)
+    metrics = evaluate_split(ev, gen, "test", Decoding(temperature=0.9))   # {"test/nll": ..., ...}
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch.utils.data import DataLoader
@@ -37,21 +44,49 @@ def encode_splits(task, splits, tokenizer, gen, long_sequences: str) -> dict:
 SAMPLE_SEED_OFFSET = {"train": 100, "dev": 101, "test": 102}
 
 
-def evaluate_split(task, gen, tokenizer, encoded, split: str, accelerator, data_args, batch_size: int = 64,
-                   loader=None, temperature: float = 1.0, greedy: bool = False, rerank=None) -> dict:
+@dataclass(frozen=True)
+class Decoding:
+    """How an evaluation decodes: at a sampling `temperature`, which tempers the likelihood alike (text and oracle),
+    `greedy` instead of sampling (Viterbi for structured models), or by G + D reranking (`rerank`, pos)."""
+    temperature: float = 1.0
+    greedy: bool = False
+    rerank: Any = None  # seqgan.decoding.rerank.Reranker
+
+
+@dataclass
+class SplitInputs:
+    """What a task's `evaluate(gen, tokenizer, split, decoding)` reads of the split it scores."""
+    loader: Any          # the split's batches (sorted by length; prepared by accelerate)
+    accelerator: Any
+    dataset: Any         # the split's encoded rows
+    splits: Any          # every encoded split: train feeds unknown-word and copy-rate figures
+    data_args: Any
+    sample_seed: int     # generated samples are drawn from this seed
+
+
+@dataclass
+class Evaluator:
+    """The parts every evaluation of one run shares (train.py's dev and test passes, evaluate.py's)."""
+    task: Any
+    tokenizer: Any
+    encoded: Any         # every split, encoded (scoring.evaluation.encode_splits)
+    accelerator: Any
+    data_args: Any
+    batch_size: int = 64
+
+
+def evaluate_split(ev: Evaluator, gen, split: str, decoding: Decoding = Decoding(), loader=None) -> dict:
     """Task metrics on `split`, namespaced as "<split>/<metric>".
 
     Generated samples use seed data_seed + SAMPLE_SEED_OFFSET[split]: repeatable, and the test
-    samples are independent of the dev samples that picked the checkpoint. `temperature` scales
-    the sampling softmax and the likelihood alike (text and oracle tasks); `greedy` decodes greedily
-    instead of sampling (Viterbi for structured models); `rerank` decodes by G + D reranking (pos).
+    samples are independent of the dev samples that picked the checkpoint.
     """
-    sample_seed = data_args.data_seed + SAMPLE_SEED_OFFSET[split]
-    loader = loader or eval_loader(encoded[split], task.collator(tokenizer), batch_size, accelerator)
+    sample_seed = ev.data_args.data_seed + SAMPLE_SEED_OFFSET[split]
+    loader = loader or eval_loader(ev.encoded[split], ev.task.collator(ev.tokenizer), ev.batch_size, ev.accelerator)
+    inputs = SplitInputs(loader, ev.accelerator, ev.encoded[split], ev.encoded, ev.data_args, sample_seed)
     was_training = gen.training
-    with torch.no_grad(), accelerator.autocast():  # --mixed_precision; metrics' reductions stay in fp32
-        scores = task.evaluate(gen, loader, accelerator, encoded[split], encoded, data_args, tokenizer, sample_seed,
-                               temperature=temperature, greedy=greedy, rerank=rerank)
+    with torch.no_grad(), ev.accelerator.autocast():  # --mixed_precision; metrics' reductions stay in fp32
+        scores = ev.task.evaluate(gen, ev.tokenizer, inputs, decoding)
     gen.train(was_training)
     return {f"{split}/{k}": v for k, v in scores.items()}
 

@@ -12,6 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
+
 def plot_sweep(rows: list[dict], panels: list[tuple[str, str, str, str]], path: str | Path, title: str = "") -> Path:
     """Write the sweep plot to `path` (PNG) atomically: one panel per (x metric, y metric, x label, y label)."""
     import matplotlib

@@ -20,32 +20,61 @@ from; G's dropout is off during adversarial training so that this holds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Callable
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Callable
 
 import torch
 import torch.nn.functional as F
 
-from seqgan.models.generator import Samples
-from seqgan.training.losses import global_mean
+from seqgan.models.generator import Generator, Samples
+from seqgan.parallel import global_mean
+from seqgan.training.losses import GanLoss
 from seqgan.training.rollout import rollout_rewards
+
+if TYPE_CHECKING:
+    from accelerate import Accelerator
+
+
+@dataclass(frozen=True)
+class BridgeOptions:
+    """The scalars the bridges read (GanArguments' fields of the same names): `BridgeOptions.of(gan_args)`."""
+    bridge: str = "reinforce"
+    mle_weight: float = 0.0
+    samples_per_input: int = 4
+    baseline: str = "rloo"
+    baseline_decay: float = 0.9
+    entropy_coef: float = 0.0
+    cold_temperature: float = 1.0
+    cold_clip: float = 5.0
+    num_rollouts: int = 16
+    rollout_max_rows: int = 2048
+    dense_gamma: float = 0.9
+    gumbel_beta_max: float = 100.0
+    gumbel_schedule: str = "exp"
+
+    @classmethod
+    def of(cls, args) -> BridgeOptions:
+        return args if isinstance(args, cls) else cls(**{f.name: getattr(args, f.name) for f in fields(cls)})
 
 
 @dataclass
 class BridgeContext:
     gen: torch.nn.Module           # G as prepared by accelerate (gradients flow through its forward)
-    sampler: object                # the unwrapped generator: sampling and rollouts
-    disc: torch.nn.Module          # the unwrapped D, frozen during G's step
-    loss: object                   # seqgan.training.losses.GanLoss
-    args: object                   # GanArguments
+    policy: Generator | None       # the unwrapped G: sampling and rollouts
+    disc: torch.nn.Module | None   # the unwrapped D, frozen during G's step
+    loss: GanLoss | None
+    args: BridgeOptions            # GanArguments are accepted and narrowed to these scalars
     conditional: bool              # pos: one tag sequence per input sentence
     total_steps: int               # the run's adversarial generator steps (the Gumbel schedule's N)
-    generator: torch.Generator | None = None
+    rng: torch.Generator | None = None  # the sampling stream, the same on every process
     step: int = 0                  # generator steps done so far
     ema: dict = field(default_factory=dict)  # moving-average baselines
-    accelerator: object = None     # for multi-process runs: which rows of the global batch are ours
+    accelerator: Accelerator | None = None  # for multi-process runs: which rows of the global batch are ours
 
-    def rows(self, n_local: int, k: int = 1):
+    def __post_init__(self):
+        self.args = BridgeOptions.of(self.args)
+
+    def global_rows(self, n_local: int, k: int = 1):
         """(row_ids, total) of this process's n_local * k samples within the global batch (k-major copies),
         or None in a single process (the plain random stream). Shares may differ in size by one row."""
         acc = self.accelerator
@@ -70,12 +99,12 @@ def draw(ctx: BridgeContext, batch: dict, gumbel: bool = False, temperature: flo
     """Samples for the G step: K per input sentence (pos) or batch-size many (unconditional).
     Returns (samples, the batch they condition on (None if unconditional), group size K)."""
     n = batch["labels"].shape[0]
-    kw = dict(generator=ctx.generator, gumbel=gumbel, temperature=temperature)
+    kw = dict(generator=ctx.rng, gumbel=gumbel, temperature=temperature)
     if ctx.conditional:
         k = ctx.args.samples_per_input
         cond = repeat_batch(batch, k)
-        return ctx.sampler.sample(cond, rows=ctx.rows(n, k), **kw), cond, k
-    return ctx.sampler.sample(num_samples=n, rows=ctx.rows(n), **kw), None, n
+        return ctx.policy.sample(cond, rows=ctx.global_rows(n, k), **kw), cond, k
+    return ctx.policy.sample(num_samples=n, rows=ctx.global_rows(n), **kw), None, n
 
 
 def real_tokens(samples: Samples) -> torch.Tensor:
@@ -128,20 +157,34 @@ def apply_baseline(ctx: BridgeContext, rewards: torch.Tensor, k: int, key: str) 
     return _baseline(ctx, rewards, k, key)
 
 
+def _rloo(ctx, grouped: torch.Tensor, key: str) -> torch.Tensor:  # the mean of the other K - 1 samples of the input
+    k = grouped.shape[0]
+    return (grouped.sum(0, keepdim=True) - grouped) / (k - 1)
+
+
+def _group_mean(ctx, grouped: torch.Tensor, key: str) -> torch.Tensor:
+    return grouped.mean(0, keepdim=True)
+
+
+def _ema(ctx, grouped: torch.Tensor, key: str) -> torch.Tensor:  # a moving average of past rewards, one per key
+    prev = ctx.ema.get(key)
+    base = torch.zeros_like(grouped) + (prev if prev is not None else grouped.mean())
+    decay = ctx.args.baseline_decay
+    ctx.ema[key] = grouped.mean() if prev is None else decay * prev + (1 - decay) * grouped.mean()
+    return base
+
+
+def _no_baseline(ctx, grouped: torch.Tensor, key: str) -> torch.Tensor:
+    return torch.zeros_like(grouped)
+
+
+# --baseline: (ctx, rewards grouped (K, G, ...), key) -> the baseline subtracted from each reward.
+BASELINES = {"rloo": _rloo, "mean": _group_mean, "ema": _ema, "none": _no_baseline}
+
+
 def _baseline(ctx: BridgeContext, rewards: torch.Tensor, k: int, key: str) -> torch.Tensor:
-    kind = ctx.args.baseline
     grouped = rewards.view(k, -1, *rewards.shape[1:])  # (K, G, ...)
-    if kind == "rloo":  # leave-one-out: the mean of the other K - 1 samples of the same input
-        base = (grouped.sum(0, keepdim=True) - grouped) / (k - 1)
-    elif kind == "mean":
-        base = grouped.mean(0, keepdim=True)
-    elif kind == "ema":
-        prev = ctx.ema.get(key)
-        base = torch.zeros_like(grouped) + (prev if prev is not None else grouped.mean())
-        ctx.ema[key] = grouped.mean() if prev is None else ctx.args.baseline_decay * prev + (1 - ctx.args.baseline_decay) * grouped.mean()
-    else:
-        base = torch.zeros_like(grouped)
-    return (grouped - base).view_as(rewards)
+    return (grouped - BASELINES[ctx.args.baseline](ctx, grouped, key)).view_as(rewards)
 
 
 def policy_gradient(ctx, samples: Samples, cond, advantages: torch.Tensor, rewards: torch.Tensor,
@@ -196,9 +239,9 @@ def rollout(ctx: BridgeContext, batch: dict):
 
     with torch.no_grad():
         n = batch["labels"].shape[0]
-        q = rollout_rewards(ctx.sampler, reward_fn, cond, samples.tokens, samples.mask,
-                            cond["mask"] if cond else None, ctx.args.num_rollouts, ctx.generator,
-                            max_rows=ctx.args.rollout_max_rows, rows=ctx.rows(n, k if cond else 1),
+        q = rollout_rewards(ctx.policy, reward_fn, cond, samples.tokens, samples.mask,
+                            cond["mask"] if cond else None, ctx.args.num_rollouts, ctx.rng,
+                            max_rows=ctx.args.rollout_max_rows, rows=ctx.global_rows(n, k if cond else 1),
                             prefix_reward_fn=prefix_reward_fn if ctx.disc.config.causal else None)  # (N, T)
     return policy_gradient(ctx, samples, cond, apply_baseline(ctx, q, k, "rollout") * samples.mask, q) + (samples,)
 
@@ -232,11 +275,13 @@ def gumbel_beta(args, step: int, total: int) -> float:
     length, so a 3,000-step run never gets past beta_max^0.6 (about 16 of 100 with the exponential
     schedule): figures from shorter runs were obtained at a softer relaxation than their configs name."""
     frac = min(step / max(total - 1, 1), 1.0)  # steps 0 .. N-1: the last one runs at beta_max
-    if args.gumbel_schedule == "constant":
-        return args.gumbel_beta_max
-    if args.gumbel_schedule == "linear":
-        return 1.0 + (args.gumbel_beta_max - 1.0) * frac
-    return args.gumbel_beta_max ** frac
+    return GUMBEL_SCHEDULES[args.gumbel_schedule](args.gumbel_beta_max, frac)
+
+
+# --gumbel_schedule: (beta_max, fraction of the run done) -> beta.
+GUMBEL_SCHEDULES = {"constant": lambda beta_max, frac: beta_max,
+                    "linear": lambda beta_max, frac: 1.0 + (beta_max - 1.0) * frac,
+                    "exp": lambda beta_max, frac: beta_max ** frac}
 
 
 def _relaxed(ctx: BridgeContext, batch: dict, straight_through: bool):

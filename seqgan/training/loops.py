@@ -25,9 +25,7 @@ from torch.optim.swa_utils import AveragedModel
 from tqdm.auto import tqdm
 
 from seqgan.training.bridges import BridgeContext
-from seqgan.cli import NonFiniteError
-from seqgan.models.discriminator import build_discriminator
-from seqgan.training.gan import GanModels, d_step, g_step, guarded_step
+from seqgan.training.gan import GanModels, Guard, build_discriminator, d_step, g_step, guarded_step
 from seqgan.training.losses import LOSSES
 from seqgan.training.recorder import RunRecorder
 from seqgan.training.resume import load_state, save_state
@@ -37,34 +35,6 @@ if TYPE_CHECKING:
 
     from seqgan.config import DataArguments, GanArguments, TrainArguments
     from seqgan.data import LengthGroupedBatchSampler, ShardedBatches
-
-
-@dataclass
-class Guard:
-    """Skips steps whose loss or gradient norm is NaN/inf; stops after `limit` in a row."""
-    accelerator: Accelerator
-    rec: RunRecorder
-    limit: int = 10
-    in_a_row: int = 0
-
-    def nonfinite(self, **values) -> str | None:
-        """The name of the first value (None values pass) that is NaN/inf on any process, else None. One
-        gather per call, and every process gets the same answer, so DDP never waits on a skipped rank."""
-        ok = [v is None or bool(torch.isfinite(torch.as_tensor(v)).all()) for v in values.values()]
-        flags = self.accelerator.gather(torch.tensor([ok], device=self.accelerator.device)).all(0)  # (len(values),)
-        return next((name for name, good in zip(values, flags.tolist()) if not good), None)
-
-    def skip(self, step: int, what: str) -> None:
-        self.in_a_row += 1
-        self.rec.log({"step": step, "guard/nonfinite": what, "guard/in_a_row": self.in_a_row})
-        self.rec.write(f"step {step}: non-finite {what}; step skipped ({self.in_a_row} in a row)")
-        if self.in_a_row >= self.limit:
-            raise NonFiniteError(f"{self.in_a_row} steps in a row had a non-finite {what}; stopping. The last good "
-                                 "training state is in <output_dir>/checkpoints: lower the learning rate or check the "
-                                 "data, then --resume_from_checkpoint latest.")
-
-    def good(self) -> None:
-        self.in_a_row = 0
 
 
 @dataclass
@@ -172,6 +142,19 @@ def weight_average(model, train_args) -> AveragedModel | None:
     return AveragedModel(model, multi_avg_fn=update)
 
 
+def supervised_step(acc, model, optimizers: tuple, batch: dict, guard: Guard | None, step: int, max_grad_norm: float):
+    """One step of MLE or CRF training, as train_supervised takes it and scripts/benchmark.py times it: the loss of
+    `model` (the prepared Objective) on `batch`, then the guarded backward, clip and (optimizer, scheduler) step under
+    gradient accumulation. Returns (stepped, loss, gradient norm)."""
+    optimizer, scheduler = optimizers
+    with acc.accumulate(model):
+        loss = model(batch)
+        ok, grad_norm = guarded_step(acc, loss, model, optimizer, max_grad_norm, guard, step, "training", scheduler)
+    if ok and guard is not None:
+        guard.good()
+    return ok, loss, grad_norm
+
+
 def train_supervised(run: Run, raw_gen, objective, num_epochs: float, averager=None):
     """Minimise `objective` over the training data (MLE, or a CRF loss), evaluating on dev every epoch
     (or --eval_every steps). With `averager`, the running average of the weights is what is evaluated."""
@@ -215,13 +198,10 @@ def train_supervised(run: Run, raw_gen, objective, num_epochs: float, averager=N
             it, i = start_epoch(loader, run.sampler, epoch), 0
         for batch in it:
             i += 1
-            with acc.accumulate(model):
-                loss = model(batch)
-                ok, grad_norm = guarded_step(acc, loss, model, optimizer, args.max_grad_norm, run.guard, step, "training",
-                                             scheduler)
+            ok, loss, grad_norm = supervised_step(acc, model, (optimizer, scheduler), batch, run.guard, step,
+                                                  args.max_grad_norm)
             if not ok:
                 continue
-            run.guard.good()
             running.append(loss.detach())
             if not acc.sync_gradients:
                 continue
@@ -276,8 +256,8 @@ def train_gan(run: Run, raw_gen, tokenizer):
     # The same sampling stream on every process: each draws the noise of the whole global batch and
     # keeps its own rows, so N processes sample exactly what one process would (seqgan/training/bridges.py).
     rng = torch.Generator(device=acc.device).manual_seed(args.seed * 1000)
-    ctx = BridgeContext(gen=gen, sampler=raw_gen, disc=raw_disc, loss=LOSSES[gargs.gan_loss], args=gargs,
-                        conditional=raw_gen.conditional, total_steps=gargs.adv_steps * gargs.g_steps, generator=rng,
+    ctx = BridgeContext(gen=gen, policy=raw_gen, disc=raw_disc, loss=LOSSES[gargs.gan_loss], args=gargs,
+                        conditional=raw_gen.conditional, total_steps=gargs.adv_steps * gargs.g_steps, rng=rng,
                         accelerator=acc)
     models = GanModels(gen, disc, g_opt, d_opt, ctx, args.max_grad_norm, run.guard)
     parts = {"models": {"gen": gen, "disc": disc}, "optimizers": {"g_opt": g_opt, "d_opt": d_opt}, "generators": {"sample": rng}}

@@ -10,10 +10,8 @@ shapes: in G's step every fake is compared with the real logit of its own row (f
 of its sentence), at every position of a rollout or causal D alike; D's step pairs real i with fake i,
 or (`paired=False`, per-prefix logits of a causal D) each side with the other side's mean.
 
-`mle_loss` is the teacher-forced cross-entropy that MLE training and the GAN's optional MLE term share.
-Token means are global: `global_mean` divides by the token count of the whole global batch (summed
-over processes), so a run on N processes, whose shares hold different numbers of tokens, follows the
-gradient of the same loss as a run on one.
+`mle_loss` is the teacher-forced cross-entropy that MLE training and the GAN's optional MLE term share; its
+token mean is global (seqgan/parallel.py).
 """
 
 from __future__ import annotations
@@ -22,20 +20,10 @@ from dataclasses import dataclass
 from typing import Callable
 
 import torch
-import torch.distributed as dist
 import torch.nn as nn
 import torch.nn.functional as F
 
-
-def global_mean(total: torch.Tensor, count: torch.Tensor | int) -> torch.Tensor:
-    """total / (count summed over processes), scaled by the number of processes because DDP averages the
-    processes' gradients: the averaged gradient is then exactly that of sum(all totals) / sum(all counts)."""
-    count = torch.as_tensor(count, device=total.device).detach().to(total.dtype)
-    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
-        count = count.clone()
-        dist.all_reduce(count)
-        return total * dist.get_world_size() / count.clamp(min=1)
-    return total / count.clamp(min=1)
+from seqgan.parallel import global_mean
 
 
 def _standard_d(d_real, d_fake, paired=True):

@@ -20,7 +20,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from seqgan.checkpoint import save_checkpoint, write_json_atomic
-from seqgan.scoring.evaluation import eval_loader, evaluate_split
+from seqgan.scoring.evaluation import Evaluator, eval_loader, evaluate_split
 
 if TYPE_CHECKING:
     from accelerate import Accelerator
@@ -90,8 +90,8 @@ class RunRecorder:
             tqdm.write(text)
 
     def evaluate(self, step: int, epoch: int, gen, disc=None, phase: str | None = None) -> dict:
-        metrics = evaluate_split(self.task, gen, self.tokenizer, self.encoded, "dev", self.accelerator, self.data_args,
-                                 loader=self.dev_loader)
+        ev = Evaluator(self.task, self.tokenizer, self.encoded, self.accelerator, self.data_args)
+        metrics = evaluate_split(ev, gen, "dev", loader=self.dev_loader)
         self.log({"step": step, "epoch": epoch, **({"phase": phase} if phase else {}), **metrics})
         if self.selection is None:
             improved = True

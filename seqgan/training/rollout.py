@@ -42,7 +42,7 @@ def draw_uniforms(num_rollouts: int, B: int, T: int, generator: torch.Generator 
     return torch.rand(num_rollouts, T - 1, total, T, generator=generator, device=device)[:, :, ids]
 
 
-def _finish(gen, comp: torch.Tensor, fixed_mask: torch.Tensor | None, rows: torch.Tensor):
+def _mask_completions(gen, comp: torch.Tensor, fixed_mask: torch.Tensor | None, rows: torch.Tensor):
     """Mask of each completion (real tokens: the fixed mask, or up to the first EOS); pad after it."""
     cmask = gen.sequence_mask(comp, fixed_mask[rows] if fixed_mask is not None else None)
     return comp.masked_fill(~cmask, gen.pad_id), cmask
@@ -85,7 +85,7 @@ def rollouts_cached(gen, batch, tokens, mask, fixed_mask, u, max_rows: int | Non
             step_logits = gen.step(state, comp[r, pos - 1], pos, attn)  # (m, V)
             comp[r, pos] = icdf_sample(step_logits, u[n_idx[:m], l_idx[:m], b_idx[:m], pos])
         state["cache"].write_slot(None)
-        comp, cmask = _finish(gen, comp, fixed_mask, b_idx)
+        comp, cmask = _mask_completions(gen, comp, fixed_mask, b_idx)
         out_tok.append(comp.view(P, nc, B, T).transpose(0, 1))
         out_mask.append(cmask.view(P, nc, B, T).transpose(0, 1))
     return torch.cat(out_tok, 0), torch.cat(out_mask, 0)  # (N, T-1, B, T) each
@@ -102,8 +102,8 @@ def rollouts_per_prefix(gen, batch, tokens, mask, fixed_mask, u, max_rows: int |
     out_tok = torch.empty(N, P, B, T, dtype=torch.long, device=dev)
     out_mask = torch.empty(N, P, B, T, dtype=torch.bool, device=dev)
     n_chunk = N if max_rows is None else max(1, min(N, max_rows // max(B, 1)))
-    for l in range(P):
-        L = l + 1
+    for pre in range(P):
+        L = pre + 1
         for n0 in range(0, N, n_chunk):
             nc = min(n_chunk, N - n0)
             state, _, _, _ = gen.start(batch, B)
@@ -112,13 +112,13 @@ def rollouts_per_prefix(gen, batch, tokens, mask, fixed_mask, u, max_rows: int |
             state = gen.select_rows(state, rows)
             comp = tokens[rows].clone()  # (nc * B, T)
             n_idx = torch.arange(n0, n0 + nc, device=dev).repeat_interleave(B)
-            comp[:, L] = icdf_sample(logits[rows], u[n_idx, l, rows, L])
+            comp[:, L] = icdf_sample(logits[rows], u[n_idx, pre, rows, L])
             for p in range(L + 1, T):
                 pos = torch.full((len(rows),), p, dtype=torch.long, device=dev)
                 step_logits = gen.step(state, comp[:, p - 1], pos, torch.ones(len(rows), p + 1, dtype=torch.long, device=dev))
-                comp[:, p] = icdf_sample(step_logits, u[n_idx, l, rows, p])
-            comp, cmask = _finish(gen, comp, fixed_mask, rows)
-            out_tok[n0:n0 + nc, l], out_mask[n0:n0 + nc, l] = comp.view(nc, B, T), cmask.view(nc, B, T)
+                comp[:, p] = icdf_sample(step_logits, u[n_idx, pre, rows, p])
+            comp, cmask = _mask_completions(gen, comp, fixed_mask, rows)
+            out_tok[n0:n0 + nc, pre], out_mask[n0:n0 + nc, pre] = comp.view(nc, B, T), cmask.view(nc, B, T)
     return out_tok, out_mask
 
 
@@ -133,12 +133,12 @@ def rollouts_naive(gen, batch, tokens, mask, fixed_mask, u, mode: str = "reencod
     out_tok = torch.empty(N, P, B, T, dtype=torch.long, device=dev)
     out_mask = torch.empty(N, P, B, T, dtype=torch.bool, device=dev)
     for n in range(N):
-        for l in range(P):
-            L = l + 1
+        for pre in range(P):
+            L = pre + 1
             comp = tokens.clone()
             state, _, _, _ = gen.start(batch, B)
             logits = gen.prefill(state, comp[:, :L + 1], mask[:, :L + 1], last_only=True)  # (B, V) of y_L
-            comp[:, L] = icdf_sample(logits, u[n, l, :, L])
+            comp[:, L] = icdf_sample(logits, u[n, pre, :, L])
             for p in range(L + 1, T):
                 if mode == "reencode":  # the whole sequence again, from scratch, for every new token
                     state, _, _, _ = gen.start(batch, B)
@@ -146,8 +146,8 @@ def rollouts_naive(gen, batch, tokens, mask, fixed_mask, u, mode: str = "reencod
                 else:
                     pos = torch.full((B,), p, dtype=torch.long, device=dev)
                     logits = gen.step(state, comp[:, p - 1], pos, torch.ones(B, p + 1, dtype=torch.long, device=dev))
-                comp[:, p] = icdf_sample(logits, u[n, l, :, p])
-            out_tok[n, l], out_mask[n, l] = _finish(gen, comp, fixed_mask, rows)
+                comp[:, p] = icdf_sample(logits, u[n, pre, :, p])
+            out_tok[n, pre], out_mask[n, pre] = _mask_completions(gen, comp, fixed_mask, rows)
     return out_tok, out_mask
 
 
@@ -180,8 +180,8 @@ def score_completions_shared(prefix_reward_fn: Callable, comp: torch.Tensor, cma
     completions of prefix length L share it, so a causal D encodes it once (SeqGanDiscriminator.score_continuations)."""
     N, P, B, T = comp.shape
     rows = torch.arange(B, device=comp.device).repeat(N)  # (N * B,): row n * B + b continues sequence b
-    return torch.stack([prefix_reward_fn(comp[:, l].reshape(-1, T), cmask[:, l].reshape(-1, T), l + 1, rows).view(N, B)
-                        for l in range(P)], 1)  # (N, P, B)
+    return torch.stack([prefix_reward_fn(comp[:, pre].reshape(-1, T), cmask[:, pre].reshape(-1, T), pre + 1, rows).view(N, B)
+                        for pre in range(P)], 1)  # (N, P, B)
 
 
 @torch.no_grad()
@@ -190,7 +190,9 @@ def rollout_rewards(gen, reward_fn: Callable, batch, tokens, mask, fixed_mask, n
                     rows=None, prefix_reward_fn: Callable | None = None) -> torch.Tensor:
     """Q (B, T): Q[b, t] = mean over rollouts of the reward of completions of y_b[:t+1]; the last real
     token gets the reward of the sequence itself; 0 at padding. With `prefix_reward_fn` (a causal D) the
-    completions are scored sharing each prefix's encoding (score_completions_shared), else one by one."""
+    completions are scored sharing each prefix's encoding (score_completions_shared), else one by one.
+    Twelve parameters: the samples (tokens, mask, fixed_mask, batch), the two scorers, and the rollouts' count, random
+    stream, global rows, memory bound and implementation, which the reference tests compare one by one."""
     B, T = tokens.shape
     u = draw_uniforms(num_rollouts, B, T, generator, tokens.device, rows)
     if impl == "cached":
