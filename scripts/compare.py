@@ -277,7 +277,8 @@ def table(task: str, rows: list[tuple[str, dict]], baseline: str | None = None, 
     gaps = [(name, f"gap:{name}", "{:+.4f}") for name, *_ in getattr(mod, "FRONTIER", [])
             if any(isinstance(m.get(f"gap:{name}"), float) for _, m in every)]  # a column only where some row has a gap
     extra = [paired[0] + f" (vs `{base.split('`')[1]}`)"] if base and paired else []
-    lines = ["| method · run | " + " | ".join([h for h, _, _ in cols + gaps] + extra) + " |",
+    first = f"method · run (`--protocol {ours}`)" if ours else "method · run"  # text: how every row was measured
+    lines = [f"| {first} | " + " | ".join([h for h, _, _ in cols + gaps] + extra) + " |",
              "|---" * (len(cols + gaps + extra) + 1) + "|"]
     for name, m, g in [(n, m, m) for n, m in groups] + anchor_rows:
         cells = [cell(m, k, fmt) for _, k, fmt in cols]

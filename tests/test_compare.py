@@ -234,6 +234,7 @@ def test_text_runs_of_one_protocol_share_a_table_and_matching_anchors_are_unmark
     scores.write_text(json.dumps({"test_bleu": {"5": 0.218}, "self_bleu": {"5": 0.415}, "protocol": "texygen",
                                   "files": {"hypotheses": "captions.txt"}}))
     out = load_script("compare").main(["--task", "text", "--runs_dir", str(runs), "--data_scores", str(scores)])
+    assert out.startswith("| method · run (`--protocol texygen`) |")  # the table names how its rows were measured
     assert "| data: captions.txt |" in out and "protocol;" not in out  # texygen runs, texygen anchors: no marks
     assert "| published: Texygen (Zhu et al. 2018), SeqGAN |" in out
     # A seqgan run in the same folder: the figures differ in kind, so the table is refused with the fix.

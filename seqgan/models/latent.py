@@ -45,12 +45,12 @@ KINDS = ("random-code", "ae", "vae", "latent-gan")
 class SeqGanLatentConfig(PretrainedConfig):
     model_type = "seqgan_latent"
 
-    # A transformers config: every field is a keyword of __init__ (saved to config.json and read back by it).
     def __init__(self, kind: str = "vae", decoder: dict | None = None, latent_size: int = 32, encoder_layers: int = 1,
                  seq_length: int = 20, fixed_length: bool = True, suppress_ids: list[int] | None = None, bos_id: int = 1,
                  pad_id: int = 0, eos_id: int | None = None, unk_id: int = 3, free_bits: float = 0.0,
                  kl_anneal_steps: int = 0, word_dropout: float = 0.0, iwae_samples: int = 10,
                  ae_proposal_scale: float = 0.1, prior_decay: float = 0.99, code_seed: int = 0, **kwargs):
+        """A transformers config takes each of its fields as a keyword (config.json is read back through here)."""
         self.kind, self.decoder, self.latent_size, self.encoder_layers = kind, decoder or {}, latent_size, encoder_layers
         self.seq_length, self.fixed_length, self.suppress_ids = seq_length, fixed_length, sorted(suppress_ids or [])
         self.bos_id, self.pad_id, self.eos_id, self.unk_id = bos_id, pad_id, eos_id, unk_id

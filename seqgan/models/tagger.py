@@ -47,7 +47,6 @@ def word_bytes(word: str, max_bytes: int) -> list[int]:
 class SeqGanTaggerConfig(PretrainedConfig):
     model_type = "seqgan_tagger"
 
-    # A transformers config: every field is a keyword of __init__ (saved to config.json and read back by it).
     def __init__(self, word_vocab_size: int = 4, tags: list[str] | None = None, hidden_size: int = 256,
                  num_layers: int = 2, num_heads: int = 4, ffn_size: int = 1024, dropout: float = 0.1,
                  decoder_layers: int = 1, char_dim: int = 64, char_filters: int = 128,
@@ -55,6 +54,7 @@ class SeqGanTaggerConfig(PretrainedConfig):
                  prev_tag_dropout: float = 0.1, word_dropout: float = 0.1, word_unk_id: int = 3,
                  tag_column: str = "upos", encoder_config: dict | None = None, encoder_name: str | None = None,
                  sentence_encoder: str = "transformer", **kwargs):
+        """A transformers config takes each of its fields as a keyword (config.json is read back through here)."""
         self.word_vocab_size, self.tags = word_vocab_size, list(tags or UPOS_TAGS)
         self.tag_column = tag_column  # the CoNLL-U column its tags belong in: upos or xpos (scripts/generate.py)
         # A pretrained sentence encoder (--encoder_name_or_path): its config, so a checkpoint rebuilds it offline;
