@@ -15,7 +15,7 @@ parse_seeds_and_dir() {
   done
   R=${R:-runs}
 }
-# Each bridge's options on top of the task's GAN_DEFAULTS; the run is <task>-gan-<key>-seed<seed>.
+# Each bridge's options on top of the task's defaults for --method gan (DEFAULTS["gan"]); the run is <task>-gan-<key>-seed<seed>.
 declare -A BRIDGE_OPTS=(
   [reinforce]="--bridge reinforce"
   # ColdGAN-style: G's step samples at T = 0.7 and corrects by the clipped importance ratio (--cold_clip 5).

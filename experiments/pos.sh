@@ -51,8 +51,8 @@ declare -A CRF_OPTS=(
 declare -A BRIDGE_OPTS=([reinforce]="--bridge reinforce" [gumbel]="--bridge gumbel --gan_loss rsgan")
 mkdir -p "$R"
 L="accelerate launch --num_processes 1"
-# The GANs' rounds and G learning rate, read from tasks/pos.py (GAN_DEFAULTS) for their MLE control below.
-read -r ADV_STEPS G_LR < <(python -c "from seqgan.tasks import get_task; d = get_task('pos').GAN_DEFAULTS
+# The GANs' rounds and G learning rate, read from tasks/pos.py (DEFAULTS["gan"]) for their MLE control below.
+read -r ADV_STEPS G_LR < <(python -c "from seqgan.tasks import defaults; d = defaults('pos', 'gan')
 print(d['adv_steps'], d['g_learning_rate'])")
 rerank() {  # G + D: the MLE tagger's greedy output and 8 samples, the one D scores highest; then log p_G + λ·s_D
   local g=$1 d=$2 sir=${3:-} name

@@ -19,7 +19,7 @@ def test_task_defaults_then_flags_override():
 
 def test_method_defaults_and_run_names():
     _, _, train, gan, _ = parse_args(["--task", "oracle", "--method", "gan", "--bridge", "rollout"])
-    assert train.output_dir == "runs/oracle-gan-rollout" and gan.d_pretrain_steps == 200  # oracle's GAN_DEFAULTS
+    assert train.output_dir == "runs/oracle-gan-rollout" and gan.d_pretrain_steps == 200  # oracle's DEFAULTS["gan"]
     _, _, train, gan, _ = parse_args(["--task", "oracle", "--method", "gan", "--d_pretrain_steps", "7"])
     assert gan.d_pretrain_steps == 7  # flags beat method defaults
     _, _, train, _, crf = parse_args(["--task", "text", "--method", "crf"])
