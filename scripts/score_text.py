@@ -24,10 +24,11 @@ from pathlib import Path
 
 from seqgan.checkpoint import write_json_atomic
 from seqgan.cli import make_parser, parse_strict, run
+from seqgan.config import check_protocol
 from seqgan.data import DataError, read_lines
 from seqgan.scoring.bleu import corpus_bleu
 from seqgan.scoring.metrics import text_metrics
-from seqgan.scoring.protocols import check_protocol, texygen_scores, texygen_words
+from seqgan.scoring.protocols import texygen_scores, texygen_words
 
 
 @dataclass

@@ -91,8 +91,7 @@ class DataArguments:
     def __post_init__(self):
         if self.max_train_samples is not None and self.max_train_samples < 1:
             raise ValueError(f"--max_train_samples must be >= 1 (or left out for all of train), got {self.max_train_samples}.")
-        if self.protocol not in PROTOCOLS:
-            raise ValueError(f"--protocol {self.protocol!r} is not a protocol; choose one of: {', '.join(PROTOCOLS)}.")
+        check_protocol(self.protocol)
         if self.protocol != "seqgan" and self.task != "text":
             raise ValueError(f"--protocol {self.protocol} is a way of measuring text generation; it applies to --task "
                              f"text only (drop it for --task {self.task}).")
@@ -168,6 +167,13 @@ class ModelArguments:
     def __post_init__(self):
         if self.sentence_encoder not in SENTENCE_ENCODERS:
             raise ValueError(f"--sentence_encoder {self.sentence_encoder!r} is not one of {', '.join(SENTENCE_ENCODERS)}.")
+
+
+def check_protocol(name: str) -> str:
+    """--protocol of train.py and score_text.py: one of PROTOCOLS, else the error naming the choices."""
+    if name not in PROTOCOLS:
+        raise ValueError(f"--protocol {name!r} is not a protocol; choose one of: {', '.join(PROTOCOLS)}.")
+    return name
 
 
 TRACKERS = {"tensorboard": "tensorboard", "wandb": "wandb", "mlflow": "mlflow"}  # --report_to name -> package

@@ -59,15 +59,8 @@ def model_card(args: dict, results: dict, repo_id: str, info: dict, last: bool =
     if method not in METHODS:
         raise ValueError(f"{method!r} is not a seqgan method ({', '.join(METHODS)}); push a run written by "
                          "scripts/train.py.")
-    what = METHODS[method].description  # one owner of what each method is (seqgan/training/methods.py)
-    if method == "crf":
-        what += f" (`--crf_loss {args.get('crf_loss')}`)"
-    if method == "gan":
-        what += f" (bridge `{args.get('bridge')}`, loss `{args.get('gan_loss')}`)"
-        what += (f": {args.get('adv_steps')} rounds of {args.get('d_steps')} D step(s) and {args.get('g_steps')} G step(s), "
-                 f"G lr {args.get('g_learning_rate')}, D lr {args.get('d_learning_rate')}, MLE weight {args.get('mle_weight')}")
-        if args.get("bridge") in ("gumbel", "st-gumbel"):
-            what += f", Gumbel beta_max {args.get('gumbel_beta_max')} ({args.get('gumbel_schedule')} schedule)"
+    # One owner of what each method is, and of the options that describe a run of it (seqgan/training/methods.py).
+    what = METHODS[method].description + METHODS[method].card_detail(args)
     rows = "\n".join(f"| {name} | {results[prefix + key]:.4f} |" for key, name in info["metrics"].items()
                      if isinstance(results.get(prefix + key), (int, float)))
     usage = info["usage"].replace("{repo_id}", repo_id)

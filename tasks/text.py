@@ -95,7 +95,8 @@ FRONTIER = [("gap BLEU-5 @ self-BLEU-5", "self_bleu_5", "bleu_5", "max"), ("gap 
 # texygen protocol (PUBLISHED_PROTOCOL): compare.py marks them where its runs were measured otherwise. Texygen's
 # (geek-ai/Texygen, docs/evaluation.md: test-BLEU "on test dataset" and self-BLEU; its MLE column too) are nltk
 # method-1 BLEU over nltk.word_tokenize words against every test caption (its bleu_eval.py scores with
-# is_fast=False): `--protocol texygen` reproduces its training-captions row to within 0.0004 (README, COCO).
+# is_fast=False): `--protocol texygen` reproduces its training-captions row to within 0.0004
+# (docs/coco-texygen-protocol.md).
 # RelGAN's BLEU-2 (Nie et al. 2019, temperature 100) comes without a self-BLEU, so it has no gap.
 PUBLISHED = [
     ("Texygen (Zhu et al. 2018), MLE", {"bleu_2": 0.731, "bleu_5": 0.189, "self_bleu_5": 0.408}),

@@ -9,18 +9,19 @@ Protocols (the keys of PROTOCOLS are the choices of --protocol):
   for BLEU are split by `\\w+|[^\\w\\s]+` after lower-casing; every hypothesis is scored against every reference,
   and self-BLEU is leave-one-out over every sample.
 - `texygen`: Texygen's (geek-ai/Texygen, utils/text_process.py and utils/metrics/Bleu.py). Words are
-  `nltk.word_tokenize`'s; the vocabulary is every word of the training and test files together (as RelGAN and
-  TextGAN-PyTorch build it), so no test word is [UNK]; a sample is written as its words joined by spaces and
+  `nltk.word_tokenize`'s; the vocabulary is every word of the training and test files together, so no test word is
+  [UNK] and every test caption is scored word by word (Texygen's own `train_real` takes the training file's words
+  alone, so its generators never emit a test-only word either); a sample is written as its words joined by spaces and
   re-tokenised before scoring, as Texygen scores its generator file. The headline BLEU-n and self-BLEU-n are the
-  setting behind Texygen's published tables (its bleu_eval.py: `get_score(is_fast=False)`, every reference):
-  with it, the 10,000 training captions score BLEU-2 0.7403, BLEU-5 0.2180 and self-BLEU-5 0.4157 against the
-  test captions, Texygen's published 0.740 / 0.218 / 0.415 (README, COCO). Texygen's in-training "fast" setting
-  (the first 500 references; self-BLEU over the first 500 samples) is reported beside it as texygen_fast_*.
+  setting behind Texygen's published tables (its bleu_eval.py: `get_score(is_fast=False)`, every reference): with it,
+  the 10,000 training captions score BLEU-2 0.7403, BLEU-5 0.2180 and self-BLEU-5 0.4157 against the test captions,
+  Texygen's published 0.740 / 0.218 / 0.415 (docs/coco-texygen-protocol.md). Its in-training "fast" setting (the
+  first 500 references; self-BLEU over the first 500 samples) is reported beside it as texygen_fast_*.
 
 One difference remains, stated rather than hidden: `nltk.word_tokenize` first splits a line into sentences with
 the Punkt model, a data download that seqgan neither needs nor fetches; here each line is tokenised whole
 (`preserve_line=True`). Only a line holding a sentence break followed by more text (". " inside it) can differ: 13 of
-the 20,000 COCO lines (README, COCO).
+the 20,000 COCO lines (docs/coco-texygen-protocol.md).
 """
 
 from __future__ import annotations
@@ -34,12 +35,6 @@ PROTOCOLS = {
                "reference (its published setting), plus its fast setting (500 references, self-BLEU of 500 samples)",
 }
 TEXYGEN_SAMPLE_SIZE = 500  # Texygen's Bleu.sample_size / SelfBleu.sample_size: its "fast" setting
-
-
-def check_protocol(name: str, where: str = "--protocol") -> str:
-    if name not in PROTOCOLS:
-        raise ValueError(f"{where} {name!r} is not a protocol; choose one of: {', '.join(PROTOCOLS)}.")
-    return name
 
 
 def texygen_words(lines: list[str]) -> list[list[str]]:
@@ -57,5 +52,6 @@ def texygen_scores(hypotheses: list[list[str]], references: list[list[str]], ord
     the first `sample_size` hypotheses against the others among them), as texygen_fast_bleu_n / _self_bleu_n."""
     out = {f"texygen_fast_bleu_{n}": v for n, v in bleu.test_bleu(hypotheses, references[:sample_size], orders).items()}
     if len(hypotheses) >= 2:
-        out.update({f"texygen_fast_self_bleu_{n}": v for n, v in bleu.self_bleu(hypotheses[:sample_size], orders).items()})
+        fast_self = bleu.self_bleu(hypotheses[:sample_size], orders)
+        out.update({f"texygen_fast_self_bleu_{n}": v for n, v in fast_self.items()})
     return out

@@ -123,6 +123,7 @@ class Method:
     label: Callable[[dict], str] = lambda res: ""  # compare.py's row label from a run's results and options
     result_keys: tuple[str, ...] = ()  # options copied into eval_test.json (compare.py labels rows by them)
     check_start: Callable[[Any, str | None], None] = lambda gen, start: None  # the model it starts from, checked
+    card_detail: Callable[[dict], str] = lambda args: ""  # the model card's words on a run's options (its args.json)
 
 
 def _start_from_an_autoencoder(gen, start: str | None) -> None:
@@ -141,6 +142,15 @@ def _gan_label(res: dict) -> str:
     return f"GAN ({', '.join(map(str, recipe))})"
 
 
+def _gan_card(args: dict) -> str:
+    what = (f" (bridge `{args.get('bridge')}`, loss `{args.get('gan_loss')}`): {args.get('adv_steps')} rounds of "
+            f"{args.get('d_steps')} D step(s) and {args.get('g_steps')} G step(s), G lr {args.get('g_learning_rate')}, "
+            f"D lr {args.get('d_learning_rate')}, MLE weight {args.get('mle_weight')}")
+    if args.get("bridge") in ("gumbel", "st-gumbel"):
+        what += f", Gumbel beta_max {args.get('gumbel_beta_max')} ({args.get('gumbel_schedule')} schedule)"
+    return what
+
+
 def _averaged(res: dict) -> str:
     return ", averaged" if res.get("average_weights", res.get("crf_average")) else ""  # crf_average: older runs' key
 
@@ -149,9 +159,10 @@ METHODS = {
     "mle": Method("G alone", "a generator trained by maximum likelihood", train_mle,
                   label=lambda res: f"G alone: MLE{' (weights averaged)' if _averaged(res) else ''}"),
     "gan": Method("GAN", "a generator fine-tuned adversarially against a sequence discriminator", train_gan_method,
-                  label=_gan_label, result_keys=("bridge", "gan_loss")),
+                  label=_gan_label, result_keys=("bridge", "gan_loss"), card_detail=_gan_card),
     "crf": Method("D alone", "the discriminator-only structured baseline (a CRF for pos, a bigram energy model for "
                   "text and oracle), decoded by Viterbi", train_crf, build=build_crf, result_keys=("crf_loss",),
+                  card_detail=lambda args: f" (`--crf_loss {args.get('crf_loss')}`)",
                   label=lambda res: f"D alone: {res['d_alone']} ({res.get('crf_loss')}{_averaged(res)})"),
     "hmm": Method("D alone", "a supervised hidden Markov model estimated by counting, decoded by Viterbi", train_hmm,
                   build=build_hmm, label=lambda res: "D alone: HMM"),

@@ -50,6 +50,7 @@ class RunRecorder:
         self.min_distinct_2, self.min_unique = data.collapse
         self.log_path = self.out_dir / "metrics.jsonl"
         self.dev_loader = eval_loader(self.encoded["dev"], self.task.collator(self.tokenizer), 64, accelerator)
+        self.evaluator = Evaluator(self.task, self.tokenizer, self.encoded, accelerator, self.data_args)
         if resume is not None:  # continue the log where the saved state left it; forget what came after
             self.best, self.best_step = resume["best"], resume["best_step"]
             if accelerator.is_main_process:
@@ -90,8 +91,7 @@ class RunRecorder:
             tqdm.write(text)
 
     def evaluate(self, step: int, epoch: int, gen, disc=None, phase: str | None = None) -> dict:
-        ev = Evaluator(self.task, self.tokenizer, self.encoded, self.accelerator, self.data_args)
-        metrics = evaluate_split(ev, gen, "dev", loader=self.dev_loader)
+        metrics = evaluate_split(self.evaluator, gen, "dev", loader=self.dev_loader)
         self.log({"step": step, "epoch": epoch, **({"phase": phase} if phase else {}), **metrics})
         if self.selection is None:
             improved = True
