@@ -2,6 +2,7 @@
 """Benchmarks: time seqgan's hot paths and check each against a reference in the same run.
 
     python scripts/benchmark.py all --output runs/benchmark.json   # every section below, one JSON report + table
+    python scripts/benchmark.py matmul pos   # the default pos step profiled: parts' shares, padding, dev evaluation
     python scripts/benchmark.py mle       # MLE tokens/s: the shipped training step vs a plain PyTorch loop, fp32 and bf16
     python scripts/benchmark.py peer      # the rollout G step with TextGAN-PyTorch's generator size (published: 22.2 s)
     python scripts/benchmark.py gan       # seconds per adversarial round, each bridge
@@ -12,12 +13,14 @@
 Each section prints its figures; all of them go into one JSON report (--output, written atomically)
 and a markdown table. Model sections report achieved GFLOP/s (FLOPs counted by torch's
 FlopCounterMode over one untimed repetition) beside a float32 matmul timed in the same run, so the
-reader sees how close to the machine's limit each runs. The device is the GPU when there is one, else
-the CPU; set SEQGAN_NUM_THREADS to fix the CPU thread count.
+reader sees how close to the machine's limit each runs. Sections that time several precisions (matmul,
+mle, gan, peer) run each one in its own process. The device is the GPU when there is one, else the CPU;
+set SEQGAN_NUM_THREADS to fix the CPU thread count.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import random
@@ -25,11 +28,12 @@ import resource
 import sys
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import torch
 
 from seqgan.checkpoint import write_json_atomic, write_text_atomic
-from seqgan.cli import make_parser, quiet_libraries, run
+from seqgan.cli import cpu_bf16_support, make_parser, quiet_libraries, run
 
 
 @dataclass
@@ -169,8 +173,10 @@ def bench_rollout(args) -> dict:
     of the completions (the same work in every implementation) is also timed alone."""
     from seqgan.config import GanArguments
     from seqgan.training.gan import build_discriminator
+    from seqgan.training.reference_rollouts import REFERENCE_ROLLOUTS
     from seqgan.training.rollout import draw_uniforms, rollout_rewards, rollouts_cached, score_completions
 
+    impl_fns = {"cached": rollouts_cached, **REFERENCE_ROLLOUTS}
     gen, tok, source = _oracle_generator(args, args.rollout_generator_flags)
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     gen = gen.to(dev)
@@ -183,7 +189,7 @@ def bench_rollout(args) -> dict:
     def call(g, d, impl):
         fn = lambda tokens, mask, rows: d.score(tokens=tokens, mask=mask)  # noqa: E731
         return rollout_rewards(g, fn, None, s.tokens, s.mask, None, N, torch.Generator(device=dev).manual_seed(args.seed + 1),
-                               impl=impl, max_rows=max_rows)
+                               rollouts=impl_fns[impl], max_rows=max_rows)
 
     impls = ("cached", "per_prefix", "reencode")
     seconds, rewards, flops = {}, {}, {}
@@ -296,9 +302,6 @@ def bench_mle(args) -> dict:
                     f"{p}_plain_gflops_per_s": flops / t_plain / 1e9})
         print(f"[mle {p}] seqgan's training step {tokens / t_seq:,.0f} tokens/s ({flops / t_seq / 1e9:.1f} GFLOP/s), plain "
               f"PyTorch {tokens / t_plain:,.0f} tokens/s (ratio {t_plain / t_seq:.2f})", file=sys.stderr)
-    ps = _precisions(args)
-    if len(ps) > 1:
-        out[f"{ps[1]}_over_{ps[0]}_seqgan"] = out[f"{ps[1]}_seqgan_tokens_per_s"] / out[f"{ps[0]}_seqgan_tokens_per_s"]
     return out
 
 
@@ -394,6 +397,113 @@ def _g_step_profile(m, acc, args, dev) -> dict:
     return {"profile_sample_seconds": t_sample, "profile_completions_seconds": t_comp, "profile_d_scoring_seconds": t_d}
 
 
+def _pos_run(args):
+    """The default pos run's parts as train.py builds them: options, splits, tokenizer, a fresh tagger, the encoded
+    training rows and the shipped length-grouped sampler of epoch 0."""
+    from seqgan.data import LengthGroupedBatchSampler
+    from seqgan.scoring.evaluation import encode_splits
+    from seqgan.tasks import get_task, parse_args
+
+    task = get_task("pos")
+    data, model_args, train_args, _, _ = parse_args(["--task", "pos", *(["--data_dir", args.data_dir] if args.data_dir else [])])
+    splits = task.load_splits(data)
+    tok = task.build_tokenizer(splits, model_args, data)
+    gen = task.build_generator(tok, model_args, data, splits["train"])
+    encoded = encode_splits(task, splits, tok, gen, data.long_sequences)
+    lengths = encoded["train"]["length"]
+    sampler = LengthGroupedBatchSampler(lengths, train_args.batch_size, seed=train_args.seed)
+    return task, data, train_args, tok, gen, encoded, lengths, list(sampler)
+
+
+def bench_pos(args) -> dict:
+    """The default pos MLE run, profiled: the shipped training step (supervised_step through accelerate, with the
+    weight averaging train_supervised does after it) on the default sampler's batches; each part's forward + backward
+    timed alone on the same batches (byte CNN, BiLSTM, tag decoder with its loss), the AdamW step and the averaging
+    update; padding per batch over a whole epoch; one dev evaluation (greedy decoding + teacher-forced NLL); and the
+    run's wall time these imply, against the same-run matmul."""
+    import transformers
+
+    from seqgan.scoring.evaluation import Evaluator, eval_loader, evaluate_split
+    from seqgan.scoring.metrics import teacher_forced_nll
+    from seqgan.training.loops import Guard, param_groups, supervised_step, weight_average
+    from seqgan.training.losses import Objective, mle_loss, mle_objective
+
+    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    task, data, targs, tok, gen, encoded, lengths, batches_idx = _pos_run(args)
+    pad = [len(b) * max(lengths[i] for i in b) / sum(lengths[i] for i in b) for b in batches_idx]  # padded / real
+    collate, rows = task.collator(tok), encoded["train"]
+    batches = [{k: v.to(dev) for k, v in collate([rows[i] for i in b]).items()} for b in batches_idx[: args.steps]]
+    tokens = sum(int(b["mask"].sum()) for b in batches) / len(batches)
+    gen, acc = gen.to(dev).train(), _accelerator("no")
+    opt = torch.optim.AdamW(param_groups(gen, targs.weight_decay), lr=targs.learning_rate, fused=True)  # as train_supervised
+    sched = transformers.get_scheduler(targs.lr_scheduler, opt, num_warmup_steps=10, num_training_steps=10 ** 6)
+    averager = weight_average(gen, targs)
+    model, opt, sched = acc.prepare(Objective(gen, mle_objective), opt, sched)
+    guard, it = Guard(acc, rec=None), iter(range(10 ** 9))
+
+    def shipped_step():  # train_supervised's step: forward, guarded backward, clip, AdamW, scheduler, then averaging
+        step = next(it)
+        supervised_step(acc, model, (opt, sched), batches[step % len(batches)], guard, step, targs.max_grad_norm)
+        averager.update_parameters(gen)
+
+    m, cyc = gen.model, iter(range(10 ** 9))
+    with torch.no_grad():  # each part's input, computed once and outside its timing (a leaf: its gradient ends there)
+        lstm_in = [m.encoder.embeddings.word_embeddings(b["word_ids"]) + m.char_proj(m.chars(b["char_ids"]))
+                   for b in batches]  # (B, T, d) each
+        dec_in = [m.encode(b["word_ids"], b["char_ids"], b["mask"]) for b in batches]  # (B, T, d) each
+
+    def part(fn):  # forward + backward of one part on the next batch
+        def call():
+            k = next(cyc) % len(batches)
+            out = fn(k, batches[k])
+            (out if out.dim() == 0 else out.sum()).backward()
+            gen.zero_grad(set_to_none=True)
+        return call
+
+    def leaf(x):
+        return x.detach().requires_grad_()
+
+    def adamw_step():
+        for p in gen.parameters():  # a gradient for every parameter, as after a real backward pass
+            if p.grad is None:
+                p.grad = torch.zeros_like(p)
+        opt.step()
+
+    parts = {
+        "byte_cnn": part(lambda k, b: m.char_proj(m.chars(b["char_ids"]))),
+        "bilstm": part(lambda k, b: m.encoder(inputs_embeds=leaf(lstm_in[k]), attention_mask=b["mask"].long()).last_hidden_state),
+        "tag_decoder_and_loss": part(lambda k, b: mle_loss(m.decode(leaf(dec_in[k]), torch.where(b["mask"], b["labels"], m.config.tag_pad_id),
+                                                                    attention_mask=b["mask"].long())[0], b["labels"], b["mask"])),
+        "adamw_step": adamw_step,
+        "weight_averaging": lambda: averager.update_parameters(gen),
+    }
+    n = len(batches)
+    t_step = _timed(shipped_step, n, dev)
+    out = {"batch": targs.batch_size, "tokens_per_step": tokens, "steps_timed": n, "s_per_step": t_step,
+           "padded_over_real_mean": sum(pad) / len(pad), "padded_over_real_max": max(pad)}
+    for name, fn in parts.items():
+        out[f"share_{name}"] = _timed(fn, n, dev) / t_step
+    out["share_other"] = 1 - sum(out[f"share_{k}"] for k in parts)  # Python, accelerate, clipping, the guard, ...
+    flops = _flops(part(lambda k, b: mle_objective(gen, b)))
+    out["gflops_per_s"] = flops / t_step / 1e9
+    # One dev evaluation as the recorder runs it, and its two passes alone.
+    loader = eval_loader(encoded["dev"], collate, 64, acc)
+    ev = Evaluator(task, tok, encoded, acc, data)
+    out["s_dev_evaluation"] = _timed(lambda: evaluate_split(ev, gen, "dev", loader=loader), 1, dev, warmup=False)
+    out["s_dev_greedy_decoding"] = _timed(lambda: task.predict(gen, loader, acc), 1, dev, warmup=False)
+    out["s_dev_teacher_forced_nll"] = _timed(lambda: teacher_forced_nll(gen, loader, acc), 1, dev, warmup=False)
+    steps = math.ceil(targs.num_epochs * len(batches_idx))
+    evals = math.ceil(steps / (targs.eval_every or len(batches_idx)))
+    out.update({"run_steps": steps, "run_dev_evaluations": evals,
+                "run_implied_training_s": steps * t_step + evals * out["s_dev_evaluation"]})
+    shares = ", ".join(f"{k} {out[f'share_{k}']:.0%}" for k in [*parts, "other"])
+    print(f"[pos] {t_step * 1e3:.0f} ms/step ({tokens / t_step:,.0f} tokens/s, {out['gflops_per_s']:.1f} GFLOP/s): {shares}; "
+          f"padding {out['padded_over_real_mean']:.3f}x; dev evaluation {out['s_dev_evaluation']:.1f} s "
+          f"(greedy {out['s_dev_greedy_decoding']:.1f} s, NLL {out['s_dev_teacher_forced_nll']:.1f} s); the default run: "
+          f"{steps} steps + {evals} dev evaluations = {out['run_implied_training_s'] / 60:.1f} min", file=sys.stderr)
+    return out
+
+
 def bench_viterbi(args) -> dict:
     """Viterbi sentences/s of the linear-chain CRF: 17 UPOS tags, EWT dev sentence lengths, batches of 64."""
     from seqgan.config import DataArguments
@@ -419,16 +529,7 @@ def bench_viterbi(args) -> dict:
     return {"sentences": len(lengths), "sentences_per_s": len(lengths) / t, "tags": 17}
 
 
-SECTIONS = {"matmul": bench_matmul, "mle": bench_mle, "peer": bench_peer, "gan": bench_gan, "rollout": bench_rollout, "bleu": bench_bleu, "viterbi": bench_viterbi}
-
-
-def cpu_bf16_support() -> str:
-    """What the CPU offers for bf16 matmuls: AMX, AVX-512 BF16, or none (emulated, slow)."""
-    try:
-        flags = set(next(ln for ln in open("/proc/cpuinfo") if ln.startswith("flags")).split(":", 1)[1].split())
-    except (OSError, StopIteration):
-        return "unknown"
-    return ", ".join(f for f in ("amx_bf16", "avx512_bf16") if f in flags) or "none"
+SECTIONS = {"matmul": bench_matmul, "pos": bench_pos, "mle": bench_mle, "peer": bench_peer, "gan": bench_gan, "rollout": bench_rollout, "bleu": bench_bleu, "viterbi": bench_viterbi}
 
 
 def cpu_model() -> str:
@@ -461,6 +562,32 @@ def markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
+PER_PRECISION = ("matmul", "mle", "gan", "peer")  # sections that time each of --precisions
+
+
+def in_processes(name: str, args) -> dict:
+    """Section `name` with each of --precisions in its own process (this script, one precision each): accelerate's
+    process-wide state, autocast caches and the allocator of one precision never touch the next one's timing.
+    The reports' figures are merged (every key names its precision), then the ratios between precisions added."""
+    import json
+    import subprocess
+    import tempfile
+
+    out = {}
+    flags = [x for k, v in asdict(args).items() if v is not None and k not in ("precisions", "output")
+             for x in (f"--{k}", str(v))]
+    with tempfile.TemporaryDirectory() as tmp:
+        for p in _precisions(args):
+            report = Path(tmp) / f"{p}.json"
+            subprocess.run([sys.executable, __file__, name, *flags, "--precisions", p, "--output", str(report)],
+                           check=True, stdout=subprocess.DEVNULL)  # its figures still print on stderr
+            out.update(json.loads(report.read_text())["sections"][name])
+    ps = _precisions(args)
+    if name == "mle" and len(ps) > 1:
+        out[f"{ps[1]}_over_{ps[0]}_seqgan"] = out[f"{ps[1]}_seqgan_tokens_per_s"] / out[f"{ps[0]}_seqgan_tokens_per_s"]
+    return out
+
+
 def main(argv: list[str] | None = None) -> dict:
     args, rest = make_parser(BenchmarkArguments).parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
     names = list(SECTIONS) if rest == ["all"] else rest
@@ -473,7 +600,8 @@ def main(argv: list[str] | None = None) -> dict:
     report = {"environment": environment(), "args": asdict(args), "sections": {}}
     for name in names:
         torch.manual_seed(args.seed)
-        report["sections"][name] = SECTIONS[name](args)
+        several = name in PER_PRECISION and len(_precisions(args)) > 1
+        report["sections"][name] = in_processes(name, args) if several else SECTIONS[name](args)
     report["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
     write_json_atomic(args.output, report)
     table = markdown(report)

@@ -52,7 +52,7 @@ from seqgan.checkpoint import (
     write_json_atomic,
     write_text_atomic,
 )
-from seqgan.cli import make_parser, parse_strict, quiet_libraries, run, use_cpu_threads
+from seqgan.cli import make_parser, parse_strict, quiet_libraries, run, use_cpu_threads, warn_slow_bf16
 from seqgan.config import DataArguments
 from seqgan.data import Problems
 from seqgan.decoding.guide import GuideArguments, GuidedGenerator, load_ratio
@@ -218,6 +218,7 @@ def main(argv: list[str] | None = None) -> dict | list[dict]:
     quiet_libraries()
     use_cpu_threads()
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    warn_slow_bf16(accelerator.device.type, accelerator.mixed_precision)
     if args.temperature_list is not None:
         first = resolve_checkpoint(args.checkpoint[0])
         tag = f"_guide-{guide.tag()}" if guide else ""

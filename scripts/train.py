@@ -47,7 +47,7 @@ from seqgan.checkpoint import (
     resolve_checkpoint,
     write_json_atomic,
 )
-from seqgan.cli import args_to_dict, cpu_threads, quiet_libraries, run
+from seqgan.cli import args_to_dict, cpu_threads, quiet_libraries, run, warn_slow_bf16
 from seqgan.config import TRACKERS, Options
 from seqgan.data import LengthGroupedBatchSampler, ShardedBatches
 from seqgan.hub import check_repo_id, get_token, push
@@ -89,6 +89,7 @@ def make_accelerator(grad_accum: int, mixed_precision: str | None = None, report
     if world != accelerator.num_processes:
         raise ValueError(f"launched as {world} processes but accelerate formed a group of {accelerator.num_processes}; "
                          "refusing to run independent copies that would write one output_dir. Check the launch flags.")
+    warn_slow_bf16(accelerator.device.type, accelerator.mixed_precision)
     if accelerator.device.type == "cpu":
         local = int(os.environ.get("LOCAL_WORLD_SIZE", accelerator.num_processes))
         threads = cpu_threads(os.environ, len(os.sched_getaffinity(0)), local)

@@ -1,19 +1,31 @@
 """seqgan: structured-output GANs over discrete sequences.
 
-Importing the package registers seqgan's own model classes (tagger, CRF tagger, discriminator,
-bigram model) with transformers' Auto classes, so `AutoModel.from_pretrained(folder)` loads them
-without `trust_remote_code`.
+The package itself imports nothing, so `--help` and option parsing (seqgan.config) load no model or training code.
+`import seqgan.models` registers seqgan's own model classes (tagger, CRF tagger, HMM, discriminator, bigram and
+latent models) with transformers' Auto classes, so `AutoModel.from_pretrained(folder)` loads them without
+`trust_remote_code`; every seqgan loader (seqgan.checkpoint, the tasks) imports them itself. The classes below are
+also reachable as `seqgan.<Name>`, imported on first use.
+
+    python -c "import seqgan.models; from transformers import AutoModel; print(AutoModel.from_pretrained('runs/pos-mle/best/generator'))"
 """
 
-from seqgan.models.bigram import BigramEnergyModel, BigramGenerator
-from seqgan.models.crf import LinearChainCRF
-from seqgan.models.crf_tagger import CrfTaggerGenerator, SeqGanCrfTagger, SeqGanCrfTaggerConfig
-from seqgan.models.discriminator import SeqGanDiscriminator, SeqGanDiscriminatorConfig
-from seqgan.models.generator import CausalGenerator, Generator, Samples
-from seqgan.models.oracle import OracleLSTM
-from seqgan.models.tagger import SeqGanTagger, SeqGanTaggerConfig, TaggerGenerator
+from importlib import import_module
 
 __version__ = "0.2.0"
-__all__ = ["BigramEnergyModel", "BigramGenerator", "CausalGenerator", "CrfTaggerGenerator", "Generator",
-           "LinearChainCRF", "OracleLSTM", "Samples", "SeqGanCrfTagger", "SeqGanCrfTaggerConfig", "SeqGanDiscriminator",
-           "SeqGanDiscriminatorConfig", "SeqGanTagger", "SeqGanTaggerConfig", "TaggerGenerator"]
+# seqgan.<Name> -> the module that defines it (PEP 562: imported when first asked for, not with the package).
+_EXPORTS = {
+    "BigramEnergyModel": "seqgan.models.bigram", "BigramGenerator": "seqgan.models.bigram",
+    "LinearChainCRF": "seqgan.models.crf", "CrfTaggerGenerator": "seqgan.models.crf_tagger",
+    "SeqGanCrfTagger": "seqgan.models.crf_tagger", "SeqGanCrfTaggerConfig": "seqgan.models.crf_tagger",
+    "SeqGanDiscriminator": "seqgan.models.discriminator", "SeqGanDiscriminatorConfig": "seqgan.models.discriminator",
+    "CausalGenerator": "seqgan.models.generator", "Generator": "seqgan.models.generator",
+    "Samples": "seqgan.models.generator", "OracleLSTM": "seqgan.models.oracle", "SeqGanTagger": "seqgan.models.tagger",
+    "SeqGanTaggerConfig": "seqgan.models.tagger", "TaggerGenerator": "seqgan.models.tagger",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'seqgan' has no attribute {name!r}")

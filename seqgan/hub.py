@@ -85,7 +85,7 @@ the full results are in `eval_test.json`.
 ## Usage
 
 ```python
-import seqgan  # registers seqgan's model classes with transformers; no trust_remote_code needed
+import seqgan.models  # registers seqgan's model classes with transformers; no trust_remote_code needed
 from seqgan.checkpoint import load_checkpoint
 from seqgan.tasks import get_task
 

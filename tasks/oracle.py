@@ -26,6 +26,14 @@ from tokenizers import pre_tokenizers
 
 from seqgan.data import Problems, encode_lines, read_lines, resolve_data_file
 from seqgan.decoding.guide import GuidedGenerator
+from seqgan.language_model import (  # noqa: F401  (the task contract's names, shared by the two LM tasks)
+    collator,
+    draw_samples,
+    gpt2_config,
+    latent_config,
+    load_generator,
+    sample_texts,
+)
 from seqgan.models.bigram import bigram_from_scratch
 from seqgan.models.generator import CausalGenerator, causal_lm_from_scratch
 from seqgan.models.latent import LatentGenerator, latent_from_scratch
@@ -33,11 +41,8 @@ from seqgan.models.oracle import OracleLSTM
 from seqgan.scoring.evaluation import Decoding, SplitInputs
 from seqgan.scoring.metrics import teacher_forced_nll
 from seqgan.sources import own_splits
-from seqgan.tasks import text
+from seqgan.training.latent_gan import ARAE_RECIPE
 from seqgan.vocab import build_word_tokenizer
-
-# The two language-model tasks load, batch and sample the same way.
-collator, load_generator, draw_samples, sample_texts = text.collator, text.load_generator, text.draw_samples, text.sample_texts
 
 # Options by method (tasks/__init__.py defaults): "all" for every method, then a method's own on top.
 DEFAULTS = {
@@ -57,7 +62,7 @@ DEFAULTS = {
     "random-code": {"num_epochs": 10.0},
     "ae": {"num_epochs": 10.0},
     "vae": {"num_epochs": 10.0},
-    "latent-gan": text.DEFAULTS["latent-gan"],
+    "latent-gan": ARAE_RECIPE,
 }
 # The dev metric and direction that pick best/, by method. MLE: the checkpoint with the lowest NLL_test on dev (held-out
 # oracle samples), the likelihood criterion an MLE baseline is tuned by. NLL_oracle keeps falling after NLL_test
@@ -183,7 +188,7 @@ def pretrained_generator(name: str, model_args, data_args):
 
 def build_generator(tokenizer, model_args, data_args, train: Dataset | None = None) -> CausalGenerator:
     specials = [tokenizer.pad_token_id, tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.unk_token_id]
-    return causal_lm_from_scratch(tokenizer, text.gpt2_config(tokenizer, model_args, data_args.max_length),
+    return causal_lm_from_scratch(tokenizer, gpt2_config(tokenizer, model_args, data_args.max_length),
                                   data_args.max_length, fixed_length=True, suppress_ids=specials)
 
 
@@ -196,7 +201,7 @@ def build_crf(tokenizer, model_args, data_args, train: Dataset | None = None):
 def build_latent(tokenizer, model_args, data_args, kind: str) -> LatentGenerator:
     """G from a prior (--method random-code | ae | vae; seqgan/models/latent.py), with the MLE generator's decoder shape."""
     specials = [tokenizer.pad_token_id, tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.unk_token_id]
-    return latent_from_scratch(text.latent_config(tokenizer, model_args, data_args.max_length, fixed_length=True,
+    return latent_from_scratch(latent_config(tokenizer, model_args, data_args.max_length, fixed_length=True,
                                                   suppress_ids=specials, kind=kind))
 
 

@@ -27,20 +27,27 @@ from __future__ import annotations
 
 import sys
 
-import torch
 from datasets import Dataset, DatasetDict
 from tokenizers import models, normalizers, pre_tokenizers
-from transformers import GPT2Config
 
-from seqgan.data import DataError, Problems, SequenceCollator, encode_lines, read_lines, resolve_data_file
+from seqgan.data import DataError, Problems, encode_lines, read_lines, resolve_data_file
 from seqgan.decoding.guide import GuidedGenerator
+from seqgan.language_model import (  # noqa: F401  (the task contract's names, shared by the two LM tasks)
+    collator,
+    draw_samples,
+    gpt2_config,
+    latent_config,
+    load_generator,
+    sample_texts,
+)
 from seqgan.models.bigram import BigramGenerator, bigram_from_scratch
 from seqgan.models.generator import CausalGenerator, causal_lm_from_scratch, pretrained_causal_lm
-from seqgan.models.latent import LatentGenerator, SeqGanLatentConfig, latent_from_scratch
+from seqgan.models.latent import LatentGenerator, latent_from_scratch
 from seqgan.scoring.evaluation import Decoding, SplitInputs
 from seqgan.scoring.metrics import named_bleu, teacher_forced_nll, text_metrics
 from seqgan.scoring.protocols import texygen_scores, texygen_words
 from seqgan.sources import carve_dev, column, own_splits, training_file_splits
+from seqgan.training.latent_gan import ARAE_RECIPE
 from seqgan.vocab import build_word_tokenizer
 
 # Options by method (tasks/__init__.py defaults): "all" for every method, then a method's own on top.
@@ -60,10 +67,7 @@ DEFAULTS = {
     "random-code": {"num_epochs": 8.0},
     "ae": {"num_epochs": 8.0},
     "vae": {"num_epochs": 8.0},
-    # ARAE's WGAN-GP on a trained AE's codes, 5 critic steps per G step, Adam at 1e-4 (beta_1 = 0.5) as in WGAN-GP and
-    # ARAE.
-    "latent-gan": {"adv_steps": 1000, "d_steps": 5, "g_steps": 1, "g_learning_rate": 1e-4, "d_learning_rate": 1e-4,
-                   "gan_eval_every": 250, "gan_log_every": 50},
+    "latent-gan": ARAE_RECIPE,
 }
 # The dev metric and direction that pick best/, by method. No single dev metric ranks quality and diversity together,
 # so a GAN run (and ARAE's) keeps its last state as best/ (both are reported).
@@ -194,30 +198,6 @@ def build_tokenizer(splits: DatasetDict, model_args, data_args):
                                 normalizer=normalizers.Lowercase(), pre_tokenizer=pre_tokenizers.Whitespace())
 
 
-def gpt2_config(tokenizer, model_args, max_length: int) -> GPT2Config:
-    """G's GPT-2-style decoder, sized by the model options once (text and oracle, the latent models' decoder too)."""
-    return GPT2Config(
-        vocab_size=len(tokenizer), n_positions=max_length + 1, n_embd=model_args.hidden_size,
-        n_layer=model_args.num_layers, n_head=model_args.num_heads, n_inner=model_args.ffn_size,
-        resid_pdrop=model_args.dropout, embd_pdrop=model_args.dropout, attn_pdrop=model_args.dropout,
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
-        tie_word_embeddings=True,
-    )
-
-
-def latent_config(tokenizer, model_args, max_length: int, fixed_length: bool, suppress_ids: list[int],
-                  kind: str) -> SeqGanLatentConfig:
-    """A generator from a prior (seqgan/models/latent.py) sized by the model options, with G's decoder shape."""
-    return SeqGanLatentConfig(
-        kind=kind, decoder=gpt2_config(tokenizer, model_args, max_length).to_dict(), latent_size=model_args.latent_size,
-        encoder_layers=model_args.num_layers, seq_length=max_length, fixed_length=fixed_length, suppress_ids=suppress_ids,
-        bos_id=tokenizer.bos_token_id, pad_id=tokenizer.pad_token_id, eos_id=tokenizer.eos_token_id,
-        unk_id=tokenizer.unk_token_id, free_bits=model_args.free_bits, kl_anneal_steps=model_args.kl_anneal_steps,
-        word_dropout=model_args.latent_word_dropout if kind in ("ae", "vae") else 0.0,
-        iwae_samples=model_args.iwae_samples, ae_proposal_scale=model_args.ae_proposal_scale,
-        code_seed=model_args.latent_code_seed)
-
-
 def build_generator(tokenizer, model_args, data_args, train: Dataset | None = None) -> CausalGenerator:
     return causal_lm_from_scratch(tokenizer, gpt2_config(tokenizer, model_args, data_args.max_length),
                                   data_args.max_length, fixed_length=False,
@@ -236,40 +216,8 @@ def build_latent(tokenizer, model_args, data_args, kind: str) -> LatentGenerator
                                              suppress_ids=[tokenizer.pad_token_id, tokenizer.bos_token_id], kind=kind))
 
 
-def load_generator(path: str, tokenizer) -> CausalGenerator:
-    return CausalGenerator.from_pretrained(path, tokenizer)
-
-
 def encode(dataset: Dataset, tokenizer, gen, long: str = "error") -> Dataset:
     return encode_lines(dataset, tokenizer, gen.max_length, add_eos=True, name="text data", long=long)
-
-
-def collator(tokenizer):
-    return SequenceCollator(tokenizer.pad_token_id)
-
-
-@torch.no_grad()
-def draw_samples(gen: CausalGenerator, n: int, seed: int, batch_size: int = 500, temperature: float = 1.0,
-                 greedy: bool = False):
-    """n samples (ids without [EOS]/padding) from a seeded torch.Generator; greedy=True decodes greedily
-    (Viterbi for the bigram model), which for an unconditional model is one sequence n times."""
-    gen.eval()
-    g = torch.Generator(device=gen.device).manual_seed(seed)
-    out = []
-    for i in range(0, n, batch_size):
-        s = gen.sample(num_samples=min(batch_size, n - i), temperature=temperature, generator=g, greedy=greedy)
-        for toks, m in zip(s.tokens, s.mask):
-            ids = toks[m].tolist()
-            out.append(ids[:-1] if gen.eos_id is not None and ids and ids[-1] == gen.eos_id else ids)
-    return out
-
-
-def sample_texts(gen, tokenizer, n: int, seed: int, batch_size: int = 500, temperature: float = 1.0,
-                 greedy: bool = False) -> list[str]:
-    """n seeded samples as text (scripts/generate.py), decoded by the tokenizer without special tokens. Any run of
-    whitespace (a byte-level BPE can emit a newline) becomes one space, so each sample stays one line."""
-    return [" ".join(tokenizer.decode(ids, skip_special_tokens=True).split())
-            for ids in draw_samples(gen, n, seed, batch_size=batch_size, temperature=temperature, greedy=greedy)]
 
 
 SPLIT, LOWER = pre_tokenizers.Whitespace(), normalizers.Lowercase()

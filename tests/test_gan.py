@@ -13,7 +13,8 @@ from seqgan.tasks import parse_args
 from seqgan.training.bridges import BRIDGES, BridgeContext, apply_baseline, discounted_returns, gumbel_beta
 from seqgan.training.gan import build_discriminator, g_step
 from seqgan.training.losses import LOSSES
-from seqgan.training.rollout import rollout_rewards
+from seqgan.training.reference_rollouts import REFERENCE_ROLLOUTS
+from seqgan.training.rollout import rollout_rewards, rollouts_cached
 
 
 @pytest.mark.parametrize("bridge", list(BRIDGES))
@@ -70,9 +71,10 @@ def rollout_case(name, causal=False):
 @pytest.mark.parametrize("name", ["oracle", "text", "pos"])
 def test_cached_rollouts_equal_naive_rollouts(name):
     gen, disc, cond, s, reward_fn, fixed = rollout_case(name)
+    impls = {"cached": rollouts_cached, **REFERENCE_ROLLOUTS}
     q = {impl: rollout_rewards(gen, reward_fn, cond, s.tokens, s.mask, fixed, num_rollouts=3,
-                               generator=torch.Generator().manual_seed(2), impl=impl, max_rows=7)
-         for impl in ("cached", "per_prefix", "reencode", "prefix")}
+                               generator=torch.Generator().manual_seed(2), rollouts=fn, max_rows=7)
+         for impl, fn in impls.items()}
     assert all(torch.equal(q["cached"], q[impl]) for impl in ("per_prefix", "reencode", "prefix"))
     assert (q["cached"][s.mask] != 0).all() and (q["cached"][~s.mask] == 0).all()
     # The last real token's reward is D's score of the sequence itself.

@@ -117,13 +117,13 @@ def test_the_library_never_imports_tasks_and_has_no_import_loops():
         assert loop is None, "import loop: " + " -> ".join(loop)
 
 
-# Imports point down: a module imports only from its own layer or the layers before it. The package's __init__
-# (which registers the model classes with transformers' Auto classes) stands above them all.
+# Imports point down: a module imports only from its own layer or the layers before it. The packages' __init__ files
+# are not layered: seqgan's imports nothing, seqgan.models' registers the model classes with transformers.
 LAYERS = [
     ("seqgan.cli", "seqgan.data", "seqgan.vocab", "seqgan.sources", "seqgan.config", "seqgan.parallel", "seqgan.conllu"),
     ("seqgan.scoring",),                         # metrics, BLEU, protocols, significance, plots
     ("seqgan.models",),                          # G, D, CRF, HMM, latent models
-    ("seqgan.checkpoint", "seqgan.decoding"),    # loading runs; decoding with G and D together
+    ("seqgan.checkpoint", "seqgan.decoding", "seqgan.language_model"),  # loading runs; decoding with G and D; LM tasks' parts
     ("seqgan.training",),                        # losses, bridges, loops, the method registry
     ("seqgan.hub",),                             # sharing runs
 ]
@@ -143,9 +143,31 @@ def test_library_imports_point_down_the_layers():
               for name, path in sorted(modules.items()) for dep in sorted(seqgan_imports(path))
               if dep in modules and layer_of(dep) > layer_of(name)]
     assert not upward, "imports point up:\n" + "\n".join(upward)
+    # The reference rollouts are what the cached ones are tested and timed against: the library never runs them.
+    assert not [n for n, p in modules.items() if any(d.startswith("seqgan.training.reference_rollouts") for d in seqgan_imports(p))]
+    # Tasks sit above the library and beside each other: what two tasks share lives in the library.
+    tasks = {p.stem for p in (ROOT / "tasks").glob("*.py") if p.stem != "__init__"}
+    sideways = [f"tasks/{t}.py imports {dep}" for t in sorted(tasks) for dep in seqgan_imports(ROOT / "tasks" / f"{t}.py")
+                if dep.split(".")[:3] in [["seqgan", "tasks", u] for u in tasks] or dep.split(".")[:2] in [["tasks", u] for u in tasks]]
+    assert not sideways, "tasks import each other:\n" + "\n".join(sideways)
     # --help and every option check need the options alone: seqgan.config imports nothing of the library's layers
-    # above it (the package's own __init__ still registers the model classes on `import seqgan`).
+    # above it.
     assert seqgan_imports(modules["seqgan.config"]) <= {"seqgan.cli", "seqgan.cli.make_parser", "seqgan.cli.parse_strict"}
+
+
+def test_importing_the_options_loads_no_model_or_training_code():
+    # In a fresh interpreter (this one has imported everything): the package's own __init__ imports nothing either.
+    code = ("import sys, seqgan.config; print(sorted(m for m in sys.modules if m.startswith(('seqgan.models', "
+            "'seqgan.training', 'seqgan.scoring', 'seqgan.decoding'))))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert proc.stdout.strip() == "[]"
+    # What the package used to do on import now happens on `import seqgan.models`, and seqgan.<Name> still works.
+    code = ("import seqgan.models, seqgan; from transformers import AutoConfig; "
+            "print(*[type(AutoConfig.for_model(t)).__name__ for t in ('seqgan_tagger', 'seqgan_crf_tagger', "
+            "'seqgan_discriminator', 'seqgan_hmm_tagger', 'seqgan_latent', 'seqgan_bigram')], seqgan.TaggerGenerator.__name__)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert proc.stdout.split() == ["SeqGanTaggerConfig", "SeqGanCrfTaggerConfig", "SeqGanDiscriminatorConfig",
+                                   "SeqGanHmmTaggerConfig", "SeqGanLatentConfig", "BigramEnergyConfig", "TaggerGenerator"]
 
 
 def test_no_top_level_tasks_package_is_installed():

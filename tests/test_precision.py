@@ -7,6 +7,7 @@ from accelerate import Accelerator
 from accelerate.state import AcceleratorState
 from helpers import CASES, chi_square_ok, make_bigram, setup, structured
 
+from conftest import load_script
 from seqgan.config import GanArguments
 from seqgan.models.generator import icdf_sample
 from seqgan.training.bridges import BRIDGES, rescore
@@ -86,3 +87,26 @@ def test_mixed_precision_flag_is_checked():
     with pytest.raises(ValueError, match="--mixed_precision must be no, bf16 or fp16"):
         parse_args(["--task", "oracle", "--mixed_precision", "fp8"])
     assert GanArguments().disc_causal is False  # rollouts share D's prefix work only with --disc_causal
+
+
+def test_bf16_on_a_cpu_without_bf16_instructions_warns_once_with_the_measured_cost(monkeypatch, capsys):
+    import seqgan.cli as cli
+
+    # The detection reads /proc/cpuinfo's flags line: AMX and AVX-512 BF16 named, plain AVX-512 is "none".
+    xeon = "processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512bw\n"
+    assert cli.cpu_bf16_support(xeon) == "none"
+    assert cli.cpu_bf16_support(xeon.replace("avx512bw", "avx512bw avx512_bf16 amx_bf16")) == "amx_bf16, avx512_bf16"
+    assert cli.cpu_bf16_support("processor\t: 0\n") == "unknown"
+    assert cli.warn_slow_bf16("cpu", "bf16", support="amx_bf16") is None
+    assert cli.warn_slow_bf16("cpu", "no", support="none") is None and cli.warn_slow_bf16("cuda", "bf16", "none") is None
+    # train.py's accelerator on a CPU without them (detection mocked): one warning naming the set and the cost.
+    monkeypatch.setattr(cli, "cpu_bf16_support", lambda cpuinfo=None: "none")
+    train = load_script("train")
+    AcceleratorState._reset_state(reset_partial_state=True)
+    try:
+        precision = train.make_accelerator(1, "bf16").mixed_precision
+    finally:
+        AcceleratorState._reset_state(reset_partial_state=True)
+    err = capsys.readouterr().err
+    assert precision == "bf16" and err.count("warning: --mixed_precision bf16") == 1
+    assert "AVX512_BF16" in err and "1.7x slower" in err and "--mixed_precision no" in err

@@ -12,7 +12,7 @@ encoder is any `AutoModel` that takes `inputs_embeds` (its own word embeddings a
 a BERT encoder configured from scratch by default, a GPT-2 one for the causal variant, or a
 pretrained encoder loaded with `SeqGanDiscriminator.from_encoder(path, ...)`.
 For pos, each position also gets the word's embedding and byte-CNN features (as in the tagger).
-Saved with `save_pretrained` (config.json + model.safetensors); `import seqgan` registers the class.
+Saved with `save_pretrained` (config.json + model.safetensors); `import seqgan.models` registers the class.
 """
 
 from __future__ import annotations

@@ -22,6 +22,11 @@ from seqgan.models.latent import LatentGenerator, ae_loss
 from seqgan.training.loops import RealBatches, Run, param_groups, window_mean
 from seqgan.training.resume import load_state
 
+# ARAE's WGAN-GP on a trained AE's codes, 5 critic steps per G step, Adam at 1e-4 (beta_1 = 0.5) as in WGAN-GP and
+# ARAE: the text and oracle tasks' defaults for --method latent-gan.
+ARAE_RECIPE = {"adv_steps": 1000, "d_steps": 5, "g_steps": 1, "g_learning_rate": 1e-4, "d_learning_rate": 1e-4,
+               "gan_eval_every": 250, "gan_log_every": 50}
+
 
 def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """E[(||grad critic(x_hat)|| - 1)^2] at x_hat on random points between real and fake codes (B, L)."""

@@ -11,12 +11,9 @@ prefix length, so rows that are complete drop out of the batch (a view, not a co
 key/value entry overwrites a prefill entry no running row needs any more, so the cache stays T
 entries wide. No prefix is ever re-encoded and the generator is never copied.
 
-`rollouts_per_prefix` is the fair competitor, what an RNN implementation does: each prefix length is
-encoded once and all its N x B continuations run batched from that state (same chunking), but no
-prefill is shared across prefix lengths. `rollouts_naive` is the reference: every prefix of every
-rollout separately, re-encoding the whole sequence for each new token (mode="reencode"), or
-re-encoding each prefix once and then using a cache for its completion (mode="prefix").
-scripts/benchmark.py times the cached version against per_prefix and reencode.
+Its competitors and references (seqgan/training/reference_rollouts.py, which only the tests and
+scripts/benchmark.py import) draw the same completions other ways: per prefix length from its own
+state (what an RNN implementation does), or one (rollout, prefix) at a time.
 
 Every token is drawn by inverse-CDF sampling from a uniform u[n, L-1, b, position] drawn up front
 from the seeded generator, so a draw does not depend on how rows are batched: the cached and
@@ -42,7 +39,7 @@ def draw_uniforms(num_rollouts: int, B: int, T: int, generator: torch.Generator 
     return torch.rand(num_rollouts, T - 1, total, T, generator=generator, device=device)[:, :, ids]
 
 
-def _mask_completions(gen, comp: torch.Tensor, fixed_mask: torch.Tensor | None, rows: torch.Tensor):
+def mask_completions(gen, comp: torch.Tensor, fixed_mask: torch.Tensor | None, rows: torch.Tensor):
     """Mask of each completion (real tokens: the fixed mask, or up to the first EOS); pad after it."""
     cmask = gen.sequence_mask(comp, fixed_mask[rows] if fixed_mask is not None else None)
     return comp.masked_fill(~cmask, gen.pad_id), cmask
@@ -85,70 +82,10 @@ def rollouts_cached(gen, batch, tokens, mask, fixed_mask, u, max_rows: int | Non
             step_logits = gen.step(state, comp[r, pos - 1], pos, attn)  # (m, V)
             comp[r, pos] = icdf_sample(step_logits, u[n_idx[:m], l_idx[:m], b_idx[:m], pos])
         state["cache"].write_slot(None)
-        comp, cmask = _mask_completions(gen, comp, fixed_mask, b_idx)
+        comp, cmask = mask_completions(gen, comp, fixed_mask, b_idx)
         out_tok.append(comp.view(P, nc, B, T).transpose(0, 1))
         out_mask.append(cmask.view(P, nc, B, T).transpose(0, 1))
     return torch.cat(out_tok, 0), torch.cat(out_mask, 0)  # (N, T-1, B, T) each
-
-
-@torch.no_grad()
-def rollouts_per_prefix(gen, batch, tokens, mask, fixed_mask, u, max_rows: int | None = None):
-    """The same completions the way an RNN implementation (SeqGAN's) carries its state: for each prefix length,
-    encode the B prefixes once, then continue all N rollouts of all B sequences together from that state,
-    one step per position, in chunks of at most max_rows rows. The strongest competitor that does not share
-    the prefill across prefix lengths, batched and chunked exactly like `rollouts_cached`."""
-    N, P, B, T = u.shape
-    dev = tokens.device
-    out_tok = torch.empty(N, P, B, T, dtype=torch.long, device=dev)
-    out_mask = torch.empty(N, P, B, T, dtype=torch.bool, device=dev)
-    n_chunk = N if max_rows is None else max(1, min(N, max_rows // max(B, 1)))
-    for pre in range(P):
-        L = pre + 1
-        for n0 in range(0, N, n_chunk):
-            nc = min(n_chunk, N - n0)
-            state, _, _, _ = gen.start(batch, B)
-            logits = gen.prefill(state, tokens[:, :L + 1], mask[:, :L + 1], last_only=True)  # (B, V) of y_L
-            rows = torch.arange(B, device=dev).repeat(nc)  # (nc * B,): row j * B + b continues sequence b
-            state = gen.select_rows(state, rows)
-            comp = tokens[rows].clone()  # (nc * B, T)
-            n_idx = torch.arange(n0, n0 + nc, device=dev).repeat_interleave(B)
-            comp[:, L] = icdf_sample(logits[rows], u[n_idx, pre, rows, L])
-            for p in range(L + 1, T):
-                pos = torch.full((len(rows),), p, dtype=torch.long, device=dev)
-                step_logits = gen.step(state, comp[:, p - 1], pos, torch.ones(len(rows), p + 1, dtype=torch.long, device=dev))
-                comp[:, p] = icdf_sample(step_logits, u[n_idx, pre, rows, p])
-            comp, cmask = _mask_completions(gen, comp, fixed_mask, rows)
-            out_tok[n0:n0 + nc, pre], out_mask[n0:n0 + nc, pre] = comp.view(nc, B, T), cmask.view(nc, B, T)
-    return out_tok, out_mask
-
-
-@torch.no_grad()
-def rollouts_naive(gen, batch, tokens, mask, fixed_mask, u, mode: str = "reencode"):
-    """The same completions, one (rollout, prefix) at a time (the reference implementation)."""
-    if mode not in ("reencode", "prefix"):
-        raise ValueError(f"mode must be 'reencode' or 'prefix', got {mode!r}")
-    N, P, B, T = u.shape
-    dev = tokens.device
-    rows = torch.arange(B, device=dev)
-    out_tok = torch.empty(N, P, B, T, dtype=torch.long, device=dev)
-    out_mask = torch.empty(N, P, B, T, dtype=torch.bool, device=dev)
-    for n in range(N):
-        for pre in range(P):
-            L = pre + 1
-            comp = tokens.clone()
-            state, _, _, _ = gen.start(batch, B)
-            logits = gen.prefill(state, comp[:, :L + 1], mask[:, :L + 1], last_only=True)  # (B, V) of y_L
-            comp[:, L] = icdf_sample(logits, u[n, pre, :, L])
-            for p in range(L + 1, T):
-                if mode == "reencode":  # the whole sequence again, from scratch, for every new token
-                    state, _, _, _ = gen.start(batch, B)
-                    logits = gen.prefill(state, comp[:, :p + 1], torch.ones_like(mask[:, :p + 1]), last_only=True)
-                else:
-                    pos = torch.full((B,), p, dtype=torch.long, device=dev)
-                    logits = gen.step(state, comp[:, p - 1], pos, torch.ones(B, p + 1, dtype=torch.long, device=dev))
-                comp[:, p] = icdf_sample(logits, u[n, pre, :, p])
-            out_tok[n, pre], out_mask[n, pre] = _mask_completions(gen, comp, fixed_mask, rows)
-    return out_tok, out_mask
 
 
 @torch.no_grad()
@@ -186,21 +123,17 @@ def score_completions_shared(prefix_reward_fn: Callable, comp: torch.Tensor, cma
 
 @torch.no_grad()
 def rollout_rewards(gen, reward_fn: Callable, batch, tokens, mask, fixed_mask, num_rollouts: int,
-                    generator: torch.Generator | None = None, impl: str = "cached", max_rows: int | None = None,
-                    rows=None, prefix_reward_fn: Callable | None = None) -> torch.Tensor:
+                    generator: torch.Generator | None = None, rollouts: Callable = rollouts_cached,
+                    max_rows: int | None = None, rows=None, prefix_reward_fn: Callable | None = None) -> torch.Tensor:
     """Q (B, T): Q[b, t] = mean over rollouts of the reward of completions of y_b[:t+1]; the last real
     token gets the reward of the sequence itself; 0 at padding. With `prefix_reward_fn` (a causal D) the
     completions are scored sharing each prefix's encoding (score_completions_shared), else one by one.
     Twelve parameters: the samples (tokens, mask, fixed_mask, batch), the two scorers, and the rollouts' count, random
-    stream, global rows, memory bound and implementation, which the reference tests compare one by one."""
+    stream, global rows, memory bound and implementation (`rollouts`: rollouts_cached, or one of
+    seqgan.training.reference_rollouts.REFERENCE_ROLLOUTS, which the tests and the benchmark compare it with)."""
     B, T = tokens.shape
     u = draw_uniforms(num_rollouts, B, T, generator, tokens.device, rows)
-    if impl == "cached":
-        comp, cmask = rollouts_cached(gen, batch, tokens, mask, fixed_mask, u, max_rows)
-    elif impl == "per_prefix":
-        comp, cmask = rollouts_per_prefix(gen, batch, tokens, mask, fixed_mask, u, max_rows)
-    else:
-        comp, cmask = rollouts_naive(gen, batch, tokens, mask, fixed_mask, u, mode=impl)
+    comp, cmask = rollouts(gen, batch, tokens, mask, fixed_mask, u, max_rows)  # (N, T-1, B, T) each
     if prefix_reward_fn is not None:
         scores = score_completions_shared(prefix_reward_fn, comp, cmask)
     else:
