@@ -41,5 +41,10 @@ def main(argv: list[str] | None = None) -> Path:
     return path
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """The seqgan-build-tiny-model command (pyproject.toml [project.scripts]); `python scripts/build_tiny_model.py` runs the same."""
     run(main)
+
+
+if __name__ == "__main__":
+    cli()

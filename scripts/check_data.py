@@ -86,5 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failed else 0
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """The seqgan-check-data command (pyproject.toml [project.scripts]); `python scripts/check_data.py` runs the same."""
     run(lambda: sys.exit(main()))
+
+
+if __name__ == "__main__":
+    cli()

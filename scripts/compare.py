@@ -329,5 +329,10 @@ def main(argv: list[str] | None = None) -> str:
     return out
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """The seqgan-compare command (pyproject.toml [project.scripts]); `python scripts/compare.py` runs the same."""
     run(main)
+
+
+if __name__ == "__main__":
+    cli()

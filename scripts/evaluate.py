@@ -274,5 +274,10 @@ def main(argv: list[str] | None = None) -> dict | list[dict]:
     return metrics
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """The seqgan-evaluate command (pyproject.toml [project.scripts]); `python scripts/evaluate.py` runs the same."""
     run(main)
+
+
+if __name__ == "__main__":
+    cli()

@@ -18,6 +18,7 @@ Text and oracle tasks (unconditional G); one process.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import random
 import sys
@@ -75,7 +76,11 @@ def check_gan_options(gan_args: GanArguments) -> None:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    args, gan_args = parse_strict(make_parser((RatioArguments, GanArguments)), argv)
+    parser = make_parser((RatioArguments, GanArguments))
+    for action in parser._actions:  # --help lists the D options alone: the other GAN options are refused below
+        if action.dest in {f.name for f in fields(GanArguments)} - D_OPTIONS:
+            action.help = argparse.SUPPRESS
+    args, gan_args = parse_strict(parser, argv)
     check_gan_options(gan_args)
     if args.disc_from_generator and gan_args.disc_name_or_path:
         raise ValueError("--disc_from_generator and --disc_name_or_path both say where D starts; keep one.")
@@ -139,5 +144,10 @@ def main(argv: list[str] | None = None) -> dict:
     return result
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """The seqgan-fit-ratio command (pyproject.toml [project.scripts]); `python scripts/fit_ratio.py` runs the same."""
     run(main)
+
+
+if __name__ == "__main__":
+    cli()

@@ -144,5 +144,10 @@ def main(argv: list[str] | None = None) -> list[str]:
     return out
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """The seqgan-generate command (pyproject.toml [project.scripts]); `python scripts/generate.py` runs the same."""
     run(main)
+
+
+if __name__ == "__main__":
+    cli()

@@ -87,5 +87,10 @@ def main(argv: list[str] | None = None) -> dict:
     return result
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """The seqgan-score-text command (pyproject.toml [project.scripts]); `python scripts/score_text.py` runs the same."""
     run(main)
+
+
+if __name__ == "__main__":
+    cli()

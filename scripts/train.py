@@ -15,7 +15,8 @@ discriminator-only structured baseline (a CRF for pos, a bigram energy model for
     accelerate launch scripts/train.py --task pos --encoder_name_or_path bert-base-cased --report_to tensorboard
     accelerate launch --multi_gpu --num_processes 2 scripts/train.py --task pos   # 2 CPU processes
     python scripts/train.py my_config.yaml                             # options from a file
-    python scripts/train.py --help                                     # every option, grouped
+    python scripts/train.py --task pos --help                          # the options of a pos run, its defaults
+    python scripts/train.py --help_all                                 # every option, grouped
 
 Writes best/ and last/ checkpoints (with discriminator/ for GAN runs), metrics.jsonl and
 eval_test.json to --output_dir (layout in seqgan/checkpoint.py); --push_to_hub --hub_model_id user/name
@@ -132,7 +133,7 @@ def claim(accelerator: Accelerator, out_dir: Path, train_args) -> Path | None:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    data_args, model_args, train_args, gan_args, crf_args = parse_args(argv)
+    data_args, model_args, train_args, gan_args, crf_args = parse_args(argv, doc=__doc__)
     task = get_task(data_args.task)
     accelerator = make_accelerator(train_args.gradient_accumulation_steps, train_args.mixed_precision,
                                    train_args.report_to, Path(train_args.output_dir))
@@ -247,5 +248,10 @@ def train(task, accelerator, out_dir, hub_token, options: Options) -> dict:
     return results
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """The seqgan-train command (pyproject.toml [project.scripts]); `python scripts/train.py` runs the same."""
     run(main)
+
+
+if __name__ == "__main__":
+    cli()

@@ -4,14 +4,15 @@ The package itself imports nothing, so `--help` and option parsing (seqgan.confi
 `import seqgan.models` registers seqgan's own model classes (tagger, CRF tagger, HMM, discriminator, bigram and
 latent models) with transformers' Auto classes, so `AutoModel.from_pretrained(folder)` loads them without
 `trust_remote_code`; every seqgan loader (seqgan.checkpoint, the tasks) imports them itself. The classes below are
-also reachable as `seqgan.<Name>`, imported on first use.
+also reachable as `seqgan.<Name>`, imported on first use, and so is `seqgan.load` (tasks/api.py): a trained run of
+any method, ready to tag, sample or score.
 
     python -c "import seqgan.models; from transformers import AutoModel; print(AutoModel.from_pretrained('runs/pos-mle/best/generator'))"
 """
 
 from importlib import import_module
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 # seqgan.<Name> -> the module that defines it (PEP 562: imported when first asked for, not with the package).
 _EXPORTS = {
     "BigramEnergyModel": "seqgan.models.bigram", "BigramGenerator": "seqgan.models.bigram",
@@ -21,6 +22,7 @@ _EXPORTS = {
     "CausalGenerator": "seqgan.models.generator", "Generator": "seqgan.models.generator",
     "Samples": "seqgan.models.generator", "OracleLSTM": "seqgan.models.oracle", "SeqGanTagger": "seqgan.models.tagger",
     "SeqGanTaggerConfig": "seqgan.models.tagger", "TaggerGenerator": "seqgan.models.tagger",
+    "load": "seqgan.tasks.api",  # a trained run of any method, ready to tag, sample or score (tasks/api.py)
 }
 __all__ = sorted(_EXPORTS)
 

@@ -1,7 +1,7 @@
 """What every script shares at its edges: strict option parsing and errors without tracebacks.
 
     parser = make_parser(MyArguments)                  # allow_abbrev off, one help group per dataclass
-    (args,) = parse_strict(parser, argv)               # an unknown flag: usage, "did you mean", exit 2
+    (args,) = parse_strict(parser, argv)               # an unknown flag: one line, "did you mean", exit 2
     if __name__ == "__main__":
         run(main)                                      # a data or configuration error: one line, exit 1
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import os
 import sys
+import warnings
 from dataclasses import asdict
 from typing import Callable
 
@@ -32,8 +33,26 @@ def make_parser(dataclass_types, **kwargs) -> HfArgumentParser:
     return HfArgumentParser(dataclass_types, allow_abbrev=False, **kwargs)
 
 
-def parse_strict(parser: HfArgumentParser, argv: list[str] | None) -> tuple:
-    """The parser's dataclasses; unknown options end in argparse's usage line, a suggestion and exit status 2."""
+def renamed_flags(argv: list[str], renamed: dict[str, str]) -> list[str]:
+    """argv with each old flag name (`renamed`: old -> new) replaced by its new one; each old name used warns
+    (FutureWarning) saying what to write instead."""
+    out = []
+    for arg in argv:
+        flag, eq, value = arg.partition("=")
+        if flag in renamed:
+            warnings.warn(f"{flag} is deprecated and will be removed in seqgan 0.4: use {renamed[flag]} (the Hugging "
+                          "Face name, as in train.py).", FutureWarning, stacklevel=3)
+            arg = renamed[flag] + eq + value
+        out.append(arg)
+    return out
+
+
+def parse_strict(parser: HfArgumentParser, argv: list[str] | None, renamed: dict[str, str] | None = None) -> tuple:
+    """The parser's dataclasses; unknown options end in one line with a suggestion, and exit status 2. Not
+    argparse's error(), which prints the usage first: with every option of every group, that is 80 lines above the
+    one that matters. `renamed` (old -> new flag) keeps old names working, with a warning."""
+    if renamed:
+        argv = renamed_flags(list(sys.argv[1:] if argv is None else argv), renamed)
     *configs, rest = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
     if rest:
         known = [s for a in parser._actions for s in a.option_strings]
@@ -42,7 +61,7 @@ def parse_strict(parser: HfArgumentParser, argv: list[str] | None) -> tuple:
         for r in flags:
             close = difflib.get_close_matches(r.split("=")[0], known, n=1) if r.startswith("-") else []
             hints.append(r + (f" (did you mean {close[0]}?)" if close else ""))
-        parser.error(f"unrecognized arguments: {', '.join(hints)}; see --help for every option.")
+        parser.exit(2, f"{parser.prog}: error: unrecognized arguments: {', '.join(hints)}; --help lists the options.\n")
     return tuple(configs)
 
 

@@ -7,7 +7,8 @@ YAML/JSON file overrides those:
 
     python scripts/train.py --task pos --num_epochs 5
     python scripts/train.py my_run.yaml          # same keys as the flags
-    python scripts/train.py --help               # every option, grouped by dataclass
+    python scripts/train.py --task pos --help    # the options a pos run reads, with its defaults (seqgan/usage.py)
+    python scripts/train.py --help_all           # every option, grouped by dataclass
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Callable
 import yaml
 
 from seqgan.cli import make_parser, parse_strict
+from seqgan.usage import run_help
 
 # The choices of the options that pick a function from a dict. config imports nothing from the models or the training
 # code (so --help and option checks load neither); tests/test_config.py holds each tuple equal to its dict's keys.
@@ -188,7 +190,8 @@ class TrainArguments:
     overwrite_output_dir: bool = field(default=False, metadata={
         "help": "Replace the run already in --output_dir (its checkpoints, log and results are deleted first)."})
     method: str = field(default="mle", metadata={
-        "help": "mle: maximum likelihood. gan: adversarial training of G against a sequence discriminator (GanArguments). "
+        "help": f"What to train, one of {', '.join(METHODS)}. mle: maximum likelihood. gan: adversarial training of G "
+                "against a sequence discriminator (GanArguments). "
                 "crf: the discriminator-only baseline, a CRF (pos) or bigram energy model (text, oracle) (CrfArguments). "
                 "hmm (pos): a supervised HMM estimated by counting, decoded by Viterbi (the --hmm_* options). "
                 "random-code, ae, vae (text, oracle): generators decoding a code from a prior; latent-gan: a GAN over "
@@ -450,10 +453,12 @@ def _check_combinations(configs: tuple, given: set[str] = frozenset()) -> tuple:
 Defaults = Callable[[str, str], dict]  # (task, method) -> the task's defaults for that method
 
 
-def parse_args(argv: list[str] | None = None, defaults: Defaults | None = None) -> tuple[
+def parse_args(argv: list[str] | None = None, defaults: Defaults | None = None, doc: str | None = None) -> tuple[
         DataArguments, ModelArguments, TrainArguments, GanArguments, CrfArguments]:
     """Parse flags (or one YAML/JSON file) with `defaults(task, method)` applied first (seqgan.tasks.parse_args
-    passes the tasks' own). An unknown flag prints usage with a suggestion and exits 2; prefixes are not accepted."""
+    passes the tasks' own). An unknown flag prints one line with a suggestion and exits 2; prefixes are not accepted.
+    --help prints the page of the run asked about (seqgan/usage.py; `doc`, the script's docstring, gives its
+    description and examples); --help_all prints every option."""
     argv = list(sys.argv[1:] if argv is None else argv)
     defaults = defaults or (lambda task, method: {})
     parser = make_parser(CONFIG_CLASSES)
@@ -473,5 +478,13 @@ def parse_args(argv: list[str] | None = None, defaults: Defaults | None = None) 
     # The task and method decide the defaults, so read them first (this probe never prints help or errors).
     probe = make_parser((DataArguments, TrainArguments), add_help=False).parse_known_args(argv)[0]
     parser.set_defaults(**defaults(probe.task, probe.method))
+    if "--help_all" in argv:
+        parser.print_help()
+        parser.exit()
+    if "-h" in argv or "--help" in argv:  # the page of the run asked about: its task, method and bridge
+        parser.set_defaults(task=probe.task, method=probe.method)
+        run = parser.parse_known_args([a for a in argv if a not in ("-h", "--help")])[0]
+        print(run_help(parser, vars(run), doc), end="")
+        parser.exit()
     given = {a[2:].split("=", 1)[0] for a in argv if a.startswith("--")}
     return _check_combinations(parse_strict(parser, argv), given=given)

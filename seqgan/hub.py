@@ -85,16 +85,14 @@ the full results are in `eval_test.json`.
 ## Usage
 
 ```python
-import seqgan.models  # registers seqgan's model classes with transformers; no trust_remote_code needed
-from seqgan.checkpoint import load_checkpoint
-from seqgan.tasks import get_task
+import seqgan  # installed from its repository (pip install -e .); safetensors weights, no trust_remote_code
 
-gen, tokenizer, args = load_checkpoint("{repo_id}", get_task("{task}"))
+model = seqgan.load("{repo_id}")
 {usage}
 ```
 
 The parts load with plain transformers too, e.g. `AutoModel.from_pretrained("{repo_id}", subfolder="generator")`
-after `import seqgan`.
+after `import seqgan.models` (which registers seqgan's model classes with the Auto classes).
 
 ## Training configuration
 

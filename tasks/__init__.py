@@ -28,7 +28,7 @@ class Task(Protocol):
     DEFAULTS: dict[str, dict[str, Any]]
     SELECTION: dict[str, tuple[str, str] | None]
     # Model card: pipeline_tag, datasets, license, task_type, task_name, dataset_type, dataset_name, metrics
-    # {key: name}, attribution, usage (Python lines after load_checkpoint).
+    # {key: name}, attribution, usage (Python lines after `model = seqgan.load(repo_id)`).
     CARD: dict[str, Any]
     # scripts/compare.py: (header, metric key, format) per column, and what "D alone" is called here.
     COMPARE_COLUMNS: list[tuple[str, str, str]]
@@ -87,9 +87,10 @@ def selection(task, method: str) -> tuple[str, str] | None:
     return task.SELECTION[method] if method in task.SELECTION else task.SELECTION["all"]
 
 
-def parse_args(argv: list[str] | None = None):
-    """seqgan.config.parse_args with the tasks' defaults: what scripts/train.py parses."""
-    return _parse_args(argv, defaults=defaults)
+def parse_args(argv: list[str] | None = None, doc: str | None = None):
+    """seqgan.config.parse_args with the tasks' defaults: what scripts/train.py parses (`doc`: its docstring, for
+    --help)."""
+    return _parse_args(argv, defaults=defaults, doc=doc)
 
 
 def task_of(run_args: dict, where) -> Task:

@@ -84,7 +84,7 @@ CARD = {
     'dataset_name': 'SeqGAN oracle LSTM samples',
     'metrics': {'nll_oracle': 'NLL_oracle (nats/token)', 'nll_test': 'NLL_test (nats/token)'},
     'attribution': 'Trained on samples of the SeqGAN oracle LSTM (Yu et al., AAAI 2017; LantaoYu/SeqGAN). The upstream repository states no license; cite the paper.',
-    'usage': 'out = gen.sample(num_samples=5)   # (5, 20) oracle token ids\nprint(out.tokens)',
+    'usage': 'print(model.sample(5))  # five sequences of 20 oracle token ids',
 }
 # scripts/compare.py: columns (header, metric, format), and what "D alone" is for this task.
 COMPARE_COLUMNS = [("NLL_oracle ↓", "nll_oracle", "{:.3f}"), ("NLL_test ↓", "nll_test", "{:.3f}")]

@@ -82,7 +82,7 @@ CARD = {
     'dataset_config': 'en_ewt',
     'metrics': {'accuracy': 'UPOS accuracy', 'exact_match': 'Sentence exact match', 'unknown_word_accuracy': 'Accuracy on words unseen in training'},
     'attribution': 'Trained on Universal Dependencies English EWT v2.16 (annotations © Stanford University, text from the LDC English Web Treebank), licensed CC BY-SA 4.0: https://github.com/UniversalDependencies/UD_English-EWT. As a work trained on it, this model is shared under the same terms (CC BY-SA 4.0); attribute the treebank when you reuse it.',
-    'usage': 'print(get_task("pos").tag_sentences(gen, tokenizer, ["The dog barks ."]))\n# or on the command line:  python scripts/generate.py --checkpoint {repo_id} --sentence "The dog barks ."',
+    'usage': 'print(model.tag(["The dog barks."]))  # [[("The", "DET"), ("dog", "NOUN"), ...]]\n# or on the command line:  seqgan-generate --checkpoint {repo_id} --sentence "The dog barks."',
 }
 # scripts/compare.py: columns (header, metric, format), and what "D alone" is for this task.
 COMPARE_COLUMNS = [("UPOS acc.", "accuracy", "{:.2%}"), ("unknown words", "unknown_word_accuracy", "{:.2%}"),

@@ -84,7 +84,7 @@ CARD = {
     'dataset_name': 'MS-COCO captions (Texygen split)',
     'metrics': {'nll': 'NLL per token', 'bleu_5': 'Test-BLEU-5', 'self_bleu_5': 'Self-BLEU-5 (leave-one-out)'},
     'attribution': 'Trained on MS-COCO captions (Lin et al. 2014; Chen et al. 2015), CC BY 4.0, in the text-GAN benchmark preparation of Texygen (geek-ai/Texygen, MIT): data/image_coco.txt, test_coco.txt.',
-    'usage': 'out = gen.sample(num_samples=5, temperature=0.9)\nprint([tokenizer.decode(t[m].tolist()) for t, m in zip(out.tokens, out.mask)])',
+    'usage': 'print(model.sample(5, temperature=0.9))\nprint(model.score(["a man riding a horse on a beach ."]))  # log p(text) in nats',
 }
 # scripts/compare.py: columns (header, metric, format), and what "D alone" is for this task.
 COMPARE_COLUMNS = [("NLL ↓", "nll", "{:.3f}"), ("BLEU-2", "bleu_2", "{:.3f}"), ("BLEU-5", "bleu_5", "{:.3f}"),

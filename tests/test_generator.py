@@ -95,8 +95,8 @@ def test_missing_checkpoint_and_offline_hub_id_are_clear_errors(tmp_path):
 
 @pytest.mark.parametrize("encoder", ["transformer", "lstm"])
 def test_pos_sentence_states_do_not_depend_on_padding(encoder):
-    """A sentence padded in a batch of longer ones gets the states it gets alone (the BiLSTM packs its input,
-    so its backward direction starts at the last word, not at the padding)."""
+    """A sentence padded in a batch of longer ones gets the states it gets alone (the BiLSTM's backward direction
+    starts at the last word, not at the padding)."""
     task, tok, gen, batch = CASES["pos" if encoder == "transformer" else "pos-lstm"]()
     assert gen.model.config.sentence_encoder == encoder
     with torch.no_grad():
@@ -105,3 +105,25 @@ def test_pos_sentence_states_do_not_depend_on_padding(encoder):
         alone = gen.model.encode(batch["word_ids"][1:2, :n], batch["char_ids"][1:2, :n], batch["mask"][1:2, :n])
     assert n < batch["mask"].shape[1]
     assert torch.allclose(enc[1, :n], alone[0], atol=1e-5)
+
+
+def test_the_bilstm_equals_nn_lstm_over_a_packed_batch_in_values_and_gradients():
+    """The tagger's BiLSTM runs each direction over padded tensors (fused on a CPU); the reference is the packed
+    nn.LSTM it replaced, with the same weights: equal outputs at real positions, zeros at padding, equal gradients."""
+    from types import SimpleNamespace
+
+    from seqgan.models.tagger import BiLstmEncoder
+
+    torch.manual_seed(0)
+    enc = BiLstmEncoder(SimpleNamespace(hidden_size=16, word_vocab_size=10, num_layers=2, dropout=0.3)).eval()
+    lengths = torch.tensor([7, 3, 1, 5])
+    mask = torch.arange(7)[None, :] < lengths[:, None]  # (B, T)
+    x = torch.randn(4, 7, 16, requires_grad=True)
+    got = enc(inputs_embeds=x, attention_mask=mask.long()).last_hidden_state  # (B, T, 16)
+    packed = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+    ref, _ = torch.nn.utils.rnn.pad_packed_sequence(enc.lstm(packed)[0], batch_first=True, total_length=7)
+    assert torch.allclose(got, ref, atol=1e-6) and not got[~mask].any()
+    w = torch.randn_like(ref)
+    g_got = torch.autograd.grad((got * w).sum(), [x, *enc.lstm.parameters()])
+    g_ref = torch.autograd.grad((ref * w).sum(), [x, *enc.lstm.parameters()])
+    assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(g_got, g_ref))

@@ -120,7 +120,8 @@ def test_the_library_never_imports_tasks_and_has_no_import_loops():
 # Imports point down: a module imports only from its own layer or the layers before it. The packages' __init__ files
 # are not layered: seqgan's imports nothing, seqgan.models' registers the model classes with transformers.
 LAYERS = [
-    ("seqgan.cli", "seqgan.data", "seqgan.vocab", "seqgan.sources", "seqgan.config", "seqgan.parallel", "seqgan.conllu"),
+    ("seqgan.cli", "seqgan.data", "seqgan.vocab", "seqgan.sources", "seqgan.config", "seqgan.usage", "seqgan.parallel",
+     "seqgan.conllu"),
     ("seqgan.scoring",),                         # metrics, BLEU, protocols, significance, plots
     ("seqgan.models",),                          # G, D, CRF, HMM, latent models
     ("seqgan.checkpoint", "seqgan.decoding", "seqgan.language_model"),  # loading runs; decoding with G and D; LM tasks' parts
@@ -151,8 +152,10 @@ def test_library_imports_point_down_the_layers():
                 if dep.split(".")[:3] in [["seqgan", "tasks", u] for u in tasks] or dep.split(".")[:2] in [["tasks", u] for u in tasks]]
     assert not sideways, "tasks import each other:\n" + "\n".join(sideways)
     # --help and every option check need the options alone: seqgan.config imports nothing of the library's layers
-    # above it.
-    assert seqgan_imports(modules["seqgan.config"]) <= {"seqgan.cli", "seqgan.cli.make_parser", "seqgan.cli.parse_strict"}
+    # above it, and the help page (seqgan.usage) nothing of seqgan at all.
+    assert seqgan_imports(modules["seqgan.config"]) <= {"seqgan.cli", "seqgan.cli.make_parser", "seqgan.cli.parse_strict",
+                                                        "seqgan.usage", "seqgan.usage.run_help"}
+    assert not seqgan_imports(modules["seqgan.usage"])
 
 
 def test_importing_the_options_loads_no_model_or_training_code():
@@ -170,11 +173,31 @@ def test_importing_the_options_loads_no_model_or_training_code():
                                    "SeqGanHmmTaggerConfig", "SeqGanLatentConfig", "BigramEnergyConfig", "TaggerGenerator"]
 
 
-def test_no_top_level_tasks_package_is_installed():
-    proc = subprocess.run([sys.executable, "-c", "import importlib.util as u; print(u.find_spec('tasks'), "
-                           "u.find_spec('seqgan.tasks').origin)"], capture_output=True, text=True, check=True, cwd="/")
-    none, origin = proc.stdout.split()
-    assert none == "None" and origin == str(ROOT / "tasks" / "__init__.py")
+def test_no_top_level_tasks_or_scripts_package_is_installed():
+    proc = subprocess.run([sys.executable, "-c", "import importlib.util as u; print(u.find_spec('tasks'), u.find_spec('scripts'), "
+                           "u.find_spec('seqgan.tasks').origin, u.find_spec('seqgan.scripts').origin)"],
+                          capture_output=True, text=True, check=True, cwd="/")
+    none, none2, origin, origin2 = proc.stdout.split()
+    assert none == none2 == "None"
+    assert origin == str(ROOT / "tasks" / "__init__.py") and origin2 == str(ROOT / "scripts" / "__init__.py")
+
+
+def test_installing_puts_only_project_named_commands_on_path():
+    """Each script has a seqgan-<name> command that runs its cli(); no generic script file (train.py, evaluate.py)
+    is installed beside the interpreter, and no top-level `scripts` package exists."""
+    from importlib.metadata import distribution
+
+    dist = distribution("seqgan")
+    commands = {e.name: e for e in dist.entry_points if e.group == "console_scripts"}
+    scripts = {p.stem for p in (ROOT / "scripts").glob("*.py") if p.stem != "__init__"}
+    assert len(scripts) >= 10 and set(commands) == {"seqgan-" + s.replace("_", "-") for s in scripts}
+    assert all(e.value == f"seqgan.scripts.{e.name[7:].replace('-', '_')}:cli" for e in commands.values())
+    bin_dir = Path(sys.executable).parent
+    assert not [s for s in scripts if (bin_dir / f"{s}.py").exists()]
+    # The installed command runs the script: a typo gets the one-line error under the command's own name.
+    proc = subprocess.run([str(bin_dir / "seqgan-train"), "--task", "pos", "--learning_rte", "0.1"], capture_output=True,
+                          text=True, timeout=300, cwd="/")
+    assert proc.returncode == 2 and proc.stderr.startswith("seqgan-train: error: unrecognized arguments: --learning_rte")
 
 
 def test_threads_respect_the_users_setting():
@@ -322,3 +345,22 @@ def test_a_checkpoint_of_every_method_from_release_0_2_0_loads_and_decodes_as_it
     assert got == json.loads((RELEASE / "expected.json").read_text())[method]
     if method == "gan":
         assert load_discriminator(str(folder)).config.vocab_size == gen.vocab_size
+
+
+def test_no_function_takes_more_than_8_parameters_unless_its_docstring_says_why():
+    # A wide contract is a reader's cost: past 8 parameters the docstring must say why (it names the count or, for a
+    # transformers config, that each field is a keyword).
+    import ast
+
+    wide = []
+    for path in [*(ROOT / "seqgan").rglob("*.py"), *(ROOT / "tasks").glob("*.py"), *(ROOT / "scripts").glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            a = node.args
+            names = [x.arg for x in [*a.posonlyargs, *a.args, *a.kwonlyargs]] + [x.arg for x in (a.vararg, a.kwarg) if x]
+            n = len([x for x in names if x not in ("self", "cls")])
+            doc = ast.get_docstring(node) or ""
+            if n > 8 and not ("parameters" in doc.lower() or "config takes each of its fields" in doc):
+                wide.append(f"{path.relative_to(ROOT)}::{node.name} ({n} parameters)")
+    assert not wide, "functions wider than 8 parameters without a reason in their docstring:\n" + "\n".join(wide)

@@ -49,14 +49,14 @@ def test_model_card_metadata_parses_and_matches_eval_json(tmp_path):
     assert "universal_dependencies" in card.data.datasets
     got = {r.metric_type: r.metric_value for r in card.data.eval_results}
     assert got == {"accuracy": 0.9123, "exact_match": 0.45, "unknown_word_accuracy": 0.7}
-    assert "CC BY-SA 4.0" in card.text and 'load_checkpoint("me/pos-tagger"' in card.text
+    assert "CC BY-SA 4.0" in card.text and 'seqgan.load("me/pos-tagger")' in card.text
     assert "/somewhere" not in card.text  # local paths stay out of the card
 
 
 def test_dry_run_writes_the_complete_upload_folder(tmp_path, monkeypatch):
     run = make_run(tmp_path)
     monkeypatch.setattr(hub, "hub_api", lambda token: pytest.fail("a dry run must not contact the Hub"))
-    files = load_script("push_to_hub").main(["--checkpoint", str(run), "--repo_id", "me/pos-tagger", "--dry_run"])
+    files = load_script("push_to_hub").main(["--checkpoint", str(run), "--hub_model_id", "me/pos-tagger", "--dry_run"])
     assert set(files) == {"README.md", "args.json", "trainer_state.json", "eval_test.json", "generator/config.json",
                           "generator/model.safetensors", "generator/tokenizer.json", "generator/tokenizer_config.json"}
     # The folder it wrote is a loadable checkpoint, exactly like the run.
@@ -85,7 +85,7 @@ def test_push_creates_repo_and_uploads_one_commit(tmp_path, monkeypatch):
     api, tokens = FakeApi(), []
     monkeypatch.setattr(hub, "hub_api", lambda token: tokens.append(token) or api)
     monkeypatch.setenv("HF_TOKEN", "hf_test_token")
-    out = load_script("push_to_hub").main(["--checkpoint", str(run), "--repo_id", "me/pos-tagger", "--private",
+    out = load_script("push_to_hub").main(["--checkpoint", str(run), "--hub_model_id", "me/pos-tagger", "--hub_private",
                                            "--revision", "v1", "--commit_message", "first tagger"])
     assert tokens == ["hf_test_token"] and out == ["https://huggingface.co/me/pos-tagger/commit/abc"]
     assert api.calls[0] == ("create_repo", "me/pos-tagger", True, True)
@@ -95,19 +95,31 @@ def test_push_creates_repo_and_uploads_one_commit(tmp_path, monkeypatch):
     assert "README.md" in files and "generator/model.safetensors" in files and len(api.calls) == 3
 
 
+def test_the_old_flag_names_still_push_and_warn(tmp_path, monkeypatch):
+    run, api = make_run(tmp_path), FakeApi()
+    monkeypatch.setattr(hub, "hub_api", lambda token: api)
+    monkeypatch.setenv("HF_TOKEN", "hf_test_token")
+    with pytest.warns(FutureWarning) as caught:
+        load_script("push_to_hub").main(["--checkpoint", str(run), "--repo_id=me/pos-tagger", "--private"])
+    messages = [str(w.message) for w in caught]
+    assert any(m.startswith("--repo_id is deprecated") and "use --hub_model_id" in m for m in messages)
+    assert any(m.startswith("--private is deprecated") and "use --hub_private" in m for m in messages)
+    assert api.calls[0] == ("create_repo", "me/pos-tagger", True, True)  # the same push as with the new names
+
+
 def test_push_errors_are_clear(tmp_path, monkeypatch):
     run = make_run(tmp_path)
     push = load_script("push_to_hub").main
     monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.setattr("huggingface_hub.get_token", lambda: None)
     with pytest.raises(PermissionError, match="no Hugging Face token: set HF_TOKEN"):
-        push(["--checkpoint", str(run), "--repo_id", "me/pos-tagger"])
+        push(["--checkpoint", str(run), "--hub_model_id", "me/pos-tagger"])
     with pytest.raises(ValueError, match="must be 'user/name'"):
-        push(["--checkpoint", str(run), "--repo_id", "just-a-name", "--dry_run"])
+        push(["--checkpoint", str(run), "--hub_model_id", "just-a-name", "--dry_run"])
     with pytest.raises(ValueError, match="not a valid Hub repository id"):
-        push(["--checkpoint", str(run), "--repo_id", "me/bad name!", "--dry_run"])
+        push(["--checkpoint", str(run), "--hub_model_id", "me/bad name!", "--dry_run"])
     with pytest.raises(FileNotFoundError, match="holds no seqgan checkpoint"):
-        push(["--checkpoint", str(tmp_path), "--repo_id", "me/x", "--dry_run"])
+        push(["--checkpoint", str(tmp_path), "--hub_model_id", "me/x", "--dry_run"])
 
 
 def test_train_push_to_hub_fails_before_training_without_token(tmp_path, monkeypatch):
@@ -166,19 +178,35 @@ def runs_of_every_method(tmp_path_factory):
 
 @pytest.mark.parametrize("method", ["mle", "gan", "crf", "hmm", "random-code", "ae", "vae", "latent-gan"])
 def test_every_method_gets_a_card_a_dry_run_push_and_reloads(method, runs_of_every_method, monkeypatch):
+    import seqgan
     from seqgan.training.methods import METHODS
 
     run = runs_of_every_method / method
     monkeypatch.setattr(hub, "hub_api", lambda token: pytest.fail("a dry run must not contact the Hub"))
-    files = load_script("push_to_hub").main(["--checkpoint", str(run), "--repo_id", "me/x", "--dry_run",
+    files = load_script("push_to_hub").main(["--checkpoint", str(run), "--hub_model_id", "me/x", "--dry_run",
                                             "--dry_run_dir", str(run.parent / f"up-{method}")])
     assert "README.md" in files and "generator/model.safetensors" in files
     assert ("discriminator/model.safetensors" in files) == (method == "gan")
     card = ModelCard.load(run.parent / f"up-{method}" / "README.md")
     assert METHODS[method].description in card.text and method in card.data.tags
+    # The card's Python snippet runs as written, on the staged folder in place of the Hub id.
+    snippet = card.text.split("```python\n", 1)[1].split("```", 1)[0].replace('"me/x"', repr(str(run.parent / f"up-{method}")))
+    exec(compile(snippet, f"card of {method}", "exec"), {})
     task = get_task(json.loads((run / "args.json").read_text())["task"])
     gen, _, args = load_checkpoint(str(run.parent / f"up-{method}"), task)  # the staged folder is a checkpoint
     assert args["method"] == method and type(gen).__name__ == type(load_checkpoint(str(run), task)[0]).__name__
+    # ... and seqgan.load makes it ready to use, doing what the run itself does.
+    staged, original = seqgan.load(str(run.parent / f"up-{method}")), seqgan.load(str(run))
+    assert (staged.task, staged.method) == (original.task, method)
+    if staged.task == "pos":
+        assert staged.tag(["The dog barks."]) == original.tag(["The dog barks."])
+    else:
+        assert staged.sample(4, seed=0) == original.sample(4, seed=0)
+        texts = ["a dog sits on a bench .", "a man riding a horse on the beach ."]
+        torch.manual_seed(0)  # a latent run's score is an importance-sampled bound: the same draws for both
+        first = staged.score(texts)
+        torch.manual_seed(0)
+        assert first == original.score(texts) and all(s < 0 for s in first)
 
 
 def test_a_failure_while_staging_leaves_nothing_behind_and_a_retry_works(tmp_path, monkeypatch):
@@ -190,8 +218,8 @@ def test_a_failure_while_staging_leaves_nothing_behind_and_a_retry_works(tmp_pat
 
     monkeypatch.setattr(hub, "model_card", broken)  # the last step of staging: every file is copied by then
     with pytest.raises(OSError, match="planted"):
-        push(["--checkpoint", str(run), "--repo_id", "me/x", "--dry_run"])
+        push(["--checkpoint", str(run), "--hub_model_id", "me/x", "--dry_run"])
     assert sorted(p.name for p in run.iterdir()) == ["args.json", "best", "eval_test.json"]  # no hub_upload/, no debris
     monkeypatch.undo()
-    files = push(["--checkpoint", str(run), "--repo_id", "me/x", "--dry_run"])
+    files = push(["--checkpoint", str(run), "--hub_model_id", "me/x", "--dry_run"])
     assert "README.md" in files and (run / "hub_upload" / "README.md").is_file()

@@ -2,6 +2,7 @@
 checks, so the commands a reader copies are valid (they are parsed, not run)."""
 
 import ast
+import re
 import shlex
 
 import pytest
@@ -48,7 +49,7 @@ def test_docstring_usage_lines_parse(script):
     for argv in lines:
         if argv and argv[0].endswith((".yaml", ".json")):
             continue  # a config file the reader writes
-        if argv == ["--help"]:
+        if "--help" in argv or "--help_all" in argv:
             with pytest.raises(SystemExit) as e:
                 PARSE[script](module, argv)
             assert e.value.code == 0
@@ -56,3 +57,60 @@ def test_docstring_usage_lines_parse(script):
         result = PARSE[script](module, argv)
         if script == "benchmark":
             assert result == ["all"] or set(result) <= set(module.SECTIONS), argv
+
+
+SCRIPT = re.compile(r"^(?:scripts/(\w+)\.py|seqgan-([\w-]+))$")
+
+
+def fenced_commands(path) -> list[tuple[int, str, list[str]]]:
+    """(line number, script, argv) of every seqgan command in a ```bash block of a markdown file: `python
+    scripts/<name>.py ...`, `accelerate launch ... scripts/<name>.py ...` or `seqgan-<name> ...`, each part of a
+    `&&` / `|` chain alone; comments, continuation lines and optional [brackets] as in the docstrings above."""
+    out, block, pending = [], None, ""
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.startswith("```"):
+            block = n if block is None and line.strip() in ("```bash", "```sh") else None
+            continue
+        if block is None:
+            continue
+        if line.rstrip().endswith("\\"):  # a continuation line: the command goes on below
+            pending += line.rstrip()[:-1] + " "
+            continue
+        line, pending = pending + line, ""
+        for part in re.split(r"&&|\|\|?|;", line.replace("[", "").replace("]", "")):
+            words = shlex.split(part, comments=True)
+            for k, word in enumerate(words):
+                m = SCRIPT.match(word)
+                if m:
+                    argv = words[k + 1:]
+                    cut = next((i for i, w in enumerate(argv) if re.match(r"[0-9]?[<>]", w)), len(argv))  # redirections
+                    out.append((n, (m.group(1) or m.group(2)).replace("-", "_"), argv[:cut]))
+                    break
+    return out
+
+
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+def test_every_command_in_readme_and_the_docs_parses(doc):
+    """README's and the docs' commands name real options with valid values (parsed, not run)."""
+    commands = fenced_commands(doc)
+    assert commands or doc.name != "README.md"
+    modules, bad = {}, []
+    for line, script, argv in commands:
+        if script not in PARSE:
+            bad.append(f"{doc.name}:{line}: no script {script}")
+            continue
+        if argv and argv[0].endswith((".yaml", ".json")):
+            continue  # a config file the reader writes
+        module = modules.setdefault(script, load_script(script))
+        try:
+            if "--help" in argv or "--help_all" in argv or argv == ["-h"]:
+                with pytest.raises(SystemExit):
+                    PARSE[script](module, argv)
+            else:
+                PARSE[script](module, argv)
+        except (SystemExit, ValueError, OSError) as e:
+            bad.append(f"{doc.name}:{line}: {script} {' '.join(argv)}: {type(e).__name__} {e}")
+    assert not bad, "\n".join(bad)

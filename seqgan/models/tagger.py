@@ -101,6 +101,15 @@ class ByteCNN(nn.Module):
         return torch.cat(pooled, 1)[inverse].view(B, T, -1)  # (B, T, filters * kernels)
 
 
+def reverse_within(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """(B, T, d) -> (B, T, d): each row's first lengths[b] positions reversed, its padding left in place. Its own
+    inverse."""
+    T = x.shape[1]
+    pos = torch.arange(T, device=x.device)[None, :]  # (1, T)
+    idx = torch.where(pos < lengths[:, None], lengths[:, None] - 1 - pos, pos)  # (B, T)
+    return x.gather(1, idx[..., None].expand(-1, -1, x.shape[-1]))
+
+
 class BiLstmEncoder(nn.Module):
     """A BiLSTM with BertModel's calling convention (embeddings.word_embeddings; inputs_embeds, attention_mask ->
     last_hidden_state), so the taggers treat both encoders alike. Each direction has hidden_size // 2 units."""
@@ -117,13 +126,27 @@ class BiLstmEncoder(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor) -> BaseModelOutput:
-        T = inputs_embeds.shape[1]
-        lengths = attention_mask.sum(1).clamp(min=1).cpu()  # (B,): pack_padded_sequence wants them on the CPU
-        # Packing keeps the backward direction from reading the padding after each sentence's last word.
-        packed = nn.utils.rnn.pack_padded_sequence(self.dropout(inputs_embeds), lengths, batch_first=True,
-                                                   enforce_sorted=False)
-        out, _ = self.lstm(packed)
-        h, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=T)  # (B, T, d)
+        # The same function as nn.LSTM over a packed batch (the backward direction starts at each sentence's last
+        # word, never in its padding), computed as each layer's two directions over padded tensors: on a CPU, torch
+        # runs those as one fused oneDNN kernel, where a packed batch steps through time in Python-visible ops
+        # (scripts/benchmark.py pos times both, forward and backward: ms_bilstm, ms_bilstm_replaced). Its backward direction reads
+        # each sentence reversed within its length; outputs at padding are zeroed, as pad_packed_sequence leaves them.
+        lstm, mask = self.lstm, attention_mask.bool()
+        lengths = mask.sum(1)  # (B,)
+        B, H = inputs_embeds.shape[0], lstm.hidden_size
+        h0 = inputs_embeds.new_zeros(1, B, H)  # (1, B, H): one layer, one direction at a time
+        h = self.dropout(inputs_embeds)  # (B, T, d)
+        for layer in range(lstm.num_layers):
+            if layer > 0:
+                h = nn.functional.dropout(h, lstm.dropout, self.training)  # nn.LSTM's dropout between layers
+            outs = []
+            for sfx in (f"_l{layer}", f"_l{layer}_reverse"):
+                weights = [getattr(lstm, f"{w}{sfx}") for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+                x = h if not sfx.endswith("reverse") else reverse_within(h, lengths)
+                y = torch.lstm(x, (h0, h0), weights, True, 1, 0.0, self.training, False, True)[0]  # (B, T, H)
+                outs.append(y if not sfx.endswith("reverse") else reverse_within(y, lengths))
+            h = torch.cat(outs, -1)  # (B, T, 2H)
+        h = h * mask[..., None]  # (B, T, d): zero at padding
         return BaseModelOutput(last_hidden_state=self.dropout(h))
 
 

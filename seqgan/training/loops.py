@@ -159,7 +159,9 @@ def train_supervised(run: Run, raw_gen, objective, num_epochs: float, averager=N
     """Minimise `objective` over the training data (MLE, or a CRF loss), evaluating on dev every epoch
     (or --eval_every steps). With `averager`, the running average of the weights is what is evaluated."""
     acc, args = run.accelerator, run.train_args
-    optimizer = torch.optim.AdamW(param_groups(raw_gen, args.weight_decay), lr=args.learning_rate)
+    # fused: AdamW's update as one kernel over all parameters, not a loop of small tensor ops per parameter; the
+    # same update (scripts/benchmark.py pos times both: ms_adamw_step, ms_adamw_step_replaced).
+    optimizer = torch.optim.AdamW(param_groups(raw_gen, args.weight_decay), lr=args.learning_rate, fused=True)
     # --batch_size is the global batch (accelerate splits each batch across processes), so the
     # number of optimiser steps does not depend on how many processes run.
     steps_per_epoch = math.ceil(len(run.train_loader) / args.gradient_accumulation_steps)
