@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# A task's default command, this code against a previous release's, on one machine the same day (issue 36).
+# Per code: the first seed is timed alone with both threads (`accelerate launch scripts/train.py --task <task>`, the
+# README's command for pos; wall seconds of training + test evaluation in $R/<run>.seconds), one run after the other
+# on an idle machine, the release's first; the other seeds then run all at once at one thread each (their times
+# compare nothing). The release's code is `git archive`d into $R/release-code and run from there (PYTHONPATH), with its
+# task modules where it installed them (seqgan/tasks). Runs are named <task>-release-seed<k> and <task>-mle-seed<k>.
+# Then compare.py: each code's test figures, mean ± std over its seeds; for pos also the paired bootstrap over test
+# sentences of this code's runs against the release's (--baseline pos-release). Produces $R/compare_<task>_speed.md
+# and $R/timing.txt. A run whose eval_test.json exists is skipped.
+#
+#   SEQGAN_DATA_DIR=../shared/data bash experiments/speed.sh [--task pos] [--release 9d57569] [--seeds "42 43 44"] [runs_dir]
+#   SEQGAN_DATA_DIR=../shared/data bash experiments/speed.sh --task oracle --seeds 42 runs/oracle-speed
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TASK=pos
+RELEASE=9d57569
+SEEDS="42 43 44"
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --task) TASK=$2; shift 2 ;;
+    --release) RELEASE=$2; shift 2 ;;
+    --seeds) SEEDS=$2; shift 2 ;;
+    -*) echo "unknown option $1; usage: bash experiments/speed.sh [--task pos|text|oracle] [--release COMMIT] [--seeds \"42 43 44\"] [runs_dir]" >&2
+        exit 2 ;;
+    *) R=$1; shift ;;
+  esac
+done
+R=${R:-runs/$TASK-speed}
+mkdir -p "$R"
+R=$(cd "$R" && pwd)
+# The release's runs start in its own folder: a relative data path must not change meaning there.
+if [[ -n ${SEQGAN_DATA_DIR:-} ]]; then export SEQGAN_DATA_DIR; SEQGAN_DATA_DIR=$(cd "$SEQGAN_DATA_DIR" && pwd); fi
+HERE=$(pwd)
+if [[ ! -d $R/release-code ]]; then
+  mkdir -p "$R/release-code"
+  git archive "$RELEASE" | tar -x -C "$R/release-code"
+  ln -s ../tasks "$R/release-code/seqgan/tasks"
+fi
+code_of() { [[ $1 == "$TASK-release" ]] && echo "$R/release-code" || echo "$HERE"; }
+train() {  # train <name> <seed> [threads]: one run of the default command with this code
+  local name=$1 seed=$2 out="$R/$1-seed$2" code
+  code=$(code_of "$name")
+  [[ -f $out/eval_test.json ]] && return 0
+  local start end
+  start=$(date +%s.%N)
+  (cd "$code" && PYTHONPATH="$code" SEQGAN_NUM_THREADS=${3:-} accelerate launch --num_processes 1 scripts/train.py \
+    --task "$TASK" --seed "$seed" --output_dir "$out" > "$out.log" 2>&1)
+  end=$(date +%s.%N)
+  python -c "print(f'{$end - $start:.1f}')" > "$out.seconds"
+}
+first=${SEEDS%% *}
+for name in "$TASK-release" "$TASK-mle"; do train "$name" "$first"; done  # alone, both threads: the timed pair
+for seed in ${SEEDS#"$first"}; do
+  for name in "$TASK-release" "$TASK-mle"; do train "$name" "$seed" 1 & done
+done
+wait
+{
+  echo "seed $first, alone on $(nproc) cores: wall seconds of training + test evaluation"
+  for name in "$TASK-release" "$TASK-mle"; do echo "$name $(cat "$R/$name-seed$first.seconds")"; done
+  python -c "import sys; a, b = (float(open(f).read()) for f in sys.argv[1:]); print(f'release / this code: {a / b:.2f}x')" \
+    "$R/$TASK-release-seed$first.seconds" "$R/$TASK-mle-seed$first.seconds"
+} | tee "$R/timing.txt"
+paired=(); [[ $TASK == pos ]] && paired=(--baseline pos-release)  # the paired test over sentences is pos's
+python scripts/compare.py --task "$TASK" --runs_dir "$R" "${paired[@]}" --output "$R/compare_${TASK}_speed.md"
