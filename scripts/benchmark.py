@@ -51,7 +51,7 @@ class BenchmarkArguments:
     rollout_generator_flags: str = field(default="", metadata={
         "help": "rollout: time a fresh oracle generator built with these train.py model flags instead of "
                 "--oracle_checkpoint, e.g. '--num_layers 6 --hidden_size 256' (how the ratio scales with G's body)."})
-    steps: int = field(default=30, metadata={"help": "mle: timed training steps of each loop."})
+    steps: int = field(default=30, metadata={"help": "mle: timed training steps of each loop; pos: batches timed, spread over an epoch."})
     gan_rounds: int = field(default=5, metadata={"help": "gan: timed adversarial rounds per bridge."})
     precisions: str = field(default="no,bf16", metadata={
         "help": "matmul/mle/gan/peer: the --mixed_precision settings to time, in one run (comma-separated: no, bf16, fp16)."})
@@ -432,7 +432,9 @@ def bench_pos(args) -> dict:
     task, data, targs, tok, gen, encoded, lengths, batches_idx = _pos_run(args)
     pad = [len(b) * max(lengths[i] for i in b) / sum(lengths[i] for i in b) for b in batches_idx]  # padded / real
     collate, rows = task.collator(tok), encoded["train"]
-    batches = [{k: v.to(dev) for k, v in collate([rows[i] for i in b]).items()} for b in batches_idx[: args.steps]]
+    # --steps batches spread evenly over the epoch: the first ones alone are not a fair sample of its lengths
+    picked = batches_idx[:: max(1, len(batches_idx) // args.steps)][: args.steps]
+    batches = [{k: v.to(dev) for k, v in collate([rows[i] for i in b]).items()} for b in picked]
     tokens = sum(int(b["mask"].sum()) for b in batches) / len(batches)
     gen, acc = gen.to(dev).train(), _accelerator("no")
     opt = torch.optim.AdamW(param_groups(gen, targs.weight_decay), lr=targs.learning_rate, fused=True)  # as train_supervised
