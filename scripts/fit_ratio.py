@@ -77,8 +77,9 @@ def check_gan_options(gan_args: GanArguments) -> None:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = make_parser((RatioArguments, GanArguments))
+    refused = {f.name for f in fields(GanArguments)} - D_OPTIONS
     for action in parser._actions:  # --help lists the D options alone: the other GAN options are refused below
-        if action.dest in {f.name for f in fields(GanArguments)} - D_OPTIONS:
+        if action.dest in refused:
             action.help = argparse.SUPPRESS
     args, gan_args = parse_strict(parser, argv)
     check_gan_options(gan_args)

@@ -21,7 +21,7 @@ SUPERVISED_LOOP = ("mle", "gan", "crf", "random-code", "ae", "vae")  # train_sup
 POS_TAGGER = ("mle", "gan", "crf")  # the neural pos models: tagger and CRF over the same encoder
 
 # Where each option acts: (tasks, methods) of the runs that read it, None meaning every task or every method. An option
-# not named here acts in every run. tests/test_config.py holds the names to the option dataclasses' fields.
+# not named here acts in every run. tests/test_help.py holds the names to the option dataclasses' fields.
 SCOPE: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...] | None]] = {
     # data
     "test_size": (("oracle",), None),
@@ -66,18 +66,18 @@ SCOPE: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...] | None]] = {
     "num_negatives": (("pos",), ("crf",)),
     "bigram_smoothing": (LM, ("crf",)),
     **{name: (("pos",), ("hmm",)) for name in ("hmm_smoothing", "hmm_order", "hmm_suffix_length", "hmm_rare_max")},
+    # adversarial: both GANs (token-level and over a trained AE's codes), then the token-level GAN's own, then ARAE's own
+    **{name: (None, ("gan", "latent-gan")) for name in (
+        "init_from", "adv_steps", "d_steps", "g_steps", "g_learning_rate", "d_learning_rate", "gan_eval_every",
+        "gan_log_every")},
+    **{name: (None, ("gan",)) for name in (
+        "mle_pretrain_epochs", "bridge", "gan_loss", "d_pretrain_steps", "mle_weight", "baseline",
+        "baseline_decay", "entropy_coef", "cold_temperature", "cold_clip", "num_rollouts", "rollout_max_rows",
+        "dense_gamma", "gumbel_beta_max", "gumbel_schedule", "disc_name_or_path", "disc_causal", "disc_hidden_size",
+        "disc_layers", "disc_heads", "disc_ffn_size", "disc_dropout")},
+    "samples_per_input": (("pos",), ("gan",)),  # K samples per input sentence: conditional G only
+    **{name: (LM, ("latent-gan",)) for name in ("gp_weight", "latent_finetune_encoder")},
 }
-# adversarial: both GANs (token-level and over a trained AE's codes), then the token-level GAN's own, then ARAE's own
-SCOPE.update({name: (None, ("gan", "latent-gan")) for name in (
-    "init_from", "adv_steps", "d_steps", "g_steps", "g_learning_rate", "d_learning_rate", "gan_eval_every",
-    "gan_log_every")})
-SCOPE.update({name: (None, ("gan",)) for name in (
-    "mle_pretrain_epochs", "bridge", "gan_loss", "d_pretrain_steps", "mle_weight", "baseline",
-    "baseline_decay", "entropy_coef", "cold_temperature", "cold_clip", "num_rollouts", "rollout_max_rows",
-    "dense_gamma", "gumbel_beta_max", "gumbel_schedule", "disc_name_or_path", "disc_causal", "disc_hidden_size",
-    "disc_layers", "disc_heads", "disc_ffn_size", "disc_dropout")})
-SCOPE.update({name: (LM, ("latent-gan",)) for name in ("gp_weight", "latent_finetune_encoder")})
-SCOPE["samples_per_input"] = (("pos",), ("gan",))  # K samples per input sentence: conditional G only
 POLICY_GRADIENT = ("reinforce", "rollout", "dense")
 # Within --method gan, the options one bridge reads (seqgan/training/bridges.py; BridgeOptions).
 BRIDGE_SCOPE: dict[str, tuple[str, ...]] = {

@@ -69,7 +69,7 @@ class Model:
         self._need(("text", "oracle"), "score()", "a tagger's output is scored by scripts/evaluate.py")
         task = get_task(self.task)
         try:
-            rows = task.encode(Dataset.from_dict({"text": list(texts)}), self.tokenizer, self.generator)
+            rows = task.encode(Dataset.from_dict({"text": list(texts)}), self.tokenizer, self.generator).to_list()
         except DataError as e:  # it names a line and --max_length: say it in this call's terms
             if e.line is None:
                 raise
@@ -78,8 +78,7 @@ class Model:
         collate, out = task.collator(self.tokenizer), []
         self.generator.eval()
         for start in range(0, len(rows), batch_size):
-            batch = collate([rows[i] for i in range(start, min(start + batch_size, len(rows)))])
-            batch = {k: v.to(self.generator.device) for k, v in batch.items()}
+            batch = {k: v.to(self.generator.device) for k, v in collate(rows[start:start + batch_size]).items()}
             out += self.generator.token_logprobs(batch).sum(1).tolist()  # (B, T) -> (B,): zero at padding
         return out
 

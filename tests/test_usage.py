@@ -26,19 +26,32 @@ PARSE = {  # script -> how its main() parses argv, without running anything
 }
 
 
+SCRIPT = re.compile(r"^(?:scripts/(\w+)\.py|seqgan-([\w-]+))$")
+
+
+def commands(line: str) -> list[tuple[str, list[str]]]:
+    """(script, argv) of each seqgan command on one shell line: `python scripts/<name>.py ...`, `accelerate launch
+    ... scripts/<name>.py ...` or `seqgan-<name> ...`, each part of a `&&` / `|` chain alone, without comments,
+    redirections or the [brackets] of optional parts."""
+    out = []
+    for part in re.split(r"&&|\|\|?|;", line.replace("[", "").replace("]", "")):
+        words = shlex.split(part, comments=True)
+        for k, word in enumerate(words):
+            m = SCRIPT.match(word)
+            if m:
+                argv = words[k + 1:]
+                cut = next((i for i, w in enumerate(argv) if re.match(r"[0-9]?[<>]", w)), len(argv))  # redirections
+                out.append(((m.group(1) or m.group(2)).replace("-", "_"), argv[:cut]))
+                break
+    return out
+
+
 def usage_lines(script: str) -> list[list[str]]:
     """The argv of each `python scripts/<script>.py ...` / `accelerate launch ... scripts/<script>.py ...` line."""
     doc = ast.get_docstring(ast.parse((ROOT / "scripts" / f"{script}.py").read_text()))
     joined = doc.replace("\\\n", " ")  # continuation lines
-    out = []
-    path = f"scripts/{script}.py"
-    for line in joined.splitlines():
-        if path not in line or not line.strip().startswith(("python", "accelerate", "echo")):
-            continue  # prose
-        line = line.split("#")[0].split("|")[-1].replace("[", "").replace("]", "")  # comments, pipes, optional parts
-        words = shlex.split(line)
-        out.append(words[words.index(path) + 1:])
-    return out
+    return [argv for line in joined.splitlines() if line.strip().startswith(("python", "accelerate", "echo"))
+            for name, argv in commands(line) if name == script]
 
 
 @pytest.mark.parametrize("script", list(PARSE))
@@ -59,13 +72,9 @@ def test_docstring_usage_lines_parse(script):
             assert result == ["all"] or set(result) <= set(module.SECTIONS), argv
 
 
-SCRIPT = re.compile(r"^(?:scripts/(\w+)\.py|seqgan-([\w-]+))$")
-
-
 def fenced_commands(path) -> list[tuple[int, str, list[str]]]:
-    """(line number, script, argv) of every seqgan command in a ```bash block of a markdown file: `python
-    scripts/<name>.py ...`, `accelerate launch ... scripts/<name>.py ...` or `seqgan-<name> ...`, each part of a
-    `&&` / `|` chain alone; comments, continuation lines and optional [brackets] as in the docstrings above."""
+    """(line number, script, argv) of every seqgan command in a ```bash block of a markdown file (see `commands`),
+    continuation lines joined."""
     out, block, pending = [], None, ""
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if line.startswith("```"):
@@ -77,15 +86,7 @@ def fenced_commands(path) -> list[tuple[int, str, list[str]]]:
             pending += line.rstrip()[:-1] + " "
             continue
         line, pending = pending + line, ""
-        for part in re.split(r"&&|\|\|?|;", line.replace("[", "").replace("]", "")):
-            words = shlex.split(part, comments=True)
-            for k, word in enumerate(words):
-                m = SCRIPT.match(word)
-                if m:
-                    argv = words[k + 1:]
-                    cut = next((i for i, w in enumerate(argv) if re.match(r"[0-9]?[<>]", w)), len(argv))  # redirections
-                    out.append((n, (m.group(1) or m.group(2)).replace("-", "_"), argv[:cut]))
-                    break
+        out += [(n, script, argv) for script, argv in commands(line)]
     return out
 
 

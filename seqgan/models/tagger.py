@@ -129,8 +129,9 @@ class BiLstmEncoder(nn.Module):
         # The same function as nn.LSTM over a packed batch (the backward direction starts at each sentence's last
         # word, never in its padding), computed as each layer's two directions over padded tensors: on a CPU, torch
         # runs those as one fused oneDNN kernel, where a packed batch steps through time in Python-visible ops
-        # (scripts/benchmark.py pos times both, forward and backward: ms_bilstm, ms_bilstm_replaced). Its backward direction reads
-        # each sentence reversed within its length; outputs at padding are zeroed, as pad_packed_sequence leaves them.
+        # (scripts/benchmark.py pos times both, forward and backward: ms_bilstm, ms_bilstm_replaced). Its backward
+        # direction reads each sentence reversed within its length; outputs at padding are zeroed, as
+        # pad_packed_sequence leaves them.
         lstm, mask = self.lstm, attention_mask.bool()
         lengths = mask.sum(1)  # (B,)
         B, H = inputs_embeds.shape[0], lstm.hidden_size
@@ -140,11 +141,11 @@ class BiLstmEncoder(nn.Module):
             if layer > 0:
                 h = nn.functional.dropout(h, lstm.dropout, self.training)  # nn.LSTM's dropout between layers
             outs = []
-            for sfx in (f"_l{layer}", f"_l{layer}_reverse"):
+            for sfx, backward in ((f"_l{layer}", False), (f"_l{layer}_reverse", True)):
                 weights = [getattr(lstm, f"{w}{sfx}") for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
-                x = h if not sfx.endswith("reverse") else reverse_within(h, lengths)
+                x = reverse_within(h, lengths) if backward else h
                 y = torch.lstm(x, (h0, h0), weights, True, 1, 0.0, self.training, False, True)[0]  # (B, T, H)
-                outs.append(y if not sfx.endswith("reverse") else reverse_within(y, lengths))
+                outs.append(reverse_within(y, lengths) if backward else y)
             h = torch.cat(outs, -1)  # (B, T, 2H)
         h = h * mask[..., None]  # (B, T, d): zero at padding
         return BaseModelOutput(last_hidden_state=self.dropout(h))
