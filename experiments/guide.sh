@@ -27,7 +27,7 @@ L="accelerate launch --num_processes 1"
 # MLE's curve reaches past T = 1 on both tasks: a guided sample set can be more diverse than G's own at T = 1.
 declare -A TEMPS=([oracle]=0.5,0.6,0.7,0.8,0.9,1.0,1.05,1.1,1.2 [text]=0.7,0.8,0.9,1.0,1.1,1.2)
 declare -A GUIDE_TEMPS=([oracle]=0.9,1.0,1.1 [text]=0.8,1.0,1.2)
-declare -A G_OPTS=([oracle]="--num_epochs 6" [text]="")
+declare -A G_OPTS=([oracle]="--num_train_epochs 6" [text]="")
 chain() {
   local task=$1 seed=$2 g="$R/$1-mle-seed$2" d="$R/ratio-$1-seed$2"
   if [[ -n ${G_RUNS:-} && ! -e $g ]]; then  # G's own sweep is redone below over TEMPS, with the same sample seeds
@@ -58,7 +58,7 @@ export SEQGAN_NUM_THREADS=1
 for task in ${TASKS:-oracle}; do for seed in ${SEEDS:-42 43 44}; do chain "$task" "$seed" & done; done
 wait
 for task in ${TASKS:-oracle}; do
-  python scripts/compare.py --task "$task" --runs_dir "$R" --output "$R/compare_guide_$task.md"
+  python scripts/compare.py --task "$task" --runs_dir "$R" --output_file "$R/compare_guide_$task.md"
 done
 # D's calibration on held-out data (ratio.json of each seed) and, for the oracle, MLE's curve at the published
 # tuned-MLE point's NLL_oracle (8.28; Caccia et al. report NLL_test 8.06 there): mean ± std over seeds.

@@ -30,10 +30,10 @@ if [[ -z ${SKIP_LATENT:-} ]]; then
   for task in ${TASKS:-oracle text}; do for seed in ${SEEDS:-42}; do chain "$task" "$seed" & done; done
   wait
   for task in ${TASKS:-oracle text}; do
-    python scripts/compare.py --task "$task" --runs_dir "$R" --output "$R/compare_latent_$task.md"
+    python scripts/compare.py --task "$task" --runs_dir "$R" --output_file "$R/compare_latent_$task.md"
   done
 fi
 unset SEQGAN_NUM_THREADS
 $L scripts/train.py --task pos --method hmm --output_dir "$R/pos-hmm" > "$R/pos-hmm.log" 2>&1
 $L scripts/train.py --task pos --method hmm --hmm_order 3 --output_dir "$R/pos-hmm-trigram" > "$R/pos-hmm-trigram.log" 2>&1
-python scripts/compare.py --task pos --runs_dir "$R" --output "$R/compare_latent_pos.md"
+python scripts/compare.py --task pos --runs_dir "$R" --output_file "$R/compare_latent_pos.md"

@@ -40,7 +40,7 @@ grep '^# text = ' "$D/ud_en_ewt/en_ewt-ud-test.conllu" | sed 's/^# text = //' > 
 step tag-file "seqgan-generate --checkpoint runs/pos-mle --input_file $R/sentences.txt --output_file $R/tagged.conllu"
 step train-text 'accelerate launch scripts/train.py --task text'
 step sample-text "seqgan-generate --checkpoint runs/text-mle --num_samples 1000 --temperature 0.9 --output_file $R/samples.txt"
-step score-text "seqgan-score-text --hypotheses $R/samples.txt --references $D/coco/test_coco.txt --train $D/coco/image_coco.txt --output $R/scores.json"
+step score-text "seqgan-score-text --hypotheses $R/samples.txt --references $D/coco/test_coco.txt --train $D/coco/image_coco.txt --output_file $R/scores.json"
 step push-dry-run 'seqgan-push-to-hub --checkpoint runs/pos-mle --hub_model_id you/seqgan-pos-tagger --dry_run'
 {
   echo "| step | wall time | command |"

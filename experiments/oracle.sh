@@ -9,6 +9,7 @@
 #   BRIDGES="reinforce gumbel" NO_CRF=1 bash experiments/oracle.sh --seeds "42 43 44" runs/oracle   # a subset
 #   BRIDGES=cold NO_CRF=1 bash experiments/oracle.sh runs/oracle   # ColdGAN-style REINFORCE beside them
 #   BRIDGES=scratch NO_CRF=1 bash experiments/oracle.sh runs/oracle   # ScratchGAN-style dense rewards beside them
+#   COT=1 BRIDGES= NO_CRF=1 bash experiments/oracle.sh --seeds "42 43 44" runs/oracle   # CoT from each seed's MLE
 #
 # Seeds: --seed <each of --seeds> (initialisation, shuffling, dropout, sampling during training), --data_seed 1234
 # (dev/test oracle samples; test samples of every model use seed 1336, 10,000 of them). Every seed's chain runs in
@@ -34,6 +35,12 @@ chain() {
     [[ -f $out/eval_test.json ]] || $L scripts/train.py --task oracle --method gan --init_from "$g" ${BRIDGE_OPTS[$b]} \
       --seed "$seed" --output_dir "$out" > "$out.log" 2>&1
   done
+  if [[ -n ${COT:-} ]]; then  # CoT (seqgan/training/cot.py) from the same MLE run, and its own temperature curve
+    local cot="$R/oracle-cot-seed$seed"
+    [[ -f $cot/eval_test.json ]] || $L scripts/train.py --task oracle --method cot --init_from "$g" --seed "$seed" \
+      --output_dir "$cot" > "$cot.log" 2>&1
+    [[ -f $cot/sweep_test.json ]] || python scripts/evaluate.py --checkpoint "$cot" --temperatures "$TEMPS" >> "$cot.log" 2>&1
+  fi
   if [[ -z ${NO_CRF:-} ]]; then
     local crf="$R/oracle-crf-nll-seed$seed"
     [[ -f $crf/eval_test.json ]] || $L scripts/train.py --task oracle --method crf --seed "$seed" --output_dir "$crf" > "$crf.log" 2>&1
@@ -43,4 +50,4 @@ chain() {
 export SEQGAN_NUM_THREADS=1
 for seed in $SEEDS; do chain "$seed" & done
 wait
-python scripts/compare.py --task oracle --runs_dir "$R" --output "$R/compare_oracle.md" --plot "$R/oracle-sweep.png"
+python scripts/compare.py --task oracle --runs_dir "$R" --output_file "$R/compare_oracle.md" --plot "$R/oracle-sweep.png"

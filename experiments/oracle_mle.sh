@@ -23,7 +23,7 @@ for c in $CONFIGS; do
   out="$RUNS/$c-seed42"
   [[ -f $out/eval_test.json ]] && continue  # done already: the sweep resumes where it stopped
   # shellcheck disable=SC2086  # ARGS values are option lists
-  python scripts/train.py --task oracle --seed 42 --num_epochs 30 --early_stopping_patience 3 ${ARGS[$c]} \
+  python scripts/train.py --task oracle --seed 42 --num_train_epochs 30 --early_stopping_patience 3 ${ARGS[$c]} \
     --output_dir "$out" --overwrite_output_dir
 done
 python - "$RUNS" <<'EOF'

@@ -58,10 +58,10 @@ rerank() {  # G + D: the MLE tagger's greedy output and 8 samples, the one D sco
   local g=$1 d=$2 sir=${3:-} name
   name=$(basename "$d")
   local E=(python scripts/evaluate.py --num_candidates 8 --checkpoint "$g" --rerank_with "$d")
-  [[ -f $g/eval_test_rerank_$name.json ]] || "${E[@]}" --output "$g/eval_test_rerank_$name.json"
-  [[ -f $g/eval_test_rerank-poe_$name.json ]] || "${E[@]}" --rerank_lambda "$LAMBDAS" --output "$g/eval_test_rerank-poe_$name.json"
+  [[ -f $g/eval_test_rerank_$name.json ]] || "${E[@]}" --output_file "$g/eval_test_rerank_$name.json"
+  [[ -f $g/eval_test_rerank-poe_$name.json ]] || "${E[@]}" --rerank_lambda "$LAMBDAS" --output_file "$g/eval_test_rerank-poe_$name.json"
   [[ -z $sir || -f $g/eval_test_rerank-sir_$name.json ]] || "${E[@]}" --rerank_method sir --rerank_lambda "$LAMBDAS" \
-    --output "$g/eval_test_rerank-sir_$name.json"
+    --output_file "$g/eval_test_rerank-sir_$name.json"
   return 0
 }
 chain() {
@@ -100,4 +100,4 @@ for seed in $SEEDS; do chain "$seed" & pids+=($!); done
 [[ -f $R/pos-hmm/eval_test.json ]] || $L scripts/train.py --task pos $SUBSET --method hmm --output_dir "$R/pos-hmm" \
   > "$R/pos-hmm.log" 2>&1
 for p in "${pids[@]}"; do wait "$p" || { echo "a seed's chain failed: see the logs in $R" >&2; exit 1; }; done
-python scripts/compare.py --task pos --runs_dir "$R" --baseline pos-mle --output "$R/compare_pos.md"
+python scripts/compare.py --task pos --runs_dir "$R" --baseline pos-mle --output_file "$R/compare_pos.md"

@@ -16,12 +16,12 @@ RUNS=${1:-runs/pos-mle-sweep}
 T="--sentence_encoder transformer"
 L="--sentence_encoder lstm"
 declare -A ARGS=(
-  [e6]="$T --word_dropout 0.1 --num_epochs 6 --average_weights false"
-  [e16]="$T --word_dropout 0.1 --num_epochs 16 --average_weights false"
-  [e16-avg]="$T --word_dropout 0.1 --num_epochs 16 --average_weights true"
-  [e16-avg-wd25]="$T --word_dropout 0.25 --num_epochs 16 --average_weights true"
-  [e16-avg-lstm]="$L --word_dropout 0.1 --num_epochs 16 --average_weights true"
-  [e16-avg-lstm-wd25]="$L --word_dropout 0.25 --num_epochs 16 --average_weights true"
+  [e6]="$T --word_dropout 0.1 --num_train_epochs 6 --average_weights false"
+  [e16]="$T --word_dropout 0.1 --num_train_epochs 16 --average_weights false"
+  [e16-avg]="$T --word_dropout 0.1 --num_train_epochs 16 --average_weights true"
+  [e16-avg-wd25]="$T --word_dropout 0.25 --num_train_epochs 16 --average_weights true"
+  [e16-avg-lstm]="$L --word_dropout 0.1 --num_train_epochs 16 --average_weights true"
+  [e16-avg-lstm-wd25]="$L --word_dropout 0.25 --num_train_epochs 16 --average_weights true"
 )
 CONFIGS=${CONFIGS-e6 e16 e16-avg e16-avg-wd25 e16-avg-lstm e16-avg-lstm-wd25}  # CONFIGS= (empty) only rewrites sweep.md
 for c in $CONFIGS; do
@@ -37,7 +37,7 @@ rows = []
 for f in sorted(Path(sys.argv[1]).glob("*/eval_test.json")):
     r, a = json.loads(f.read_text()), json.loads((f.parent / "args.json").read_text())
     rows.append((r["dev/accuracy"], f.parent.name, a.get("sentence_encoder", "transformer"), a["word_dropout"],
-                 r["best_step"], a["num_epochs"], a.get("average_weights", False), r["test/accuracy"],
+                 r["best_step"], a["num_train_epochs"], a.get("average_weights", False), r["test/accuracy"],
                  r["test/unknown_word_accuracy"], r["train_time_s"]))
 lines = ["| run | encoder | word dropout | epochs | averaged | best step | dev UPOS ↑ | test UPOS | test unknown words "
          "| train s |", "|---|---|---|---|---|---|---|---|---|---|"]

@@ -62,4 +62,4 @@ wait
     "$R/$TASK-release-seed$first.seconds" "$R/$TASK-mle-seed$first.seconds"
 } | tee "$R/timing.txt"
 paired=(); [[ $TASK == pos ]] && paired=(--baseline pos-release)  # the paired test over sentences is pos's
-python scripts/compare.py --task "$TASK" --runs_dir "$R" "${paired[@]}" --output "$R/compare_${TASK}_speed.md"
+python scripts/compare.py --task "$TASK" --runs_dir "$R" "${paired[@]}" --output_file "$R/compare_${TASK}_speed.md"

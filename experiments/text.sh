@@ -10,6 +10,7 @@
 #   SEQGAN_DATA_DIR=../shared/data bash experiments/text.sh [--seeds "42 43 44"] [runs_dir]
 #   BRIDGES="reinforce cold" NO_CRF=1 bash experiments/text.sh --seeds 42 runs/text     # a subset
 #   BRIDGES= NO_CRF=1 bash experiments/text.sh        # G alone: MLE, its temperature curve and greedy decoding
+#   COT=1 BRIDGES= NO_CRF=1 bash experiments/text.sh --seeds "42 43 44" runs/text   # CoT from each seed's MLE
 #   NOMLE=1 bash experiments/text.sh      # also the earlier GAN defaults (G learning rate 1e-4, no MLE term)
 #   PROTOCOL=texygen BRIDGES=reinforce NO_CRF=1 bash experiments/text.sh --seeds "42 43 44" runs/text-texygen
 #       # measured as Texygen measures (seqgan/scoring/protocols.py): MLE and SeqGAN's recipe beside its published rows
@@ -35,7 +36,7 @@ chain() {
   [[ -f $g/sweep_test.json ]] || python scripts/evaluate.py --checkpoint "$g" --temperatures "$TEMPS" >> "$g.log" 2>&1
   # MLE's dev NLL over temperature (500 samples each: only the NLL is read): is T = 1 the temperature dev prefers?
   [[ -f $g/sweep_dev.json ]] || python scripts/evaluate.py --checkpoint "$g" --split dev --temperatures 0.9,1.0,1.1,1.2 \
-    --num_eval_samples 500 --output "$g/sweep_dev" >> "$g.log" 2>&1
+    --num_eval_samples 500 --output_file "$g/sweep_dev" >> "$g.log" 2>&1
   [[ -f $g/eval_test_greedy.json ]] || python scripts/evaluate.py --checkpoint "$g" --greedy --num_eval_samples 100 >> "$g.log" 2>&1
   for b in $BRIDGES; do
     local out="$R/text-gan-$b-seed$seed"
@@ -43,6 +44,12 @@ chain() {
     [[ -f $out/eval_test.json ]] || $L scripts/train.py --task text --protocol "$PROTOCOL" --method gan --init_from "$g" ${BRIDGE_OPTS[$b]} \
       --seed "$seed" --output_dir "$out" > "$out.log" 2>&1
   done
+  if [[ -n ${COT:-} ]]; then  # CoT (seqgan/training/cot.py) from the same MLE run, and its own temperature curve
+    local cot="$R/text-cot-seed$seed"
+    [[ -f $cot/eval_test.json ]] || $L scripts/train.py --task text --protocol "$PROTOCOL" --method cot --init_from "$g" --seed "$seed" \
+      --output_dir "$cot" > "$cot.log" 2>&1
+    [[ -f $cot/sweep_test.json ]] || python scripts/evaluate.py --checkpoint "$cot" --temperatures "$TEMPS" >> "$cot.log" 2>&1
+  fi
   if [[ -z ${NO_CRF:-} ]]; then
     local crf="$R/text-crf-nll-seed$seed"
     [[ -f $crf/eval_test.json ]] || $L scripts/train.py --task text --protocol "$PROTOCOL" --method crf --seed "$seed" --output_dir "$crf" > "$crf.log" 2>&1
@@ -56,6 +63,6 @@ wait
 read -r TRAIN_TXT TEST_TXT < <(python -c "from seqgan.data import resolve_data_file as f
 print(f('coco/image_coco.txt'), f('coco/test_coco.txt'))")
 [[ -f $R/data_train_captions.json ]] || python scripts/score_text.py --protocol "$PROTOCOL" --hypotheses "$TRAIN_TXT" --references "$TEST_TXT" \
-  --output "$R/data_train_captions.json" > /dev/null
-python scripts/compare.py --task text --runs_dir "$R" --data_scores "$R/data_train_captions.json" --output "$R/compare_text.md" \
+  --output_file "$R/data_train_captions.json" > /dev/null
+python scripts/compare.py --task text --runs_dir "$R" --data_scores "$R/data_train_captions.json" --output_file "$R/compare_text.md" \
   --plot "$R/text-sweep.png"

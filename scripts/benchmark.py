@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Benchmarks: time seqgan's hot paths and check each against a reference in the same run.
 
-    python scripts/benchmark.py all --output runs/benchmark.json   # every section below, one JSON report + table
+    python scripts/benchmark.py all --output_file runs/benchmark.json   # every section below, one JSON report + table
     python scripts/benchmark.py matmul pos   # the default pos step profiled: parts' shares, padding, dev evaluation
     python scripts/benchmark.py mle       # MLE tokens/s: the shipped training step vs a plain PyTorch loop, fp32 and bf16
     python scripts/benchmark.py peer      # the rollout G step with TextGAN-PyTorch's generator size (published: 22.2 s)
@@ -10,7 +10,7 @@
     python scripts/benchmark.py bleu      # test-BLEU-2..5 and self-BLEU-2..5 at 10,000 samples, vs nltk
     python scripts/benchmark.py viterbi   # CRF Viterbi sentences/s
 
-Each section prints its figures; all of them go into one JSON report (--output, written atomically)
+Each section prints its figures; all of them go into one JSON report (--output_file, written atomically)
 and a markdown table. Model sections report achieved GFLOP/s (FLOPs counted by torch's
 FlopCounterMode over one untimed repetition) beside a float32 matmul timed in the same run, so the
 reader sees how close to the machine's limit each runs. Sections that time several precisions (matmul,
@@ -33,12 +33,12 @@ from pathlib import Path
 import torch
 
 from seqgan.checkpoint import write_json_atomic, write_text_atomic
-from seqgan.cli import cpu_bf16_support, make_parser, quiet_libraries, run
+from seqgan.cli import OUTPUT_RENAMED, cpu_bf16_support, make_parser, quiet_libraries, renamed_flags, run
 
 
 @dataclass
 class BenchmarkArguments:
-    output: str = field(default="runs/benchmark.json", metadata={"help": "JSON report (a .md table is written beside it)."})
+    output_file: str = field(default="runs/benchmark.json", metadata={"help": "JSON report (a .md table is written beside it)."})
     data_dir: str | None = field(default=None, metadata={"help": "Data folder (default: $SEQGAN_DATA_DIR)."})
     seed: int = field(default=0, metadata={"help": "Seed for every sampled input."})
     nltk_check: int = field(default=20, metadata={"help": "bleu: hypotheses re-scored with nltk to check exactness."})
@@ -508,7 +508,7 @@ def bench_pos(args) -> dict:
     out["s_dev_evaluation"] = _timed(lambda: evaluate_split(ev, gen, "dev", loader=loader), 1, dev, warmup=False)
     out["s_dev_greedy_decoding"] = _timed(lambda: task.predict(gen, loader, acc), 1, dev, warmup=False)
     out["s_dev_teacher_forced_nll"] = _timed(lambda: teacher_forced_nll(gen, loader, acc), 1, dev, warmup=False)
-    steps = math.ceil(targs.num_epochs * len(batches_idx))
+    steps = math.ceil(targs.num_train_epochs * len(batches_idx))
     evals = math.ceil(steps / (targs.eval_every or len(batches_idx)))
     out.update({"run_steps": steps, "run_dev_evaluations": evals,
                 "run_implied_training_s": steps * t_step + evals * out["s_dev_evaluation"]})
@@ -596,7 +596,7 @@ def in_processes(name: str, args) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         for p in _precisions(args):
             report = Path(tmp) / f"{p}.json"
-            subprocess.run([sys.executable, __file__, name, *flags, "--precisions", p, "--output", str(report)],
+            subprocess.run([sys.executable, __file__, name, *flags, "--precisions", p, "--output_file", str(report)],
                            check=True, stdout=subprocess.DEVNULL)  # its figures still print on stderr
             out.update(json.loads(report.read_text())["sections"][name])
     ps = _precisions(args)
@@ -606,7 +606,8 @@ def in_processes(name: str, args) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    args, rest = make_parser(BenchmarkArguments).parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
+    args, rest = make_parser(BenchmarkArguments).parse_args_into_dataclasses(
+        args=renamed_flags(list(sys.argv[1:] if argv is None else argv), OUTPUT_RENAMED), return_remaining_strings=True)
     names = list(SECTIONS) if rest == ["all"] else rest
     unknown = [n for n in names if n not in SECTIONS]
     if not names or unknown:
@@ -620,9 +621,9 @@ def main(argv: list[str] | None = None) -> dict:
         several = name in PER_PRECISION and len(_precisions(args)) > 1
         report["sections"][name] = in_processes(name, args) if several else SECTIONS[name](args)
     report["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
-    write_json_atomic(args.output, report)
+    write_json_atomic(args.output_file, report)
     table = markdown(report)
-    write_text_atomic(os.path.splitext(args.output)[0] + ".md", table + "\n")
+    write_text_atomic(os.path.splitext(args.output_file)[0] + ".md", table + "\n")
     print(table)
     return report
 

@@ -2,7 +2,7 @@
 """One markdown table of every method on a task, from the runs' evaluation JSONs, ready for README.
 
     python scripts/compare.py --task pos                     # all runs/*/eval_test*.json of pos
-    python scripts/compare.py --task oracle --runs_dir runs --output runs/compare_oracle.md
+    python scripts/compare.py --task oracle --runs_dir runs --output_file runs/compare_oracle.md
 
 Rows: each run's eval_test.json (best/, and last/ for GAN runs), plus any eval_test_greedy*.json
 (Viterbi / greedy decoding), eval_test_prior*.json (a latent model on N(0, I) codes), eval_test_rerank*.json
@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from seqgan.checkpoint import run_dir, write_text_atomic
-from seqgan.cli import make_parser, parse_strict, run
+from seqgan.cli import OUTPUT_RENAMED, make_parser, parse_strict, run
 from seqgan.scoring.frontier import curve_gap
 from seqgan.scoring.metrics import named_bleu
 from seqgan.scoring.plots import plot_sweep
@@ -46,7 +46,7 @@ from seqgan.training.methods import FAMILY_ORDER, METHODS
 class CompareArguments:
     task: str = field(metadata={"help": "pos, oracle or text."})
     runs_dir: str = field(default="runs", metadata={"help": "Folder of run folders to collect."})
-    output: str | None = field(default=None, metadata={"help": "Also write the table to this markdown file."})
+    output_file: str | None = field(default=None, metadata={"help": "Also write the table to this markdown file."})
     plot: str | None = field(default=None, metadata={
         "help": "oracle, text: also draw the MLE baseline's temperature curve of every seed (their sweep_test.json) and "
                 "every GAN and G + D row at its own temperature, on the task's sweep axes, to this PNG."})
@@ -98,7 +98,8 @@ def collect(runs_dir: Path, task: str) -> list[tuple[str, dict]]:
             best["mle_curve"] = own_curve
         last = {k[10:]: v for k, v in res.items() if k.startswith("last/test/")}
         group = [(describe(folder.name, res, "best"), best)]
-        if res.get("method") in ("gan", "latent-gan") and last and any(last.get(k) != best.get(k) for _, k, _ in get_task(task).COMPARE_COLUMNS):
+        adversarial = METHODS[res.get("method", "mle")].family == "GAN"  # GANs and CoT: best/ and last/, gaps to G's curve
+        if adversarial and last and any(last.get(k) != best.get(k) for _, k, _ in get_task(task).COMPARE_COLUMNS):
             group.append((describe(folder.name, res, "last"), last))  # only when a dev metric picked another step
         extras = [folder.glob(f"eval_test_{k}*.json") for k in ("greedy", "prior", "rerank", "guide")]
         for extra in [p for found in extras for p in sorted(found)]:
@@ -113,7 +114,7 @@ def collect(runs_dir: Path, task: str) -> list[tuple[str, dict]]:
         if res.get("method") in ("crf", "hmm"):  # D alone starts from no generator: its seed's MLE curve
             for _, m in group:
                 add_gaps(m, task, same_seed_mle_curve(runs_dir, task, res.get("seed")))
-        if res.get("method") in ("gan", "latent-gan") and res.get("start"):
+        if adversarial and res.get("start"):
             start = run_dir(res["start"])  # where training read it, or beside this folder when the folder moved
             curve = mle_curve(start if start.is_dir() else runs_dir / start.name)
             for _, m in group:
@@ -146,7 +147,7 @@ def scored_text(path: str) -> tuple[str, dict]:
     """(the scored file's name, its metrics) from scripts/score_text.py's JSON, in the metric names of evaluate.py."""
     js = json.loads(Path(path).read_text())
     if "test_bleu" not in js:
-        raise ValueError(f"--data_scores {path}: no test_bleu in it; give scripts/score_text.py's --output with --references.")
+        raise ValueError(f"--data_scores {path}: no test_bleu in it; give scripts/score_text.py's --output_file with --references.")
     m = {**{k: v for k, v in js.items() if isinstance(v, (int, float))}, **named_bleu(js),
          "protocol": js.get("protocol", "seqgan")}  # files scored before the switch were scored as seqgan scores
     return Path(js.get("files", {}).get("hypotheses", path)).name, m
@@ -312,7 +313,7 @@ def plot(task: str, rows: list[tuple[str, dict]], baseline: str | None, path: st
 
 
 def main(argv: list[str] | None = None) -> str:
-    (args,) = parse_strict(make_parser(CompareArguments), argv)
+    (args,) = parse_strict(make_parser(CompareArguments), argv, renamed=OUTPUT_RENAMED)
     get_task(args.task)  # a clear error for an unknown task
     runs_dir = Path(args.runs_dir)
     if not runs_dir.is_dir():
@@ -323,8 +324,8 @@ def main(argv: list[str] | None = None) -> str:
     out = table(args.task, rows, args.baseline, scored_text(args.data_scores) if args.data_scores else None)
     if args.plot:
         plot(args.task, rows, args.baseline, args.plot)
-    if args.output:
-        write_text_atomic(args.output, out + "\n")
+    if args.output_file:
+        write_text_atomic(args.output_file, out + "\n")
     print(out)
     return out
 

@@ -2,7 +2,7 @@
 """Evaluate trained generators on a split of their task; prints a table and writes JSON.
 
     python scripts/evaluate.py --checkpoint runs/pos-mle              # best/ of a run, test split
-    python scripts/evaluate.py --checkpoint runs/oracle-mle/last --split dev --output dev.json
+    python scripts/evaluate.py --checkpoint runs/oracle-mle/last --split dev --output_file dev.json
     python scripts/evaluate.py --checkpoint runs/text-mle --checkpoint runs/text-gan \
         --temperatures 0.6,0.7,0.8,0.9,1.0,1.1,1.2,1.3                # quality-diversity sweep: CSV + PNG
     python scripts/evaluate.py --checkpoint runs/pos-mle --rerank_with runs/pos-crf-nll --num_candidates 8   # G + D
@@ -52,7 +52,7 @@ from seqgan.checkpoint import (
     write_json_atomic,
     write_text_atomic,
 )
-from seqgan.cli import make_parser, parse_strict, quiet_libraries, run, use_cpu_threads, warn_slow_bf16
+from seqgan.cli import OUTPUT_RENAMED, make_parser, parse_strict, quiet_libraries, run, use_cpu_threads, warn_slow_bf16
 from seqgan.config import DataArguments
 from seqgan.data import Problems
 from seqgan.decoding.guide import GuideArguments, GuidedGenerator, load_ratio
@@ -69,7 +69,7 @@ class EvalArguments:
         "help": "Run folder, checkpoint folder or Hub id; repeat (--checkpoint A --checkpoint B) to compare in a sweep.",
         "action": "extend"})
     split: str = field(default="test", metadata={"help": "Split to evaluate: train, dev or test."})
-    output: str | None = field(default=None, metadata={
+    output_file: str | None = field(default=None, metadata={
         "help": "Output path. One checkpoint: the JSON file (default <run>/eval_<split>.json). A sweep: the prefix of "
                 "<output>.csv/.json/.png (default <first run>/sweep_<split>)."})
     data_dir: str | None = field(default=None, metadata={"help": "Data folder (default: the checkpoint's, then $SEQGAN_DATA_DIR)."})
@@ -209,11 +209,12 @@ def refuse_overwrite(paths: list[Path], args: EvalArguments) -> None:
     existing = [str(p) for p in paths if p.exists()]
     if existing and not args.overwrite:
         raise FileExistsError(f"{', '.join(existing)} already exist(s); nothing was written. Pass --overwrite to replace, "
-                              "or --output to write elsewhere.")
+                              "or --output_file to write elsewhere.")
 
 
 def main(argv: list[str] | None = None) -> dict | list[dict]:
-    args, guide = parse_strict(make_parser((EvalArguments, GuideArguments)), argv)
+    args, guide = parse_strict(make_parser((EvalArguments, GuideArguments)), argv,
+                               renamed=OUTPUT_RENAMED)
     guide = check_guide(args, guide)
     quiet_libraries()
     use_cpu_threads()
@@ -222,7 +223,7 @@ def main(argv: list[str] | None = None) -> dict | list[dict]:
     if args.temperature_list is not None:
         first = resolve_checkpoint(args.checkpoint[0])
         tag = f"_guide-{guide.tag()}" if guide else ""
-        prefix = Path(args.output) if args.output else run_dir(first) / f"sweep_{args.split}{tag}"
+        prefix = Path(args.output_file) if args.output_file else run_dir(first) / f"sweep_{args.split}{tag}"
         refuse_overwrite([prefix.with_suffix(x) for x in (".csv", ".json", ".png")], args)
         rows, task = run_sweep(args, accelerator, guide)
         if accelerator.is_main_process:
@@ -247,7 +248,7 @@ def main(argv: list[str] | None = None) -> dict | list[dict]:
               else "_greedy" if args.greedy
               else "_prior" if args.latent_prior != "model" else "")
     name = f"file_{Path(args.test_file).stem}" if args.test_file else args.split
-    out = Path(args.output) if args.output else run_dir(ckpt) / f"eval_{name}{suffix}.json"
+    out = Path(args.output_file) if args.output_file else run_dir(ckpt) / f"eval_{name}{suffix}.json"
     refuse_overwrite([out], args)
     ckpt, task, data_args, gen, tokenizer, encoded = prepare(str(ckpt), args, accelerator, guide)  # resolved once
     ev = Evaluator(task, tokenizer, encoded, accelerator, data_args, args.batch_size)

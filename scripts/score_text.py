@@ -2,7 +2,7 @@
 """Score any generated text the way seqgan scores its own samples: BLEU, self-BLEU, diversity, copying.
 
     python scripts/score_text.py --hypotheses samples.txt --references ../shared/data/coco/test_coco.txt \
-        [--train ../shared/data/coco/image_coco.txt] [--output scores.json] [--protocol texygen]
+        [--train ../shared/data/coco/image_coco.txt] [--output_file scores.json] [--protocol texygen]
 
 Input files hold one sentence per line (UTF-8); an empty hypothesis line is an empty sentence. Under
 `--protocol seqgan` (the default) a line's words are its whitespace-separated tokens; under `--protocol texygen`
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from seqgan.checkpoint import write_json_atomic
-from seqgan.cli import make_parser, parse_strict, run
+from seqgan.cli import OUTPUT_RENAMED, make_parser, parse_strict, run
 from seqgan.config import check_protocol
 from seqgan.data import DataError, read_lines
 from seqgan.scoring.bleu import corpus_bleu
@@ -36,7 +36,7 @@ class ScoreArguments:
     hypotheses: str = field(metadata={"help": "Generated sentences, one whitespace-tokenised sentence per line."})
     references: str = field(metadata={"help": "Reference sentences (e.g. the test set), one per line."})
     train: str | None = field(default=None, metadata={"help": "Training sentences, for the copy rate (memorisation)."})
-    output: str | None = field(default=None, metadata={"help": "Also write the JSON here (atomically)."})
+    output_file: str | None = field(default=None, metadata={"help": "Also write the JSON here (atomically)."})
     protocol: str = field(default="seqgan", metadata={
         "help": "How lines become words and which BLEU settings apply: seqgan (whitespace tokens, every reference) or "
                 "texygen (nltk.word_tokenize, plus Texygen's fast 500-reference setting)."})
@@ -65,7 +65,7 @@ def read_sentences(path: str, allow_empty: bool, protocol: str = "seqgan") -> li
 
 
 def main(argv: list[str] | None = None) -> dict:
-    (args,) = parse_strict(make_parser(ScoreArguments), argv)
+    (args,) = parse_strict(make_parser(ScoreArguments), argv, renamed=OUTPUT_RENAMED)
     hyps = read_sentences(args.hypotheses, allow_empty=True, protocol=args.protocol)
     refs = read_sentences(args.references, allow_empty=False, protocol=args.protocol)
     train = read_sentences(args.train, allow_empty=False, protocol=args.protocol) if args.train else None
@@ -80,8 +80,8 @@ def main(argv: list[str] | None = None) -> dict:
         result["corpus_bleu"] = corpus_bleu([" ".join(h) for h in hyps], [[" ".join(r) for r in refs]])
     result["files"] = {"hypotheses": args.hypotheses, "references": args.references, "train": args.train}
     result["num_empty_hypotheses"] = sum(not h for h in hyps)
-    if args.output:
-        write_json_atomic(args.output, result)
+    if args.output_file:
+        write_json_atomic(args.output_file, result)
     json.dump(result, sys.stdout, indent=2, sort_keys=True)
     print()
     return result

@@ -71,7 +71,7 @@ def trackers(report_to: str) -> list[str] | str | None:
     names = report_to.split(",")
     for name in names:
         if importlib.util.find_spec(TRACKERS[name]) is None:
-            extra = " (or pip install 'seqgan[tensorboard]')" if name == "tensorboard" else ""
+            extra = " (or pip install -e '.[tensorboard]' in the clone)" if name == "tensorboard" else ""
             raise ModuleNotFoundError(f"--report_to {name}: the {TRACKERS[name]} package is not installed; "
                                       f"pip install {TRACKERS[name]}{extra}, or drop it from --report_to.")
     return names

@@ -27,9 +27,13 @@ class NonFiniteError(RuntimeError):
 
 USER_ERRORS = (ValueError, OSError, NonFiniteError)
 
+# The output flags follow one convention: --output_dir for a folder, --output_file for a file. A script that once
+# took --output still reads it, with a FutureWarning.
+OUTPUT_RENAMED = {"--output": "--output_file"}
+
 
 def make_parser(dataclass_types, **kwargs) -> HfArgumentParser:
-    """HfArgumentParser without prefix matching (`--num_epoch` is an error, not `--num_epochs`)."""
+    """HfArgumentParser without prefix matching (`--num_train_epoch` is an error, not `--num_train_epochs`)."""
     return HfArgumentParser(dataclass_types, allow_abbrev=False, **kwargs)
 
 
@@ -41,7 +45,7 @@ def renamed_flags(argv: list[str], renamed: dict[str, str]) -> list[str]:
         flag, eq, value = arg.partition("=")
         if flag in renamed:
             warnings.warn(f"{flag} is deprecated and will be removed in seqgan 0.4: use {renamed[flag]} (the Hugging "
-                          "Face name, as in train.py).", FutureWarning, stacklevel=3)
+                          "Face name).", FutureWarning, stacklevel=3)
             arg = renamed[flag] + eq + value
         out.append(arg)
     return out

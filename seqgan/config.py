@@ -5,7 +5,7 @@ may override their *defaults* (`parse_args(argv, defaults=...)`, a function of t
 tasks package passes its modules' `DEFAULTS`, keyed by method); the command line or a
 YAML/JSON file overrides those:
 
-    python scripts/train.py --task pos --num_epochs 5
+    python scripts/train.py --task pos --num_train_epochs 5
     python scripts/train.py my_run.yaml          # same keys as the flags
     python scripts/train.py --task pos --help    # the options a pos run reads, with its defaults (seqgan/usage.py)
     python scripts/train.py --help_all           # every option, grouped by dataclass
@@ -21,7 +21,7 @@ from typing import Callable
 
 import yaml
 
-from seqgan.cli import make_parser, parse_strict
+from seqgan.cli import make_parser, parse_strict, renamed_flags
 from seqgan.usage import run_help
 
 # The choices of the options that pick a function from a dict. config imports nothing from the models or the training
@@ -32,7 +32,7 @@ BRIDGE_NAMES = ("reinforce", "rollout", "dense", "gumbel", "st-gumbel")  # seqga
 GAN_LOSSES = ("standard", "rsgan", "hinge")  # seqgan/training/losses.py LOSSES
 PROTOCOLS = ("seqgan", "texygen")  # seqgan/scoring/protocols.py PROTOCOLS
 # seqgan/training/methods.py METHODS: what each method is and the functions that build and train it.
-METHODS = ("mle", "gan", "crf", "hmm", "random-code", "ae", "vae", "latent-gan")
+METHODS = ("mle", "gan", "cot", "crf", "hmm", "random-code", "ae", "vae", "latent-gan")
 LATENT_METHODS = ("random-code", "ae", "vae", "latent-gan")  # generators from a prior (seqgan/models/latent.py)
 
 
@@ -197,7 +197,7 @@ class TrainArguments:
                 "random-code, ae, vae (text, oracle): generators decoding a code from a prior; latent-gan: a GAN over "
                 "a trained AE's codes (--init_from the ae run)."})
     seed: int = field(default=42, metadata={"help": "Seed for initialisation, shuffling, dropout and sampling."})
-    num_epochs: float = field(default=10.0, metadata={"help": "Passes over the training data (fractions allowed)."})
+    num_train_epochs: float = field(default=10.0, metadata={"help": "Passes over the training data (fractions allowed)."})
     batch_size: int = field(default=32, metadata={
         "help": "Sequences per batch in all, whatever the number of processes: each process takes its share of "
                 "every batch, so a run means the same on 1 or N processes (N must be at most half of it)."})
@@ -224,9 +224,9 @@ class TrainArguments:
     average_decay: float = field(default=0.999, metadata={
         "help": "--average_weights: decay of the average per optimiser step (0.999 averages over the last ~1,000 steps)."})
     min_steps: int = field(default=0, metadata={
-        "help": "Train at least N optimiser steps: on a small dataset the default --num_epochs is raised to the whole "
+        "help": "Train at least N optimiser steps: on a small dataset the default --num_train_epochs is raised to the whole "
                 "number of epochs that reaches N (pos: 1200, so a 1,300-sentence treebank trains 30 epochs and EWT its "
-                "16). A --num_epochs you set yourself is kept as given (unless you also set --min_steps)."})
+                "16). A --num_train_epochs you set yourself is kept as given (unless you also set --min_steps)."})
     resume_from_checkpoint: str | None = field(default=None, metadata={
         "help": "Resume an interrupted run: 'latest' (the newest training state in --output_dir/checkpoints) or a state "
                 "folder. Same options as the interrupted run; it ends exactly as an uninterrupted run would."})
@@ -242,7 +242,7 @@ class TrainArguments:
     report_to: str = field(default="none", metadata={
         "help": "Trackers that receive the metrics written to metrics.jsonl, through accelerate: none, all (every "
                 "installed one), or a comma-separated list of tensorboard, wandb, mlflow. TensorBoard logs go to "
-                "<output_dir>/<tracker>/ (pip install 'seqgan[tensorboard]')."})
+                "<output_dir>/<tracker>/ (pip install -e '.[tensorboard]' in the clone)."})
     push_to_hub: bool = field(default=False, metadata={
         "help": "At the end, push best/ (with eval results and a model card) to --hub_model_id. Token: $HF_TOKEN or stored login."})
     hub_model_id: str | None = field(default=None, metadata={"help": "Hub repository for --push_to_hub, user/name."})
@@ -268,8 +268,8 @@ class TrainArguments:
                              f"list of {', '.join(TRACKERS)}.")
         if self.push_to_hub and not self.hub_model_id:
             raise ValueError("--push_to_hub needs --hub_model_id user/name (the repository to push to).")
-        if self.num_epochs <= 0 and self.max_steps <= 0:
-            raise ValueError("Set --num_epochs > 0 or --max_steps > 0, otherwise nothing trains.")
+        if self.num_train_epochs <= 0 and self.max_steps <= 0:
+            raise ValueError("Set --num_train_epochs > 0 or --max_steps > 0, otherwise nothing trains.")
         if not 0.0 < self.average_decay < 1.0:
             raise ValueError(f"--average_decay must be in (0, 1), got {self.average_decay}.")
         if self.early_stopping_patience < 0:
@@ -282,21 +282,22 @@ SCHEDULES = ("constant", "linear", "exp")
 
 @dataclass
 class GanArguments:
-    _argument_group_name = "adversarial training (--method gan)"
+    _argument_group_name = "adversarial and cooperative training (--method gan, latent-gan, cot)"
     init_from: str | None = field(default=None, metadata={
-        "help": "gan: start G from this MLE checkpoint (run folder, checkpoint folder or Hub id), its tokenizer included."})
+        "help": "gan, cot: start G from this MLE checkpoint (run folder, checkpoint folder or Hub id), its tokenizer "
+                "included (latent-gan: the autoencoder run)."})
     mle_pretrain_epochs: float = field(default=0.0, metadata={
-        "help": "gan without --init_from: MLE epochs for G in the same run before the adversarial phase."})
+        "help": "gan or cot without --init_from: MLE epochs for G in the same run before the adversarial phase."})
     bridge: str = field(default="reinforce", metadata={
         "help": f"How D's signal reaches G through discrete samples: {', '.join(BRIDGE_NAMES)}."})
     gan_loss: str = field(default="standard", metadata={
         "help": "standard (non-saturating), rsgan (relativistic standard, RelGAN's choice) or hinge."})
-    adv_steps: int = field(default=200, metadata={"help": "Adversarial rounds (each: --d_steps D steps, then --g_steps G steps)."})
-    d_steps: int = field(default=1, metadata={"help": "k_D: discriminator steps per round, on real data vs fresh G samples."})
+    adv_steps: int = field(default=200, metadata={"help": "Rounds (each: --d_steps D or mediator steps, then --g_steps G steps)."})
+    d_steps: int = field(default=1, metadata={"help": "k_D: discriminator (cot: mediator) steps per round, on real data and fresh G samples."})
     g_steps: int = field(default=1, metadata={"help": "k_G: generator steps per round, through the bridge."})
-    d_pretrain_steps: int = field(default=100, metadata={"help": "Discriminator steps before the first round (G fixed)."})
+    d_pretrain_steps: int = field(default=100, metadata={"help": "Discriminator (cot: mediator) steps before the first round (G fixed)."})
     g_learning_rate: float = field(default=1e-4, metadata={"help": "Generator learning rate in the adversarial phase (AdamW)."})
-    d_learning_rate: float = field(default=1e-4, metadata={"help": "Discriminator learning rate (AdamW)."})
+    d_learning_rate: float = field(default=1e-4, metadata={"help": "Discriminator (cot: mediator) learning rate (AdamW)."})
     mle_weight: float = field(default=0.0, metadata={"help": "lambda: weight of a teacher-forced MLE term on real data in G's loss."})
     samples_per_input: int = field(default=4, metadata={
         "help": "pos: K samples per sentence in G's step (RLOO groups). Unconditional tasks draw --batch_size samples, one group."})
@@ -416,7 +417,7 @@ def _check_combinations(configs: tuple, given: set[str] = frozenset()) -> tuple:
                          "(drop the flag, or train the MLE run with it and --init_from that run).")
     if train.method not in ("mle", "crf"):
         train.average_weights = False  # a task default for its MLE/CRF runs (pos): nothing to average here
-    if "num_epochs" in given and "min_steps" not in given:
+    if "num_train_epochs" in given and "min_steps" not in given:
         train.min_steps = 0  # the user's own epoch count is kept as given
     if train.output_dir is None:
         suffix = {"gan": f"-{gan.bridge}", "crf": f"-{crf.crf_loss}"}.get(train.method, "")
@@ -428,7 +429,7 @@ def _check_combinations(configs: tuple, given: set[str] = frozenset()) -> tuple:
         raise ValueError("--method hmm is a supervised tagger for --task pos, estimated from the training words "
                          "themselves (no --encoder_name_or_path or --generator_name_or_path); for text and oracle the "
                          "discriminator-alone model is --method crf.")
-    if train.method == "gan" and gan.init_from and model.generator_name_or_path:
+    if train.method in ("gan", "cot") and gan.init_from and model.generator_name_or_path:
         raise ValueError("--init_from and --generator_name_or_path both name a starting generator; keep one.")
     if model.encoder_name_or_path and "sentence_encoder" not in given:
         model.sentence_encoder = "transformer"  # a task default for from-scratch taggers (pos): the pretrained one replaces it
@@ -445,12 +446,20 @@ def _check_combinations(configs: tuple, given: set[str] = frozenset()) -> tuple:
     if train.method == "latent-gan" and not gan.init_from:
         raise ValueError("--method latent-gan models the codes of a trained autoencoder: train one with --method ae, then "
                          "pass it as --init_from runs/<task>-ae.")
-    if train.method not in ("gan", "latent-gan") and gan.init_from:
-        raise ValueError("--init_from starts an adversarial run; add --method gan, or use --generator_name_or_path for MLE.")
+    if train.method == "cot" and data.task == "pos":
+        raise ValueError("--method cot trains a language model against a mediator of the same kind (--task text or "
+                         "oracle); for pos, G + D is --method gan, or reranking by a CRF (evaluate.py --rerank_with).")
+    if train.method not in ("gan", "latent-gan", "cot") and gan.init_from:
+        raise ValueError("--init_from starts an adversarial or cooperative run; add --method gan or cot, or use "
+                         "--generator_name_or_path for MLE.")
     return configs
 
 
 Defaults = Callable[[str, str], dict]  # (task, method) -> the task's defaults for that method
+
+
+# Old option names that still work, with a FutureWarning naming the new one: the Hugging Face names replaced them.
+RENAMED = {"--num_epochs": "--num_train_epochs"}
 
 
 def parse_args(argv: list[str] | None = None, defaults: Defaults | None = None, doc: str | None = None) -> tuple[
@@ -459,7 +468,7 @@ def parse_args(argv: list[str] | None = None, defaults: Defaults | None = None, 
     passes the tasks' own). An unknown flag prints one line with a suggestion and exits 2; prefixes are not accepted.
     --help prints the page of the run asked about (seqgan/usage.py; `doc`, the script's docstring, gives its
     description and examples); --help_all prints every option."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = renamed_flags(list(sys.argv[1:] if argv is None else argv), RENAMED)
     defaults = defaults or (lambda task, method: {})
     parser = make_parser(CONFIG_CLASSES)
     if len(argv) == 1 and argv[0].endswith((".yaml", ".yml", ".json")):
@@ -469,6 +478,10 @@ def parse_args(argv: list[str] | None = None, defaults: Defaults | None = None, 
         values = (json.loads if path.suffix == ".json" else yaml.safe_load)(path.read_text()) or {}
         if not isinstance(values, dict):
             raise ValueError(f"{path}: expected a mapping of option names to values, got {type(values).__name__}")
+        for flag, new_flag in RENAMED.items():  # an old option name in a config file is renamed, with the flag's warning
+            if flag[2:] in values:
+                values[new_flag[2:]] = values.pop(flag[2:])
+                renamed_flags([flag], RENAMED)
         known = {f.name for cls in CONFIG_CLASSES for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:

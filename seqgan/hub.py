@@ -51,7 +51,8 @@ def model_card(args: dict, results: dict, repo_id: str, info: dict, last: bool =
                         dataset_name=info["dataset_name"], dataset_config=info.get("dataset_config"), dataset_split="test",
                         metric_type=key, metric_name=name, metric_value=float(results[prefix + key]))
              for key, name in info["metrics"].items() if isinstance(results.get(prefix + key), (int, float))]
-    tags = ["seqgan", task, method] + ({"gan": ["gan", args.get("bridge", "")], "crf": ["crf", "structured-prediction"]}
+    tags = ["seqgan", task, method] + ({"gan": ["gan", args.get("bridge", "")], "crf": ["crf", "structured-prediction"],
+                                         "cot": ["cooperative-training"]}
                                         .get(method, []))
     data = ModelCardData(library_name="seqgan", tags=[t for t in tags if t], license=info["license"],
                          datasets=info["datasets"] or None, pipeline_tag=info["pipeline_tag"],

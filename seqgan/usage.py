@@ -15,9 +15,9 @@ import re
 import textwrap
 
 LM = ("text", "oracle")  # the language-model tasks
-TRAINED = ("mle", "gan", "crf", "random-code", "ae", "vae", "latent-gan")  # every method but the counted HMM
+TRAINED = ("mle", "gan", "crf", "random-code", "ae", "vae", "latent-gan", "cot")  # every method but the counted HMM
 LATENT = ("random-code", "ae", "vae", "latent-gan")
-SUPERVISED_LOOP = ("mle", "gan", "crf", "random-code", "ae", "vae")  # train_supervised (gan: its MLE pre-training)
+SUPERVISED_LOOP = ("mle", "gan", "cot", "crf", "random-code", "ae", "vae")  # train_supervised (gan, cot: MLE pre-training)
 POS_TAGGER = ("mle", "gan", "crf")  # the neural pos models: tagger and CRF over the same encoder
 
 # Where each option acts: (tasks, methods) of the runs that read it, None meaning every task or every method. An option
@@ -33,9 +33,9 @@ SCOPE: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...] | None]] = {
     "tags_column": (("pos",), None),
     "protocol": (("text",), None),
     # model
-    "generator_name_or_path": (None, ("mle", "gan")),
+    "generator_name_or_path": (None, ("mle", "gan", "cot")),
     "encoder_name_or_path": (("pos",), POS_TAGGER),
-    "trust_remote_code": (None, ("mle", "gan", "crf")),
+    "trust_remote_code": (None, ("mle", "gan", "cot", "crf")),
     **{name: (None, TRAINED) for name in ("hidden_size", "num_layers", "num_heads", "ffn_size", "dropout")},
     **{name: (("pos",), POS_TAGGER) for name in ("char_dim", "char_filters", "word_dropout", "sentence_encoder")},
     "decoder_layers": (("pos",), ("mle", "gan")),
@@ -53,7 +53,7 @@ SCOPE: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...] | None]] = {
         "batch_size", "gradient_accumulation_steps", "learning_rate", "weight_decay", "max_grad_norm", "log_every",
         "max_steps", "resume_from_checkpoint", "save_every", "save_total_limit", "max_nonfinite_steps")},
     # the epochs of supervised training (a GAN's are --mle_pretrain_epochs) and its schedule, dev evaluations, stopping
-    "num_epochs": (None, ("mle", "crf", "random-code", "ae", "vae")),
+    "num_train_epochs": (None, ("mle", "crf", "random-code", "ae", "vae")),
     **{name: (None, SUPERVISED_LOOP) for name in (
         "warmup_ratio", "lr_scheduler", "eval_every", "early_stopping_patience", "min_steps")},
     "average_weights": (None, ("mle", "crf")),
@@ -67,11 +67,12 @@ SCOPE: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...] | None]] = {
     "bigram_smoothing": (LM, ("crf",)),
     **{name: (("pos",), ("hmm",)) for name in ("hmm_smoothing", "hmm_order", "hmm_suffix_length", "hmm_rare_max")},
     # adversarial: both GANs (token-level and over a trained AE's codes), then the token-level GAN's own, then ARAE's own
-    **{name: (None, ("gan", "latent-gan")) for name in (
+    **{name: (None, ("gan", "latent-gan", "cot")) for name in (
         "init_from", "adv_steps", "d_steps", "g_steps", "g_learning_rate", "d_learning_rate", "gan_eval_every",
         "gan_log_every")},
+    **{name: (None, ("gan", "cot")) for name in ("mle_pretrain_epochs", "d_pretrain_steps")},
     **{name: (None, ("gan",)) for name in (
-        "mle_pretrain_epochs", "bridge", "gan_loss", "d_pretrain_steps", "mle_weight", "baseline",
+        "bridge", "gan_loss", "mle_weight", "baseline",
         "baseline_decay", "entropy_coef", "cold_temperature", "cold_clip", "num_rollouts", "rollout_max_rows",
         "dense_gamma", "gumbel_beta_max", "gumbel_schedule", "disc_name_or_path", "disc_causal", "disc_hidden_size",
         "disc_layers", "disc_heads", "disc_ffn_size", "disc_dropout")},

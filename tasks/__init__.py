@@ -2,7 +2,7 @@
 
     from seqgan.tasks import get_task, parse_args
     task = get_task("pos")                       # the module tasks/pos.py
-    data, model, train, gan, crf = parse_args(["--task", "pos", "--num_epochs", "2"])   # with pos's defaults
+    data, model, train, gan, crf = parse_args(["--task", "pos", "--num_train_epochs", "2"])   # with pos's defaults
 
 Everything a task knows lives in its module, behind the interface `Task` below: the library
 (`seqgan/`) never imports a task; scripts pick one by name and hand it to the library.

@@ -44,7 +44,7 @@ DEFAULTS = {
     # minutes on 2 cores.
     "all": {
         "max_length": 256,
-        "num_epochs": 16.0,
+        "num_train_epochs": 16.0,
         "average_weights": True,
         "min_steps": 1200,  # a small treebank (AfriBooms: 1,315 sentences, 41 steps an epoch) trains 30 epochs, EWT 16
         "batch_size": 32,
@@ -59,7 +59,7 @@ DEFAULTS = {
     },
     # The CRF baseline with the MLE tagger's encoder and settings, two epochs more (the perceptron and hinge losses
     # learn only from sentences the model still gets wrong).
-    "crf": {"num_epochs": 18.0},
+    "crf": {"num_train_epochs": 18.0},
     # Counting over every training word (the suffix model handles the words never seen).
     "hmm": {"word_min_freq": 1},
     # Fine-tune the MLE tagger against D(sentence, tags) with a small step and an MLE term, so the adversarial signal

@@ -52,26 +52,29 @@ from seqgan.vocab import build_word_tokenizer
 
 # Options by method (tasks/__init__.py defaults): "all" for every method, then a method's own on top.
 DEFAULTS = {
-    "all": {"max_length": 48, "num_epochs": 15.0, "batch_size": 64, "learning_rate": 1e-3, "hidden_size": 256,
+    "all": {"max_length": 48, "num_train_epochs": 15.0, "batch_size": 64, "learning_rate": 1e-3, "hidden_size": 256,
             "num_layers": 2, "dropout": 0.3, "word_min_freq": 2, "num_eval_samples": 1000},
     # A CPU-scale adversarial fine-tuning of the MLE generator, with a small G step and an MLE term (as for pos): with
     # G at 1e-4 and no MLE term, REINFORCE fell to BLEU-5 0.06 and Gumbel collapsed to empty sentences within 150
     # rounds (README, text results).
     "gan": {"batch_size": 64, "adv_steps": 300, "d_pretrain_steps": 200, "gan_eval_every": 50, "g_learning_rate": 1e-5,
             "mle_weight": 1.0},
+    # CoT (seqgan/training/cot.py) from the MLE run: the GAN's batch and G's small step, no MLE term (its mediator keeps
+    # G near the data instead).
+    "cot": {"batch_size": 64, "adv_steps": 1000, "d_pretrain_steps": 200, "gan_eval_every": 100, "g_learning_rate": 1e-5},
     # The bigram energy model starts at add-0.01 smoothed counts (best on dev among 0.003..0.3).
-    "crf": {"batch_size": 950, "num_epochs": 5.0, "learning_rate": 1e-2, "weight_decay": 0.0, "warmup_ratio": 0.0,
+    "crf": {"batch_size": 950, "num_train_epochs": 5.0, "learning_rate": 1e-2, "weight_decay": 0.0, "warmup_ratio": 0.0,
             "bigram_smoothing": 0.01},
     # Generators from a prior (seqgan/models/latent.py) with the MLE generator's decoder, fewer epochs (a CPU budget:
     # each epoch's dev evaluation scores --iwae_samples codes per sequence).
-    "random-code": {"num_epochs": 8.0},
-    "ae": {"num_epochs": 8.0},
-    "vae": {"num_epochs": 8.0},
+    "random-code": {"num_train_epochs": 8.0},
+    "ae": {"num_train_epochs": 8.0},
+    "vae": {"num_train_epochs": 8.0},
     "latent-gan": ARAE_RECIPE,
 }
 # The dev metric and direction that pick best/, by method. No single dev metric ranks quality and diversity together,
-# so a GAN run (and ARAE's) keeps its last state as best/ (both are reported).
-SELECTION = {"all": ("nll", "min"), "gan": None, "latent-gan": None}
+# so a GAN run (and ARAE's and CoT's) keeps its last state as best/ (both are reported).
+SELECTION = {"all": ("nll", "min"), "gan": None, "latent-gan": None, "cot": None}
 
 # The model card (seqgan/hub.py): what the model does, the data it was trained on and its license.
 CARD = {

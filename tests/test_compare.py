@@ -44,7 +44,7 @@ def test_compare_orders_methods_and_keeps_last_only_when_it_differs(tmp_path):
     (runs / "other").mkdir()  # not a run: ignored
     out = tmp_path / "table.md"
     proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare.py"), "--task", "oracle", "--runs_dir", str(runs),
-                           "--output", str(out)], capture_output=True, text=True, check=True)
+                           "--output_file", str(out)], capture_output=True, text=True, check=True)
     lines = out.read_text().splitlines()
     assert proc.stdout.strip() == out.read_text().strip()
     assert lines[0] == "| method · run | NLL_oracle ↓ | NLL_test ↓ |"

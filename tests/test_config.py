@@ -30,9 +30,9 @@ def test_method_defaults_and_run_names():
 
 def test_yaml_config_file(tmp_path):
     f = tmp_path / "run.yaml"
-    f.write_text("task: text\nnum_epochs: 2\nlearning_rate: 0.0005\n")
+    f.write_text("task: text\nnum_train_epochs: 2\nlearning_rate: 0.0005\n")
     data, model, train, _, _ = parse_args([str(f)])
-    assert (data.task, train.num_epochs, train.learning_rate, data.max_length) == ("text", 2, 0.0005, 48)
+    assert (data.task, train.num_train_epochs, train.learning_rate, data.max_length) == ("text", 2, 0.0005, 48)
     f.write_text("task: oracle\nmethod: gan\nbridge: gumbel\ngan_loss: rsgan\n")
     _, _, train, gan, _ = parse_args([str(f)])
     assert (train.output_dir, gan.gan_loss, gan.adv_steps) == ("runs/oracle-gan-gumbel", "rsgan", 300)
@@ -55,13 +55,13 @@ def test_unknown_flag_prints_one_line_with_a_suggestion_without_usage_or_traceba
 
 def test_abbreviations_are_refused_and_help_all_lists_every_group(capsys):
     with pytest.raises(SystemExit) as e:
-        parse_args(["--task", "pos", "--num_epoch", "1"])  # not silently --num_epochs
-    assert e.value.code == 2 and "--num_epoch (did you mean --num_epochs?)" in capsys.readouterr().err
+        parse_args(["--task", "pos", "--num_epoch", "1"])  # not silently --num_train_epochs
+    assert e.value.code == 2 and "--num_epoch (did you mean --num_train_epochs?)" in capsys.readouterr().err
     with pytest.raises(SystemExit) as e:
         parse_args(["--task", "pos", "--help_all"])
     out = " ".join(capsys.readouterr().out.split())  # help text is wrapped to the terminal
     assert e.value.code == 0
-    for group in ("data:", "model (generator", "training:", "adversarial training (--method gan):",
+    for group in ("data:", "model (generator", "training:", "adversarial and cooperative training (--method gan, latent-gan, cot):",
                   "discriminator alone (--method crf, --method hmm):"):
         assert group in out
     for flag in ("--bridge", "--init_from", "--crf_loss", "--hidden_size", "--overwrite_output_dir"):
@@ -149,3 +149,18 @@ def test_task_defaults_name_real_options_and_methods():
             picked = selection(task, method)
             assert picked is None or (isinstance(picked[0], str) and picked[1] in ("min", "max")), (name, method)
     assert selection(get_task("text"), "gan") is None and selection(get_task("oracle"), "latent-gan") == ("nll_test", "min")
+
+
+def test_the_old_option_names_still_work_and_warn_with_the_new_name(tmp_path):
+    # --num_epochs became the Hugging Face --num_train_epochs; the old flag and the old config-file key keep working.
+    with pytest.warns(FutureWarning, match="--num_epochs is deprecated .*use --num_train_epochs"):
+        train = parse_args(["--task", "pos", "--num_epochs", "3"])[2]
+    assert train.num_train_epochs == 3.0
+    with pytest.warns(FutureWarning, match="--num_epochs is deprecated"):
+        train = parse_args(["--task", "pos", "--num_epochs=2.5"])[2]
+    assert train.num_train_epochs == 2.5
+    config = tmp_path / "run.yaml"
+    config.write_text("task: text\nnum_epochs: 4\n")
+    with pytest.warns(FutureWarning, match="--num_epochs is deprecated"):
+        train = parse_args([str(config)])[2]
+    assert train.num_train_epochs == 4.0

@@ -42,7 +42,7 @@ def test_the_pos_page_shows_what_a_tagger_reads_with_pos_defaults_and_three_exam
     assert not options & {"bridge", "init_from", "latent_size", "protocol", "crf_loss", "num_test_samples", "hmm_order"}
     # pos's own defaults, not the dataclasses' (which are a Transformer encoder, word dropout 0.1, 10 epochs)
     text = "\n".join(page)
-    assert "  --word_dropout 0.25 " in text and "  --sentence_encoder lstm " in text and "  --num_epochs 16.0 " in text
+    assert "  --word_dropout 0.25 " in text and "  --sentence_encoder lstm " in text and "  --num_train_epochs 16.0 " in text
     hidden = int(re.search(r"(\d+) more options: --help_all", " ".join(page)).group(1))
     assert hidden == len(EVERY_OPTION) - len(options)  # the page says how many options it leaves out
 
@@ -51,7 +51,7 @@ def test_the_page_follows_the_method_and_the_bridge(capsys):
     page = help_page(capsys, "--task", "text", "--method", "gan", "--bridge", "rollout")
     options = shown(page)
     assert {"bridge", "num_rollouts", "protocol", "disc_layers", "init_from"} <= options
-    assert not options & {"sentence_encoder", "dense_gamma", "gumbel_beta_max", "cold_temperature", "num_epochs"}
+    assert not options & {"sentence_encoder", "dense_gamma", "gumbel_beta_max", "cold_temperature", "num_train_epochs"}
     assert "--method gan" in page[page.index("examples:") + 1]  # the method's own example comes first
     assert "  --bridge rollout " in "\n".join(page)
     hmm = shown(help_page(capsys, "--task", "pos", "--method", "hmm"))

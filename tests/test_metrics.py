@@ -141,7 +141,7 @@ def test_score_text_script(tmp_path, capsys):
     (tmp_path / "r.txt").write_text("\n".join(refs))
     (tmp_path / "t.txt").write_text("a dog\nsomething else\n")
     out = load_script("score_text").main(["--hypotheses", str(tmp_path / "h.txt"), "--references", str(tmp_path / "r.txt"),
-                                          "--train", str(tmp_path / "t.txt"), "--output", str(tmp_path / "s.json")])
+                                          "--train", str(tmp_path / "t.txt"), "--output_file", str(tmp_path / "s.json")])
     printed = json.loads(capsys.readouterr().out)
     assert printed == json.loads((tmp_path / "s.json").read_text()) == json.loads(json.dumps(out))
     h, r = [x.split() for x in hyps], [x.split() for x in refs]
@@ -167,3 +167,13 @@ def test_score_text_rejects_empty_reference_line(tmp_path):
     (tmp_path / "r.txt").write_text("a b\n\nc d\n")
     with pytest.raises(ValueError, match=r"r.txt:2: empty line"):
         load_script("score_text").main(["--hypotheses", str(tmp_path / "h.txt"), "--references", str(tmp_path / "r.txt")])
+
+
+def test_the_old_output_flag_still_writes_and_warns(tmp_path):
+    # --output became --output_file (folders are --output_dir, files --output_file); the old name keeps working.
+    (tmp_path / "h.txt").write_text("a dog\n")
+    (tmp_path / "r.txt").write_text("a dog sleeps\n")
+    with pytest.warns(FutureWarning, match="--output is deprecated .*use --output_file"):
+        out = load_script("score_text").main(["--hypotheses", str(tmp_path / "h.txt"), "--references",
+                                              str(tmp_path / "r.txt"), "--output", str(tmp_path / "s.json")])
+    assert json.loads((tmp_path / "s.json").read_text()) == json.loads(json.dumps(out))

@@ -47,7 +47,7 @@ def test_a_pretrained_causal_lm_trains_by_mle_then_every_bridge(family, coco_fil
     real = lines[:50]
     assert text.sample_words(tok, [tok(ln, add_special_tokens=False)["input_ids"] for ln in real]) == text.words(real)
     sweep = load_script("evaluate").main(["--checkpoint", str(mle), "--temperatures", "0.7,1.0", "--split", "dev",
-                                          "--num_eval_samples", "8", "--output", str(tmp_path / "sweep")])
+                                          "--num_eval_samples", "8", "--output_file", str(tmp_path / "sweep")])
     assert [r["temperature"] for r in sweep] == [0.7, 1.0] and (tmp_path / "sweep.png").is_file()
     for bridge in BRIDGES:
         out = tmp_path / f"gan-{bridge}"

@@ -50,7 +50,7 @@ def test_texygen_bleu_equals_nltk_run_as_texygen_runs_it(tmp_path):
     hyp_file.write_text("\n".join(HYPOTHESES) + "\n")
     ref_file.write_text("\n".join(REFERENCES) + "\n")
     got = load_script("score_text").main(["--protocol", "texygen", "--hypotheses", str(hyp_file), "--references",
-                                          str(ref_file), "--output", str(tmp_path / "s.json")])
+                                          str(ref_file), "--output_file", str(tmp_path / "s.json")])
     assert got["protocol"] == "texygen" and json.loads((tmp_path / "s.json").read_text())["protocol"] == "texygen"
     for n in (2, 3, 4, 5):
         # Its published setting (bleu_eval.py: is_fast=False): every reference; self-BLEU over every hypothesis.

@@ -18,11 +18,13 @@ from seqgan.data import DataError
 from seqgan.tasks import get_task
 
 
-@pytest.mark.parametrize("kill_in", ["mle", "gan"])
-def test_sigkill_then_resume_ends_exactly_like_an_uninterrupted_run(kill_in, data_dir, tmp_path):
-    # MLE pretraining then the adversarial phase, with dropout: both phases, every RNG and the data position matter.
-    args = ["--method", "gan", "--mle_pretrain_epochs", "0.1", "--eval_every", "5", "--dropout", "0.1", "--adv_steps", "12",
-            "--d_pretrain_steps", "6", "--gan_eval_every", "3", "--gan_log_every", "3", "--batch_size", "32", *TINY_D_FLAGS]
+@pytest.mark.parametrize("method, kill_in", [("gan", "mle"), ("gan", "gan"), ("cot", "gan")])
+def test_sigkill_then_resume_ends_exactly_like_an_uninterrupted_run(method, kill_in, data_dir, tmp_path):
+    # MLE pretraining then the adversarial (cot: cooperative) phase, with dropout: both phases, every RNG and the data
+    # position matter; cot's mediator lives only in the training state.
+    args = ["--method", method, "--mle_pretrain_epochs", "0.1", "--eval_every", "5", "--dropout", "0.1", "--adv_steps", "12",
+            "--d_pretrain_steps", "6", "--gan_eval_every", "3", "--gan_log_every", "3", "--batch_size", "32",
+            *(TINY_D_FLAGS if method == "gan" else [])]
     subprocess.run(train_cmd(tmp_path / "a", data_dir, *args), env=ENV, check=True, capture_output=True, timeout=600)
     proc = subprocess.Popen(train_cmd(tmp_path / "b", data_dir, *args), env=ENV, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -226,13 +228,14 @@ def max_weight_diff(a, b) -> float:
     return max((wa[k] - wb[k]).abs().max().item() for k in wa)
 
 
-@pytest.mark.parametrize("method", ["mle", "gan"])
+@pytest.mark.parametrize("method", ["mle", "gan", "cot"])
 def test_two_processes_match_one_process(method, data_dir, tmp_path):
     extra = ["--max_steps", "8", "--eval_every", "4", "--batch_size", "32"]
-    if method == "gan":
+    if method in ("gan", "cot"):
         launch(tmp_path / "init", data_dir, 1, *extra)
-        extra = ["--method", "gan", "--init_from", str(tmp_path / "init"), "--adv_steps", "6", "--d_pretrain_steps", "4",
-                 "--gan_eval_every", "3", "--batch_size", "32", "--disc_dropout", "0.0", *TINY_D_FLAGS]
+        extra = ["--method", method, "--init_from", str(tmp_path / "init"), "--adv_steps", "6", "--d_pretrain_steps", "4",
+                 "--gan_eval_every", "3", "--batch_size", "32",
+                 *(["--disc_dropout", "0.0", *TINY_D_FLAGS] if method == "gan" else [])]
     one = launch(tmp_path / "one", data_dir, 1, *extra)
     two = launch(tmp_path / "two", data_dir, 2, *extra)
     assert two["num_processes"] == 2 and two["test/num_tokens"] == one["test/num_tokens"] == 100 * 20
@@ -266,7 +269,7 @@ def test_two_processes_match_one_process_with_ragged_batches(task, data_dir, tmp
     data = small_copy(data_dir, tmp_path, task)
     tiny = [*TINY_RUN[:8], "--char_dim", "8", "--char_filters", "8", "--dev_size", "10", "--num_eval_samples", "10",
             "--num_test_samples", "10", "--word_dropout", "0.0", "--prev_tag_dropout", "0.0"]
-    extra = ["--num_epochs", "2", "--batch_size", "7", "--learning_rate", "3e-3", "--log_every", "1"]
+    extra = ["--num_train_epochs", "2", "--batch_size", "7", "--learning_rate", "3e-3", "--log_every", "1"]
     one = launch(tmp_path / "one", data, 1, *extra, task=task, tiny=tiny)
     two = launch(tmp_path / "two", data, 2, *extra, task=task, tiny=tiny)
     count = "test/num_words" if task == "pos" else "test/num_tokens"

@@ -76,7 +76,7 @@ def test_lambda_is_tuned_on_dev_and_max_train_samples_cuts_train(afribooms, tmp_
     assert res["test/rerank_lambda"] == max(dev, key=dev.get)  # the best dev accuracy, the first of equals
     # The remembered candidates decode as fresh ones do: each λ alone gives the dev accuracy the tuning saw.
     for lam in ("0", "inf"):
-        one = evaluate.main([*base, "--rerank_lambda", lam, "--split", "dev", "--output", str(tmp_path / f"dev-{lam}.json")])
+        one = evaluate.main([*base, "--rerank_lambda", lam, "--split", "dev", "--output_file", str(tmp_path / f"dev-{lam}.json")])
         assert one["dev/accuracy"] == dev[lam]
     with pytest.raises(ValueError, match="tuned on the dev split"):
         evaluate.main([*base, "--rerank_lambda", "0,1", "--split", "dev"])

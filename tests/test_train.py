@@ -85,7 +85,7 @@ def test_evaluate_and_generate_scripts(data_dir, tmp_path, capsys):
 
     # A temperature sweep: one row per temperature, T=1 equal to the plain evaluation, CSV + PNG written.
     rows = load_script("evaluate").main(["--checkpoint", str(tmp_path / "run"), "--split", "dev",
-                                         "--temperatures", "0.7,1.0", "--output", str(tmp_path / "sweep")])
+                                         "--temperatures", "0.7,1.0", "--output_file", str(tmp_path / "sweep")])
     assert [r["temperature"] for r in rows] == [0.7, 1.0]
     assert rows[1]["nll_oracle"] == metrics["dev/nll_oracle"] and rows[1]["nll_test"] == metrics["dev/nll_test"]
     assert rows[0]["nll_test"] != rows[1]["nll_test"]  # the likelihood is the tempered model's
@@ -99,7 +99,7 @@ def test_text_sweep_reports_bleu_and_diversity(short_runs, tmp_path):
     assert results["test/num_references"] == 10000 and results["test/num_samples"] == 20
     rows = load_script("evaluate").main(["--checkpoint", str(run_dir), "--checkpoint", str(run_dir / "last"),
                                          "--labels", "best,last", "--split", "dev", "--num_eval_samples", "20",
-                                         "--temperatures", "0.5,1.5", "--output", str(tmp_path / "sweep")])
+                                         "--temperatures", "0.5,1.5", "--output_file", str(tmp_path / "sweep")])
     assert [(r["label"], r["temperature"]) for r in rows] == [("best", 0.5), ("best", 1.5), ("last", 0.5), ("last", 1.5)]
     assert rows[0]["distinct_2"] < rows[1]["distinct_2"]  # a colder softmax samples less diverse text
     assert (tmp_path / "sweep.png").stat().st_size > 1000

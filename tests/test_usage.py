@@ -90,7 +90,7 @@ def fenced_commands(path) -> list[tuple[int, str, list[str]]]:
     return out
 
 
-DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 
 
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)

@@ -1,7 +1,8 @@
 """The training loops of scripts/train.py: supervised (MLE, CRF losses) and adversarial, resumable and guarded.
 
-    step, epoch, eval_gen = train_supervised(run, raw_gen, objective, num_epochs, weight_average(raw_gen, train_args))
+    step, epoch, eval_gen = train_supervised(run, raw_gen, objective, num_train_epochs, weight_average(raw_gen, train_args))
     disc = train_gan(run, raw_gen, tokenizer)
+    alternate(run, raw_gen, second, context, (second_step, gen_step), keep_disc)   # the loop of GANs and CoT
 
 `run` (a Run) carries what every loop needs: accelerator, options, data, recorder, guard, the
 state to resume from. A training state (seqgan/training/resume.py) is saved at every dev evaluation (or
@@ -155,7 +156,7 @@ def supervised_step(acc, model, optimizers: tuple, batch: dict, guard: Guard | N
     return ok, loss, grad_norm
 
 
-def train_supervised(run: Run, raw_gen, objective, num_epochs: float, averager=None):
+def train_supervised(run: Run, raw_gen, objective, num_train_epochs: float, averager=None):
     """Minimise `objective` over the training data (MLE, or a CRF loss), evaluating on dev every epoch
     (or --eval_every steps). With `averager`, the running average of the weights is what is evaluated."""
     acc, args = run.accelerator, run.train_args
@@ -165,12 +166,12 @@ def train_supervised(run: Run, raw_gen, objective, num_epochs: float, averager=N
     # --batch_size is the global batch (accelerate splits each batch across processes), so the
     # number of optimiser steps does not depend on how many processes run.
     steps_per_epoch = math.ceil(len(run.train_loader) / args.gradient_accumulation_steps)
-    if args.min_steps and not args.max_steps and num_epochs * steps_per_epoch < args.min_steps:
+    if args.min_steps and not args.max_steps and num_train_epochs * steps_per_epoch < args.min_steps:
         raised = math.ceil(args.min_steps / steps_per_epoch)  # whole epochs: every example equally often
-        run.rec.write(f"{num_epochs:g} epochs are {math.ceil(num_epochs * steps_per_epoch)} steps, fewer than --min_steps "
+        run.rec.write(f"{num_train_epochs:g} epochs are {math.ceil(num_train_epochs * steps_per_epoch)} steps, fewer than --min_steps "
                       f"{args.min_steps}: training {raised} epochs ({raised * steps_per_epoch} steps).")
-        num_epochs = raised
-    total_steps = args.max_steps or math.ceil(num_epochs * steps_per_epoch)
+        num_train_epochs = raised
+    total_steps = args.max_steps or math.ceil(num_train_epochs * steps_per_epoch)
     scheduler = transformers.get_scheduler(args.lr_scheduler, optimizer, num_warmup_steps=int(args.warmup_ratio * total_steps),
                                            num_training_steps=total_steps)
     # The loader is not prepared: it already yields this process's share of each global batch (seqgan/data.py).
@@ -239,8 +240,9 @@ def train_supervised(run: Run, raw_gen, objective, num_epochs: float, averager=N
 
 
 def train_gan(run: Run, raw_gen, tokenizer):
-    """The alternating algorithm: D pretraining, then rounds of k_D D steps and k_G G steps."""
-    acc, args, gargs = run.accelerator, run.train_args, run.gan_args
+    """The alternating algorithm against a sequence discriminator: D pretraining, then rounds of k_D D steps and k_G
+    G steps through the bridge. Returns D (saved with best/ and last/)."""
+    acc, gargs = run.accelerator, run.gan_args
     cond_vocab = len(tokenizer) if raw_gen.conditional else 0  # D(x, y) reads the sentence's words
     # D reads what G writes: as many positions as G's longest output (a checkpoint's own max_length may differ
     # from this run's --max_length), plus one.
@@ -251,16 +253,34 @@ def train_gan(run: Run, raw_gen, tokenizer):
     disc = build_discriminator(raw_gen.vocab_size, gargs, cond_vocab, longest + 1,
                                token_strings=None if raw_gen.conditional else strings,
                                cond_strings=strings if raw_gen.conditional else None)
+    if acc.is_main_process:
+        print(f"D: {sum(p.numel() for p in disc.parameters()):,} params, {type(disc.encoder).__name__} encoder, "
+              f"causal={disc.config.causal}; bridge={gargs.bridge} loss={gargs.gan_loss}", file=sys.stderr)
+
+    def context(gen, raw_disc, rng):
+        return BridgeContext(gen=gen, policy=raw_gen, disc=raw_disc, loss=LOSSES[gargs.gan_loss], args=gargs,
+                             conditional=raw_gen.conditional, total_steps=gargs.adv_steps * gargs.g_steps, rng=rng,
+                             accelerator=acc)
+    return alternate(run, raw_gen, disc, context, (d_step, g_step), keep_disc=True)
+
+
+def alternate(run: Run, raw_gen, disc, context, steps: tuple, keep_disc: bool):
+    """Train G against a second model (a discriminator, or CoT's mediator): `--d_pretrain_steps` steps of the second
+    model alone, then `--adv_steps` rounds of `--d_steps` of its steps and `--g_steps` of G's. `steps` is the pair
+    (second model's step, G's step), each (accelerator, GanModels, real batch) -> logs; `context(gen, raw_disc, rng)`
+    builds the BridgeContext they read. Dev evaluations score G every `--gan_eval_every` rounds (its start included)
+    and save it with the second model where `keep_disc`. Returns the unwrapped second model."""
+    acc, args, gargs = run.accelerator, run.train_args, run.gan_args
+    second_step, gen_step = steps
     g_opt = torch.optim.AdamW(param_groups(raw_gen, args.weight_decay), lr=gargs.g_learning_rate)
     d_opt = torch.optim.AdamW(param_groups(disc, args.weight_decay), lr=gargs.d_learning_rate)
     gen, disc, g_opt, d_opt = acc.prepare(raw_gen, disc, g_opt, d_opt)
     raw_disc = acc.unwrap_model(disc)
+    saved_disc = raw_disc if keep_disc else None
     # The same sampling stream on every process: each draws the noise of the whole global batch and
     # keeps its own rows, so N processes sample exactly what one process would (seqgan/training/bridges.py).
     rng = torch.Generator(device=acc.device).manual_seed(args.seed * 1000)
-    ctx = BridgeContext(gen=gen, policy=raw_gen, disc=raw_disc, loss=LOSSES[gargs.gan_loss], args=gargs,
-                        conditional=raw_gen.conditional, total_steps=gargs.adv_steps * gargs.g_steps, rng=rng,
-                        accelerator=acc)
+    ctx = context(gen, raw_disc, rng)
     models = GanModels(gen, disc, g_opt, d_opt, ctx, args.max_grad_norm, run.guard)
     parts = {"models": {"gen": gen, "disc": disc}, "optimizers": {"g_opt": g_opt, "d_opt": d_opt}, "generators": {"sample": rng}}
     real = RealBatches(run.train_loader, run.sampler)
@@ -273,20 +293,17 @@ def train_gan(run: Run, raw_gen, tokenizer):
         pre_done = st["d_pretrain_done"]
         round_done = st["round"] if st["phase"] == "gan" else 0
     raw_gen.eval()  # no dropout: the policy that samples is the one whose log-probs are differentiated
-    if acc.is_main_process:
-        print(f"D: {sum(p.numel() for p in raw_disc.parameters()):,} params, {type(raw_disc.encoder).__name__} encoder, "
-              f"causal={raw_disc.config.causal}; bridge={gargs.bridge} loss={gargs.gan_loss}", file=sys.stderr)
 
     def state(phase, **kw):
         return {"phase": phase, "real_epoch": real.epoch, "real_index": real.index, "ctx_step": ctx.step,
                 "ema": {k: float(v) for k, v in ctx.ema.items()}, **kw}
 
     bar = tqdm(total=gargs.d_pretrain_steps + gargs.adv_steps, initial=pre_done + round_done,
-               disable=not acc.is_main_process, desc="gan")
+               disable=not acc.is_main_process, desc=run.train_args.method)
     window: list[dict] = []
     save_every = args.save_every or gargs.gan_eval_every
     for i in range(pre_done + 1, gargs.d_pretrain_steps + 1):
-        window.append(d_step(acc, models, next(real)))
+        window.append(second_step(acc, models, next(real)))
         bar.update(1)
         if i % gargs.gan_log_every == 0 or i == gargs.d_pretrain_steps:
             run.rec.log({"step": 0, "phase": "d_pretrain", "d_step": i, **window_mean(window)})
@@ -295,14 +312,14 @@ def train_gan(run: Run, raw_gen, tokenizer):
             run.save(parts, state("d_pretrain", phase_step=i, d_pretrain_done=i, round=0))
     if round_done == 0:
         run.rec.new_phase()
-        run.rec.evaluate(0, 0, raw_gen, raw_disc, phase="gan")  # the starting point, a candidate for best/ like any other
+        run.rec.evaluate(0, 0, raw_gen, saved_disc, phase="gan")  # the starting point, a candidate for best/ like any other
     for r in range(round_done + 1, gargs.adv_steps + 1):
         logs = {}
         for _ in range(gargs.d_steps):
-            logs.update(d_step(acc, models, next(real)))
+            logs.update(second_step(acc, models, next(real)))
         raw_disc.eval()
         for _ in range(gargs.g_steps):
-            logs.update(g_step(acc, models, next(real)))
+            logs.update(gen_step(acc, models, next(real)))
         window.append(logs)
         bar.update(1)
         saving = r % save_every == 0 or r == gargs.adv_steps
@@ -313,7 +330,7 @@ def train_gan(run: Run, raw_gen, tokenizer):
             bar.set_postfix(d_acc=f"{mean.get('gan/d_acc', float('nan')):.2f}", ent=f"{mean.get('gan/g_entropy', float('nan')):.2f}")
             window = []
         if r % gargs.gan_eval_every == 0 or r == gargs.adv_steps:
-            run.rec.evaluate(r, 0, raw_gen, raw_disc, phase="gan")
+            run.rec.evaluate(r, 0, raw_gen, saved_disc, phase="gan")
         if saving:
             run.save(parts, state("gan", phase_step=gargs.d_pretrain_steps + r, d_pretrain_done=gargs.d_pretrain_steps, round=r))
     bar.close()

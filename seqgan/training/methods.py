@@ -20,6 +20,7 @@ import torch
 from seqgan.config import Options
 from seqgan.models.crf_tagger import CrfLossContext
 from seqgan.models.latent import LATENT_LOSSES
+from seqgan.training.cot import train_cot
 from seqgan.training.latent_gan import train_latent_gan
 from seqgan.training.loops import Run, train_gan, train_supervised, weight_average
 from seqgan.training.losses import Objective, mle_objective
@@ -63,23 +64,38 @@ def build_latent(task, tokenizer, options: Options, train) -> Any:
 
 def train_mle(job: Job) -> Trained:
     train_args = job.options.train
-    step, epoch, gen = train_supervised(job.run, job.gen, Objective(job.gen, mle_objective), train_args.num_epochs,
+    step, epoch, gen = train_supervised(job.run, job.gen, Objective(job.gen, mle_objective), train_args.num_train_epochs,
                                         weight_average(job.gen, train_args))
     return Trained(step, epoch, gen)
 
 
-def train_gan_method(job: Job) -> Trained:
-    """G's MLE pretraining in the same run (without --init_from), then the alternating algorithm against D."""
+def _mle_start(job: Job) -> int:
+    """G's MLE pretraining in the same run (without --init_from) before an adversarial or cooperative phase; the
+    epochs it took. Later phases number their states after its steps (run.step_offset)."""
     run, step, epoch, gen = job.run, 0, 0, job.gen
     epochs = 0 if job.start else job.options.gan.mle_pretrain_epochs
-    if epochs > 0:  # never averaged: parse_args turned --average_weights off for --method gan
-        step, epoch, gen = train_supervised(run, gen, Objective(gen, mle_objective), epochs,
-                                            weight_average(gen, job.options.train))
+    if epochs > 0:  # never averaged: parse_args turned --average_weights off for these methods
+        step, epoch, _ = train_supervised(run, gen, Objective(gen, mle_objective), epochs,
+                                          weight_average(gen, job.options.train))
     elif not job.start:
-        raise ValueError("--method gan needs a generator to start from: --init_from an MLE run, or --mle_pretrain_epochs N.")
+        raise ValueError(f"--method {job.options.train.method} needs a generator to start from: --init_from an MLE run, "
+                         "or --mle_pretrain_epochs N.")
     run.step_offset = step
-    disc = train_gan(run, gen, job.tokenizer)
-    return Trained(job.options.gan.adv_steps, epoch, gen, disc)
+    return epoch
+
+
+def train_gan_method(job: Job) -> Trained:
+    """G's MLE pretraining in the same run (without --init_from), then the alternating algorithm against D."""
+    epoch = _mle_start(job)
+    disc = train_gan(job.run, job.gen, job.tokenizer)
+    return Trained(job.options.gan.adv_steps, epoch, job.gen, disc)
+
+
+def train_cot_method(job: Job) -> Trained:
+    """G's MLE pretraining in the same run (without --init_from), then cooperative training against a mediator."""
+    epoch = _mle_start(job)
+    train_cot(job.run, job.gen)
+    return Trained(job.options.gan.adv_steps, epoch, job.gen)
 
 
 def train_crf(job: Job) -> Trained:
@@ -94,7 +110,7 @@ def train_crf(job: Job) -> Trained:
     if hasattr(gen, "init_from_counts") and not job.start:  # the bigram model starts at the smoothed counts
         gen.init_from_counts(job.encoded["train"]["labels"], crf_args.bigram_smoothing)
     objective = Objective(gen, lambda g, b, c: g.structured_loss(b, crf_args.crf_loss, c), ctx)
-    step, epoch, gen = train_supervised(run, gen, objective, train_args.num_epochs, weight_average(gen, train_args))
+    step, epoch, gen = train_supervised(run, gen, objective, train_args.num_train_epochs, weight_average(gen, train_args))
     return Trained(step, epoch, gen)
 
 
@@ -105,7 +121,7 @@ def train_hmm(job: Job) -> Trained:
 
 def train_latent(job: Job) -> Trained:
     loss = LATENT_LOSSES[job.options.train.method]
-    step, epoch, _ = train_supervised(job.run, job.gen, Objective(job.gen, loss), job.options.train.num_epochs)
+    step, epoch, _ = train_supervised(job.run, job.gen, Objective(job.gen, loss), job.options.train.num_train_epochs)
     return Trained(step, epoch, job.gen)
 
 
@@ -160,6 +176,11 @@ METHODS = {
                   label=lambda res: f"G alone: MLE{' (weights averaged)' if _averaged(res) else ''}"),
     "gan": Method("GAN", "a generator fine-tuned adversarially against a sequence discriminator", train_gan_method,
                   label=_gan_label, result_keys=("bridge", "gan_loss"), card_detail=_gan_card),
+    "cot": Method("GAN", "a generator trained cooperatively against a mediator, a language model of the mixture of "
+                  "data and generator (CoT)", train_cot_method, label=lambda res: "G + D: CoT (mediator)",
+                  card_detail=lambda args: f": {args.get('adv_steps')} rounds of {args.get('d_steps')} mediator step(s) "
+                  f"and {args.get('g_steps')} G step(s), G lr {args.get('g_learning_rate')}, mediator lr "
+                  f"{args.get('d_learning_rate')}"),
     "crf": Method("D alone", "the discriminator-only structured baseline (a CRF for pos, a bigram energy model for "
                   "text and oracle), decoded by Viterbi", train_crf, build=build_crf, result_keys=("crf_loss",),
                   card_detail=lambda args: f" (`--crf_loss {args.get('crf_loss')}`)",
