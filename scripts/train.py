@@ -18,8 +18,9 @@ discriminator-only structured baseline (a CRF for pos, a bigram energy model for
     python scripts/train.py --task pos --help                          # the options of a pos run, its defaults
     python scripts/train.py --help_all                                 # every option, grouped
 
-Writes best/ and last/ checkpoints (with discriminator/ for GAN runs), metrics.jsonl and
-eval_test.json to --output_dir (layout in seqgan/checkpoint.py); --push_to_hub --hub_model_id user/name
+Writes best/ and last/ checkpoints (with discriminator/ for GAN runs), metrics.jsonl, eval_test.json and
+provenance.json (commit, command, machine, wall time: seqgan/provenance.py) to --output_dir (layout in
+seqgan/checkpoint.py); --push_to_hub --hub_model_id user/name
 then pushes best/ with a model card. A folder that already holds a run is refused (--overwrite_output_dir
 replaces it, --resume_from_checkpoint latest continues it), and a lock keeps two runs out of one folder.
 On CPU torch uses all cores unless OMP_NUM_THREADS or SEQGAN_NUM_THREADS says otherwise (seqgan/cli.py).
@@ -52,6 +53,7 @@ from seqgan.cli import args_to_dict, cpu_threads, quiet_libraries, run, warn_slo
 from seqgan.config import TRACKERS, Options
 from seqgan.data import LengthGroupedBatchSampler, ShardedBatches
 from seqgan.hub import check_repo_id, get_token, push
+from seqgan.provenance import provenance
 from seqgan.scoring.evaluation import Evaluator, encode_splits, evaluate_split, format_table
 from seqgan.sources import load_task_splits
 from seqgan.tasks import get_task, parse_args
@@ -144,12 +146,13 @@ def main(argv: list[str] | None = None) -> dict:
     out_dir = Path(train_args.output_dir)
     lock = claim(accelerator, out_dir, train_args)
     try:
-        return train(task, accelerator, out_dir, hub_token, Options(data_args, model_args, train_args, gan_args, crf_args))
+        return train(task, accelerator, out_dir, hub_token, Options(data_args, model_args, train_args, gan_args, crf_args),
+                     command=list(sys.argv[1:] if argv is None else argv))
     finally:
         release_run_dir(lock)
 
 
-def train(task, accelerator, out_dir, hub_token, options: Options) -> dict:
+def train(task, accelerator, out_dir, hub_token, options: Options, command: list[str]) -> dict:
     data_args, model_args, train_args, gan_args, crf_args = (options.data, options.model, options.train, options.gan,
                                                              options.crf)
     quiet_libraries()
@@ -234,6 +237,8 @@ def train(task, accelerator, out_dir, hub_token, options: Options) -> dict:
     results["mixed_precision"] = accelerator.mixed_precision
     if accelerator.is_main_process:
         write_json_atomic(out_dir / "eval_test.json", results)
+        # The commit, command, machine and wall time behind these figures (compare.py's provenance table).
+        write_json_atomic(out_dir / "provenance.json", provenance(command, time.time() - t0, accelerator.num_processes))
         rec.log({"step": step, **{k: v for k, v in results.items() if k.startswith("test/")}})
         if last_is_best and adversarial:  # the same weights: print their figures once
             print("last/ is best/ (the final state scored best, or no dev metric selects for this task):", file=sys.stderr)

@@ -11,6 +11,7 @@ Layout of a run folder (`--output_dir`):
       last/                  same layout, the final state
       metrics.jsonl          one JSON record per log/eval event
       eval_test.json         test metrics of best/ (written by train.py)
+      provenance.json        the commit, command, machine and wall time behind them (seqgan/provenance.py)
       eval_<split>_*.json    evaluate.py's results
       checkpoints/           resumable training states (seqgan/training/resume.py)
       .seqgan.lock           while a run writes here: the pid of its main process
@@ -152,7 +153,8 @@ def generator_dir(ckpt: Path) -> Path:
 
 # What a run leaves in its folder (see the layout above): training's files, then evaluate.py's results, sweeps and
 # staged uploads, which describe the same run. --overwrite_output_dir removes exactly these.
-RUN_FILES = ("args.json", "metrics.jsonl", "best", "last", "checkpoints", "eval_*.json", "sweep_*", "hub_upload")
+RUN_FILES = ("args.json", "metrics.jsonl", "best", "last", "checkpoints", "eval_*.json", "sweep_*", "hub_upload",
+             "provenance.json")
 LOCK = ".seqgan.lock"
 
 

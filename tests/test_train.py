@@ -112,3 +112,24 @@ def test_generate_tags_typed_sentences(short_runs):
     words = [w.rsplit("/", 1) for w in line.split()]
     assert [w for w, _ in words] == ["The", "dog", "barks", "."]
     assert all(t in get_task("pos").UPOS_TAGS for _, t in words)
+
+
+def test_a_run_records_its_provenance_and_compare_writes_it_on_a_results_page(short_runs, tmp_path):
+    import subprocess
+
+    from seqgan.provenance import CODE
+
+    run_dir, argv, results = short_runs("text")
+    rec = json.loads((run_dir / "provenance.json").read_text())
+    assert rec["command"].split() == ["scripts/train.py", *argv]
+    head = subprocess.run(["git", "-C", str(CODE), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    assert rec["commit"].split("+")[0] == (head.stdout.strip() if head.returncode == 0 else "unknown")
+    assert rec["num_processes"] == 1 and 0 < rec["wall_time_s"] and "cores" in rec["machine"]
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    (runs / "text-mle-seed42").symlink_to(run_dir)
+    page = tmp_path / "page.md"
+    load_script("compare").main(["--task", "text", "--runs_dir", str(runs), "--page", str(page), "--title", "COCO"])
+    text = page.read_text()
+    assert text.startswith("# COCO\n") and "`text-mle-seed42` | 42 | " + rec["commit"] in text
+    assert f"`{rec['command']}`" in text and f"{results['test/nll']:.3f}" in text

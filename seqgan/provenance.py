@@ -1,0 +1,63 @@
+"""Where a result came from: the code's commit, the command, the machine and the wall time of a run, written beside
+its results as provenance.json, and read back by scripts/compare.py's provenance table on a results page.
+
+    write_json_atomic(out_dir / "provenance.json", provenance(["--task", "pos"], wall_s=761.2, num_processes=1))
+    record = read_provenance(run_folder)    # {} for a run written before seqgan recorded it
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shlex
+import subprocess
+import time
+from pathlib import Path
+
+import torch
+
+import seqgan
+
+CODE = Path(__file__).resolve().parents[1]  # the checkout seqgan runs from (an editable install's clone)
+
+
+def code_commit(path: Path = CODE) -> str:
+    """The short commit of the git checkout at `path`, with "+changes" when tracked files differ from it; "unknown"
+    outside a git checkout (an installed wheel: its version says what it is)."""
+    def git(*args) -> str:
+        return subprocess.run(["git", "-C", str(path), *args], capture_output=True, text=True, timeout=20,
+                              check=True).stdout.strip()
+    try:
+        commit = git("rev-parse", "--short", "HEAD")
+        changed = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return commit + ("+changes" if changed else "")
+
+
+def machine() -> str:
+    """The CPU model and core count, and the GPU's name where torch sees one: what a wall time was measured on."""
+    cpu = platform.processor() or platform.machine()
+    info = Path("/proc/cpuinfo")  # Linux names the model there; elsewhere platform's answer stands
+    if info.is_file():
+        cpu = next((ln.split(":", 1)[1].strip() for ln in info.read_text().splitlines() if ln.startswith("model name")), cpu)
+    out = f"{cpu}, {os.cpu_count()} cores"
+    if torch.cuda.is_available():
+        out += f", {torch.cuda.get_device_name(0)} x {torch.cuda.device_count()}"
+    return out
+
+
+def provenance(argv: list[str], wall_s: float, num_processes: int) -> dict:
+    """The record of one finished run of scripts/train.py with `argv`: `wall_s` is the seconds of the process that
+    finished it (for a resumed run, since it resumed), training and test evaluation."""
+    return {"command": "scripts/train.py " + shlex.join(argv), "commit": code_commit(), "seqgan": seqgan.__version__,
+            "torch": torch.__version__, "machine": machine(), "threads": torch.get_num_threads(),
+            "num_processes": num_processes, "wall_time_s": round(wall_s, 1),
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+
+
+def read_provenance(run: Path) -> dict:
+    """A run folder's provenance.json, or {} where the run predates it."""
+    path = Path(run) / "provenance.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
