@@ -10,6 +10,8 @@ Rows: each run's eval_test.json (best/, and last/ for GAN runs), plus any eval_t
 (CRF / bigram / HMM) and G + D thereby share one table. Runs whose folders differ only in a `-seed<k>` suffix
 are one configuration: their row shows mean ± std over the seeds and n (sample std, n - 1); a configuration run
 with one seed is marked "n=1".
+A GAN or CoT run swept over temperature itself (`evaluate.py --temperatures ... --checkpoint RUN`) adds a row per
+temperature, "[T=0.8]", each with its gap like the run's own row.
 Tasks with a FRONTIER (oracle, text) get gap columns: each GAN, D alone and G + D row's signed distance to the MLE
 temperature curve of its own seed (seqgan/scoring/frontier.py; positive = beyond MLE), the curve being the
 sweep_test.json in the generator's run folder (G + D rows: the run itself; GAN rows: their --init_from run; D alone:
@@ -72,6 +74,8 @@ def describe(run: str, res: dict, kind: str) -> str:
     what = METHODS[method].label({**res, "d_alone": get_task(res["task"]).D_ALONE})
     decoding = {"best": "", "last": " [last]", "prior": " [N(0, I) codes]",
                 "greedy": " [Viterbi]" if METHODS[method].family == "D alone" else " [greedy]"}.get(kind, "")
+    if kind.startswith("T="):  # a GAN or CoT run's own temperature sweep (its sweep_test.json), beside its T = 1 row
+        decoding = f" [{kind}]"
     if kind == "guide":
         how = (f"SIR, K={res['guide_candidates']}" if res["guide_method"] == "sir" else "DRS") + f", γ={res['guide_gamma']:g}"
         return f"G + D: {what.split(': ')[-1]} sampled by D's ratio ({how}) · `{run}`"
@@ -107,6 +111,8 @@ def collect(runs_dir: Path, task: str) -> list[tuple[str, dict]]:
         last = {k[10:]: v for k, v in res.items() if k.startswith("last/test/")}
         group = [(describe(folder.name, res, "best"), best)]
         adversarial = METHODS[res.get("method", "mle")].family == "GAN"  # GANs and CoT: best/ and last/, gaps to G's curve
+        if adversarial:  # the run's own temperature curve, where it was swept: each point is judged like its T = 1 row
+            group += [(describe(folder.name, res, f"T={r['temperature']:g}"), r) for r in own_curve if r["temperature"] != 1.0]
         if adversarial and last and any(last.get(k) != best.get(k) for _, k, _ in get_task(task).COMPARE_COLUMNS):
             group.append((describe(folder.name, res, "last"), last))  # only when a dev metric picked another step
         extras = [folder.glob(f"eval_test_{k}*.json") for k in ("greedy", "prior", "rerank", "guide")]

@@ -53,7 +53,7 @@ from seqgan.cli import args_to_dict, cpu_threads, quiet_libraries, run, warn_slo
 from seqgan.config import TRACKERS, Options
 from seqgan.data import LengthGroupedBatchSampler, ShardedBatches
 from seqgan.hub import check_repo_id, get_token, push
-from seqgan.provenance import provenance
+from seqgan.provenance import code_commit, provenance
 from seqgan.scoring.evaluation import Evaluator, encode_splits, evaluate_split, format_table
 from seqgan.sources import load_task_splits
 from seqgan.tasks import get_task, parse_args
@@ -158,7 +158,7 @@ def train(task, accelerator, out_dir, hub_token, options: Options, command: list
     quiet_libraries()
     set_seed(train_args.seed)
     run_args = args_to_dict(data_args, model_args, train_args, gan_args, crf_args)
-    t0 = time.time()
+    t0, commit = time.time(), code_commit()  # the code this run starts from (provenance.json)
 
     # Data, tokenizer, generator (from a checkpoint, or configured from scratch; a CRF or bigram model for crf).
     splits = load_task_splits(task, data_args)
@@ -238,7 +238,8 @@ def train(task, accelerator, out_dir, hub_token, options: Options, command: list
     if accelerator.is_main_process:
         write_json_atomic(out_dir / "eval_test.json", results)
         # The commit, command, machine and wall time behind these figures (compare.py's provenance table).
-        write_json_atomic(out_dir / "provenance.json", provenance(command, time.time() - t0, accelerator.num_processes))
+        write_json_atomic(out_dir / "provenance.json", provenance(command, commit, time.time() - t0,
+                                                                  accelerator.num_processes))
         rec.log({"step": step, **{k: v for k, v in results.items() if k.startswith("test/")}})
         if last_is_best and adversarial:  # the same weights: print their figures once
             print("last/ is best/ (the final state scored best, or no dev metric selects for this task):", file=sys.stderr)

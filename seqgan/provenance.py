@@ -1,7 +1,8 @@
 """Where a result came from: the code's commit, the command, the machine and the wall time of a run, written beside
 its results as provenance.json, and read back by scripts/compare.py's provenance table on a results page.
 
-    write_json_atomic(out_dir / "provenance.json", provenance(["--task", "pos"], wall_s=761.2, num_processes=1))
+    commit = code_commit()                  # when the run starts
+    write_json_atomic(out_dir / "provenance.json", provenance(["--task", "pos"], commit, wall_s=761.2, num_processes=1))
     record = read_provenance(run_folder)    # {} for a run written before seqgan recorded it
 """
 
@@ -48,10 +49,11 @@ def machine() -> str:
     return out
 
 
-def provenance(argv: list[str], wall_s: float, num_processes: int) -> dict:
-    """The record of one finished run of scripts/train.py with `argv`: `wall_s` is the seconds of the process that
-    finished it (for a resumed run, since it resumed), training and test evaluation."""
-    return {"command": "scripts/train.py " + shlex.join(argv), "commit": code_commit(), "seqgan": seqgan.__version__,
+def provenance(argv: list[str], commit: str, wall_s: float, num_processes: int) -> dict:
+    """The record of one finished run of scripts/train.py with `argv`, started from the code at `commit` (code_commit()
+    when the run began: the tree may change while it runs): `wall_s` is the seconds of the process that finished it
+    (for a resumed run, since it resumed), training and test evaluation."""
+    return {"command": "scripts/train.py " + shlex.join(argv), "commit": commit, "seqgan": seqgan.__version__,
             "torch": torch.__version__, "machine": machine(), "threads": torch.get_num_threads(),
             "num_processes": num_processes, "wall_time_s": round(wall_s, 1),
             "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}

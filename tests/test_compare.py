@@ -242,3 +242,22 @@ def test_text_runs_of_one_protocol_share_a_table_and_matching_anchors_are_unmark
               {"task": "text"})
     with pytest.raises(ValueError, match=r"different protocols .*seqgan: t-old-mle.*own --runs_dir"):
         load_script("compare").main(["--task", "text", "--runs_dir", str(runs)])
+
+
+def test_a_cot_run_swept_over_temperature_gets_a_row_and_a_gap_per_temperature(tmp_path):
+    runs = tmp_path / "runs"
+    for seed in (42, 43, 44):
+        # MLE's curve: NLL_test = 8 + (10 - NLL_oracle) / 2 between NLL_oracle 9 and 10 (as above).
+        curve = [{"checkpoint": str(runs / f"o-mle-seed{seed}" / "best"), "nll_oracle": x, "nll_test": 8 + (10 - x) / 2,
+                  "temperature": t} for x, t in ((9.0, 0.9), (9.5, 0.95), (10.0, 1.0))]
+        write_run(runs, f"o-mle-seed{seed}", "mle", {"test/nll_oracle": 10.0, "test/nll_test": 8.0}, sweep_test={"rows": curve})
+        # CoT's own curve: at T = 1 it lies 0.1 beyond MLE's (9.6, 8.1 against 8.2); at T = 0.9 at 9.2, 0.3 beyond.
+        own = [{"checkpoint": str(runs / f"o-cot-seed{seed}" / "best"), "nll_oracle": x, "nll_test": y, "temperature": t}
+               for x, y, t in ((9.2, 8.1, 0.9), (9.6, 8.1, 1.0))]
+        write_run(runs, f"o-cot-seed{seed}", "cot", {"test/nll_oracle": 9.6, "test/nll_test": 8.1},
+                  {"start": str(runs / f"o-mle-seed{seed}")}, sweep_test={"rows": own})
+    out = load_script("compare").main(["--task", "oracle", "--runs_dir", str(runs)]).splitlines()
+    rows = seqgan_rows(out)
+    assert rows[1] == "| G + D: CoT (mediator) · `o-cot` | 9.600 ± 0.000 (n=3) | 8.100 ± 0.000 (n=3) | +0.1000 ± 0.0000 (n=3) beyond |"
+    assert rows[2] == ("| G + D: CoT (mediator) [T=0.9] · `o-cot` | 9.200 ± 0.000 (n=3) | 8.100 ± 0.000 (n=3) "
+                       "| +0.3000 ± 0.0000 (n=3) beyond |")

@@ -178,7 +178,7 @@ def test_bad_combinations_are_clear_errors():
         parse_args(["--task", "oracle", "--method", "gan", "--bridge", "dense"])
     with pytest.raises(ValueError, match="--baseline rloo needs --samples_per_input >= 2"):
         parse_args(["--task", "pos", "--method", "gan", "--samples_per_input", "1"])
-    with pytest.raises(ValueError, match="--init_from starts an adversarial run; add --method gan"):
+    with pytest.raises(ValueError, match="--init_from starts an adversarial or cooperative run; add --method gan or cot"):
         parse_args(["--task", "pos", "--init_from", "runs/pos-mle"])
     with pytest.raises(ValueError, match="--bridge 'ppo' is not one of"):
         parse_args(["--task", "pos", "--method", "gan", "--bridge", "ppo"])
