@@ -34,6 +34,7 @@ import torch
 
 from seqgan.checkpoint import write_json_atomic, write_text_atomic
 from seqgan.cli import OUTPUT_RENAMED, cpu_bf16_support, make_parser, quiet_libraries, renamed_flags, run
+from seqgan.provenance import cpu_model
 
 
 @dataclass
@@ -547,13 +548,6 @@ def bench_viterbi(args) -> dict:
 
 
 SECTIONS = {"matmul": bench_matmul, "pos": bench_pos, "mle": bench_mle, "peer": bench_peer, "gan": bench_gan, "rollout": bench_rollout, "bleu": bench_bleu, "viterbi": bench_viterbi}
-
-
-def cpu_model() -> str:
-    try:
-        return next(ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or "unknown"
 
 
 def environment() -> dict:

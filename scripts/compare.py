@@ -369,9 +369,8 @@ def page(title: str, command: str, table_md: str, runs: list[dict]) -> str:
     for r in runs:
         wall = f"{r['wall_time_s'] / 60:.1f} min" if isinstance(r.get("wall_time_s"), (int, float)) else "–"
         procs = f"{r.get('num_processes', '–')} × {r.get('threads', '–')}"
-        lines.append(f"| `{r['run']}` | {r.get('seed', '–')} | {r['commit']} | {r['machine']} | {procs} | {wall} | "
-                     f"`{r['command']}` |" if r["command"] != "not recorded" else
-                     f"| `{r['run']}` | {r.get('seed', '–')} | {r['commit']} | {r['machine']} | {procs} | {wall} | not recorded |")
+        command = f"`{r['command']}`" if r["command"] != "not recorded" else r["command"]
+        lines.append(f"| `{r['run']}` | {r.get('seed', '–')} | {r['commit']} | {r['machine']} | {procs} | {wall} | {command} |")
     return "\n".join(lines) + "\n"
 
 

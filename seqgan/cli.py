@@ -37,6 +37,12 @@ def make_parser(dataclass_types, **kwargs) -> HfArgumentParser:
     return HfArgumentParser(dataclass_types, allow_abbrev=False, **kwargs)
 
 
+def warn_renamed(old: str, new: str) -> None:
+    """The FutureWarning of an old option name (a flag, or its key in a config file) that still works."""
+    warnings.warn(f"{old} is deprecated and will be removed in seqgan 0.4: use {new} (the Hugging Face name).",
+                  FutureWarning, stacklevel=4)
+
+
 def renamed_flags(argv: list[str], renamed: dict[str, str]) -> list[str]:
     """argv with each old flag name (`renamed`: old -> new) replaced by its new one; each old name used warns
     (FutureWarning) saying what to write instead."""
@@ -44,8 +50,7 @@ def renamed_flags(argv: list[str], renamed: dict[str, str]) -> list[str]:
     for arg in argv:
         flag, eq, value = arg.partition("=")
         if flag in renamed:
-            warnings.warn(f"{flag} is deprecated and will be removed in seqgan 0.4: use {renamed[flag]} (the Hugging "
-                          "Face name).", FutureWarning, stacklevel=3)
+            warn_renamed(flag, renamed[flag])
             arg = renamed[flag] + eq + value
         out.append(arg)
     return out

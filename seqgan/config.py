@@ -21,7 +21,7 @@ from typing import Callable
 
 import yaml
 
-from seqgan.cli import make_parser, parse_strict, renamed_flags
+from seqgan.cli import make_parser, parse_strict, renamed_flags, warn_renamed
 from seqgan.usage import run_help
 
 # The choices of the options that pick a function from a dict. config imports nothing from the models or the training
@@ -478,10 +478,10 @@ def parse_args(argv: list[str] | None = None, defaults: Defaults | None = None, 
         values = (json.loads if path.suffix == ".json" else yaml.safe_load)(path.read_text()) or {}
         if not isinstance(values, dict):
             raise ValueError(f"{path}: expected a mapping of option names to values, got {type(values).__name__}")
-        for flag, new_flag in RENAMED.items():  # an old option name in a config file is renamed, with the flag's warning
+        for flag, new_flag in RENAMED.items():  # an old option name in a config file is renamed, with a warning
             if flag[2:] in values:
                 values[new_flag[2:]] = values.pop(flag[2:])
-                renamed_flags([flag], RENAMED)
+                warn_renamed(flag, new_flag)
         known = {f.name for cls in CONFIG_CLASSES for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:

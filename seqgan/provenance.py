@@ -37,13 +37,19 @@ def code_commit(path: Path = CODE) -> str:
     return commit + ("+changes" if changed else "")
 
 
+def cpu_model() -> str:
+    """The CPU's model name (Linux names it in /proc/cpuinfo; elsewhere platform's answer, or "unknown")."""
+    info = Path("/proc/cpuinfo")
+    if info.is_file():
+        found = [ln.split(":", 1)[1].strip() for ln in info.read_text().splitlines() if ln.startswith("model name")]
+        if found:
+            return found[0]
+    return platform.processor() or "unknown"
+
+
 def machine() -> str:
     """The CPU model and core count, and the GPU's name where torch sees one: what a wall time was measured on."""
-    cpu = platform.processor() or platform.machine()
-    info = Path("/proc/cpuinfo")  # Linux names the model there; elsewhere platform's answer stands
-    if info.is_file():
-        cpu = next((ln.split(":", 1)[1].strip() for ln in info.read_text().splitlines() if ln.startswith("model name")), cpu)
-    out = f"{cpu}, {os.cpu_count()} cores"
+    out = f"{cpu_model()}, {os.cpu_count()} cores"
     if torch.cuda.is_available():
         out += f", {torch.cuda.get_device_name(0)} x {torch.cuda.device_count()}"
     return out

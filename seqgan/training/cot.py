@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from seqgan.parallel import global_mean
 from seqgan.scoring.metrics import distinct_ids
-from seqgan.training.bridges import BridgeContext, entropy
+from seqgan.training.bridges import BridgeContext, draw, entropy
 from seqgan.training.gan import GanModels, guarded_step
 from seqgan.training.loops import alternate
 from seqgan.training.losses import mle_loss
@@ -40,15 +40,10 @@ def stepwise_kl(g_logp: torch.Tensor, m_logp: torch.Tensor, mask: torch.Tensor) 
     return (kl * mask).sum(1)
 
 
-@torch.no_grad()
-def _samples(ctx: BridgeContext, accelerator, n: int):
-    with accelerator.autocast():  # --mixed_precision: sampling runs in it too (log-softmax in fp32)
-        return ctx.policy.sample(num_samples=n, generator=ctx.rng, rows=ctx.global_rows(n))
-
-
 def mediator_step(accelerator, m: GanModels, batch: dict) -> dict:
     """M by maximum likelihood on the real batch and as many fresh samples of G: the balanced mixture."""
-    fake = _samples(m.ctx, accelerator, batch["labels"].shape[0])
+    with accelerator.autocast():  # --mixed_precision: sampling runs in it too (log-softmax in fp32)
+        fake, _, _ = draw(m.ctx, batch)  # as many samples of G as the batch has rows
     fake_batch = {"labels": fake.tokens, "mask": fake.mask}
     m.disc.train()
     with accelerator.accumulate(m.gen, m.disc):
@@ -66,7 +61,8 @@ def mediator_step(accelerator, m: GanModels, batch: dict) -> dict:
 def cot_g_step(accelerator, m: GanModels, batch: dict) -> dict:
     """G down the mediator's per-step KL along G's own fresh samples (M fixed, in eval mode)."""
     ctx = m.ctx
-    samples = _samples(ctx, accelerator, batch["labels"].shape[0])
+    with accelerator.autocast():
+        samples, _, _ = draw(ctx, batch)
     scored = {"labels": samples.tokens, "mask": samples.mask}
     with torch.no_grad(), accelerator.autocast():
         m_logp = F.log_softmax(ctx.disc(scored).float(), -1)  # (B, T, V)
