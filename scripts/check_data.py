@@ -27,7 +27,7 @@ from seqgan.tasks import get_task
 
 @dataclass
 class CheckArguments:
-    task: str = field(metadata={"help": "How to read the files: pos (CoNLL-U), text (one sentence per line) or oracle."})
+    task: str = field(metadata={"help": "How to read the files: pos or segment (CoNLL-U), text (one sentence per line) or oracle."})
     eval_file: list[str] = field(default_factory=list, metadata={
         "help": "Dev and test files (one or more): over-long sequences there are errors."})
     max_length: int | None = field(default=None, metadata={"help": "Longest sequence training accepts (default: the task's)."})

@@ -17,7 +17,8 @@ temperature curve of its own seed (seqgan/scoring/frontier.py; positive = beyond
 sweep_test.json in the generator's run folder (G + D rows: the run itself; GAN rows: their --init_from run; D alone:
 the one MLE run of the same --seed in --runs_dir), written by `evaluate.py --temperatures ... --checkpoint RUN`.
 A gap whose mean exceeds twice its std over at least 3 seeds is marked "beyond".
-pos adds a paired test against the MLE configuration (or --baseline RUN): the UPOS difference in points, its
+segment adds a table of the raw-text pipeline's CoNLL 2018 F1 from the runs_dir's raw-*.json
+(evaluate.py --raw_text --output_file). pos (and segment, by token recall over windows) add a paired test against the MLE configuration (or --baseline RUN): the UPOS difference in points, its
 95% CI and p-value from a bootstrap over test sentences (seqgan/scoring/significance.py, 10,000 resamples,
 seed 0), each configuration's per-sentence errors averaged over its seeds.
 Last come the task's PUBLISHED anchors (other papers' figures on the same benchmark), labelled "published", and with
@@ -49,7 +50,7 @@ from seqgan.training.methods import FAMILY_ORDER, METHODS
 
 @dataclass
 class CompareArguments:
-    task: str = field(metadata={"help": "pos, oracle or text."})
+    task: str = field(metadata={"help": "pos, segment, oracle or text."})
     runs_dir: str = field(default="runs", metadata={"help": "Folder of run folders to collect."})
     output_file: str | None = field(default=None, metadata={"help": "Also write the table to this markdown file."})
     plot: str | None = field(default=None, metadata={
@@ -336,6 +337,8 @@ def main(argv: list[str] | None = None) -> str:
     if not rows:
         raise FileNotFoundError(f"no {args.task} run with eval_test.json under {runs_dir}; train or evaluate one first.")
     out = table(args.task, rows, args.baseline, scored_text(args.data_scores) if args.data_scores else None)
+    raw = raw_text_table(runs_dir) if args.task == "segment" else ""
+    out += f"\n\n{raw}" if raw else ""
     if args.plot:
         plot(args.task, rows, args.baseline, args.plot)
     if args.output_file:
@@ -345,6 +348,31 @@ def main(argv: list[str] | None = None) -> str:
         write_text_atomic(args.page, page(args.title, command, out, provenance_rows(runs_dir, args.task)))
     print(out)
     return out
+
+
+RAW_COLUMNS = [("Tokens F1", "tokens_f1"), ("Sentences F1", "sentences_f1"), ("Words F1", "words_f1"),
+               ("UPOS F1", "upos_f1")]
+
+
+def raw_text_table(runs_dir: Path) -> str:
+    """segment: the raw-text pipeline's CoNLL 2018 F1 (%) from runs_dir/raw-*.json (evaluate.py --raw_text
+    --output_file), one row per name without its -seed<k>, mean ± std over the seeds; "" when there are none."""
+    groups: dict[str, list[dict]] = {}
+    for f in sorted(runs_dir.glob("raw-*.json")):
+        groups.setdefault(re.sub(r"-seed\d+$", "", f.stem), []).append(json.loads(f.read_text()))
+    if not groups:
+        return ""
+    lines = ["| raw text · input · segmenter | " + " | ".join(h for h, _ in RAW_COLUMNS) + " | sentences / s |",
+             "|---" * (len(RAW_COLUMNS) + 2) + "|"]
+    for name, rs in groups.items():
+        pct = [{k: 100 * r[k] for _, k in RAW_COLUMNS} | {"sps": r["sentences_per_second"]} for r in rs]
+        values = pct if len(pct) > 1 else pct[0]
+        label = f"{Path(rs[0]['gold_file']).name} · {rs[0]['input']} · `{Path(rs[0]['segmenter']).name}` + `" \
+                f"{Path(rs[0]['tagger']).name}`"
+        label = SEED.sub("`", label) if len(pct) > 1 else label
+        lines.append(f"| {label} | " + " | ".join(cell(values, k, "{:.2f}") for _, k in RAW_COLUMNS)
+                     + f" | {cell(values, 'sps', '{:.0f}')} |")
+    return "\n".join(lines)
 
 
 def provenance_rows(runs_dir: Path, task: str) -> list[dict]:

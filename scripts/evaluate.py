@@ -13,6 +13,8 @@
     python scripts/evaluate.py --checkpoint runs/oracle-crf-nll --greedy  # Viterbi output of the bigram model
     python scripts/evaluate.py --checkpoint runs/text-ae --latent_prior standard   # an AE decoding fresh N(0, I) codes
     python scripts/evaluate.py --checkpoint runs/pos-mle --test_file my-domain.conllu   # out of domain
+    python scripts/evaluate.py --raw_text ../shared/data/ud_en_ewt/en_ewt-ud-test.conllu \
+        --segmenter runs/segment/ewt-seg-mle-seed42 --checkpoint runs/segment/ewt-pos-mle   # raw text, CoNLL 2018 metrics
     python scripts/evaluate.py --checkpoint runs/oracle-mle --guide_with runs/oracle-mle-ratio \
         --guide_method sir --guide_candidates 8 --guide_gamma 1.0        # G + D: sampling by D's density ratio
 
@@ -37,6 +39,7 @@ import io
 import json
 import math
 import sys
+import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -54,13 +57,16 @@ from seqgan.checkpoint import (
 )
 from seqgan.cli import OUTPUT_RENAMED, make_parser, parse_strict, quiet_libraries, run, use_cpu_threads, warn_slow_bf16
 from seqgan.config import DataArguments
+from seqgan.conllu import read_treebank, treebank_text
 from seqgan.data import Problems
 from seqgan.decoding.guide import GuideArguments, GuidedGenerator, load_ratio
 from seqgan.decoding.rerank import RERANK_METHODS, Reranker, parse_lambdas
+from seqgan.scoring.conll18 import raw_text_scores
 from seqgan.scoring.evaluation import Decoding, Evaluator, encode_splits, evaluate_split, format_table
 from seqgan.scoring.plots import plot_sweep
 from seqgan.sources import load_task_splits
 from seqgan.tasks import selection, task_of
+from seqgan.tasks.pipeline import load_pipeline
 
 
 @dataclass
@@ -101,7 +107,24 @@ class EvalArguments:
         "help": "Score this file instead of the run's test split (out-of-domain evaluation): CoNLL-U (pos), one "
                 "sentence per line (text) or id lines (oracle). Writes <run>/eval_file_<name>.json by default."})
 
+    raw_text: str | None = field(default=None, metadata={
+        "help": "A gold CoNLL-U file: its text, as raw text, goes through --segmenter and the pos run --checkpoint, "
+                "and the output is scored by the CoNLL 2018 metrics (Tokens, Sentences, Words, UPOS F1)."})
+    segmenter: str | None = field(default=None, metadata={"help": "--raw_text: the segment run that splits the text."})
+    paragraphs: bool = field(default=False, metadata={
+        "help": "--raw_text: feed the text as paragraphs (the pipeline splits sentences); default one gold sentence "
+                "per line."})
+    conllu_file: str | None = field(default=None, metadata={"help": "--raw_text: also write the pipeline's CoNLL-U here."})
+    flat_tree: bool = field(default=False, metadata={
+        "help": "--conllu_file: write a flat dependency tree (word 1 the root) instead of HEAD _, for tools that need "
+                "one, such as the official CoNLL 2018 evaluator."})
+
     def __post_init__(self):
+        if bool(self.raw_text) != bool(self.segmenter):
+            raise ValueError("--raw_text GOLD.conllu and --segmenter RUN go together (with the pos run as --checkpoint).")
+        if self.raw_text and (self.temperatures or self.rerank_with or self.greedy or self.test_file):
+            raise ValueError("--raw_text runs the segment + pos pipeline; it does not combine with --temperatures, "
+                             "--rerank_with, --greedy or --test_file.")
         self.temperature_list = [float(t) for t in self.temperatures.split(",")] if self.temperatures else None
         if self.temperature_list is not None and any(t <= 0 for t in self.temperature_list):
             raise ValueError(f"--temperatures must all be > 0, got {self.temperatures}.")
@@ -212,12 +235,42 @@ def refuse_overwrite(paths: list[Path], args: EvalArguments) -> None:
                               "or --output_file to write elsewhere.")
 
 
+def evaluate_raw_text(args: EvalArguments) -> dict:
+    """--raw_text: the segment + pos pipeline (tasks/pipeline.py) on a gold file's text, by the CoNLL 2018 metrics."""
+    gold_path = Path(args.raw_text)
+    if not gold_path.is_file():
+        raise FileNotFoundError(f"--raw_text {gold_path}: no such file.")
+    mode = "paragraphs" if args.paragraphs else "lines"
+    out = (Path(args.output_file) if args.output_file else
+           run_dir(resolve_checkpoint(args.segmenter)) / f"eval_raw_{gold_path.stem}_{mode}.json")
+    refuse_overwrite([out] + ([Path(args.conllu_file)] if args.conllu_file else []), args)
+    gold = read_treebank(gold_path)
+    pipe = load_pipeline(args.segmenter, args.checkpoint[0], batch_size=args.batch_size)
+    text = treebank_text(gold, args.paragraphs)
+    t0 = time.time()
+    system = pipe.tag_text(text, one_sentence_per_line=not args.paragraphs)
+    seconds = time.time() - t0
+    scores = raw_text_scores(gold, system)
+    result = {f"{k}_{m}": v[m] for k, v in scores.items() for m in ("f1", "precision", "recall")}
+    result.update({f"{k}_counts": {c: v[c] for c in ("gold", "system", "correct")} for k, v in scores.items()})
+    result.update({"gold_file": str(gold_path), "input": mode, "segmenter": args.segmenter, "tagger": args.checkpoint[0],
+                   "characters": len(text), "seconds": seconds, "sentences_per_second": len(system) / seconds})
+    write_json_atomic(out, result)
+    if args.conllu_file:
+        write_text_atomic(Path(args.conllu_file), pipe.to_conllu(system, tree=args.flat_tree))
+    print(format_table({k: v for k, v in result.items() if not k.endswith("_counts")}))
+    print(f"wrote {out}", file=sys.stderr)
+    return result
+
+
 def main(argv: list[str] | None = None) -> dict | list[dict]:
     args, guide = parse_strict(make_parser((EvalArguments, GuideArguments)), argv,
                                renamed=OUTPUT_RENAMED)
     guide = check_guide(args, guide)
     quiet_libraries()
     use_cpu_threads()
+    if args.raw_text:
+        return evaluate_raw_text(args)
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
     warn_slow_bf16(accelerator.device.type, accelerator.mixed_precision)
     if args.temperature_list is not None:

@@ -7,6 +7,8 @@
     python scripts/generate.py --checkpoint runs/text-vae --interpolate "a man rides a horse ." "two dogs play ." --steps 8
     python scripts/generate.py --checkpoint runs/pos-mle --sentence "I saw her duck."
     python scripts/generate.py --checkpoint runs/pos-mle --input_file sentences.txt --output_file tagged.conllu
+    python scripts/generate.py --segmenter runs/segment/ewt-seg-mle-seed42 --checkpoint runs/segment/ewt-pos-mle \
+        --input_file raw.txt --output_file raw.conllu      # raw text (paragraphs) -> sentences, tokens, tags
     cat sentences.txt | python scripts/generate.py --checkpoint runs/pos-mle --input_file - > tagged.conllu
 
 pos: each input line is one sentence. Raw text is split into words and punctuation (seqgan.tasks.pos.WORD:
@@ -34,6 +36,7 @@ from seqgan.cli import make_parser, parse_strict, quiet_libraries, run, use_cpu_
 from seqgan.data import read_lines
 from seqgan.decoding.guide import GuideArguments, GuidedGenerator, load_ratio
 from seqgan.tasks import task_of
+from seqgan.tasks.pipeline import load_pipeline
 
 
 @dataclass
@@ -52,6 +55,15 @@ class GenerateArguments:
     interpolate: list[str] | None = field(default=None, metadata={
         "nargs": 2, "help": "ae/vae/latent-gan: two sentences (oracle: id lines) whose codes to interpolate between."})
     steps: int = field(default=8, metadata={"help": "--interpolate: codes decoded, both ends included (at least 2)."})
+    segmenter: str | None = field(default=None, metadata={
+        "help": "Raw text: a segment run that splits --input_file into sentences, tokens and multiword-token words "
+                "before the pos run (--checkpoint) tags them; writes CoNLL-U with # text, ranges and SpaceAfter=No."})
+    one_sentence_per_line: bool = field(default=False, metadata={
+        "help": "--segmenter: each non-empty input line is one sentence (default: paragraphs, split at blank lines, "
+                "and sentences found by the segmenter)."})
+    flat_tree: bool = field(default=False, metadata={
+        "help": "--segmenter: write a flat dependency tree (word 1 the root) instead of HEAD _; the official CoNLL "
+                "2018 evaluator needs a tree, and seqgan parses nothing, so the tree carries no information."})
     long_sequences: str = field(default="truncate", metadata={
         "help": "pos: a line with more words than the model's max_length is 'truncate'd (with a warning) or 'skip'ped."})
 
@@ -106,6 +118,11 @@ def main(argv: list[str] | None = None) -> list[str]:
     args, guide = parse_strict(make_parser((GenerateArguments, GuideArguments)), argv)
     quiet_libraries()
     use_cpu_threads()
+    if args.segmenter:  # raw text: segment run + pos run (tasks/pipeline.py)
+        pipe = load_pipeline(args.segmenter, args.checkpoint, args.batch_size)
+        sentences = pipe.tag_text("\n".join(read_input(args)), args.one_sentence_per_line)
+        write(pipe.to_conllu(sentences, args.flat_tree), args)
+        return [" ".join(f"{w}/{tag}" for t in s["tokens"] for w, tag in t["words"]) for s in sentences]
     ckpt = resolve_checkpoint(args.checkpoint)
     task = task_of(read_args(ckpt), ckpt)
     gen, tokenizer, _ = load_checkpoint(str(ckpt), task)

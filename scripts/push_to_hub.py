@@ -4,6 +4,8 @@
     python scripts/push_to_hub.py --checkpoint runs/pos-mle --hub_model_id you/seqgan-pos-tagger
     python scripts/push_to_hub.py --checkpoint runs/text-gan-gumbel --hub_model_id you/coco-gan --hub_private
     python scripts/push_to_hub.py --checkpoint runs/pos-mle --hub_model_id you/x --dry_run   # write + list, upload nothing
+    python scripts/push_to_hub.py --checkpoint runs/segment/ewt-seg-mle-seed42 --tagger runs/segment/ewt-pos-mle \
+        --hub_model_id you/seqgan-en-raw-text --dry_run     # segmenter + tagger: one raw-text pipeline
 
 One commit (create_repo, then upload_folder). The token comes from $HF_TOKEN or the stored login
 (`hf auth login`). --dry_run writes exactly the folder that would be uploaded (default
@@ -31,6 +33,9 @@ class PushArguments:
     commit_message: str | None = field(default=None, metadata={"help": "Commit message (default: 'Upload <name> with seqgan')."})
     dry_run: bool = field(default=False, metadata={"help": "Write the upload folder and list it; contact nobody."})
     dry_run_dir: str | None = field(default=None, metadata={"help": "Where --dry_run writes (default <run>/hub_upload)."})
+    tagger: str | None = field(default=None, metadata={
+        "help": "A segment run only: the pos run to push with it (in tagger/), one raw-text pipeline whose card shows "
+                "the segment run's eval_raw_*.json figures."})
 
 RENAMED = {"--repo_id": "--hub_model_id", "--private": "--hub_private"}  # their names before 0.3 (deprecated)
 
@@ -41,13 +46,15 @@ def main(argv: list[str] | None = None) -> list[str]:
     ckpt = resolve_checkpoint(args.checkpoint)
     card = task_of(read_args(ckpt), ckpt).CARD
     if args.dry_run:
-        folder = stage(str(ckpt), args.dry_run_dir or run_dir(ckpt) / "hub_upload", args.hub_model_id, card)
+        folder = stage(str(ckpt), args.dry_run_dir or run_dir(ckpt) / "hub_upload", args.hub_model_id, card,
+                       tagger=args.tagger)
         files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
         print(f"dry run: would commit {len(files)} files to {args.hub_model_id}"
               f"{'@' + args.revision if args.revision else ''} from {folder}:", file=sys.stderr)
         print("\n".join(files))
         return files
-    url = push(str(ckpt), args.hub_model_id, card, private=args.hub_private, revision=args.revision, commit_message=args.commit_message)
+    url = push(str(ckpt), args.hub_model_id, card, private=args.hub_private, revision=args.revision,
+               commit_message=args.commit_message, tagger=args.tagger)
     print(f"pushed {ckpt} to {args.hub_model_id}: {url}")
     return [url]
 

@@ -23,6 +23,7 @@ _EXPORTS = {
     "Samples": "seqgan.models.generator", "OracleLSTM": "seqgan.models.oracle", "SeqGanTagger": "seqgan.models.tagger",
     "SeqGanTaggerConfig": "seqgan.models.tagger", "TaggerGenerator": "seqgan.models.tagger",
     "load": "seqgan.tasks.api",  # a trained run of any method, ready to tag, sample or score (tasks/api.py)
+    "load_pipeline": "seqgan.tasks.pipeline",  # a segment run + a pos run: raw text to CoNLL-U (tasks/pipeline.py)
 }
 __all__ = sorted(_EXPORTS)
 

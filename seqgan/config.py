@@ -34,12 +34,13 @@ PROTOCOLS = ("seqgan", "texygen")  # seqgan/scoring/protocols.py PROTOCOLS
 # seqgan/training/methods.py METHODS: what each method is and the functions that build and train it.
 METHODS = ("mle", "gan", "cot", "crf", "hmm", "random-code", "ae", "vae", "latent-gan")
 LATENT_METHODS = ("random-code", "ae", "vae", "latent-gan")  # generators from a prior (seqgan/models/latent.py)
+TAGGING_TASKS = ("pos", "segment")  # conditional: one label per input unit (a word, a character), the tagger's models
 
 
 @dataclass
 class DataArguments:
     _argument_group_name = "data"
-    task: str = field(default="pos", metadata={"help": "Task to run: pos, text or oracle."})
+    task: str = field(default="pos", metadata={"help": "Task to run: pos, segment, text or oracle."})
     data_dir: str | None = field(
         default=None,
         metadata={"help": "Folder holding the data (layout of ../shared/data). Falls back to $SEQGAN_DATA_DIR, "
@@ -422,7 +423,11 @@ def _check_combinations(configs: tuple, given: set[str] = frozenset()) -> tuple:
     if train.output_dir is None:
         suffix = {"gan": f"-{gan.bridge}", "crf": f"-{crf.crf_loss}"}.get(train.method, "")
         train.output_dir = f"runs/{data.task}-{train.method}{suffix}"
-    if train.method == "crf" and data.task != "pos" and crf.crf_loss != "nll":
+    if data.task == "segment" and train.method not in ("mle", "crf"):
+        raise ValueError(f"--task segment trains a character tagger (--method mle) or a character CRF (--method crf); "
+                         f"--method {train.method} is not offered for it. G + D for segmentation: evaluate.py "
+                         "--rerank_with a CRF run.")
+    if train.method == "crf" and data.task not in TAGGING_TASKS and crf.crf_loss != "nll":
         raise ValueError(f"--crf_loss {crf.crf_loss} needs a conditional structured model (pos); the unconditional "
                          f"bigram model of {data.task} trains by --crf_loss nll.")
     if train.method == "hmm" and (data.task != "pos" or model.encoder_name_or_path or model.generator_name_or_path):
@@ -433,14 +438,14 @@ def _check_combinations(configs: tuple, given: set[str] = frozenset()) -> tuple:
         raise ValueError("--init_from and --generator_name_or_path both name a starting generator; keep one.")
     if model.encoder_name_or_path and "sentence_encoder" not in given:
         model.sentence_encoder = "transformer"  # a task default for from-scratch taggers (pos): the pretrained one replaces it
-    if model.sentence_encoder != "transformer" and (data.task != "pos" or model.encoder_name_or_path):
+    if model.sentence_encoder != "transformer" and (data.task not in TAGGING_TASKS or model.encoder_name_or_path):
         raise ValueError(f"--sentence_encoder {model.sentence_encoder} is the from-scratch pos tagger's encoder; drop it "
                          f"for --task {data.task} or with --encoder_name_or_path (that model is the encoder then).")
     if model.encoder_name_or_path and data.task != "pos":
         raise ValueError(f"--encoder_name_or_path is the pos tagger's sentence encoder; for --task {data.task} a "
                          "pretrained encoder can serve as D (--disc_name_or_path) and a causal LM as G "
                          "(--generator_name_or_path).")
-    if train.method in LATENT_METHODS and (data.task == "pos" or model.generator_name_or_path):
+    if train.method in LATENT_METHODS and (data.task in TAGGING_TASKS or model.generator_name_or_path):
         raise ValueError(f"--method {train.method} builds its own encoder and decoder for --task text or oracle (no "
                          "--generator_name_or_path; pos is conditional: --method mle, crf or hmm).")
     if train.method == "latent-gan" and not gan.init_from:

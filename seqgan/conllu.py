@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from seqgan.data import Problems, read_lines
+from seqgan.data import DataError, Problems, read_lines
 
 # The 17 universal part-of-speech tags of UD v2.
 UPOS_TAGS = ["ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN",
@@ -101,3 +101,99 @@ def to_conllu(tagged: list, tag_column: str = "upos") -> str:
             out.append("\t".join([str(i), w, "_", upos, xpos, "_", "_", "_", "_", "_"]))
         out.append("")
     return "\n".join(out) + "\n"
+
+
+def read_treebank(path: str | Path) -> list[dict]:
+    """Sentences with their tokens, for tokenisation and sentence splitting (the segment task, raw-text scoring).
+
+        [{"sent_id", "text", "tokens": [{"form", "words": [[form, upos], ...], "space_after"}], "newpar", "line",
+          "file"}, ...]
+
+    A multiword token (`3-4 don't`) is one token whose words are lines 3 and 4; any other token has one word, its
+    own form. `text` is the `# text` comment, or, where a file has none, the tokens joined by their SpaceAfter.
+    `newpar` is True where `# newpar` or `# newdoc` opens the sentence (a paragraph break before it). Raises
+    DataError with file:line on a malformed line (scripts/check_data.py reports every problem of a file).
+    """
+    path = Path(path)
+    sentences, tokens, meta, pending, start = [], [], {}, 0, None
+    lines = read_lines(path)
+    for lineno, line in enumerate(lines + [""], start=1):
+        if line.startswith("#"):
+            key, _, value = line[1:].partition("=")
+            key = key.strip()
+            if key in ("text", "sent_id"):
+                meta[key] = value.strip() if key == "sent_id" else value.lstrip(" ").rstrip("\r")
+            elif key.startswith(("newpar", "newdoc")):
+                meta["newpar"] = True
+            continue
+        if not line.strip():
+            if tokens:
+                text = meta.get("text")
+                if text is None:
+                    text = "".join(t["form"] + (" " if t["space_after"] else "") for t in tokens).rstrip(" ")
+                sentences.append({"sent_id": meta.get("sent_id", f"{path.name}:{len(sentences) + 1}"), "text": text,
+                                  "tokens": tokens, "newpar": meta.get("newpar", False), "line": start,
+                                  "file": str(path)})
+            tokens, meta, pending, start = [], {}, 0, None
+            continue
+        start = start or lineno
+        cols = line.split("\t")
+        if len(cols) != 10:
+            raise DataError(path, lineno, f"expected 10 tab-separated columns, found {len(cols)}.")
+        wid, form, upos, misc = cols[0], cols[1], cols[3], cols[9]
+        if "." in wid:
+            continue  # an empty node: no surface form
+        space_after = "SpaceAfter=No" not in misc.split("|")
+        if "-" in wid:
+            a, _, b = wid.partition("-")
+            if not (a.isdigit() and b.isdigit() and int(b) > int(a)):
+                raise DataError(path, lineno, f"bad multiword-token ID {wid!r}; expected a range like 3-4.")
+            tokens.append({"form": form, "words": [], "space_after": space_after})
+            pending = int(b) - int(a) + 1
+        elif pending:
+            tokens[-1]["words"].append([form, upos])
+            pending -= 1
+        else:
+            tokens.append({"form": form, "words": [[form, upos]], "space_after": space_after})
+    return sentences
+
+
+def to_conllu_tokens(sentences: list[dict], tree: bool = False) -> str:
+    """CoNLL-U for raw text from sentences as read_treebank gives them (their `sent_id`, `text`, `newpar`, and tokens
+    whose words carry a UPOS tag): multiword-token ranges, `SpaceAfter=No` on the token that has it.
+
+    HEAD and DEPREL stay `_` (nothing here parses); `tree=True` writes a flat tree instead (word 1 the root, every
+    other word its `dep` dependent), because the CoNLL 2018 evaluator refuses a sentence without one: it scores only
+    tokens, sentences, words and tags from it."""
+    out = []
+    for s in sentences:
+        if s.get("newpar"):
+            out.append("# newpar")
+        out += [f"# sent_id = {s['sent_id']}", f"# text = {s['text']}"]
+        n = 1
+        for tok in s["tokens"]:
+            misc = "_" if tok["space_after"] else "SpaceAfter=No"
+            if len(tok["words"]) > 1:
+                out.append("\t".join([f"{n}-{n + len(tok['words']) - 1}", tok["form"]] + ["_"] * 7 + [misc]))
+            for k, (form, upos) in enumerate(tok["words"]):
+                head, rel = (("0", "root") if n == 1 else ("1", "dep")) if tree else ("_", "_")
+                word_misc = misc if len(tok["words"]) == 1 else "_"
+                out.append("\t".join([str(n), form, "_", upos, "_", "_", head, rel, "_", word_misc]))
+                n += 1
+        out.append("")
+    return "\n".join(out) + "\n"
+
+
+def treebank_text(sentences: list[dict], paragraphs: bool = False) -> str:
+    """A treebank's text as raw input: one sentence per line, or (`paragraphs`) its paragraphs separated by a blank
+    line, the sentences of each joined by a space (a treebank without `# newpar` is one paragraph)."""
+    if not paragraphs:
+        return "\n".join(s["text"] for s in sentences) + "\n"
+    out = []
+    for s in sentences:
+        if s["newpar"] and out:
+            out.append("\n\n")
+        elif out:
+            out.append(" ")
+        out.append(s["text"])
+    return "".join(out) + "\n"

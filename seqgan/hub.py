@@ -11,6 +11,7 @@ and plain transformers loads a part with `subfolder=`:
     README.md              model card: YAML metadata (library, tags, datasets, license, model-index)
     generator/             config.json, model.safetensors, tokenizer files
     discriminator/         GAN runs: config.json, model.safetensors
+    tagger/                segment runs pushed with --tagger: the pos run (generator/, args.json) of the pipeline
     args.json, trainer_state.json, eval_*.json
 
 Weights are safetensors; loading needs `import seqgan` and never `trust_remote_code`.
@@ -39,7 +40,21 @@ def _eval_results(ckpt: Path) -> dict:
     return {}
 
 
-def model_card(args: dict, results: dict, repo_id: str, info: dict, last: bool = False) -> str:
+def _raw_text_rows(folder: Path) -> str:
+    """The raw-text pipeline's CoNLL 2018 figures (evaluate.py --raw_text writes eval_raw_*.json), as table rows."""
+    rows = []
+    for f in sorted(folder.glob("eval_raw_*.json")):
+        r = json.loads(f.read_text())
+        rows.append(f"| {Path(r['gold_file']).name} | {r['input']} | " +
+                    " | ".join(f"{100 * r[f'{k}_f1']:.2f}" for k in ("tokens", "sentences", "words", "upos")) + " |")
+    if not rows:
+        return ""
+    return ("\n## Raw text (CoNLL 2018 metrics, F1 %)\n\n| gold file | input | Tokens | Sentences | Words | UPOS |\n"
+            "| --- | --- | --- | --- | --- | --- |\n" + "\n".join(rows) + "\n\nMeasured by `scripts/evaluate.py --raw_text` "
+            "with this segmenter and the pos tagger in `tagger/` (input: one gold sentence per line, or paragraphs).\n")
+
+
+def model_card(args: dict, results: dict, repo_id: str, info: dict, last: bool = False, raw_text: str = "") -> str:
     """README.md for the Hub: YAML metadata with a model-index of the test results, then the run's description.
     `info` is the task's CARD (seqgan.tasks.Task): what the model does, its data and license, a usage snippet."""
     from huggingface_hub import EvalResult, ModelCardData
@@ -82,7 +97,7 @@ A seqgan model for the `{task}` task: {what}.
 
 Measured by `scripts/train.py` / `scripts/evaluate.py` with seed {args.get('seed')} and data seed {args.get('data_seed')}{protocol};
 the full results are in `eval_test.json`.
-
+{raw_text}
 ## Usage
 
 ```python
@@ -108,9 +123,11 @@ after `import seqgan.models` (which registers seqgan's model classes with the Au
     return f"---\n{data.to_yaml()}\n---\n{body}"
 
 
-def stage(checkpoint: str, out_dir: str | Path, repo_id: str, card: dict, last: bool | None = None) -> Path:
+def stage(checkpoint: str, out_dir: str | Path, repo_id: str, card: dict, last: bool | None = None,
+          tagger: str | None = None) -> Path:
     """Build the folder that would be uploaded: checkpoint files, eval JSONs and README.md (`card`: the task's CARD).
-    Atomic: the folder is built beside `out_dir` and renamed into place only when complete, so a failure at any point
+    A segment run can carry the pos run it feeds (`tagger`, in tagger/): one pipeline, raw text to UD, whose card
+    shows the raw-text figures (seqgan.load_pipeline(repo_id) loads both). Atomic: the folder is built beside `out_dir` and renamed into place only when complete, so a failure at any point
     (an unknown method, a full disk) leaves nothing behind, and a retry starts clean."""
     ckpt = resolve_checkpoint(checkpoint)
     out = Path(out_dir)
@@ -119,6 +136,10 @@ def stage(checkpoint: str, out_dir: str | Path, repo_id: str, card: dict, last: 
     args = read_args(ckpt)
     if "task" not in args:
         raise ValueError(f"{ckpt} has no args.json with a task; push a checkpoint written by scripts/train.py.")
+    tagger_ckpt = resolve_checkpoint(tagger) if tagger else None
+    if tagger_ckpt is not None and (args["task"] != "segment" or read_args(tagger_ckpt).get("task") != "pos"):
+        raise ValueError(f"--tagger joins a pos run to a segment run; here {checkpoint} is a --task {args['task']} run "
+                         f"and {tagger} a --task {read_args(tagger_ckpt).get('task')} run.")
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
@@ -130,8 +151,12 @@ def stage(checkpoint: str, out_dir: str | Path, repo_id: str, card: dict, last: 
                 shutil.copy2(ckpt / name, partial / name)
         for f in sorted(run_dir(ckpt).glob("eval_*.json")):
             shutil.copy2(f, partial / f.name)
+        if tagger_ckpt is not None:  # the pos run the pipeline tags with: its generator and options
+            shutil.copytree(tagger_ckpt / "generator", partial / "tagger" / "generator")
+            shutil.copy2(tagger_ckpt / "args.json", partial / "tagger" / "args.json")
         last = ckpt.name == "last" if last is None else last
-        (partial / "README.md").write_text(model_card(args, _eval_results(ckpt), repo_id, card, last=last))
+        raw = _raw_text_rows(run_dir(ckpt)) if tagger_ckpt is not None else ""
+        (partial / "README.md").write_text(model_card(args, _eval_results(ckpt), repo_id, card, last=last, raw_text=raw))
         partial.chmod(0o755)  # mkdtemp makes it private to its owner; the staged folder is meant to be read
         partial.replace(out)  # onto a missing or empty folder: the upload folder appears whole or not at all
     except BaseException:
@@ -168,13 +193,13 @@ def check_repo_id(repo_id: str) -> None:
 
 
 def push(checkpoint: str, repo_id: str, card: dict, private: bool = False, revision: str | None = None,
-         commit_message: str | None = None, token: str | None = None) -> str:
+         commit_message: str | None = None, token: str | None = None, tagger: str | None = None) -> str:
     """Create the repository if needed and upload the staged folder in one commit; returns the commit URL."""
     check_repo_id(repo_id)
     token = token or get_token()
     api = hub_api(token)
     with tempfile.TemporaryDirectory(prefix="seqgan-push-") as tmp:
-        folder = stage(checkpoint, Path(tmp) / "upload", repo_id, card)
+        folder = stage(checkpoint, Path(tmp) / "upload", repo_id, card, tagger=tagger)
         api.create_repo(repo_id, private=private, exist_ok=True)
         if revision:
             api.create_branch(repo_id, branch=revision, exist_ok=True)

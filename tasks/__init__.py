@@ -15,7 +15,7 @@ from typing import Any, Callable, Protocol
 
 from seqgan.config import parse_args as _parse_args
 
-TASK_NAMES = ("pos", "text", "oracle")
+TASK_NAMES = ("pos", "segment", "text", "oracle")
 
 
 class Task(Protocol):

@@ -395,7 +395,7 @@ def tag_lines(gen, tokenizer, lines: list[str], batch_size: int = 64, pretokeniz
     noted) or left untagged ("skip", noted)."""
     if long not in ("truncate", "skip"):
         raise ValueError(f"--long_sequences for tagging must be 'truncate' or 'skip', got {long!r}.")
-    limit, tags = gen.model.config.max_positions, gen.model.config.tags
+    limit = gen.model.config.max_positions
     out = []
     for n, text in enumerate(lines, start=1):
         words, note = split_words(text, pretokenized), None
@@ -408,17 +408,39 @@ def tag_lines(gen, tokenizer, lines: list[str], batch_size: int = 64, pretokeniz
     gen.eval()
     for start in tqdm(range(0, len(todo), batch_size), desc="tagging", unit="batch", disable=not progress, file=sys.stderr):
         chunk = todo[start:start + batch_size]
-        rows = [{"words": t.words, "tags": ["X"] * len(t.words), "sent_id": f"line {t.line}", "line": t.line,
-                 "file": "input"} for t in chunk]
-        batch = {k: v.to(gen.device) for k, v in collator(tokenizer)([dict(r, index=i) for i, r in enumerate(
-            encode_rows(rows, tokenizer, gen))]).items()}
-        sample = gen.sample(batch, greedy=True)
-        for k, t in enumerate(chunk):
-            t.tags = [tags[i] for i in sample.tokens[k][sample.mask[k]].tolist()]
+        for t, t_tags in zip(chunk, _tag_batch(gen, tokenizer, [t.words for t in chunk])):
+            t.tags = t_tags
             if len(t.tags) < len(t.words):  # a pretrained encoder's subword limit cut the line shorter
                 t.note = t.note or (f"truncated: the encoder reads the first {len(t.tags)} of {len(t.words)} words; "
                                     "the rest are not written")
                 t.words = t.words[: len(t.tags)]
+    return out
+
+
+def _tag_batch(gen, tokenizer, words: list[list[str]]) -> list[list[str]]:
+    """Greedy tags of a batch of word lists (shorter than its words where a pretrained encoder's limit cut it)."""
+    batch = {k: v.to(gen.device) for k, v in collator(tokenizer)([dict(r, index=i) for i, r in enumerate(
+        encode_rows([{"words": w} for w in words], tokenizer, gen))]).items()}
+    sample = gen.sample(batch, greedy=True)
+    names = gen.model.config.tags
+    return [[names[i] for i in sample.tokens[k][sample.mask[k]].tolist()] for k in range(len(words))]
+
+
+@torch.no_grad()
+def tag_word_lists(gen, tokenizer, sentences: list[list[str]], batch_size: int = 64) -> list[list[str]]:
+    """One tag per word of each sentence (words may hold spaces: "3 500"). A sentence longer than the model reads is
+    tagged in consecutive pieces of max_length words, so every word gets a tag (the raw-text pipeline's need)."""
+    limit = gen.model.config.max_positions
+    pieces = [(i, ws[a:a + limit]) for i, ws in enumerate(sentences) for a in range(0, len(ws), limit)]
+    out = [[] for _ in sentences]
+    gen.eval()
+    for start in range(0, len(pieces), batch_size):
+        chunk = pieces[start:start + batch_size]
+        for (i, ws), t in zip(chunk, _tag_batch(gen, tokenizer, [ws for _, ws in chunk])):
+            if len(t) < len(ws):
+                raise ValueError(f"the tagger's encoder read {len(t)} of a sentence's {len(ws)} words; tag with a "
+                                 "from-scratch pos run, or split the text into shorter sentences.")
+            out[i] += t
     return out
 
 

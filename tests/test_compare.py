@@ -261,3 +261,23 @@ def test_a_cot_run_swept_over_temperature_gets_a_row_and_a_gap_per_temperature(t
     assert rows[1] == "| G + D: CoT (mediator) · `o-cot` | 9.600 ± 0.000 (n=3) | 8.100 ± 0.000 (n=3) | +0.1000 ± 0.0000 (n=3) beyond |"
     assert rows[2] == ("| G + D: CoT (mediator) [T=0.9] · `o-cot` | 9.200 ± 0.000 (n=3) | 8.100 ± 0.000 (n=3) "
                        "| +0.3000 ± 0.0000 (n=3) beyond |")
+
+
+def test_segment_adds_the_raw_text_table_with_each_configuration_over_its_seeds(tmp_path):
+    """Segmenter rows (mean ± std over seeds, paired by token recall over windows) and the raw-text pipeline's
+    CoNLL 2018 F1 from raw-*.json: seeds 42-44 of one configuration become one row of mean ± std (n=3)."""
+    runs = tmp_path / "runs"
+    for seed, f1 in ((42, 0.98), (43, 0.99), (44, 1.0)):
+        d = runs / f"seg-mle-seed{seed}"
+        d.mkdir(parents=True)
+        (d / "eval_test.json").write_text(json.dumps({
+            "task": "segment", "method": "mle", "seed": seed, "test/tokens_f1": f1, "test/sentences_f1": 0.8,
+            "test/mwt_f1": 0.5, "test/accuracy": 0.99, "test/window_tokens": [10, 10], "test/window_token_errors": [1, 0]}))
+        (runs / f"raw-ewt-lines-mle-seed{seed}.json").write_text(json.dumps({
+            "tokens_f1": f1, "sentences_f1": 1.0, "words_f1": f1 - 0.01, "upos_f1": f1 - 0.05, "gold_file": "g/test.conllu",
+            "input": "lines", "segmenter": f"runs/seg-mle-seed{seed}", "tagger": "runs/pos", "sentences_per_second": 100.0}))
+    out = load_script("compare").main(["--task", "segment", "--runs_dir", str(runs)]).splitlines()
+    assert out[2].startswith("| G alone: MLE") and "99.00% ± 1.00% (n=3)" in out[2] and out[2].endswith("| baseline |")
+    raw = [ln for ln in out if ln.startswith("| test.conllu · lines")]
+    assert raw == ["| test.conllu · lines · `seg-mle` + `pos` | 99.00 ± 1.00 (n=3) | 100.00 ± 0.00 (n=3) | "
+                   "98.00 ± 1.00 (n=3) | 94.00 ± 1.00 (n=3) | 100 ± 0 (n=3) |"]

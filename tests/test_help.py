@@ -10,11 +10,11 @@ import pytest
 
 from conftest import ROOT, load_script
 from seqgan.config import CONFIG_CLASSES, METHODS, CrfArguments, GanArguments
-from seqgan.tasks import parse_args
+from seqgan.tasks import TASK_NAMES, parse_args
 from seqgan.usage import BRIDGE_SCOPE, SCOPE, acts_in
 
 EVERY_OPTION = {f.name for cls in CONFIG_CLASSES for f in fields(cls)}
-RUNS = [("pos", m) for m in ("mle", "gan", "crf", "hmm")] + [
+RUNS = [("pos", m) for m in ("mle", "gan", "crf", "hmm")] + [("segment", m) for m in ("mle", "crf")] + [
     (t, m) for t in ("text", "oracle") for m in METHODS if m != "hmm"]  # every task and method parse_args accepts
 
 
@@ -78,7 +78,7 @@ def test_the_scope_names_real_options_tasks_methods_and_bridges():
     # A new GAN or CRF option must say where it acts, or every mle page would list it.
     assert {f.name for cls in (GanArguments, CrfArguments) for f in fields(cls)} <= set(SCOPE)
     for tasks, methods in SCOPE.values():
-        assert set(tasks or ()) <= {"pos", "text", "oracle"} and set(methods or ()) <= set(METHODS)
+        assert set(tasks or ()) <= set(TASK_NAMES) and set(methods or ()) <= set(METHODS)
     assert {b for bridges in BRIDGE_SCOPE.values() for b in bridges} <= {"reinforce", "rollout", "dense", "gumbel",
                                                                         "st-gumbel"}
 

@@ -1,0 +1,205 @@
+"""Tokenisation and sentence splitting as a label per character, and multiword-token expansion: the structures of
+the segment task (tasks/segment.py) and of the raw-text pipeline (tasks/api.py: RawTextTagger).
+
+    labels = char_labels(sentence["text"], sentence["tokens"], where="train.conllu:12")   # one label per character
+    rows = windows(read_treebank("train.conllu"), max_chars=400)   # training rows: "words" (characters) and "tags"
+    sentences = decode(text, labels)                                # [[{"form", "start", "end", "mwt", ...}], ...]
+    expander = MwtExpander.fit([(m["form"], m["words"]) for r in rows for m in r["mwt"]]); expander.expand("Don't")
+
+A label sits on every character: `inside` (also every whitespace character), `token` on the last character of a
+token, `token+sentence` on the last one of a sentence, and `mwt` / `mwt+sentence` where that token is a multiword
+token (EWT's "don't" = "do" + "n't"). Decoding keeps every character: a token is the text from the first
+non-whitespace character after the previous token to its end label, so the tokens with the whitespace between them
+spell the input exactly.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from seqgan.data import DataError
+
+LABELS = ["inside", "token", "token+sentence", "mwt", "mwt+sentence"]
+INNER_SPACE = " \u00a0"  # the whitespace a token may hold inside it (AfriBooms: "3 500")
+SPACE = "\u2423"  # "␣": what the model reads for any whitespace character (a word table has no entry for " ")
+
+
+def model_chars(text: str) -> list[str]:
+    """The characters as the model reads them: each whitespace character (space, tab, newline, NBSP) as SPACE."""
+    return [SPACE if c.isspace() else c for c in text]
+
+
+def token_spans(text: str, tokens: list[dict], where: str) -> list[tuple[int, int]]:
+    """(start, end) of each token's form in `text`; whitespace inside a form ("3 500") matches any whitespace run."""
+    spans, i = [], 0
+    for tok in tokens:
+        while i < len(text) and text[i].isspace():
+            i += 1
+        start = i
+        for c in tok["form"]:
+            if c.isspace():
+                while i < len(text) and text[i].isspace():
+                    i += 1
+                continue
+            if i >= len(text) or text[i] != c:
+                found = text[i:i + 20] if i < len(text) else "the end of the text"
+                raise DataError(where, None, f"token {tok['form']!r} does not match the sentence's # text at character "
+                                f"{i} (found {found!r}): the tokens must spell the text; fix the # text comment or the "
+                                "FORM column.")
+            i += 1
+        spans.append((start, i))
+    if text[i:].strip():
+        raise DataError(where, None, f"the # text goes on after the last token: {text[i:][:40]!r}; add its tokens.")
+    return spans
+
+
+def char_labels(text: str, tokens: list[dict], where: str, sentence_end: bool = True) -> list[str]:
+    """One label per character of `text` (a sentence, or a piece of one when `sentence_end` is False)."""
+    labels = ["inside"] * len(text)
+    spans = token_spans(text, tokens, where)
+    for k, ((_, end), tok) in enumerate(zip(spans, tokens)):
+        label = "mwt" if len(tok["words"]) > 1 else "token"
+        labels[end - 1] = label + ("+sentence" if sentence_end and k == len(tokens) - 1 else "")
+    return labels
+
+
+def _pieces(s: dict, max_chars: int, forms: set[str]) -> list[tuple[str, list[str], list[dict]]]:
+    """A sentence as (text, labels, tokens) pieces of at most max_chars characters, cut after a token where one ends
+    in reach, else inside a token (a 473-character URL in EWT test) with no label at the cut. The tokens kept are
+    its multiword ones and those whose form is a multiword token's elsewhere (`forms`): MwtExpander.fit's input."""
+    where = f"{s['file']}:{s['line']}"
+    text, labels = s["text"], char_labels(s["text"], s["tokens"], where)
+    ends = [end for _, end in token_spans(text, s["tokens"], where)]
+    mwt = [(end, t) for end, t in zip(ends, s["tokens"]) if len(t["words"]) > 1 or t["form"].lower() in forms]
+    pieces, a = [], 0
+    while a < len(text):
+        while a < len(text) and text[a].isspace():
+            a += 1
+        if a == len(text):
+            break
+        b = max((e for e in ends if a < e <= a + max_chars), default=min(a + max_chars, len(text)))
+        toks = [{"form": t["form"], "words": [w for w, _ in t["words"]]} for e, t in mwt if a < e <= b]
+        pieces.append((text[a:b], labels[a:b], toks))
+        a = b
+    return pieces
+
+
+def windows(sentences: list[dict], max_chars: int) -> list[dict]:
+    """Training rows: consecutive sentences of a paragraph joined by a space, up to max_chars characters a row (a
+    longer sentence is cut between tokens), so the model sees sentence ends with text on both sides.
+
+    Each row: {"sent_id", "words" (model_chars), "tags" (labels), "text", "mwt" ({"form", "words"} of its multiword
+    tokens, and of its plain tokens that share a form with one), "line", "file"}."""
+    rows, text, labels, mwt, first = [], "", [], [], None
+    forms = {t["form"].lower() for s in sentences for t in s["tokens"] if len(t["words"]) > 1}
+
+    def flush():
+        if text:
+            rows.append({"sent_id": first["sent_id"], "words": model_chars(text), "tags": list(labels), "text": text,
+                         "mwt": list(mwt), "line": first["line"], "file": first["file"]})
+
+    for s in sentences:
+        for piece, piece_labels, toks in _pieces(s, max_chars, forms):
+            joined = len(text) + 1 + len(piece)
+            if text and (s["newpar"] or joined > max_chars):
+                flush()
+                text, labels, mwt = "", [], []
+            if not text:
+                first = s
+            text, labels = (text + " " + piece, labels + ["inside"] + piece_labels) if text else (piece, piece_labels)
+            mwt += toks
+    flush()
+    return rows
+
+
+def decode(text: str, labels: list[str], one_sentence: bool = False) -> list[list[dict]]:
+    """Sentences of tokens from one label per character. Each token: {"form", "start", "end", "mwt",
+    "space_after"}; characters after the last end label become a final token, so nothing is dropped. With
+    `one_sentence` (input with gold sentence breaks, one per line) sentence labels are ignored."""
+    if len(labels) != len(text):
+        raise ValueError(f"{len(labels)} labels for {len(text)} characters.")
+    sentences, tokens, start = [], [], None
+    for i, (c, label) in enumerate(zip(text, labels)):
+        if c.isspace():
+            if start is not None and c not in INNER_SPACE:  # a line break or tab ends a token: CoNLL-U has no room for it
+                end = len(text[:i].rstrip())
+                tokens.append({"form": text[start:end], "start": start, "end": end, "mwt": False, "space_after": True})
+                start = None
+            continue  # a token never ends (or starts) on whitespace
+        start = i if start is None else start
+        if label == "inside" and i < len(text) - 1:
+            continue
+        end = i + 1
+        tokens.append({"form": text[start:end], "start": start, "end": end, "mwt": label.startswith("mwt"),
+                       "space_after": end < len(text) and text[end].isspace()})
+        start = None
+        if label.endswith("+sentence") and not one_sentence:
+            sentences.append(tokens)
+            tokens = []
+    if start is not None:  # trailing characters with no end label: the last token
+        tokens.append({"form": text[start:].rstrip(), "start": start, "end": len(text.rstrip()), "mwt": False,
+                       "space_after": False})
+    if tokens:
+        sentences.append(tokens)
+    return sentences
+
+
+class MwtExpander:
+    """Multiword tokens to their words, from a treebank's tokens: for each form ever written as a multiword token
+    (lower-cased), its most frequent expansion and how often that form was one (`share`: EWT's "don't" 1.0, "its"
+    low: mostly the possessive). For a form never seen as one, the longest suffix that ended a seen two-word
+    expansion at least twice ("n't", "'s").
+
+    A token is expanded where the segmenter labels it a multiword token, or where the training file wrote its form
+    as one more often than not (`usually`): a rare label the model may miss, the treebank's habit decides.
+    Case follows the input: where the words spell the form (do + n't = don't), the form itself is cut at the
+    same places ("Don't" -> "Do", "n't"); otherwise the dictionary's words, capitalised like the form."""
+
+    def __init__(self, table: dict[str, list[str]] | None = None, suffixes: list[str] | None = None,
+                 share: dict[str, float] | None = None):
+        self.table = dict(table or {})
+        self.suffixes = sorted(suffixes or [], key=lambda s: (-len(s), s))
+        self.share = dict(share or {})
+
+    @classmethod
+    def fit(cls, pairs: list[tuple[str, list[str]]], min_suffix_count: int = 2) -> "MwtExpander":
+        """From (form, words) pairs: a treebank's multiword tokens, and its plain tokens of the same forms (one word:
+        the form), as the segment task's rows carry them ("mwt")."""
+        seen: dict[str, Counter] = {}
+        suffixes = Counter()
+        for form, words in pairs:
+            seen.setdefault(form.lower(), Counter())[tuple(w.lower() for w in words)] += 1
+            if len(words) == 2 and "".join(words).lower() == form.lower() and len(words[0]):
+                suffixes[words[1].lower()] += 1
+        table, share = {}, {}
+        for f, c in seen.items():
+            multi = {w: n for w, n in c.items() if len(w) > 1}
+            if multi:
+                table[f] = list(min(multi, key=lambda w: (-multi[w], w)))
+                share[f] = sum(multi.values()) / sum(c.values())
+        return cls(table, [s for s, n in suffixes.items() if n >= min_suffix_count], share)
+
+    def to_dict(self) -> dict:
+        return {"table": self.table, "suffixes": self.suffixes, "share": self.share}
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> "MwtExpander":
+        return cls(**(d or {}))
+
+    def usually(self, form: str) -> bool:
+        """The training file wrote this form as a multiword token more often than not."""
+        return self.share.get(form.lower(), 0.0) > 0.5
+
+    def expand(self, form: str) -> list[str]:
+        key = form.lower()
+        words = self.table.get(key)
+        if words is None:
+            suffix = next((s for s in self.suffixes if key.endswith(s) and len(key) > len(s)), None)
+            return [form[:-len(suffix)], form[-len(suffix):]] if suffix else [form]
+        if "".join(words) == key:  # cut the form itself: keeps its case
+            out, at = [], 0
+            for w in words:
+                out.append(form[at:at + len(w)])
+                at += len(w)
+            return out
+        return [words[0][:1].upper() + words[0][1:] if form[:1].isupper() else words[0]] + words[1:]
