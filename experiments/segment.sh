@@ -5,7 +5,8 @@
 # (seed 42) that the pipeline tags with. Then each segmenter + that tagger on EWT test as raw text, twice: with gold
 # sentence breaks (one `# text` per line) and from the whole text as paragraphs (its own sentence splitting). Once on
 # AfriBooms: a segmenter and a tagger of seed 42, raw text with gold sentence breaks, beside the tagger on gold words.
-# Then compare.py: the segment rows (mean ± std over seeds, paired bootstrap over windows against G alone).
+# Then compare.py: the segment rows (mean ± std over seeds, paired bootstrap over windows against G alone) and the
+# raw-text table, as docs/results/segment.md (EWT, runs in runs_dir) and segment-af.md (AfriBooms, in runs_dir-af).
 #
 #   SEQGAN_DATA_DIR=../shared/data bash experiments/segment.sh [--seeds "42 43 44"] [runs_dir]
 #
@@ -39,8 +40,10 @@ FIRST=${SEEDS%% *}
 train "ewt-seg-mle-seed$FIRST" --task segment --seed "$FIRST"
 train ewt-pos-mle --task pos --seed 42
 train "ewt-seg-crf-seed$FIRST" --task segment --method crf --seed "$FIRST"
-train af-seg-mle --task segment --seed 42 $AF_FILES
-train af-pos-mle --task pos --seed 42 $AF_FILES
+R_AF=$R-af  # its own folder: compare.py pairs rows tested on the same windows only
+mkdir -p "$R_AF"
+R=$R_AF train af-seg-mle --task segment --seed 42 $AF_FILES
+R=$R_AF train af-pos-mle --task pos --seed 42 $AF_FILES
 for s in $SEEDS; do
   train "ewt-seg-mle-seed$s" --task segment --seed "$s"
   train "ewt-seg-crf-seed$s" --task segment --method crf --seed "$s"
@@ -51,5 +54,8 @@ for s in $SEEDS; do
     raw "$R/ewt-seg-$m-seed$s" "$R/ewt-pos-mle" "$EWT-test.conllu" "raw-ewt-paragraphs-$m-seed$s" --paragraphs
   done
 done
-raw "$R/af-seg-mle" "$R/af-pos-mle" "$AF-test.conllu" raw-af-lines-mle-42
-python scripts/compare.py --task segment --runs_dir "$R" --output_file "$R/compare_segment.md"
+R=$R_AF raw "$R_AF/af-seg-mle" "$R_AF/af-pos-mle" "$AF-test.conllu" raw-af-lines-mle-42
+python scripts/compare.py --task segment --runs_dir "$R" --baseline ewt-seg-mle --output_file "$R/compare_segment.md" \
+  --page docs/results/segment.md --title "Results: raw text on UD English EWT (segmentation and tagging)"
+python scripts/compare.py --task segment --runs_dir "$R_AF" --output_file "$R_AF/compare_segment.md" \
+  --page docs/results/segment-af.md --title "Results: raw text on UD Afrikaans AfriBooms"

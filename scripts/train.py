@@ -8,6 +8,8 @@ discriminator-only structured baseline (a CRF for pos, a bigram energy model for
     accelerate launch scripts/train.py --task text --method gan --bridge gumbel --gan_loss rsgan --init_from runs/text-mle
     accelerate launch scripts/train.py --task pos --method crf --crf_loss hinge          # CRF baseline, Viterbi decoding
     accelerate launch scripts/train.py --task pos --method hmm                           # supervised HMM (counting)
+    accelerate launch scripts/train.py --task segment                  # tokens, sentences, multiword tokens (chars)
+    accelerate launch scripts/train.py --task segment --method crf     # the same labels by a character CRF
     accelerate launch scripts/train.py --task text --method vae                          # G from a prior (also ae, random-code)
     accelerate launch scripts/train.py --task text --method latent-gan --init_from runs/text-ae     # ARAE: a GAN on codes
     accelerate launch scripts/train.py --task pos --train_file my-train.conllu --test_file my-test.conllu   # your treebank

@@ -137,21 +137,21 @@ class ModelArguments:
     num_heads: int = field(default=4, metadata={"help": "Attention heads."})
     ffn_size: int = field(default=1024, metadata={"help": "Feed-forward inner width."})
     dropout: float = field(default=0.1, metadata={"help": "Dropout on embeddings, attention and feed-forward."})
-    decoder_layers: int = field(default=1, metadata={"help": "pos only: layers of the causal tag decoder."})
+    decoder_layers: int = field(default=1, metadata={"help": "pos, segment: layers of the causal tag decoder."})
     word_min_freq: int = field(
         default=2, metadata={"help": "pos/text: words seen fewer times in train map to [UNK] (char features still see them)."}
     )
-    char_dim: int = field(default=64, metadata={"help": "pos only: byte-embedding width of the character CNN."})
-    char_filters: int = field(default=128, metadata={"help": "pos only: filters per kernel width in the character CNN."})
+    char_dim: int = field(default=64, metadata={"help": "pos, segment: byte-embedding width of the character CNN."})
+    char_filters: int = field(default=128, metadata={"help": "pos, segment: filters per kernel width in the character CNN."})
     word_dropout: float = field(
-        default=0.1, metadata={"help": "pos only: probability of replacing a word by [UNK] in training (helps unseen words)."}
+        default=0.1, metadata={"help": "pos, segment: probability of replacing a word by [UNK] in training (helps unseen words)."}
     )
     sentence_encoder: str = field(default="transformer", metadata={
-        "help": f"pos only: the from-scratch sentence encoder of the tagger and the CRF, one of "
+        "help": f"pos, segment: the from-scratch sentence encoder of the tagger and the CRF, one of "
                 f"{', '.join(SENTENCE_ENCODERS)} (a bidirectional BertModel, or a BiLSTM with --hidden_size // 2 "
                 f"units a direction and --num_layers layers)."})
     prev_tag_dropout: float = field(
-        default=0.1, metadata={"help": "pos only: probability of hiding the previous gold tag from the decoder in training."}
+        default=0.1, metadata={"help": "pos, segment: probability of hiding the previous gold tag from the decoder in training."}
     )
     latent_size: int = field(default=32, metadata={
         "help": "random-code, ae, vae, latent-gan: size of the code z the decoder is conditioned on (seqgan/models/latent.py)."})
