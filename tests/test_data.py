@@ -63,7 +63,7 @@ def test_text_splits_and_empty_line_error(data_dir, tmp_path, monkeypatch):
 
 
 def test_unknown_task_is_a_clear_error():
-    with pytest.raises(ValueError, match="unknown task 'nope'.*pos, text, oracle"):
+    with pytest.raises(ValueError, match="unknown task 'nope'.*pos, segment, text, oracle"):
         get_task("nope")
 
 
