@@ -83,10 +83,10 @@ def load_pipeline(segmenter: str, tagger: str | None = None, batch_size: int = 3
     parts = []
     for name, want in ((segmenter, "segment"), (tagger, "pos")):
         ckpt = resolve_checkpoint(name)
-        task = task_of(read_args(ckpt), ckpt)
-        if task.__name__.rsplit(".", 1)[-1] != want:
-            raise ValueError(f"{name} is a --task {task.__name__.rsplit('.', 1)[-1]} run; the pipeline needs a "
-                             f"--task {want} run there.")
+        args = read_args(ckpt)
+        task = task_of(args, ckpt)
+        if args["task"] != want:
+            raise ValueError(f"{name} is a --task {args['task']} run; the pipeline needs a --task {want} run there.")
         gen, tokenizer, _ = load_checkpoint(str(ckpt), task)
         parts += [gen.eval(), tokenizer]
     return RawTextTagger(*parts, batch_size=batch_size)
