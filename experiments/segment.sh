@@ -5,7 +5,10 @@
 # (seed 42) that the pipeline tags with. Then each segmenter + that tagger on EWT test as raw text, twice: with gold
 # sentence breaks (one `# text` per line) and from the whole text as paragraphs (its own sentence splitting). Once on
 # AfriBooms: a segmenter and a tagger of seed 42, raw text with gold sentence breaks, beside the tagger on gold words.
-# Then compare.py: the segment rows (mean ± std over seeds, paired bootstrap over windows against G alone) and the
+# G + D per seed: G's candidates (greedy + 8 samples) reranked by log p_G + λ·(the CRF of the same seed), λ tuned
+# on dev f1 (evaluate.py --rerank_with). A timed run: the whole EWT text (train, dev, test; about 1 MB) as paragraphs,
+# through the seed-42 G segmenter and the tagger (generate.py), its wall time and sentences per second in
+# runs_dir/timed-1mb.json. Then compare.py: the segment rows (mean ± std over seeds, paired bootstrap over windows against G alone) and the
 # raw-text table, as docs/results/segment.md (EWT, runs in runs_dir) and segment-af.md (AfriBooms, in runs_dir-af).
 #
 #   SEQGAN_DATA_DIR=../shared/data bash experiments/segment.sh [--seeds "42 43 44"] [runs_dir]
@@ -55,6 +58,39 @@ for s in $SEEDS; do
   done
 done
 R=$R_AF raw "$R_AF/af-seg-mle" "$R_AF/af-pos-mle" "$AF-test.conllu" raw-af-lines-mle-42
+for s in $SEEDS; do  # G + D: rerank G's candidates by the CRF (a λ list is tuned on dev)
+  [[ -f $R/ewt-seg-mle-seed$s/eval_test_rerank-poe.json ]] || python scripts/evaluate.py --split test \
+    --checkpoint "$R/ewt-seg-mle-seed$s" --rerank_with "$R/ewt-seg-crf-seed$s" --rerank_lambda 0,0.25,0.5,1,2,4,inf
+done
+if [[ ! -f $R/timed-1mb.json ]]; then  # the timed run: about 1 MB of raw text, tagged end to end
+  python - "$EWT" "$R/timed-1mb.txt" <<'PY'
+import sys
+from seqgan.conllu import read_treebank, treebank_text
+prefix, out = sys.argv[1], sys.argv[2]
+text = "\n\n".join(treebank_text(read_treebank(f"{prefix}-{s}.conllu"), paragraphs=True).strip("\n")
+                   for s in ("train", "dev", "test")) + "\n"
+open(out, "w", encoding="utf-8").write(text)
+PY
+  start=$(date +%s.%N)
+  python scripts/generate.py --segmenter "$R/ewt-seg-mle-seed$FIRST" --checkpoint "$R/ewt-pos-mle" \
+    --input_file "$R/timed-1mb.txt" --output_file "$R/timed-1mb.conllu"
+  end=$(date +%s.%N)
+  python - "$R/timed-1mb.txt" "$R/timed-1mb.conllu" "$start" "$end" "$R/timed-1mb.json" \
+    "$R/ewt-seg-mle-seed$FIRST" "$R/ewt-pos-mle" <<'PY'
+import json, os, sys
+text, conllu, start, end, out, segmenter, tagger = sys.argv[1:]
+start, end = float(start), float(end)
+lines = open(conllu, encoding="utf-8").read().splitlines()
+sentences = sum(line.startswith("# sent_id") for line in lines)
+words = sum(1 for line in lines if line and line[0].isdigit() and line.split("\t")[0].isdigit())
+seconds = end - start  # the whole command: start-up, loading both models, segmenting, tagging, writing
+row = {"input": text, "segmenter": segmenter, "tagger": tagger, "bytes": os.path.getsize(text), "characters": len(open(text, encoding="utf-8").read()), "sentences": sentences,
+       "words": words, "seconds": round(seconds, 1), "sentences_per_second": round(sentences / seconds, 1),
+       "threads": os.environ.get("SEQGAN_NUM_THREADS", "default"), "cpus": os.cpu_count()}
+json.dump(row, open(out, "w"), indent=2)
+print(json.dumps(row))
+PY
+fi
 python scripts/compare.py --task segment --runs_dir "$R" --baseline ewt-seg-mle --output_file "$R/compare_segment.md" \
   --page docs/results/segment.md --title "Results: raw text on UD English EWT (segmentation and tagging)"
 python scripts/compare.py --task segment --runs_dir "$R_AF" --output_file "$R_AF/compare_segment.md" \

@@ -337,8 +337,8 @@ def main(argv: list[str] | None = None) -> str:
     if not rows:
         raise FileNotFoundError(f"no {args.task} run with eval_test.json under {runs_dir}; train or evaluate one first.")
     out = table(args.task, rows, args.baseline, scored_text(args.data_scores) if args.data_scores else None)
-    raw = raw_text_table(runs_dir) if args.task == "segment" else ""
-    out += f"\n\n{raw}" if raw else ""
+    for extra in ((raw_text_table(runs_dir), timed_table(runs_dir)) if args.task == "segment" else ()):
+        out += f"\n\n{extra}" if extra else ""
     if args.plot:
         plot(args.task, rows, args.baseline, args.plot)
     if args.output_file:
@@ -372,6 +372,20 @@ def raw_text_table(runs_dir: Path) -> str:
         label = SEED.sub("`", label) if len(pct) > 1 else label
         lines.append(f"| {label} | " + " | ".join(cell(values, k, "{:.2f}") for _, k in RAW_COLUMNS)
                      + f" | {cell(values, 'sps', '{:.0f}')} |")
+    return "\n".join(lines)
+
+
+def timed_table(runs_dir: Path) -> str:
+    """segment: the timed raw-text runs in runs_dir/timed-*.json (experiments/segment.sh), one row each; "" if none."""
+    rows = [json.loads(f.read_text()) for f in sorted(runs_dir.glob("timed-*.json"))]
+    if not rows:
+        return ""
+    lines = ["| timed run · segmenter + tagger | MB | sentences | words | wall time | sentences / s |",
+             "|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {Path(r['input']).name} · `{Path(r['segmenter']).name}` + `{Path(r['tagger']).name}` | "
+                     f"{r['bytes'] / 1e6:.2f} | {r['sentences']:,} | {r['words']:,} | {r['seconds']:.0f} s | "
+                     f"{r['sentences_per_second']:.0f} |")
     return "\n".join(lines)
 
 

@@ -360,8 +360,7 @@ def evaluate(gen, tokenizer, split: SplitInputs, decoding: Decoding = Decoding()
     scores["nll"] = teacher_forced_nll(gen, loader, accelerator)["nll"]
     scores["sample_seed"] = sample_seed  # pos decodes greedily; recorded like every task's, and used by reranking
     if rerank is not None:
-        scores.update({"rerank_with": rerank.source, "num_candidates": rerank.num_candidates,
-                       "rerank_lambda": f"{rerank.lam:g}", "rerank_method": rerank.method, "rerank_seed": rerank.seed})  # "inf": by D's score alone
+        scores.update(rerank.describe())
     return scores
 
 

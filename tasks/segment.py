@@ -156,7 +156,8 @@ def evaluate(gen, tokenizer, split, decoding=None) -> dict:
     """Token, sentence and MWT F1 over the split's windows, from G's greedy (the CRF's Viterbi) labels."""
     dataset = split.dataset
     names = gen.model.config.tags
-    preds = pos.predict(gen, split.loader, split.accelerator, getattr(decoding, "rerank", None))
+    rerank = getattr(decoding, "rerank", None)
+    preds = pos.predict(gen, split.loader, split.accelerator, rerank)
     if sorted(preds) != list(range(len(dataset))):
         raise RuntimeError(f"evaluation saw {len(preds)} of {len(dataset)} windows")
     counts = Counter()
@@ -178,6 +179,8 @@ def evaluate(gen, tokenizer, split, decoding=None) -> dict:
     scores["accuracy"] = counts["labels_correct"] / counts["labels"]
     scores["window_tokens"], scores["window_token_errors"] = window_tokens, window_errors
     scores["nll"] = teacher_forced_nll(gen, split.loader, split.accelerator)["nll"]
+    if rerank is not None:
+        scores.update(rerank.describe())
     return scores
 
 

@@ -206,6 +206,20 @@ def test_train_then_raw_text_evaluation_matches_the_official_evaluator_end_to_en
     seg = train.main([*SEG_TINY, *data, "--output_dir", str(tmp_path / "seg")])
     assert {"test/tokens_f1", "test/sentences_f1", "test/mwt_f1", "test/f1"} <= set(seg)
     train.main([*POS_TINY_LSTM, *data, "--output_dir", str(tmp_path / "pos")])
+
+    # G + D: G's candidates reranked by a CRF segmenter of the same data, λ tuned on dev; compare.py shows its row
+    # beside G alone and D alone, and the timed raw-text run experiments/segment.sh records.
+    train.main([*SEG_TINY, "--method", "crf", *data, "--output_dir", str(tmp_path / "seg-crf")])
+    load_script("evaluate").main(["--checkpoint", str(tmp_path / "seg"), "--rerank_with", str(tmp_path / "seg-crf"),
+                                  "--rerank_lambda", "0,1,inf", "--num_candidates", "2", "--split", "test"])
+    rr = json.loads((tmp_path / "seg" / "eval_test_rerank-poe.json").read_text())
+    assert rr["test/rerank_with"].endswith("seg-crf/best") and set(rr["rerank_dev"]) == {"0", "1", "inf"}
+    assert 0 <= rr["test/tokens_f1"] <= 1
+    (tmp_path / "timed-x.json").write_text(json.dumps({"input": "x.txt", "segmenter": "seg", "tagger": "pos",
+                                                       "bytes": 2_000_000, "sentences": 1234, "words": 5678,
+                                                       "seconds": 61.7, "sentences_per_second": 20.0}))
+    table = load_script("compare").main(["--task", "segment", "--runs_dir", str(tmp_path), "--baseline", "seg"])
+    assert "reranked by `seg-crf`" in table and "| x.txt · `seg` + `pos` | 2.00 | 1,234 | 5,678 | 62 s | 20 |" in table
     out = tmp_path / "seg" / "eval_raw_test_paragraphs.json"  # the default: beside the segmenter's results
     res = load_script("evaluate").main(["--raw_text", str(files["test"]), "--segmenter", str(tmp_path / "seg"),
                                         "--checkpoint", str(tmp_path / "pos"), "--paragraphs",

@@ -71,6 +71,11 @@ class Reranker:
             score = lambda batch, tags, mask: crf.dist(batch).score(tags)  # noqa: E731
         return cls(score=score, source=str(ckpt), **kw)
 
+    def describe(self) -> dict:
+        """What an evaluation records of this reranking (lam "inf": by D's score alone)."""
+        return {"rerank_with": self.source, "num_candidates": self.num_candidates, "rerank_lambda": f"{self.lam:g}",
+                "rerank_method": self.method, "rerank_seed": self.seed}
+
     @torch.no_grad()
     def candidates(self, gen, batch: dict, greedy: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(candidates (C, B, T), log p_G (C, B), s_D (C, B)) with C = 1 + K, greedy first; computed once per batch."""
