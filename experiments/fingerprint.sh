@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 R=${1:-runs/fingerprint}
 mkdir -p "$R"
 export SEQGAN_NUM_THREADS=1
-for task in pos text oracle; do
+for task in pos text oracle segment; do
   out="$R/$task"
   rm -rf "$out"
   python scripts/train.py --task "$task" --max_steps 30 --output_dir "$out" > "$out.log" 2>&1

@@ -3,10 +3,10 @@
 
     python scripts/benchmark.py all --output_file runs/benchmark.json   # every section below, one JSON report + table
     python scripts/benchmark.py matmul pos   # the default pos step profiled: parts' shares, padding, dev evaluation
-    python scripts/benchmark.py mle       # MLE tokens/s: the shipped training step vs a plain PyTorch loop, fp32 and bf16
-    python scripts/benchmark.py peer      # the rollout G step with TextGAN-PyTorch's generator size (published: 22.2 s)
+    python scripts/benchmark.py mle       # MLE tokens/s: the shipped step vs a plain PyTorch loop, fp32 and bf16
+    python scripts/benchmark.py peer      # the rollout G step at TextGAN-PyTorch's G size (published: 22.2 s)
     python scripts/benchmark.py gan       # seconds per adversarial round, each bridge
-    python scripts/benchmark.py rollout   # SeqGAN rollout rewards: cached vs per-prefix state (RNN-style) vs re-encoding
+    python scripts/benchmark.py rollout   # SeqGAN rollout rewards: cached vs per-prefix state vs re-encoding
     python scripts/benchmark.py bleu      # test-BLEU-2..5 and self-BLEU-2..5 at 10,000 samples, vs nltk
     python scripts/benchmark.py viterbi   # CRF Viterbi sentences/s
 
@@ -39,7 +39,8 @@ from seqgan.provenance import cpu_model
 
 @dataclass
 class BenchmarkArguments:
-    output_file: str = field(default="runs/benchmark.json", metadata={"help": "JSON report (a .md table is written beside it)."})
+    output_file: str = field(default="runs/benchmark.json",
+                             metadata={"help": "JSON report (a .md table is written beside it)."})
     data_dir: str | None = field(default=None, metadata={"help": "Data folder (default: $SEQGAN_DATA_DIR)."})
     seed: int = field(default=0, metadata={"help": "Seed for every sampled input."})
     nltk_check: int = field(default=20, metadata={"help": "bleu: hypotheses re-scored with nltk to check exactness."})
@@ -48,14 +49,18 @@ class BenchmarkArguments:
         "help": "rollout/mle/gan: the oracle generator to time (a fresh default-size one if the folder is missing)."})
     rollout_batch: int = field(default=64, metadata={"help": "rollout: sampled sequences (batch)."})
     num_rollouts: int = field(default=16, metadata={"help": "rollout: Monte-Carlo completions per prefix."})
-    rollout_max_rows: int = field(default=1216, metadata={"help": "rollout: rows per chunk of the cached version on CPU."})
+    rollout_max_rows: int = field(default=1216,
+                                  metadata={"help": "rollout: rows per chunk of the cached version on CPU."})
     rollout_generator_flags: str = field(default="", metadata={
         "help": "rollout: time a fresh oracle generator built with these train.py model flags instead of "
                 "--oracle_checkpoint, e.g. '--num_layers 6 --hidden_size 256' (how the ratio scales with G's body)."})
-    steps: int = field(default=30, metadata={"help": "mle: timed training steps of each loop; pos: batches timed, spread over an epoch."})
+    steps: int = field(default=30,
+                       metadata={"help": "mle: timed training steps of each loop; pos: batches timed, spread over an "
+                                         "epoch."})
     gan_rounds: int = field(default=5, metadata={"help": "gan: timed adversarial rounds per bridge."})
     precisions: str = field(default="no,bf16", metadata={
-        "help": "matmul/mle/gan/peer: the --mixed_precision settings to time, in one run (comma-separated: no, bf16, fp16)."})
+        "help": "matmul/mle/gan/peer: the --mixed_precision settings to time, in one run (comma-separated: no, bf16, "
+                "fp16)."})
     peer_rounds: int = field(default=3, metadata={"help": "peer: timed rollout G steps per configuration."})
 
 
@@ -110,7 +115,8 @@ def bench_bleu(args) -> dict:
     from seqgan.scoring.bleu import BleuReferences, self_bleu_scores, test_bleu
 
     refs = [ln.split() for ln in open(_data_file(args, "coco/test_coco.txt")).read().splitlines()]
-    hyps = [ln.split() for ln in open(_data_file(args, "coco/image_coco.txt")).read().splitlines()][: args.bleu_samples]
+    hyps = [ln.split()
+            for ln in open(_data_file(args, "coco/image_coco.txt")).read().splitlines()][: args.bleu_samples]
     t0 = time.perf_counter()
     prepared = BleuReferences(refs)
     bleu = test_bleu(hyps, prepared)
@@ -189,24 +195,28 @@ def bench_rollout(args) -> dict:
 
     def call(g, d, impl):
         fn = lambda tokens, mask, rows: d.score(tokens=tokens, mask=mask)  # noqa: E731
-        return rollout_rewards(g, fn, None, s.tokens, s.mask, None, N, torch.Generator(device=dev).manual_seed(args.seed + 1),
+        return rollout_rewards(g, fn, None, s.tokens, s.mask, None, N,
+                               torch.Generator(device=dev).manual_seed(args.seed + 1),
                                rollouts=impl_fns[impl], max_rows=max_rows)
 
     impls = ("cached", "per_prefix", "reencode")
     seconds, rewards, flops = {}, {}, {}
     for impl in impls:
-        seconds[impl] = _timed(lambda: rewards.__setitem__(impl, call(gen, disc, impl)), 1, dev)  # after a warm-up call
+        # after a warm-up call
+        seconds[impl] = _timed(lambda: rewards.__setitem__(impl, call(gen, disc, impl)), 1, dev)
     for impl in impls[:2]:  # counting re-encoding's FLOPs would take as long as running it again
         flops[impl] = _flops(lambda: call(gen, disc, impl))
     with torch.no_grad():  # D's scoring of the N x (T-1) x B completions alone, the same in every implementation
         u = draw_uniforms(N, B, s.tokens.shape[1], torch.Generator(device=dev).manual_seed(args.seed + 1), dev)
         comp, cmask = rollouts_cached(gen, None, s.tokens, s.mask, None, u, max_rows)
-        t_d = _timed(lambda: score_completions(lambda tokens, mask, rows: disc.score(tokens=tokens, mask=mask), comp, cmask),
+        t_d = _timed(lambda: score_completions(lambda tokens, mask, rows: disc.score(tokens=tokens, mask=mask), comp,
+                                               cmask),
                      1, dev, warmup=False)
     g64, d64 = gen.double(), disc.double()
     exact = [call(g64, d64, impl) for impl in impls]
     t_c = seconds["cached"]
-    out = {"model": source, "batch": B, "length": s.tokens.shape[1], "rollouts": N, "rows_per_chunk": max_rows or B * N * 19,
+    out = {"model": source, "batch": B, "length": s.tokens.shape[1], "rollouts": N,
+           "rows_per_chunk": max_rows or B * N * 19,
            **{f"{impl}_seconds": seconds[impl] for impl in impls},
            "speedup_vs_per_prefix": seconds["per_prefix"] / t_c, "speedup_vs_reencode": seconds["reencode"] / t_c,
            "d_scoring_seconds": t_d,
@@ -214,9 +224,12 @@ def bench_rollout(args) -> dict:
            **{f"{impl}_gflops_per_s": flops[impl] / seconds[impl] / 1e9 for impl in flops},
            "float64_rewards_identical": all(torch.equal(exact[0], e) for e in exact[1:]),
            "float32_max_reward_diff": max((rewards["cached"] - rewards[i]).abs().max().item() for i in impls[1:])}
-    print(f"[rollout] cached {t_c:.2f} s; per-prefix state {seconds['per_prefix']:.2f} s ({out['speedup_vs_per_prefix']:.2f}x); "
-          f"re-encoding {seconds['reencode']:.2f} s ({out['speedup_vs_reencode']:.1f}x); D scoring alone {t_d:.2f} s of each; "
-          f"{out['cached_gflops_per_s']:.1f} GFLOP/s cached; float64 rewards identical: {out['float64_rewards_identical']}",
+    print(f"[rollout] cached {t_c:.2f} s; per-prefix state {seconds['per_prefix']:.2f} s "
+          f"({out['speedup_vs_per_prefix']:.2f}x); "
+          f"re-encoding {seconds['reencode']:.2f} s ({out['speedup_vs_reencode']:.1f}x); D scoring alone {t_d:.2f} s "
+          "of each; "
+          f"{out['cached_gflops_per_s']:.1f} GFLOP/s cached; float64 rewards identical: "
+          f"{out['float64_rewards_identical']}",
           file=sys.stderr)
     return out
 
@@ -251,7 +264,8 @@ def _timed(fn, steps: int, device, warmup: bool = True) -> float:
 def bench_mle(args) -> dict:
     """MLE tokens/s of the oracle generator in each precision: the shipped training step (the Objective through
     accelerate, autocast under --mixed_precision, the guarded backward / clip / step / scheduler of
-    seqgan.training.gan.guarded_step with its cross-process non-finite check, the loss kept for logging) against a plain
+    seqgan.training.gan.guarded_step with its cross-process non-finite check, the loss kept for logging) against a
+    plain
     PyTorch loop over the same model and batches (fp32, and torch.autocast for the lower precisions)."""
     import transformers
 
@@ -301,8 +315,8 @@ def bench_mle(args) -> dict:
         out.update({f"{p}_seqgan_tokens_per_s": tokens / t_seq, f"{p}_plain_pytorch_tokens_per_s": tokens / t_plain,
                     f"{p}_seqgan_over_plain": t_plain / t_seq, f"{p}_seqgan_gflops_per_s": flops / t_seq / 1e9,
                     f"{p}_plain_gflops_per_s": flops / t_plain / 1e9})
-        print(f"[mle {p}] seqgan's training step {tokens / t_seq:,.0f} tokens/s ({flops / t_seq / 1e9:.1f} GFLOP/s), plain "
-              f"PyTorch {tokens / t_plain:,.0f} tokens/s (ratio {t_plain / t_seq:.2f})", file=sys.stderr)
+        print(f"[mle {p}] seqgan's training step {tokens / t_seq:,.0f} tokens/s ({flops / t_seq / 1e9:.1f} GFLOP/s), "
+              f"plain PyTorch {tokens / t_plain:,.0f} tokens/s (ratio {t_plain / t_seq:.2f})", file=sys.stderr)
     return out
 
 
@@ -331,8 +345,10 @@ def bench_gan(args) -> dict:
     for p in _precisions(args):
         acc = _accelerator(p)
         for bridge in BRIDGES:
-            gargs = GanArguments(bridge=bridge, disc_causal=bridge == "dense", gan_loss="rsgan" if "gumbel" in bridge else "standard",
-                                 num_rollouts=args.num_rollouts, rollout_max_rows=args.rollout_max_rows if dev.type == "cpu" else 10 ** 9)
+            gargs = GanArguments(bridge=bridge, disc_causal=bridge == "dense",
+                                 gan_loss="rsgan" if "gumbel" in bridge else "standard",
+                                 num_rollouts=args.num_rollouts,
+                                 rollout_max_rows=args.rollout_max_rows if dev.type == "cpu" else 10 ** 9)
             gen, _, _ = _oracle_generator(args)
             m = _gan_setup(args, gen.to(dev).eval(), gargs, acc, dev)
             i = iter(range(10 ** 9))
@@ -385,17 +401,20 @@ def _g_step_profile(m, acc, args, dev) -> dict:
 
     g, d = m.ctx.policy, m.ctx.disc
     with torch.no_grad(), acc.autocast():
-        t_sample = _timed(lambda: g.sample(num_samples=64, generator=torch.Generator(device=dev).manual_seed(0)), 1, dev)
+        t_sample = _timed(lambda: g.sample(num_samples=64, generator=torch.Generator(device=dev).manual_seed(0)), 1,
+                          dev)
         s = g.sample(num_samples=64, generator=torch.Generator(device=dev).manual_seed(0))
         u = draw_uniforms(args.num_rollouts, 64, s.tokens.shape[1], torch.Generator(device=dev).manual_seed(1), dev)
         t_comp = _timed(lambda: rollouts_cached(g, None, s.tokens, s.mask, None, u, args.rollout_max_rows), 1, dev)
         comp, cmask = rollouts_cached(g, None, s.tokens, s.mask, None, u, args.rollout_max_rows)
         if d.config.causal:
-            score = lambda: score_completions_shared(lambda c, cm, L, rows: d.score_continuations(c, cm, L, rows), comp, cmask)  # noqa: E731
+            score = lambda: score_completions_shared(  # noqa: E731
+                lambda c, cm, L, rows: d.score_continuations(c, cm, L, rows), comp, cmask)
         else:
             score = lambda: score_completions(lambda t, k, rows: d.score(tokens=t, mask=k), comp, cmask)  # noqa: E731
         t_d = _timed(score, 1, dev)
-    return {"profile_sample_seconds": t_sample, "profile_completions_seconds": t_comp, "profile_d_scoring_seconds": t_d}
+    return {"profile_sample_seconds": t_sample, "profile_completions_seconds": t_comp,
+            "profile_d_scoring_seconds": t_d}
 
 
 def _pos_run(args):
@@ -406,7 +425,8 @@ def _pos_run(args):
     from seqgan.tasks import get_task, parse_args
 
     task = get_task("pos")
-    data, model_args, train_args, _, _ = parse_args(["--task", "pos", *(["--data_dir", args.data_dir] if args.data_dir else [])])
+    data, model_args, train_args, _, _ = parse_args(["--task", "pos",
+                                                     *(["--data_dir", args.data_dir] if args.data_dir else [])])
     splits = task.load_splits(data)
     tok = task.build_tokenizer(splits, model_args, data)
     gen = task.build_generator(tok, model_args, data, splits["train"])
@@ -438,7 +458,8 @@ def bench_pos(args) -> dict:
     batches = [{k: v.to(dev) for k, v in collate([rows[i] for i in b]).items()} for b in picked]
     tokens = sum(int(b["mask"].sum()) for b in batches) / len(batches)
     gen, acc = gen.to(dev).train(), _accelerator("no")
-    opt = torch.optim.AdamW(param_groups(gen, targs.weight_decay), lr=targs.learning_rate, fused=True)  # as train_supervised
+    # as train_supervised
+    opt = torch.optim.AdamW(param_groups(gen, targs.weight_decay), lr=targs.learning_rate, fused=True)
     sched = transformers.get_scheduler(targs.lr_scheduler, opt, num_warmup_steps=10, num_training_steps=10 ** 6)
     averager = weight_average(gen, targs)
     model, opt, sched = acc.prepare(Objective(gen, mle_objective), opt, sched)
@@ -474,9 +495,13 @@ def bench_pos(args) -> dict:
 
     parts = {
         "byte_cnn": part(lambda k, b: m.char_proj(m.chars(b["char_ids"]))),
-        "bilstm": part(lambda k, b: m.encoder(inputs_embeds=leaf(lstm_in[k]), attention_mask=b["mask"].long()).last_hidden_state),
-        "tag_decoder_and_loss": part(lambda k, b: mle_loss(m.decode(leaf(dec_in[k]), torch.where(b["mask"], b["labels"], m.config.tag_pad_id),
-                                                                    attention_mask=b["mask"].long())[0], b["labels"], b["mask"])),
+        "bilstm": part(lambda k, b: m.encoder(inputs_embeds=leaf(lstm_in[k]),
+                                              attention_mask=b["mask"].long()).last_hidden_state),
+        "tag_decoder_and_loss": part(lambda k, b: mle_loss(m.decode(leaf(dec_in[k]),
+                                                                    torch.where(b["mask"], b["labels"],
+                                                                                m.config.tag_pad_id),
+                                                                    attention_mask=b["mask"].long())[0], b["labels"],
+                                                                    b["mask"])),
         "adamw_step": adamw_step,
         "weight_averaging": lambda: averager.update_parameters(gen),
     }
@@ -486,7 +511,8 @@ def bench_pos(args) -> dict:
 
     def packed_bilstm(k, b):  # BiLstmEncoder.forward of release 0.2.0
         enc, rnn = m.encoder, torch.nn.utils.rnn
-        x = rnn.pack_padded_sequence(enc.dropout(leaf(lstm_in[k])), b["mask"].sum(1).cpu(), batch_first=True, enforce_sorted=False)
+        x = rnn.pack_padded_sequence(enc.dropout(leaf(lstm_in[k])), b["mask"].sum(1).cpu(), batch_first=True,
+                                     enforce_sorted=False)
         h, _ = rnn.pad_packed_sequence(enc.lstm(x)[0], batch_first=True, total_length=b["mask"].shape[1])  # (B, T, d)
         return enc.dropout(h)
 
@@ -514,11 +540,12 @@ def bench_pos(args) -> dict:
     out.update({"run_steps": steps, "run_dev_evaluations": evals,
                 "run_implied_training_s": steps * t_step + evals * out["s_dev_evaluation"]})
     shares = ", ".join(f"{k} {out[f'share_{k}']:.0%}" for k in [*parts, "other"])
-    print(f"[pos] {t_step * 1e3:.0f} ms/step ({tokens / t_step:,.0f} tokens/s, {out['gflops_per_s']:.1f} GFLOP/s): {shares}; "
-          f"padding {out['padded_over_real_mean']:.3f}x; dev evaluation {out['s_dev_evaluation']:.1f} s "
-          f"(greedy {out['s_dev_greedy_decoding']:.1f} s, NLL {out['s_dev_teacher_forced_nll']:.1f} s); the default run: "
-          f"{steps} steps + {evals} dev evaluations = {out['run_implied_training_s'] / 60:.1f} min; "
-          + "; ".join(f"{k} {out[f'ms_{k}']:.0f} ms (was {out[f'ms_{k}_replaced']:.0f} ms)" for k in replaced), file=sys.stderr)
+    print(f"[pos] {t_step * 1e3:.0f} ms/step ({tokens / t_step:,.0f} tokens/s, {out['gflops_per_s']:.1f} GFLOP/s): "
+          f"{shares}; padding {out['padded_over_real_mean']:.3f}x; dev evaluation {out['s_dev_evaluation']:.1f} s "
+          f"(greedy {out['s_dev_greedy_decoding']:.1f} s, NLL {out['s_dev_teacher_forced_nll']:.1f} s); the default "
+          f"run: {steps} steps + {evals} dev evaluations = {out['run_implied_training_s'] / 60:.1f} min; "
+          + "; ".join(f"{k} {out[f'ms_{k}']:.0f} ms (was {out[f'ms_{k}_replaced']:.0f} ms)" for k in replaced),
+          file=sys.stderr)
     return out
 
 
@@ -547,12 +574,14 @@ def bench_viterbi(args) -> dict:
     return {"sentences": len(lengths), "sentences_per_s": len(lengths) / t, "tags": 17}
 
 
-SECTIONS = {"matmul": bench_matmul, "pos": bench_pos, "mle": bench_mle, "peer": bench_peer, "gan": bench_gan, "rollout": bench_rollout, "bleu": bench_bleu, "viterbi": bench_viterbi}
+SECTIONS = {"matmul": bench_matmul, "pos": bench_pos, "mle": bench_mle, "peer": bench_peer, "gan": bench_gan,
+            "rollout": bench_rollout, "bleu": bench_bleu, "viterbi": bench_viterbi}
 
 
 def environment() -> dict:
     return {
-        "device": "cuda:" + torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu", "cpu_model": cpu_model(),
+        "device": "cuda:" + torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
+        "cpu_model": cpu_model(),
         "cpu_bf16": cpu_bf16_support(),
         "torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(), "python": platform.python_version(),
         "torch": torch.__version__, "platform": platform.platform(),
@@ -562,7 +591,8 @@ def environment() -> dict:
 def markdown(report: dict) -> str:
     env = report["environment"]
     lines = [f"Environment: {env['device']} ({env['cpu_model']}; bf16 instructions: {env['cpu_bf16']}), "
-             f"{env['torch_threads']} threads, torch {env['torch']}", "", "| section | figure | value |", "|---|---|---|"]
+             f"{env['torch_threads']} threads, torch {env['torch']}", "", "| section | figure | value |",
+             "|---|---|---|"]
     for name, res in report["sections"].items():
         for k, v in res.items():
             if isinstance(v, float):
@@ -601,11 +631,13 @@ def in_processes(name: str, args) -> dict:
 
 def main(argv: list[str] | None = None) -> dict:
     args, rest = make_parser(BenchmarkArguments).parse_args_into_dataclasses(
-        args=renamed_flags(list(sys.argv[1:] if argv is None else argv), OUTPUT_RENAMED), return_remaining_strings=True)
+        args=renamed_flags(list(sys.argv[1:] if argv is None else argv), OUTPUT_RENAMED),
+        return_remaining_strings=True)
     names = list(SECTIONS) if rest == ["all"] else rest
     unknown = [n for n in names if n not in SECTIONS]
     if not names or unknown:
-        raise SystemExit(f"benchmark.py: name sections to run ({', '.join(SECTIONS)}) or 'all'; got {rest or 'nothing'}.")
+        raise SystemExit(f"benchmark.py: name sections to run ({', '.join(SECTIONS)}) or 'all'; got "
+                         f"{rest or 'nothing'}.")
     quiet_libraries()
     if "SEQGAN_NUM_THREADS" in os.environ:
         torch.set_num_threads(int(os.environ["SEQGAN_NUM_THREADS"]))

@@ -2,7 +2,8 @@
 """Build and save a tiny randomly initialised causal LM with its own BPE tokenizer trained on your sentences: a
 stand-in for a pretrained model (GPT-2- or Llama-style) when trying seqgan's pretrained-model path offline.
 
-    python scripts/build_tiny_model.py --family gpt2 --train_file ../shared/data/coco/image_coco.txt --output_dir runs/tiny
+    python scripts/build_tiny_model.py --family gpt2 --train_file ../shared/data/coco/image_coco.txt --output_dir
+    runs/tiny
     accelerate launch scripts/train.py --task text --generator_name_or_path runs/tiny/tiny-gpt2 --max_length 96
 
 Writes <output_dir>/tiny-<family>/ (config.json, model.safetensors, tokenizer files).
@@ -35,14 +36,16 @@ def main(argv: list[str] | None = None) -> Path:
     (args,) = parse_strict(make_parser(TinyArguments), argv)
     torch.manual_seed(args.seed)
     lines = [ln for ln in read_lines(Path(args.train_file)) if ln.strip()]
-    path = tiny_causal_lm(Path(args.output_dir), args.family, lines, vocab_size=args.vocab_size, width=args.hidden_size,
+    path = tiny_causal_lm(Path(args.output_dir), args.family, lines, vocab_size=args.vocab_size,
+                          width=args.hidden_size,
                           layers=args.num_layers)
     print(f"wrote {path}")
     return path
 
 
 def cli() -> None:
-    """The seqgan-build-tiny-model command (pyproject.toml [project.scripts]); `python scripts/build_tiny_model.py` runs the same."""
+    """The seqgan-build-tiny-model command (pyproject.toml [project.scripts]); `python scripts/build_tiny_model.py`
+    runs the same."""
     run(main)
 
 

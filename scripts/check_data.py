@@ -5,7 +5,8 @@
         --eval_file ../shared/data/ud_en_ewt/en_ewt-ud-dev.conllu ../shared/data/ud_en_ewt/en_ewt-ud-test.conllu
     python scripts/check_data.py --task text my_captions.txt --max_length 48
     python scripts/check_data.py --task oracle my_samples.txt
-    python scripts/check_data.py --task pos --tag_column xpos ../shared/data/ud_af_afribooms/af_afribooms-ud-train.conllu
+    python scripts/check_data.py --task pos --tag_column xpos
+    ../shared/data/ud_af_afribooms/af_afribooms-ud-train.conllu
 
 Files named without a flag are training files; --eval_file names dev and test files. The rules are
 training's own (the task's reader, and seqgan.scoring.evaluation.encode_splits for lengths): a training file's
@@ -27,10 +28,12 @@ from seqgan.tasks import get_task
 
 @dataclass
 class CheckArguments:
-    task: str = field(metadata={"help": "How to read the files: pos or segment (CoNLL-U), text (one sentence per line) or oracle."})
+    task: str = field(metadata={"help": "How to read the files: pos or segment (CoNLL-U), text (one sentence per "
+                                        "line) or oracle."})
     eval_file: list[str] = field(default_factory=list, metadata={
         "help": "Dev and test files (one or more): over-long sequences there are errors."})
-    max_length: int | None = field(default=None, metadata={"help": "Longest sequence training accepts (default: the task's)."})
+    max_length: int | None = field(default=None,
+                                   metadata={"help": "Longest sequence training accepts (default: the task's)."})
     tag_column: str = field(default="upos", metadata={"help": "pos: the tag column training reads, upos or xpos."})
     long_sequences: str = field(default="truncate", metadata={
         "help": "Over-long sequences in training files: 'truncate' (reported as warnings) or 'error' (as errors)."})
@@ -87,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cli() -> None:
-    """The seqgan-check-data command (pyproject.toml [project.scripts]); `python scripts/check_data.py` runs the same."""
+    """The seqgan-check-data command (pyproject.toml [project.scripts]); `python scripts/check_data.py` runs the
+    same."""
     run(lambda: sys.exit(main()))
 
 

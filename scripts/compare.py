@@ -6,7 +6,8 @@
 
 Rows: each run's eval_test.json (best/, and last/ for GAN runs), plus any eval_test_greedy*.json
 (Viterbi / greedy decoding), eval_test_prior*.json (a latent model on N(0, I) codes), eval_test_rerank*.json
-(G + D reranking) and eval_test_guide*.json (G + D sampling by D's density ratio) beside it. The generator alone (MLE, or from a prior), the GAN, the discriminator alone
+(G + D reranking) and eval_test_guide*.json (G + D sampling by D's density ratio) beside it. The generator alone (MLE,
+or from a prior), the GAN, the discriminator alone
 (CRF / bigram / HMM) and G + D thereby share one table. Runs whose folders differ only in a `-seed<k>` suffix
 are one configuration: their row shows mean ± std over the seeds and n (sample std, n - 1); a configuration run
 with one seed is marked "n=1".
@@ -18,7 +19,8 @@ sweep_test.json in the generator's run folder (G + D rows: the run itself; GAN r
 the one MLE run of the same --seed in --runs_dir), written by `evaluate.py --temperatures ... --checkpoint RUN`.
 A gap whose mean exceeds twice its std over at least 3 seeds is marked "beyond".
 segment adds a table of the raw-text pipeline's CoNLL 2018 F1 from the runs_dir's raw-*.json
-(evaluate.py --raw_text --output_file). pos (and segment, by token recall over windows) add a paired test against the MLE configuration (or --baseline RUN): the UPOS difference in points, its
+(evaluate.py --raw_text --output_file). pos (and segment, by token recall over windows) add a paired test against the
+MLE configuration (or --baseline RUN): the UPOS difference in points, its
 95% CI and p-value from a bootstrap over test sentences (seqgan/scoring/significance.py, 10,000 resamples,
 seed 0), each configuration's per-sentence errors averaged over its seeds.
 Last come the task's PUBLISHED anchors (other papers' figures on the same benchmark), labelled "published", and with
@@ -54,8 +56,8 @@ class CompareArguments:
     runs_dir: str = field(default="runs", metadata={"help": "Folder of run folders to collect."})
     output_file: str | None = field(default=None, metadata={"help": "Also write the table to this markdown file."})
     plot: str | None = field(default=None, metadata={
-        "help": "oracle, text: also draw the MLE baseline's temperature curve of every seed (their sweep_test.json) and "
-                "every GAN and G + D row at its own temperature, on the task's sweep axes, to this PNG."})
+        "help": "oracle, text: also draw the MLE baseline's temperature curve of every seed (their sweep_test.json) "
+                "and every GAN and G + D row at its own temperature, on the task's sweep axes, to this PNG."})
     data_scores: str | None = field(default=None, metadata={
         "help": "text: a scripts/score_text.py JSON of real sentences (e.g. the training captions against the test "
                 "captions), shown as a 'data' row with its gaps to every seed's MLE curve, like a published anchor."})
@@ -65,8 +67,8 @@ class CompareArguments:
                 "provenance.json). The docs' results pages are made this way, never edited by hand."})
     title: str = field(default="Results", metadata={"help": "--page: the page's title."})
     baseline: str | None = field(default=None, metadata={
-        "help": "pos: the run folder (without its -seed<k> suffix, e.g. pos-mle) every row is paired against; default: "
-                "the one MLE configuration among the runs."})
+        "help": "pos: the run folder (without its -seed<k> suffix, e.g. pos-mle) every row is paired against; "
+                "default: the one MLE configuration among the runs."})
 
 
 def describe(run: str, res: dict, kind: str) -> str:
@@ -78,7 +80,8 @@ def describe(run: str, res: dict, kind: str) -> str:
     if kind.startswith("T="):  # a GAN or CoT run's own temperature sweep (its sweep_test.json), beside its T = 1 row
         decoding = f" [{kind}]"
     if kind == "guide":
-        how = (f"SIR, K={res['guide_candidates']}" if res["guide_method"] == "sir" else "DRS") + f", γ={res['guide_gamma']:g}"
+        how = (f"SIR, K={res['guide_candidates']}" if res["guide_method"] == "sir"
+               else "DRS") + f", γ={res['guide_gamma']:g}"
         return f"G + D: {what.split(': ')[-1]} sampled by D's ratio ({how}) · `{run}`"
     if kind == "rerank":
         lam = res.get("rerank_lambda", "inf")  # older results: D's score alone
@@ -86,7 +89,8 @@ def describe(run: str, res: dict, kind: str) -> str:
         by = f"λ by {res['rerank_tuned']}" if res.get("rerank_tuned") else f"λ={lam}"
         d = f"`{Path(res['rerank_with']).parent.name}`"
         if res.get("rerank_method") == "sir":
-            return f"G + D: {what.split(': ')[-1]}, 1 of K={res['num_candidates']} samples drawn ∝ exp(λ·{d}) ({by}) · `{run}`"
+            return (f"G + D: {what.split(': ')[-1]}, 1 of K={res['num_candidates']} samples drawn ∝ exp(λ·{d}) "
+                    f"({by}) · `{run}`")
         # λ = inf is D's score alone, unless dev picked it among others: then the row is still the tuned product's.
         how = "" if lam == "inf" and not res.get("rerank_tuned") else f" + log p_G ({by})"
         return (f"G + D: {what.split(': ')[-1]} candidates (greedy + K={res['num_candidates']}) reranked by "
@@ -101,7 +105,8 @@ def collect(runs_dir: Path, task: str) -> list[tuple[str, dict]]:
         if not base.is_file():
             continue
         res = json.loads(base.read_text())
-        if (folder / "args.json").is_file():  # the folder's options name its recipe (e.g. --cold_temperature) in the label
+        # the folder's options name its recipe (e.g. --cold_temperature) in the label
+        if (folder / "args.json").is_file():
             res = {**json.loads((folder / "args.json").read_text()), **res}
         if res.get("task") != task:
             continue
@@ -111,14 +116,17 @@ def collect(runs_dir: Path, task: str) -> list[tuple[str, dict]]:
             best["mle_curve"] = own_curve
         last = {k[10:]: v for k, v in res.items() if k.startswith("last/test/")}
         group = [(describe(folder.name, res, "best"), best)]
-        adversarial = METHODS[res.get("method", "mle")].family == "GAN"  # GANs and CoT: best/ and last/, gaps to G's curve
+        # GANs and CoT: best/ and last/, gaps to G's curve
+        adversarial = METHODS[res.get("method", "mle")].family == "GAN"
         if adversarial:  # the run's own temperature curve, where it was swept: each point is judged like its T = 1 row
-            group += [(describe(folder.name, res, f"T={r['temperature']:g}"), r) for r in own_curve if r["temperature"] != 1.0]
+            group += [(describe(folder.name, res, f"T={r['temperature']:g}"),
+                       r) for r in own_curve if r["temperature"] != 1.0]
         if adversarial and last and any(last.get(k) != best.get(k) for _, k, _ in get_task(task).COMPARE_COLUMNS):
             group.append((describe(folder.name, res, "last"), last))  # only when a dev metric picked another step
         extras = [folder.glob(f"eval_test_{k}*.json") for k in ("greedy", "prior", "rerank", "guide")]
         for extra in [p for found in extras for p in sorted(found)]:
-            kind = extra.name[len("eval_test_"):].split("_")[0].split(".")[0].split("-")[0]  # greedy, prior, rerank, guide
+            # greedy, prior, rerank, guide
+            kind = extra.name[len("eval_test_"):].split("_")[0].split(".")[0].split("-")[0]
             raw = json.loads(extra.read_text())
             e = {k[5:]: v for k, v in raw.items() if k.startswith("test/")}
             if "rerank_dev" in raw:
@@ -151,7 +159,8 @@ def mle_curve(run: Path) -> list[dict]:
 def same_seed_mle_curve(runs_dir: Path, task: str, seed) -> list[dict]:
     """The curve of the one MLE run of `task` with this --seed in `runs_dir` (none, or several: [], so no gap)."""
     curves = []
-    for folder in sorted(p for p in runs_dir.iterdir() if (p / "sweep_test.json").is_file() and (p / "args.json").is_file()):
+    for folder in sorted(p for p in runs_dir.iterdir() if (p / "sweep_test.json").is_file()
+                         and (p / "args.json").is_file()):
         a = json.loads((folder / "args.json").read_text())
         if a.get("task") == task and a.get("method", "mle") == "mle" and a.get("seed") == seed:
             curves.append(mle_curve(folder))
@@ -162,7 +171,8 @@ def scored_text(path: str) -> tuple[str, dict]:
     """(the scored file's name, its metrics) from scripts/score_text.py's JSON, in the metric names of evaluate.py."""
     js = json.loads(Path(path).read_text())
     if "test_bleu" not in js:
-        raise ValueError(f"--data_scores {path}: no test_bleu in it; give scripts/score_text.py's --output_file with --references.")
+        raise ValueError(f"--data_scores {path}: no test_bleu in it; give scripts/score_text.py's --output_file with "
+                         "--references.")
     m = {**{k: v for k, v in js.items() if isinstance(v, (int, float))}, **named_bleu(js),
          "protocol": js.get("protocol", "seqgan")}  # files scored before the switch were scored as seqgan scores
     return Path(js.get("files", {}).get("hypotheses", path)).name, m
@@ -224,25 +234,29 @@ def baseline_key(groups: list[tuple[str, dict | list[dict]]], baseline: str | No
     if len(keys) > 1 and not strict:
         return None
     if len(keys) > 1:
-        raise ValueError("several MLE configurations (" + ", ".join(k.split("`")[1] for k in keys) + "): name the one to "
+        raise ValueError("several MLE configurations (" + ", ".join(k.split("`")[1]
+                                                                    for k in keys) + "): name the one to "
                          "pair every row against with --baseline RUN.")
     return keys[0] if keys else None
 
 
 def paired_cell(m: dict | list[dict], base: dict | list[dict], words_key: str, errors_key: str) -> str:
-    """accuracy(row) - accuracy(baseline) in points, its 95% bootstrap CI and p, each side's errors averaged over its seeds."""
+    """accuracy(row) - accuracy(baseline) in points, its 95% bootstrap CI and p, each side's errors averaged over its
+    seeds."""
     def mean_errors(v):
         runs = [x for x in (v if isinstance(v, list) else [v]) if errors_key in x]
         if not runs:
             return None, None
         if any(x[words_key] != runs[0][words_key] for x in runs):
-            raise ValueError("the seeds of one configuration were tested on different sentences; evaluate them on one test file.")
+            raise ValueError("the seeds of one configuration were tested on different sentences; evaluate them on one "
+                             "test file.")
         return runs[0][words_key], [sum(col) / len(runs) for col in zip(*(x[errors_key] for x in runs))]
     (words, ea), (base_words, eb) = mean_errors(m), mean_errors(base)
     if words is None or base_words is None:
         return "–"
     if words != base_words:
-        raise ValueError("a row and the baseline were tested on different sentences; the paired test needs one test file.")
+        raise ValueError("a row and the baseline were tested on different sentences; the paired test needs one test "
+                         "file.")
     r = paired_bootstrap(words, ea, eb)
     p = f"p={r['p_value']:.4f}" if r["p_value"] > 0 else f"p<{1 / r['resamples']:g}"  # no resample reached the null
     return f"{100 * r['delta']:+.2f} [{100 * r['ci_low']:+.2f}, {100 * r['ci_high']:+.2f}], {p}"
@@ -268,7 +282,8 @@ def mismatch(theirs: str | None, ours: str | None) -> str:
     return f" [{theirs} protocol; these runs: {ours}]" if theirs and ours and theirs != ours else ""
 
 
-def table(task: str, rows: list[tuple[str, dict]], baseline: str | None = None, data: tuple[str, dict] | None = None) -> str:
+def table(task: str, rows: list[tuple[str, dict]], baseline: str | None = None,
+          data: tuple[str, dict] | None = None) -> str:
     mod = get_task(task)
     groups = aggregate(rows)
     paired = getattr(mod, "PAIRED_TEST", None)  # (header, words key, errors key), pos only
@@ -276,7 +291,8 @@ def table(task: str, rows: list[tuple[str, dict]], baseline: str | None = None, 
     # Other papers' figures, labelled as such. Where the task has a FRONTIER, each published point gets its gap to the
     # MLE baseline's curve of every seed: positive = the published point lies beyond seqgan's MLE curve.
     base_runs = dict(groups)[base] if base else []
-    curves = [r.get("mle_curve") for r in (base_runs if isinstance(base_runs, list) else [base_runs]) if r.get("mle_curve")]
+    curves = [r.get("mle_curve") for r in (base_runs if isinstance(base_runs, list) else [base_runs])
+              if r.get("mle_curve")]
     anchor_rows = []  # the data row and the published ones: their own figures, and their gaps per seed
     ours = protocol_of(rows)
     anchors = [(f"published: {label}{mismatch(getattr(mod, 'PUBLISHED_PROTOCOL', ours), ours)}", m)
@@ -291,7 +307,8 @@ def table(task: str, rows: list[tuple[str, dict]], baseline: str | None = None, 
     cols = list(mod.COMPARE_COLUMNS)
     every = rows + [(n, x) for n, _, v in anchor_rows for x in (v if isinstance(v, list) else [v])]
     gaps = [(name, f"gap:{name}", "{:+.4f}") for name, *_ in getattr(mod, "FRONTIER", [])
-            if any(isinstance(m.get(f"gap:{name}"), float) for _, m in every)]  # a column only where some row has a gap
+            # a column only where some row has a gap
+            if any(isinstance(m.get(f"gap:{name}"), float) for _, m in every)]
     extra = [paired[0] + f" (vs `{base.split('`')[1]}`)"] if base and paired else []
     first = f"method · run (`--protocol {ours}`)" if ours else "method · run"  # text: how every row was measured
     lines = [f"| {first} | " + " | ".join([h for h, _, _ in cols + gaps] + extra) + " |",
@@ -319,11 +336,12 @@ def plot(task: str, rows: list[tuple[str, dict]], baseline: str | None, path: st
     curves = [dict(r, label=run_dir(r["checkpoint"]).name) for m in (runs if isinstance(runs, list) else [runs])
               for r in m.get("mle_curve", [])]
     if not curves:
-        raise ValueError(f"--plot: the MLE runs of {base.split('`')[1]} have no sweep_test.json; run scripts/evaluate.py "
-                         "--checkpoint RUN --temperatures ... first.")
+        raise ValueError(f"--plot: the MLE runs of {base.split('`')[1]} have no sweep_test.json; run "
+                         "scripts/evaluate.py --checkpoint RUN --temperatures ... first.")
     # One point per run (the dev-picked state; its [last] state stays in the table), labelled with its run folder.
     points = [dict(m, label=name.replace("`", "")) for name, m in rows if name.startswith(("GAN", "G + D"))
-              and "[last]" not in name and all(isinstance(m.get(k), (int, float)) for k in ("temperature", *axes[0][:2]))]
+              and "[last]" not in name
+                  and all(isinstance(m.get(k), (int, float)) for k in ("temperature", *axes[0][:2]))]
     plot_sweep(curves + points, axes, path, title=task)
 
 
@@ -335,7 +353,8 @@ def main(argv: list[str] | None = None) -> str:
         raise FileNotFoundError(f"--runs_dir {runs_dir} does not exist.")
     rows = collect(runs_dir, args.task)
     if not rows:
-        raise FileNotFoundError(f"no {args.task} run with eval_test.json under {runs_dir}; train or evaluate one first.")
+        raise FileNotFoundError(f"no {args.task} run with eval_test.json under {runs_dir}; train or evaluate one "
+                                "first.")
     out = table(args.task, rows, args.baseline, scored_text(args.data_scores) if args.data_scores else None)
     for extra in ((raw_text_table(runs_dir), timed_table(runs_dir)) if args.task == "segment" else ()):
         out += f"\n\n{extra}" if extra else ""
@@ -406,13 +425,15 @@ def provenance_rows(runs_dir: Path, task: str) -> list[dict]:
 def page(title: str, command: str, table_md: str, runs: list[dict]) -> str:
     """A results page: what made it, the table, and where every run came from."""
     lines = [f"# {title}", "", f"Generated by `{command}` from the run folders' results; do not edit by hand.", "",
-             table_md, "", "## Provenance", "", "| run | seed | commit | machine | processes × threads | wall time | command |",
+             table_md, "", "## Provenance", "",
+             "| run | seed | commit | machine | processes × threads | wall time | command |",
              "|---|---|---|---|---|---|---|"]
     for r in runs:
         wall = f"{r['wall_time_s'] / 60:.1f} min" if isinstance(r.get("wall_time_s"), (int, float)) else "–"
         procs = f"{r.get('num_processes', '–')} × {r.get('threads', '–')}"
         command = f"`{r['command']}`" if r["command"] != "not recorded" else r["command"]
-        lines.append(f"| `{r['run']}` | {r.get('seed', '–')} | {r['commit']} | {r['machine']} | {procs} | {wall} | {command} |")
+        lines.append(f"| `{r['run']}` | {r.get('seed', '–')} | {r['commit']} | {r['machine']} | {procs} | {wall} | "
+                     f"{command} |")
     return "\n".join(lines) + "\n"
 
 

@@ -14,7 +14,7 @@
     python scripts/evaluate.py --checkpoint runs/text-ae --latent_prior standard   # an AE decoding fresh N(0, I) codes
     python scripts/evaluate.py --checkpoint runs/pos-mle --test_file my-domain.conllu   # out of domain
     python scripts/evaluate.py --raw_text ../shared/data/ud_en_ewt/en_ewt-ud-test.conllu \
-        --segmenter runs/segment/ewt-seg-mle-seed42 --checkpoint runs/segment/ewt-pos-mle   # raw text, CoNLL 2018 metrics
+        --segmenter runs/segment/ewt-seg-mle-seed42 --checkpoint runs/segment/ewt-pos-mle   # raw text
     python scripts/evaluate.py --checkpoint runs/oracle-mle --guide_with runs/oracle-mle-ratio \
         --guide_method sir --guide_candidates 8 --guide_gamma 1.0        # G + D: sampling by D's density ratio
 
@@ -72,18 +72,23 @@ from seqgan.tasks.pipeline import load_pipeline
 @dataclass
 class EvalArguments:
     checkpoint: list[str] = field(metadata={
-        "help": "Run folder, checkpoint folder or Hub id; repeat (--checkpoint A --checkpoint B) to compare in a sweep.",
+        "help": "Run folder, checkpoint folder or Hub id; repeat (--checkpoint A --checkpoint B) to compare in a "
+                "sweep.",
         "action": "extend"})
     split: str = field(default="test", metadata={"help": "Split to evaluate: train, dev or test."})
     output_file: str | None = field(default=None, metadata={
         "help": "Output path. One checkpoint: the JSON file (default <run>/eval_<split>.json). A sweep: the prefix of "
                 "<output>.csv/.json/.png (default <first run>/sweep_<split>)."})
-    data_dir: str | None = field(default=None, metadata={"help": "Data folder (default: the checkpoint's, then $SEQGAN_DATA_DIR)."})
+    data_dir: str | None = field(default=None,
+                                 metadata={"help": "Data folder (default: the checkpoint's, then $SEQGAN_DATA_DIR)."})
     num_eval_samples: int | None = field(
-        default=None, metadata={"help": "Generated samples (default: the run's num_test_samples on test, num_eval_samples otherwise)."})
+        default=None,
+        metadata={"help": "Generated samples (default: the run's num_test_samples on test, num_eval_samples "
+                          "otherwise)."})
     batch_size: int = field(default=64, metadata={"help": "Evaluation batch size."})
     temperatures: str | None = field(default=None, metadata={
-        "help": "Comma-separated softmax temperatures, e.g. 0.6,0.8,1.0,1.2: evaluate every checkpoint at each (text, oracle)."})
+        "help": "Comma-separated softmax temperatures, e.g. 0.6,0.8,1.0,1.2: evaluate every checkpoint at each (text, "
+                "oracle)."})
     labels: str | None = field(default=None, metadata={
         "help": "Comma-separated curve labels for the checkpoints (default: each run folder's name)."})
     greedy: bool = field(default=False, metadata={
@@ -91,18 +96,22 @@ class EvalArguments:
     rerank_with: str | None = field(default=None, metadata={
         "help": "pos, G + D decoding: rerank greedy + --num_candidates samples of G by this CRF run's score or this "
                 "GAN run's discriminator."})
-    num_candidates: int = field(default=8, metadata={"help": "G + D decoding: samples from G per sentence, besides greedy."})
+    num_candidates: int = field(default=8,
+                                metadata={"help": "G + D decoding: samples from G per sentence, besides greedy."})
     rerank_method: str = field(default="argmax", metadata={
         "help": "G + D decoding: argmax (the candidate ranked first) or sir (of the K samples, one drawn with "
                 "probability ∝ exp(λ·s_D): sampling-importance-resampling by D's ratio)."})
     rerank_lambda: str = field(default="inf", metadata={
-        "help": "G + D decoding: candidates ranked by log p_G(y | x) + λ·s_D(x, y); inf ranks by D's score alone, 0 by "
-                "G's. A comma list (e.g. 0,0.25,0.5,1,2,4,inf) is tuned: each λ decodes the dev split, the task's dev "
-                "selection metric (pos: UPOS accuracy) picks one, and --split is decoded with it."})
+        "help": "G + D decoding: candidates ranked by log p_G(y | x) + λ·s_D(x, y); inf ranks by D's score alone, 0 "
+                "by G's. A comma list (e.g. 0,0.25,0.5,1,2,4,inf) is tuned: each λ decodes the dev split, the task's "
+                "dev selection metric (pos: UPOS accuracy) picks one, and --split is decoded with it."})
     latent_prior: str = field(default="model", metadata={
         "help": "random-code/ae/vae/latent-gan runs: decode codes from the model's own prior (model) or from N(0, I) "
-                "(standard: the lecture's test of an autoencoder on fresh prior codes). Writes eval_<split>_prior.json."})
-    overwrite: bool = field(default=False, metadata={"help": "Replace result files that already exist (e.g. training's eval_test.json)."})
+                "(standard: the lecture's test of an autoencoder on fresh prior codes). Writes "
+                "eval_<split>_prior.json."})
+    overwrite: bool = field(default=False,
+                            metadata={"help": "Replace result files that already exist (e.g. training's "
+                                              "eval_test.json)."})
     test_file: str | None = field(default=None, metadata={
         "help": "Score this file instead of the run's test split (out-of-domain evaluation): CoNLL-U (pos), one "
                 "sentence per line (text) or id lines (oracle). Writes <run>/eval_file_<name>.json by default."})
@@ -114,14 +123,16 @@ class EvalArguments:
     paragraphs: bool = field(default=False, metadata={
         "help": "--raw_text: feed the text as paragraphs (the pipeline splits sentences); default one gold sentence "
                 "per line."})
-    conllu_file: str | None = field(default=None, metadata={"help": "--raw_text: also write the pipeline's CoNLL-U here."})
+    conllu_file: str | None = field(default=None,
+                                    metadata={"help": "--raw_text: also write the pipeline's CoNLL-U here."})
     flat_tree: bool = field(default=False, metadata={
         "help": "--conllu_file: write a flat dependency tree (word 1 the root) instead of HEAD _, for tools that need "
                 "one, such as the official CoNLL 2018 evaluator."})
 
     def __post_init__(self):
         if bool(self.raw_text) != bool(self.segmenter):
-            raise ValueError("--raw_text GOLD.conllu and --segmenter RUN go together (with the pos run as --checkpoint).")
+            raise ValueError("--raw_text GOLD.conllu and --segmenter RUN go together (with the pos run as "
+                             "--checkpoint).")
         if self.raw_text and (self.temperatures or self.rerank_with or self.greedy or self.test_file):
             raise ValueError("--raw_text runs the segment + pos pipeline; it does not combine with --temperatures, "
                              "--rerank_with, --greedy or --test_file.")
@@ -133,7 +144,8 @@ class EvalArguments:
             raise ValueError(f"--labels names {len(self.label_list)} curves for {len(self.checkpoint)} checkpoints.")
         self.lambda_list = parse_lambdas(self.rerank_lambda)
         if self.rerank_method not in RERANK_METHODS:
-            raise ValueError(f"--rerank_method must be one of {', '.join(RERANK_METHODS)}, got {self.rerank_method!r}.")
+            raise ValueError(f"--rerank_method must be one of {', '.join(RERANK_METHODS)}, "
+                             f"got {self.rerank_method!r}.")
         if len(self.lambda_list) > 1 and self.split == "dev":
             raise ValueError("--rerank_lambda with several values is tuned on the dev split; evaluate --split test.")
         if self.temperature_list is not None and (self.greedy or self.rerank_with):
@@ -143,7 +155,8 @@ class EvalArguments:
         if self.test_file and self.split != "test":
             raise ValueError("--test_file replaces the test split; drop --split.")
         if self.temperature_list is None and len(self.checkpoint) > 1:
-            raise ValueError("several --checkpoint values need --temperatures (a sweep); evaluate one checkpoint at a time otherwise.")
+            raise ValueError("several --checkpoint values need --temperatures (a sweep); evaluate one checkpoint at a "
+                             "time otherwise.")
 
 
 def label_of(name: str) -> str:
@@ -155,7 +168,8 @@ def check_guide(args: EvalArguments, guide: GuideArguments) -> GuideArguments | 
     if not guide.guide_with:
         return None
     if args.greedy or args.rerank_with or args.latent_prior != "model":
-        raise ValueError("--guide_with samples G + D; it does not combine with --greedy, --rerank_with or --latent_prior.")
+        raise ValueError("--guide_with samples G + D; it does not combine with --greedy, --rerank_with or "
+                         "--latent_prior.")
     if len(args.checkpoint) > 1:
         raise ValueError("--guide_with holds a D fitted to one generator: sweep one --checkpoint at a time.")
     return guide
@@ -179,12 +193,14 @@ def prepare(name: str, args: EvalArguments, accelerator, guide: GuideArguments |
         path = Path(args.test_file)
         if not path.is_file():
             raise FileNotFoundError(f"--test_file {path}: no such file.")
-        splits["test"] = Dataset.from_list(task.read_file(path, Problems(), data_args.max_length, data_args.tag_column))
+        splits["test"] = Dataset.from_list(task.read_file(path, Problems(), data_args.max_length,
+                                                          data_args.tag_column))
     if args.split not in splits:
         raise ValueError(f"--split {args.split!r} does not exist; choose one of {', '.join(splits)}.")
     encoded = encode_splits(task, splits, tokenizer, gen, data_args.long_sequences)  # the splits training saw
     if guide is not None:  # G + D: G's samples re-weighted by D's density ratio
-        gen = GuidedGenerator(gen, load_ratio(guide.guide_with).to(accelerator.device), guide, seed=data_args.data_seed).eval()
+        gen = GuidedGenerator(gen, load_ratio(guide.guide_with).to(accelerator.device), guide,
+                              seed=data_args.data_seed).eval()
     return ckpt, task, data_args, gen, tokenizer, encoded
 
 
@@ -193,10 +209,12 @@ def run_sweep(args: EvalArguments, accelerator, guide: GuideArguments | None) ->
     for name, label in zip(args.checkpoint, args.label_list):
         ckpt, task, data_args, gen, tokenizer, encoded = prepare(name, args, accelerator, guide)
         if task_name is not None and data_args.task != task_name:
-            raise ValueError(f"{name} is a {data_args.task!r} checkpoint but the first one is {task_name!r}; sweep one task at a time.")
+            raise ValueError(f"{name} is a {data_args.task!r} checkpoint but the first one is {task_name!r}; sweep "
+                             "one task at a time.")
         task_name = data_args.task
         if not task.SWEEP_AXES:
-            raise ValueError(f"temperature sweeps apply to sampled outputs (text, oracle); {name} is a {task_name!r} checkpoint.")
+            raise ValueError(f"temperature sweeps apply to sampled outputs (text, oracle); {name} is a {task_name!r} "
+                             "checkpoint.")
         if guide is not None:
             label = f"{label} + D ({guide.tag()})"
         for t in args.temperature_list:
@@ -231,8 +249,8 @@ def tune_lambda(rerank: Reranker, args: EvalArguments, ev: Evaluator, gen):
 def refuse_overwrite(paths: list[Path], args: EvalArguments) -> None:
     existing = [str(p) for p in paths if p.exists()]
     if existing and not args.overwrite:
-        raise FileExistsError(f"{', '.join(existing)} already exist(s); nothing was written. Pass --overwrite to replace, "
-                              "or --output_file to write elsewhere.")
+        raise FileExistsError(f"{', '.join(existing)} already exist(s); nothing was written. Pass --overwrite to "
+                              "replace, or --output_file to write elsewhere.")
 
 
 def evaluate_raw_text(args: EvalArguments) -> dict:
@@ -253,7 +271,8 @@ def evaluate_raw_text(args: EvalArguments) -> dict:
     scores = raw_text_scores(gold, system)
     result = {f"{k}_{m}": v[m] for k, v in scores.items() for m in ("f1", "precision", "recall")}
     result.update({f"{k}_counts": {c: v[c] for c in ("gold", "system", "correct")} for k, v in scores.items()})
-    result.update({"gold_file": str(gold_path), "input": mode, "segmenter": args.segmenter, "tagger": args.checkpoint[0],
+    result.update({"gold_file": str(gold_path), "input": mode, "segmenter": args.segmenter,
+                   "tagger": args.checkpoint[0],
                    "characters": len(text), "seconds": seconds, "sentences_per_second": len(system) / seconds})
     write_json_atomic(out, result)
     if args.conllu_file:
@@ -290,7 +309,8 @@ def main(argv: list[str] | None = None) -> dict | list[dict]:
             # G + D's curve is drawn beside G's own, when G's sweep of this split exists (same sample seeds).
             plain = run_dir(first) / f"sweep_{args.split}.json"
             beside = json.loads(plain.read_text())["rows"] if guide and plain.is_file() else []
-            plot_sweep(beside + rows, task.SWEEP_AXES, prefix.with_suffix(".png"), title=f"{rows[0]['task']}, {args.split} split")
+            plot_sweep(beside + rows, task.SWEEP_AXES, prefix.with_suffix(".png"),
+                       title=f"{rows[0]['task']}, {args.split} split")
             print(f"wrote {prefix}.csv, {prefix}.json, {prefix}.png", file=sys.stderr)
         return rows
 
@@ -319,7 +339,8 @@ def main(argv: list[str] | None = None) -> dict | list[dict]:
             rerank.lam, tuned = tune_lambda(rerank, args, ev, gen)
     metrics = evaluate_split(ev, gen, args.split, Decoding(greedy=args.greedy, rerank=rerank))
     metrics.update(tuned)
-    metrics.update({"checkpoint": str(ckpt), "task": data_args.task, "split": args.split, "data_seed": data_args.data_seed,
+    metrics.update({"checkpoint": str(ckpt), "task": data_args.task, "split": args.split,
+                    "data_seed": data_args.data_seed,
                     "test_file": args.test_file, "guide_with": guide and guide.guide_with})
     if accelerator.is_main_process:
         write_json_atomic(out, metrics)

@@ -40,9 +40,12 @@ from seqgan.training.ratio import RatioSchedule, calibration, fake_batches, fit_
 
 @dataclass
 class RatioArguments:
-    checkpoint: str = field(metadata={"help": "The frozen generator G: a run folder, checkpoint folder or Hub id (text, oracle)."})
-    output_dir: str = field(metadata={"help": "Folder for discriminator/ and ratio.json (refused if it holds a ratio run)."})
-    data_dir: str | None = field(default=None, metadata={"help": "Data folder (default: the checkpoint's, then $SEQGAN_DATA_DIR)."})
+    checkpoint: str = field(metadata={"help": "The frozen generator G: a run folder, checkpoint folder or Hub id "
+                                              "(text, oracle)."})
+    output_dir: str = field(metadata={"help": "Folder for discriminator/ and ratio.json (refused if it holds a ratio "
+                                              "run)."})
+    data_dir: str | None = field(default=None,
+                                 metadata={"help": "Data folder (default: the checkpoint's, then $SEQGAN_DATA_DIR)."})
     temperature: float = field(default=1.0, metadata={"help": "G's sampling temperature: D estimates p_data / p_G,T."})
     max_steps: int = field(default=2000, metadata={"help": "Most optimiser steps."})
     batch_size: int = field(default=64, metadata={"help": "Real sequences per step (and as many fresh samples of G)."})
@@ -63,16 +66,18 @@ class RatioArguments:
             raise ValueError("--max_steps, --batch_size, --eval_every and --patience must all be >= 1.")
 
 
-D_OPTIONS = {"disc_name_or_path", "disc_causal", "disc_hidden_size", "disc_layers", "disc_heads", "disc_ffn_size", "disc_dropout"}
+D_OPTIONS = {"disc_name_or_path", "disc_causal", "disc_hidden_size", "disc_layers", "disc_heads", "disc_ffn_size",
+             "disc_dropout"}
 
 
 def check_gan_options(gan_args: GanArguments) -> None:
     """Only D's architecture (--disc_*) applies here; any other GAN option would be silently ignored."""
     default = GanArguments()
-    used = [f.name for f in fields(GanArguments) if f.name not in D_OPTIONS and getattr(gan_args, f.name) != getattr(default, f.name)]
+    used = [f.name for f in fields(GanArguments) if f.name not in D_OPTIONS
+            and getattr(gan_args, f.name) != getattr(default, f.name)]
     if used:
-        raise ValueError(f"{', '.join('--' + u for u in used)}: fit_ratio.py reads only D's options (--disc_*) of the GAN "
-                         "options; drop the others.")
+        raise ValueError(f"{', '.join('--' + u for u in used)}: fit_ratio.py reads only D's options (--disc_*) of the "
+                         "GAN options; drop the others.")
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -88,7 +93,8 @@ def main(argv: list[str] | None = None) -> dict:
     quiet_libraries()
     out = Path(args.output_dir)
     if (out / "ratio.json").exists() and not args.overwrite:
-        raise FileExistsError(f"{out} already holds a ratio run; pass --overwrite to replace it, or another --output_dir.")
+        raise FileExistsError(f"{out} already holds a ratio run; pass --overwrite to replace it, or another "
+                              "--output_dir.")
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     use_cpu_threads()
     torch.manual_seed(args.seed)
@@ -122,7 +128,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     # D, trained to the dev log-loss's minimum.
     if args.disc_from_generator:
-        disc = SeqGanDiscriminator.from_generator(gen, causal=gan_args.disc_causal).to(device)  # its own copy of G's weights
+        # its own copy of G's weights
+        disc = SeqGanDiscriminator.from_generator(gen, causal=gan_args.disc_causal).to(device)
     else:
         disc = build_discriminator(gen.vocab_size, gan_args, max_positions=max(512, gen.max_length + 1)).to(device)
     sched = RatioSchedule(**{f.name: getattr(args, f.name) for f in fields(RatioSchedule)})

@@ -4,7 +4,8 @@
     python scripts/generate.py --checkpoint runs/text-mle --num_samples 20 --temperature 0.8
     python scripts/generate.py --checkpoint runs/text-mle --num_samples 10000 --output_file samples.txt
     python scripts/generate.py --checkpoint runs/text-mle --guide_with runs/ratio-text --guide_candidates 16   # G + D
-    python scripts/generate.py --checkpoint runs/text-vae --interpolate "a man rides a horse ." "two dogs play ." --steps 8
+    python scripts/generate.py --checkpoint runs/text-vae --interpolate "a man rides a horse ." "two dogs play ."
+    --steps 8
     python scripts/generate.py --checkpoint runs/pos-mle --sentence "I saw her duck."
     python scripts/generate.py --checkpoint runs/pos-mle --input_file sentences.txt --output_file tagged.conllu
     python scripts/generate.py --segmenter runs/segment/ewt-seg-mle-seed42 --checkpoint runs/segment/ewt-pos-mle \
@@ -18,7 +19,8 @@ model's max_length is truncated (noted in a comment, with a warning) or, with --
 untagged. Sentences are tagged --batch_size at a time. Without --input_file or --sentence, stdin is read.
 text/oracle: --num_samples samples; with --output_file they go one per line to that file, and the checkpoint,
 temperature, seed and count to <output_file>.json beside it. Files are written whole or not at all.
---guide_with RUN samples G + D: G's samples re-weighted by RUN's density-ratio D (seqgan/decoding/guide.py, SIR or DRS).
+--guide_with RUN samples G + D: G's samples re-weighted by RUN's density-ratio D (seqgan/decoding/guide.py, SIR or
+DRS).
 --interpolate A B (random-code, ae, vae and latent-gan runs): greedy decodings of --steps codes evenly spaced from
 sentence A's code to B's (their posterior means), one "weight<TAB>sentence" line each.
 """
@@ -47,7 +49,8 @@ class GenerateArguments:
     greedy: bool = field(default=False, metadata={"help": "text/oracle: greedy decoding instead of sampling."})
     seed: int = field(default=0, metadata={"help": "text/oracle: sampling seed."})
     sentence: str | None = field(default=None, metadata={"help": "pos: one sentence to tag."})
-    input_file: str | None = field(default=None, metadata={"help": "pos: sentences to tag, one per line ('-': stdin)."})
+    input_file: str | None = field(default=None,
+                                   metadata={"help": "pos: sentences to tag, one per line ('-': stdin)."})
     output_file: str | None = field(default=None, metadata={
         "help": "Where to write: CoNLL-U (pos) or one sample per line (text/oracle). Default: stdout."})
     pretokenized: bool = field(default=False, metadata={"help": "pos: input words are already separated by spaces."})
@@ -65,7 +68,8 @@ class GenerateArguments:
         "help": "--segmenter: write a flat dependency tree (word 1 the root) instead of HEAD _; the official CoNLL "
                 "2018 evaluator needs a tree, and seqgan parses nothing, so the tree carries no information."})
     long_sequences: str = field(default="truncate", metadata={
-        "help": "pos: a line with more words than the model's max_length is 'truncate'd (with a warning) or 'skip'ped."})
+        "help": "pos: a line with more words than the model's max_length is 'truncate'd (with a warning) or "
+                "'skip'ped."})
 
     def __post_init__(self):
         if self.sentence and self.input_file:
@@ -107,11 +111,13 @@ def interpolate(gen, tokenizer, sentences: list[str], steps: int) -> list[str]:
         if not ids:
             raise ValueError(f"--interpolate {text!r}: no tokens to encode.")
         ids = ids + ([gen.eos_id] if gen.eos_id is not None else [])
-        batches.append({"labels": torch.tensor([ids], device=gen.device), "mask": torch.ones(1, len(ids), dtype=torch.bool,
+        batches.append({"labels": torch.tensor([ids], device=gen.device),
+                        "mask": torch.ones(1, len(ids), dtype=torch.bool,
                                                                                              device=gen.device)})
     rows = gen.interpolate(*batches, steps)  # (steps, T)
     weights = torch.linspace(0, 1, steps).tolist()
-    return [f"{w:.3f}\t" + " ".join(tokenizer.decode(r.tolist(), skip_special_tokens=True).split()) for w, r in zip(weights, rows)]
+    return [f"{w:.3f}\t" + " ".join(tokenizer.decode(r.tolist(), skip_special_tokens=True).split())
+            for w, r in zip(weights, rows)]
 
 
 def main(argv: list[str] | None = None) -> list[str]:
@@ -151,7 +157,8 @@ def main(argv: list[str] | None = None) -> list[str]:
             if args.greedy:
                 raise ValueError("--guide_with samples G + D; drop --greedy.")
             gen = GuidedGenerator(gen, load_ratio(guide.guide_with).to(gen.device), guide, seed=args.seed).eval()
-        out = task.sample_texts(gen, tokenizer, args.num_samples, args.seed, args.batch_size, args.temperature, args.greedy)
+        out = task.sample_texts(gen, tokenizer, args.num_samples, args.seed, args.batch_size, args.temperature,
+                                args.greedy)
     write("".join(line + "\n" for line in out), args)
     if args.output_file:
         write_json_atomic(Path(args.output_file + ".json"), {

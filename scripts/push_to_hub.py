@@ -3,7 +3,7 @@
 
     python scripts/push_to_hub.py --checkpoint runs/pos-mle --hub_model_id you/seqgan-pos-tagger
     python scripts/push_to_hub.py --checkpoint runs/text-gan-gumbel --hub_model_id you/coco-gan --hub_private
-    python scripts/push_to_hub.py --checkpoint runs/pos-mle --hub_model_id you/x --dry_run   # write + list, upload nothing
+    python scripts/push_to_hub.py --checkpoint runs/pos-mle --hub_model_id you/x --dry_run   # stage, upload nothing
     python scripts/push_to_hub.py --checkpoint runs/segment/ewt-seg-mle-seed42 --tagger runs/segment/ewt-pos-mle \
         --hub_model_id you/seqgan-en-raw-text --dry_run     # segmenter + tagger: one raw-text pipeline
 
@@ -29,10 +29,13 @@ class PushArguments:
     checkpoint: str = field(metadata={"help": "Run folder (its best/ is pushed) or checkpoint folder (best/, last/)."})
     hub_model_id: str = field(metadata={"help": "Hub repository, user/name or org/name (created if missing)."})
     hub_private: bool = field(default=False, metadata={"help": "Create the repository as private."})
-    revision: str | None = field(default=None, metadata={"help": "Branch to commit to (created if missing); default main."})
-    commit_message: str | None = field(default=None, metadata={"help": "Commit message (default: 'Upload <name> with seqgan')."})
+    revision: str | None = field(default=None,
+                                 metadata={"help": "Branch to commit to (created if missing); default main."})
+    commit_message: str | None = field(default=None,
+                                       metadata={"help": "Commit message (default: 'Upload <name> with seqgan')."})
     dry_run: bool = field(default=False, metadata={"help": "Write the upload folder and list it; contact nobody."})
-    dry_run_dir: str | None = field(default=None, metadata={"help": "Where --dry_run writes (default <run>/hub_upload)."})
+    dry_run_dir: str | None = field(default=None,
+                                    metadata={"help": "Where --dry_run writes (default <run>/hub_upload)."})
     tagger: str | None = field(default=None, metadata={
         "help": "A segment run only: the pos run to push with it (in tagger/), one raw-text pipeline whose card shows "
                 "the segment run's eval_raw_*.json figures."})
@@ -60,7 +63,8 @@ def main(argv: list[str] | None = None) -> list[str]:
 
 
 def cli() -> None:
-    """The seqgan-push-to-hub command (pyproject.toml [project.scripts]); `python scripts/push_to_hub.py` runs the same."""
+    """The seqgan-push-to-hub command (pyproject.toml [project.scripts]); `python scripts/push_to_hub.py` runs the
+    same."""
     run(main)
 
 

@@ -8,7 +8,8 @@ Input files hold one sentence per line (UTF-8); an empty hypothesis line is an e
 `--protocol seqgan` (the default) a line's words are its whitespace-separated tokens; under `--protocol texygen`
 every line is tokenised by nltk.word_tokenize as Texygen scores its files, and Texygen's fast setting (500
 references; self-BLEU of the first 500 hypotheses) is reported beside the full one as texygen_fast_*
-(seqgan/scoring/protocols.py). The JSON names the protocol it used. Prints JSON: test_bleu {"2".."5"} (each hypothesis against every reference, nltk
+(seqgan/scoring/protocols.py). The JSON names the protocol it used. Prints JSON: test_bleu {"2".."5"} (each hypothesis
+against every reference, nltk
 method-1 smoothing, exact), self_bleu {"2".."5"} (leave-one-out over the hypotheses), distinct_n,
 entropy_n, unique_ratio, with --train copy_rate, and with --paired sacrebleu's corpus BLEU and
 signature (line i of --references paired with hypothesis i). Samples of other toolkits (Texygen, RelGAN,
@@ -42,7 +43,8 @@ class ScoreArguments:
                 "texygen (nltk.word_tokenize, plus Texygen's fast 500-reference setting)."})
     max_n: int = field(default=5, metadata={"help": "Highest BLEU order: BLEU-2 .. BLEU-max_n are reported."})
     paired: bool = field(default=False, metadata={
-        "help": "Line i of --references is the reference of hypothesis i: also report sacrebleu's corpus BLEU with its signature."})
+        "help": "Line i of --references is the reference of hypothesis i: also report sacrebleu's corpus BLEU with "
+                "its signature."})
 
     def __post_init__(self):
         check_protocol(self.protocol)
@@ -88,7 +90,8 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 def cli() -> None:
-    """The seqgan-score-text command (pyproject.toml [project.scripts]); `python scripts/score_text.py` runs the same."""
+    """The seqgan-score-text command (pyproject.toml [project.scripts]); `python scripts/score_text.py` runs the
+    same."""
     run(main)
 
 

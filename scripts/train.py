@@ -5,15 +5,16 @@ discriminator-only structured baseline (a CRF for pos, a bigram energy model for
     accelerate launch scripts/train.py --task pos                      # UD English EWT tagger (MLE)
     accelerate launch scripts/train.py --task oracle                   # SeqGAN synthetic oracle (MLE)
     accelerate launch scripts/train.py --task oracle --method gan --bridge rollout --init_from runs/oracle-mle
-    accelerate launch scripts/train.py --task text --method gan --bridge gumbel --gan_loss rsgan --init_from runs/text-mle
-    accelerate launch scripts/train.py --task pos --method crf --crf_loss hinge          # CRF baseline, Viterbi decoding
+    accelerate launch scripts/train.py --task text --method gan --bridge gumbel --gan_loss rsgan --init_from
+    runs/text-mle
+    accelerate launch scripts/train.py --task pos --method crf --crf_loss hinge          # D alone: a CRF, Viterbi
     accelerate launch scripts/train.py --task pos --method hmm                           # supervised HMM (counting)
     accelerate launch scripts/train.py --task segment                  # tokens, sentences, multiword tokens (chars)
     accelerate launch scripts/train.py --task segment --method crf     # the same labels by a character CRF
-    accelerate launch scripts/train.py --task text --method vae                          # G from a prior (also ae, random-code)
-    accelerate launch scripts/train.py --task text --method latent-gan --init_from runs/text-ae     # ARAE: a GAN on codes
-    accelerate launch scripts/train.py --task pos --train_file my-train.conllu --test_file my-test.conllu   # your treebank
-    accelerate launch scripts/train.py --task text --generator_name_or_path gpt2 --max_length 64           # a pretrained G
+    accelerate launch scripts/train.py --task text --method vae                          # G from a prior
+    accelerate launch scripts/train.py --task text --method latent-gan --init_from runs/text-ae  # ARAE
+    accelerate launch scripts/train.py --task pos --train_file my-train.conllu --test_file my-test.conllu   # own data
+    accelerate launch scripts/train.py --task text --generator_name_or_path gpt2 --max_length 64       # pretrained
     accelerate launch scripts/train.py --task pos --encoder_name_or_path bert-base-cased --report_to tensorboard
     accelerate launch --multi_gpu --num_processes 2 scripts/train.py --task pos   # 2 CPU processes
     python scripts/train.py my_config.yaml                             # options from a file
@@ -88,12 +89,14 @@ def make_accelerator(grad_accum: int, mixed_precision: str | None = None, report
     # the number of processes (the training loader shards itself: seqgan.data.ShardedBatches; eval loaders are
     # split by accelerate). accelerate 1.x reads this from dataloader_config.
     accelerator = Accelerator(cpu=not torch.cuda.is_available(), gradient_accumulation_steps=grad_accum,
-                              mixed_precision=mixed_precision, dataloader_config=DataLoaderConfiguration(split_batches=True),
+                              mixed_precision=mixed_precision,
+                              dataloader_config=DataLoaderConfiguration(split_batches=True),
                               log_with=trackers(report_to), project_dir=str(out_dir) if out_dir else None)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world != accelerator.num_processes:
-        raise ValueError(f"launched as {world} processes but accelerate formed a group of {accelerator.num_processes}; "
-                         "refusing to run independent copies that would write one output_dir. Check the launch flags.")
+        raise ValueError(f"launched as {world} processes but accelerate formed a group of "
+                         f"{accelerator.num_processes}; refusing to run independent copies that would write one "
+                         "output_dir. Check the launch flags.")
     warn_slow_bf16(accelerator.device.type, accelerator.mixed_precision)
     if accelerator.device.type == "cpu":
         local = int(os.environ.get("LOCAL_WORLD_SIZE", accelerator.num_processes))
@@ -103,7 +106,8 @@ def make_accelerator(grad_accum: int, mixed_precision: str | None = None, report
     return accelerator
 
 
-RESUME_MAY_DIFFER = {"resume_from_checkpoint", "output_dir", "push_to_hub", "hub_model_id", "hub_private", "save_total_limit",
+RESUME_MAY_DIFFER = {"resume_from_checkpoint", "output_dir", "push_to_hub", "hub_model_id", "hub_private",
+                     "save_total_limit",
                      "overwrite_output_dir", "report_to", "dataset_license"}  # none of these changes what is trained
 
 
@@ -111,7 +115,8 @@ def check_resume(out_dir: Path, state_dir: Path, run_args: dict) -> dict:
     """The saved trainer state, after checking that this run's options are the interrupted run's."""
     saved_args = out_dir / "args.json"
     if not saved_args.is_file():
-        raise FileNotFoundError(f"{saved_args} is missing: --resume_from_checkpoint continues a run in its own --output_dir.")
+        raise FileNotFoundError(f"{saved_args} is missing: --resume_from_checkpoint continues a run in its own "
+                                "--output_dir.")
     saved = json.loads(saved_args.read_text())
     differ = sorted(k for k in run_args if k not in RESUME_MAY_DIFFER and k in saved and saved[k] != run_args[k])
     if differ:
@@ -148,7 +153,8 @@ def main(argv: list[str] | None = None) -> dict:
     out_dir = Path(train_args.output_dir)
     lock = claim(accelerator, out_dir, train_args)
     try:
-        return train(task, accelerator, out_dir, hub_token, Options(data_args, model_args, train_args, gan_args, crf_args),
+        return train(task, accelerator, out_dir, hub_token,
+                     Options(data_args, model_args, train_args, gan_args, crf_args),
                      command=list(sys.argv[1:] if argv is None else argv))
     finally:
         release_run_dir(lock)
@@ -173,9 +179,12 @@ def train(task, accelerator, out_dir, hub_token, options: Options, command: list
     method = METHODS[train_args.method]
     if start and (gan_args.init_from or is_seqgan_checkpoint(ckpt)):
         gen, tokenizer, start_args = load_checkpoint(ckpt, task)
-        if start_args.get("protocol", "seqgan") != data_args.protocol:  # its vocabulary and word split are the protocol's
-            raise ValueError(f"{start} was trained under --protocol {start_args.get('protocol', 'seqgan')}, this run under "
-                             f"--protocol {data_args.protocol}: pass --protocol {start_args.get('protocol', 'seqgan')}.")
+        # its vocabulary and word split are the protocol's
+        if start_args.get("protocol", "seqgan") != data_args.protocol:
+            raise ValueError(f"{start} was trained under --protocol {start_args.get('protocol', 'seqgan')}, this run "
+                             "under "
+                             f"--protocol {data_args.protocol}: pass --protocol "
+                             f"{start_args.get('protocol', 'seqgan')}.")
     elif start:  # a third-party pretrained model (text: any causal LM) with its own tokenizer
         gen, tokenizer = task.pretrained_generator(ckpt, model_args, data_args)
     else:
@@ -184,12 +193,14 @@ def train(task, accelerator, out_dir, hub_token, options: Options, command: list
     method.check_start(gen, start)
     gen = gen.to(accelerator.device)
     encoded = encode_splits(task, splits, tokenizer, gen, data_args.long_sequences)
-    sampler = LengthGroupedBatchSampler([len(x) for x in encoded["train"]["labels"]], train_args.batch_size, train_args.seed)
+    sampler = LengthGroupedBatchSampler([len(x) for x in encoded["train"]["labels"]], train_args.batch_size,
+                                        train_args.seed)
     if train_args.batch_size < 2 * accelerator.num_processes:
         raise ValueError(f"--batch_size {train_args.batch_size} is the global batch: with {accelerator.num_processes} "
                          f"processes it must be at least {2 * accelerator.num_processes}.")
     # Plain Python rows: Arrow row access per example would dominate small-model step time.
-    train_loader = ShardedBatches(encoded["train"].to_list(), sampler, task.collator(tokenizer), accelerator.num_processes,
+    train_loader = ShardedBatches(encoded["train"].to_list(), sampler, task.collator(tokenizer),
+                                  accelerator.num_processes,
                                   accelerator.process_index, accelerator.device)
     selection = task_selection(task, train_args.method)
     resume_path, resume = None, None
@@ -197,12 +208,14 @@ def train(task, accelerator, out_dir, hub_token, options: Options, command: list
         resume_path = find_state(out_dir, train_args.resume_from_checkpoint)
         resume = check_resume(out_dir, resume_path, run_args)
     collapse = (train_args.collapse_min_distinct_2, train_args.collapse_min_unique)
-    rec = RunRecorder(out_dir, accelerator, RunData(task, tokenizer, encoded, data_args, run_args, selection, collapse), resume)
+    rec = RunRecorder(out_dir, accelerator,
+                      RunData(task, tokenizer, encoded, data_args, run_args, selection, collapse), resume)
     if accelerator.log_with:  # --report_to: the options as the run's hyperparameters (trackers take scalars)
         accelerator.init_trackers(out_dir.name, config={k: v if isinstance(v, (int, float, str, bool)) else str(v)
                                                         for k, v in run_args.items()})
     run = Run(accelerator=accelerator, train_args=train_args, gan_args=gan_args, data_args=data_args,
-              train_loader=train_loader, sampler=sampler, rec=rec, guard=Guard(accelerator, rec, train_args.max_nonfinite_steps),
+              train_loader=train_loader, sampler=sampler, rec=rec,
+              guard=Guard(accelerator, rec, train_args.max_nonfinite_steps),
               resume=resume, resume_path=resume_path)
     if accelerator.is_main_process:
         print(f"task={data_args.task} method={train_args.method} params={sum(p.numel() for p in gen.parameters()):,} "
@@ -235,7 +248,8 @@ def train(task, accelerator, out_dir, hub_token, options: Options, command: list
                     "num_processes": accelerator.num_processes, "start": start})
     results.update({k: run_args[k] for k in method.result_keys})  # e.g. a GAN's bridge and loss
     results["average_weights"] = train_args.average_weights
-    results["data_seed"] = data_args.data_seed  # splits and evaluation samples (each split's sample_seed derives from it)
+    # splits and evaluation samples (each split's sample_seed derives from it)
+    results["data_seed"] = data_args.data_seed
     results["mixed_precision"] = accelerator.mixed_precision
     if accelerator.is_main_process:
         write_json_atomic(out_dir / "eval_test.json", results)
@@ -244,14 +258,16 @@ def train(task, accelerator, out_dir, hub_token, options: Options, command: list
                                                                   accelerator.num_processes))
         rec.log({"step": step, **{k: v for k, v in results.items() if k.startswith("test/")}})
         if last_is_best and adversarial:  # the same weights: print their figures once
-            print("last/ is best/ (the final state scored best, or no dev metric selects for this task):", file=sys.stderr)
+            print("last/ is best/ (the final state scored best, or no dev metric selects for this task):",
+                  file=sys.stderr)
             print(format_table({k: v for k, v in results.items() if not k.startswith("last/")}))
         else:
             print(format_table(results))
     accelerator.end_training()  # flush and close the trackers (a no-op without --report_to)
     if accelerator.is_main_process:
         if train_args.push_to_hub:
-            print(f"pushed to {train_args.hub_model_id}: " + push(str(out_dir / "best"), train_args.hub_model_id, task.CARD,
+            print(f"pushed to {train_args.hub_model_id}: " + push(str(out_dir / "best"), train_args.hub_model_id,
+                                                                  task.CARD,
                                                                   private=train_args.hub_private, token=hub_token))
     return results
 

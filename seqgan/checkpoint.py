@@ -111,8 +111,8 @@ def resolve_checkpoint(name_or_path: str) -> Path:
     try:
         local = Path(snapshot_download(name_or_path))
     except Exception as e:  # network, auth or missing-repo errors all end here; say what to do
-        raise FileNotFoundError(f"could not fetch {name_or_path!r} from the Hugging Face Hub ({type(e).__name__}: {e}). "
-                                "Offline? Download it elsewhere and pass the local folder instead.") from e
+        raise FileNotFoundError(f"could not fetch {name_or_path!r} from the Hugging Face Hub ({type(e).__name__}: "
+                                f"{e}). Offline? Download it elsewhere and pass the local folder instead.") from e
     return resolve_checkpoint(str(local))
 
 
@@ -182,9 +182,10 @@ def claim_run_dir(out_dir: str | Path, overwrite: bool, resuming: bool) -> Path:
     Returns the lock file, which `release_run_dir` removes; a lock left by a killed run is taken over."""
     out = Path(out_dir)
     if holds_run(out) and not (overwrite or resuming):
-        raise FileExistsError(f"--output_dir {out} already holds a run (args.json, best/, metrics.jsonl, ...); nothing was "
-                              "changed. Choose another --output_dir, continue it with --resume_from_checkpoint latest, or "
-                              "replace it with --overwrite_output_dir.")
+        raise FileExistsError(f"--output_dir {out} already holds a run (args.json, best/, metrics.jsonl, ...); "
+                              "nothing was "
+                              "changed. Choose another --output_dir, continue it with --resume_from_checkpoint "
+                              "latest, or replace it with --overwrite_output_dir.")
     out.mkdir(parents=True, exist_ok=True)
     lock = out / LOCK
     for _ in range(2):
@@ -193,8 +194,8 @@ def claim_run_dir(out_dir: str | Path, overwrite: bool, resuming: bool) -> Path:
         except FileExistsError:
             text = lock.read_text().strip() if lock.is_file() else ""
             if text.isdigit() and _pid_alive(int(text)):
-                raise FileExistsError(f"another training run (pid {text}) is writing to {out} (lock {lock}); wait for it "
-                                      "to end or choose another --output_dir.") from None
+                raise FileExistsError(f"another training run (pid {text}) is writing to {out} (lock {lock}); wait for "
+                                      "it to end or choose another --output_dir.") from None
             lock.unlink(missing_ok=True)  # left by a run that was killed: take it over
             continue
         with os.fdopen(fd, "w") as f:
@@ -217,7 +218,8 @@ def release_run_dir(lock: Path | None) -> None:
 
 
 def load_structured(path: Path, tokenizer):
-    """The generator view of a saved structured model (CRF or HMM tagger, bigram model, latent-variable generator), or None for other models.
+    """The generator view of a saved structured model (CRF or HMM tagger, bigram model, latent-variable generator), or
+    None for other models.
 
     A plain dict from the saved config's model_type to its wrapper: no registry, nothing to subclass.
     """

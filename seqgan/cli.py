@@ -70,7 +70,8 @@ def parse_strict(parser: HfArgumentParser, argv: list[str] | None, renamed: dict
         for r in flags:
             close = difflib.get_close_matches(r.split("=")[0], known, n=1) if r.startswith("-") else []
             hints.append(r + (f" (did you mean {close[0]}?)" if close else ""))
-        parser.exit(2, f"{parser.prog}: error: unrecognized arguments: {', '.join(hints)}; --help lists the options.\n")
+        parser.exit(2,
+                    f"{parser.prog}: error: unrecognized arguments: {', '.join(hints)}; --help lists the options.\n")
     return tuple(configs)
 
 

@@ -44,7 +44,8 @@ def read_conllu(path: str | Path, problems: Problems | None = None, tag_column: 
             continue
         if not line.strip():
             if words and not bad:
-                sentences.append({"sent_id": sent_id or f"{path.name}:{len(sentences) + 1}", "words": words, "tags": tags,
+                sentences.append({"sent_id": sent_id or f"{path.name}:{len(sentences) + 1}", "words": words,
+                                  "tags": tags,
                                   "line": start, "file": str(path)})
             words, tags, sent_id, expected, start, bad = [], [], None, 1, None, False
             continue
@@ -59,11 +60,13 @@ def read_conllu(path: str | Path, problems: Problems | None = None, tag_column: 
         if "-" in wid or "." in wid:  # multiword-token range or empty node: not a tagged word
             a, _, b = wid.replace(".", "-").partition("-")
             if not (a.isdigit() and b.isdigit()):
-                problems.add(path, lineno, f"bad ID {wid!r}; expected an integer, a range like 3-4 or a decimal like 8.1.")
+                problems.add(path, lineno,
+                             f"bad ID {wid!r}; expected an integer, a range like 3-4 or a decimal like 8.1.")
                 bad = True
             continue
         if not wid.isdigit() or int(wid) != expected:
-            problems.add(path, lineno, f"bad ID {wid!r}; expected word ID {expected} (IDs count 1, 2, 3, ... per sentence).")
+            problems.add(path, lineno,
+                         f"bad ID {wid!r}; expected word ID {expected} (IDs count 1, 2, 3, ... per sentence).")
             bad = True
         if cols[col] == "_":
             other = "xpos" if tag_column == "upos" else "upos"
@@ -86,7 +89,8 @@ def read_conllu(path: str | Path, problems: Problems | None = None, tag_column: 
 
 
 def to_conllu(tagged: list, tag_column: str = "upos") -> str:
-    """Valid CoNLL-U from tagged input lines (seqgan.tasks.pos.Tagged: line, text, note, words, tags), one block per input line with its `# sent_id` (the line number) and `# text`; tags go to the
+    """Valid CoNLL-U from tagged input lines (seqgan.tasks.pos.Tagged: line, text, note, words, tags), one block per
+    input line with its `# sent_id` (the line number) and `# text`; tags go to the
     UPOS or XPOS column. An empty (or skipped) input line keeps its block as comments only, so blocks stay in step
     with the input lines; readers skip a block without words."""
     out = []

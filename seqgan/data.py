@@ -53,11 +53,12 @@ def resolve_data_file(rel_path: str, data_dir: str | None = None, url: str | Non
     if cached.is_file():
         return cached
     looked = ", ".join(str(r / rel_path) for r in roots) or "no --data_dir or $SEQGAN_DATA_DIR given"
-    offline = [v for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE") if os.environ.get(v, "").lower() in ("1", "true", "yes")]
+    offline = [v for v in ("HF_HUB_OFFLINE",
+                           "HF_DATASETS_OFFLINE") if os.environ.get(v, "").lower() in ("1", "true", "yes")]
     if url is None or offline:
         why = f" ({offline[0]}=1: no download tried)" if offline and url else ""
-        raise FileNotFoundError(f"{rel_path} not found ({looked}){why}. Copy it to DIR/{rel_path} and pass --data_dir DIR "
-                                "(or set SEQGAN_DATA_DIR=DIR).")
+        raise FileNotFoundError(f"{rel_path} not found ({looked}){why}. Copy it to DIR/{rel_path} and pass --data_dir "
+                                "DIR (or set SEQGAN_DATA_DIR=DIR).")
     print(f"[seqgan] {rel_path} not found locally ({looked}); downloading {url} into {cached}", file=sys.stderr)
     cached.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=cached.parent, prefix=cached.name + ".", suffix=".part")
@@ -174,7 +175,8 @@ class ShardedBatches:
     every process sees exactly its rows, and the losses weight each process by its token count
     (seqgan.parallel.global_mean), so N processes take the steps one process would."""
 
-    def __init__(self, rows: list, batch_sampler, collate, num_processes: int = 1, process_index: int = 0, device=None):
+    def __init__(self, rows: list, batch_sampler, collate, num_processes: int = 1, process_index: int = 0,
+                 device=None):
         self.rows, self.batch_sampler, self.collate = rows, batch_sampler, collate
         self.num_processes, self.process_index, self.device = num_processes, process_index, device
 
@@ -188,10 +190,11 @@ class ShardedBatches:
         for batch in self.batch_sampler:
             mine = batch[process_share(len(batch), self.num_processes, self.process_index)]
             if not mine:
-                raise ValueError(f"a batch of {len(batch)} examples cannot be split among {self.num_processes} processes; "
-                                 f"raise --batch_size to at least {2 * self.num_processes}.")
+                raise ValueError(f"a batch of {len(batch)} examples cannot be split among {self.num_processes} "
+                                 f"processes; raise --batch_size to at least {2 * self.num_processes}.")
             out = self.collate([self.rows[i] for i in mine])
-            yield {k: v.to(self.device) if torch.is_tensor(v) and self.device is not None else v for k, v in out.items()}
+            yield {k: v.to(self.device) if torch.is_tensor(v) and self.device is not None else v
+                   for k, v in out.items()}
 
 
 def pad_sequences(seqs: list[list[int]], pad: int) -> torch.Tensor:
@@ -232,7 +235,8 @@ def encode_lines(dataset, tokenizer, max_length: int, add_eos: bool, name: str =
             if too_long and long == "error":
                 where = batch["file"][k] if "file" in batch else name
                 line = batch["line"][k] if "line" in batch else indices[k] + 1
-                raise DataError(where, line, f"line has {len(seq) + len(eos)} tokens (with EOS), more than --max_length "
+                raise DataError(where, line,
+                                f"line has {len(seq) + len(eos)} tokens (with EOS), more than --max_length "
                                 f"{max_length}; raise --max_length.")
             labels.append(seq[: max_length - len(eos)] + eos)
             cut.append(too_long)

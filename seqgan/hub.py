@@ -1,8 +1,8 @@
 """Sharing runs on the Hugging Face Hub: the folder to upload, its model card, and the push itself.
 
     card = get_task("pos").CARD                        # the task's model-card text (seqgan.tasks)
-    folder = stage(checkpoint_dir, out_dir, "user/seqgan-pos-tagger", card)   # what would be uploaded (a dry run stops here)
-    push(checkpoint_dir, "user/seqgan-pos-tagger", card)                      # create_repo, then one upload_folder commit
+    folder = stage(checkpoint_dir, out_dir, "user/seqgan-pos-tagger", card)   # the folder to upload (a dry run)
+    push(checkpoint_dir, "user/seqgan-pos-tagger", card)                      # create_repo + upload_folder
 
 The uploaded repository keeps the checkpoint layout, so `seqgan` loads it back like a local run
 (`load_checkpoint("user/repo", task)`, `--init_from user/repo`, `generate.py --checkpoint user/repo`),
@@ -50,8 +50,9 @@ def _raw_text_rows(folder: Path) -> str:
     if not rows:
         return ""
     return ("\n## Raw text (CoNLL 2018 metrics, F1 %)\n\n| gold file | input | Tokens | Sentences | Words | UPOS |\n"
-            "| --- | --- | --- | --- | --- | --- |\n" + "\n".join(rows) + "\n\nMeasured by `scripts/evaluate.py --raw_text` "
-            "with this segmenter and the pos tagger in `tagger/` (input: one gold sentence per line, or paragraphs).\n")
+            "| --- | --- | --- | --- | --- | --- |\n" + "\n".join(rows) + "\n\nMeasured by "
+            "`scripts/evaluate.py --raw_text` with this segmenter and the pos tagger in `tagger/` (input: one gold "
+            "sentence per line, or paragraphs).\n")
 
 
 def model_card(args: dict, results: dict, repo_id: str, info: dict, last: bool = False, raw_text: str = "") -> str:
@@ -63,10 +64,12 @@ def model_card(args: dict, results: dict, repo_id: str, info: dict, last: bool =
     info = {**info, **describe(args, info)}  # the data this run actually saw, not necessarily the task's benchmark
     prefix = "last/test/" if last else "test/"
     evals = [EvalResult(task_type=info["task_type"], task_name=info["task_name"], dataset_type=info["dataset_type"],
-                        dataset_name=info["dataset_name"], dataset_config=info.get("dataset_config"), dataset_split="test",
+                        dataset_name=info["dataset_name"], dataset_config=info.get("dataset_config"),
+                        dataset_split="test",
                         metric_type=key, metric_name=name, metric_value=float(results[prefix + key]))
              for key, name in info["metrics"].items() if isinstance(results.get(prefix + key), (int, float))]
-    tags = ["seqgan", task, method] + ({"gan": ["gan", args.get("bridge", "")], "crf": ["crf", "structured-prediction"],
+    tags = ["seqgan", task, method] + ({"gan": ["gan", args.get("bridge", "")],
+                                        "crf": ["crf", "structured-prediction"],
                                          "cot": ["cooperative-training"]}
                                         .get(method, []))
     data = ModelCardData(library_name="seqgan", tags=[t for t in tags if t], license=info["license"],
@@ -95,7 +98,8 @@ A seqgan model for the `{task}` task: {what}.
 | --- | --- |
 {rows or '| (no evaluation found) | |'}
 
-Measured by `scripts/train.py` / `scripts/evaluate.py` with seed {args.get('seed')} and data seed {args.get('data_seed')}{protocol};
+Measured by `scripts/train.py` / `scripts/evaluate.py` with seed {args.get('seed')} and data seed \
+{args.get('data_seed')}{protocol};
 the full results are in `eval_test.json`.
 {raw_text}
 ## Usage
@@ -127,7 +131,8 @@ def stage(checkpoint: str, out_dir: str | Path, repo_id: str, card: dict, last: 
           tagger: str | None = None) -> Path:
     """Build the folder that would be uploaded: checkpoint files, eval JSONs and README.md (`card`: the task's CARD).
     A segment run can carry the pos run it feeds (`tagger`, in tagger/): one pipeline, raw text to UD, whose card
-    shows the raw-text figures (seqgan.load_pipeline(repo_id) loads both). Atomic: the folder is built beside `out_dir` and renamed into place only when complete, so a failure at any point
+    shows the raw-text figures (seqgan.load_pipeline(repo_id) loads both). Atomic: the folder is built beside `out_dir`
+    and renamed into place only when complete, so a failure at any point
     (an unknown method, a full disk) leaves nothing behind, and a retry starts clean."""
     ckpt = resolve_checkpoint(checkpoint)
     out = Path(out_dir)
@@ -138,8 +143,8 @@ def stage(checkpoint: str, out_dir: str | Path, repo_id: str, card: dict, last: 
         raise ValueError(f"{ckpt} has no args.json with a task; push a checkpoint written by scripts/train.py.")
     tagger_ckpt = resolve_checkpoint(tagger) if tagger else None
     if tagger_ckpt is not None and (args["task"] != "segment" or read_args(tagger_ckpt).get("task") != "pos"):
-        raise ValueError(f"--tagger joins a pos run to a segment run; here {checkpoint} is a --task {args['task']} run "
-                         f"and {tagger} a --task {read_args(tagger_ckpt).get('task')} run.")
+        raise ValueError(f"--tagger joins a pos run to a segment run; here {checkpoint} is a --task {args['task']} "
+                         f"run and {tagger} a --task {read_args(tagger_ckpt).get('task')} run.")
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
@@ -156,7 +161,8 @@ def stage(checkpoint: str, out_dir: str | Path, repo_id: str, card: dict, last: 
             shutil.copy2(tagger_ckpt / "args.json", partial / "tagger" / "args.json")
         last = ckpt.name == "last" if last is None else last
         raw = _raw_text_rows(run_dir(ckpt)) if tagger_ckpt is not None else ""
-        (partial / "README.md").write_text(model_card(args, _eval_results(ckpt), repo_id, card, last=last, raw_text=raw))
+        (partial / "README.md").write_text(model_card(args, _eval_results(ckpt), repo_id, card, last=last,
+                                                      raw_text=raw))
         partial.chmod(0o755)  # mkdtemp makes it private to its owner; the staged folder is meant to be read
         partial.replace(out)  # onto a missing or empty folder: the upload folder appears whole or not at all
     except BaseException:
@@ -177,7 +183,8 @@ def get_token() -> str:
 
     token = _get()  # $HF_TOKEN first, then the stored login
     if not token:
-        raise PermissionError("no Hugging Face token: set HF_TOKEN or run `hf auth login` (a token with write access).")
+        raise PermissionError("no Hugging Face token: set HF_TOKEN or run `hf auth login` (a token with write "
+                              "access).")
     return token
 
 

@@ -29,8 +29,10 @@ def latent_config(tokenizer, model_args, max_length: int, fixed_length: bool, su
                   kind: str) -> SeqGanLatentConfig:
     """A generator from a prior (seqgan/models/latent.py) sized by the model options, with G's decoder shape."""
     return SeqGanLatentConfig(
-        kind=kind, decoder=gpt2_config(tokenizer, model_args, max_length).to_dict(), latent_size=model_args.latent_size,
-        encoder_layers=model_args.num_layers, seq_length=max_length, fixed_length=fixed_length, suppress_ids=suppress_ids,
+        kind=kind, decoder=gpt2_config(tokenizer, model_args, max_length).to_dict(),
+        latent_size=model_args.latent_size,
+        encoder_layers=model_args.num_layers, seq_length=max_length, fixed_length=fixed_length,
+        suppress_ids=suppress_ids,
         bos_id=tokenizer.bos_token_id, pad_id=tokenizer.pad_token_id, eos_id=tokenizer.eos_token_id,
         unk_id=tokenizer.unk_token_id, free_bits=model_args.free_bits, kl_anneal_steps=model_args.kl_anneal_steps,
         word_dropout=model_args.latent_word_dropout if kind in ("ae", "vae") else 0.0,

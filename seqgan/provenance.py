@@ -2,7 +2,8 @@
 its results as provenance.json, and read back by scripts/compare.py's provenance table on a results page.
 
     commit = code_commit()                  # when the run starts
-    write_json_atomic(out_dir / "provenance.json", provenance(["--task", "pos"], commit, wall_s=761.2, num_processes=1))
+    write_json_atomic(out_dir / "provenance.json", provenance(["--task", "pos"], commit, wall_s=761.2,
+    num_processes=1))
     record = read_provenance(run_folder)    # {} for a run written before seqgan recorded it
 """
 

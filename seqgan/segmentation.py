@@ -43,9 +43,10 @@ def token_spans(text: str, tokens: list[dict], where: str) -> list[tuple[int, in
                 continue
             if i >= len(text) or text[i] != c:
                 found = text[i:i + 20] if i < len(text) else "the end of the text"
-                raise DataError(where, None, f"token {tok['form']!r} does not match the sentence's # text at character "
-                                f"{i} (found {found!r}): the tokens must spell the text; fix the # text comment or the "
-                                "FORM column.")
+                raise DataError(where, None,
+                                f"token {tok['form']!r} does not match the sentence's # text at character "
+                                f"{i} (found {found!r}): the tokens must spell the text; fix the # text comment or "
+                                "the FORM column.")
             i += 1
         spans.append((start, i))
     if text[i:].strip():
@@ -121,7 +122,8 @@ def decode(text: str, labels: list[str], one_sentence: bool = False) -> list[lis
     sentences, tokens, start = [], [], None
     for i, (c, label) in enumerate(zip(text, labels)):
         if c.isspace():
-            if start is not None and c not in INNER_SPACE:  # a line break or tab ends a token: CoNLL-U has no room for it
+            # a line break or tab ends a token: CoNLL-U has no room for it
+            if start is not None and c not in INNER_SPACE:
                 end = len(text[:i].rstrip())
                 tokens.append({"form": text[start:end], "start": start, "end": end, "mwt": False, "space_after": True})
                 start = None

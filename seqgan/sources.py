@@ -74,7 +74,8 @@ def own_splits(data_args, read_file: Callable[[str], list[dict]],
         return None
     if dev is None:
         train, dev = carve_dev(train, data_args.dev_size, data_args.data_seed, where)
-    return DatasetDict({"train": Dataset.from_list(train), "dev": Dataset.from_list(dev), "test": Dataset.from_list(test)})
+    return DatasetDict({"train": Dataset.from_list(train), "dev": Dataset.from_list(dev),
+                        "test": Dataset.from_list(test)})
 
 
 def training_file_splits(splits) -> tuple[str, ...]:
@@ -165,7 +166,8 @@ def _describe(args: dict, benchmark: dict) -> dict:
     if args.get("dataset_name"):
         name, config = args["dataset_name"], args.get("dataset_config_name")
         hub = name not in LOADERS and not Path(name).expanduser().exists() and name.count("/") <= 1
-        shown = name + (f" ({args['data_files']})" if args.get("data_files") else "") + (f" / {config}" if config else "")
+        shown = name + (f" ({args['data_files']})" if args.get("data_files") else "") + (f" / {config}" if config
+                                                                                         else "")
         return {"datasets": [name] if hub else [], "dataset_type": name if hub else "own-files", "dataset_name": shown,
                 "dataset_config": config, "license": license_,
                 "attribution": f"Trained on the dataset {shown} (license: {license_}). The terms of this model follow "

@@ -17,7 +17,8 @@ import textwrap
 LM = ("text", "oracle")  # the language-model tasks
 TRAINED = ("mle", "gan", "crf", "random-code", "ae", "vae", "latent-gan", "cot")  # every method but the counted HMM
 LATENT = ("random-code", "ae", "vae", "latent-gan")
-SUPERVISED_LOOP = ("mle", "gan", "cot", "crf", "random-code", "ae", "vae")  # train_supervised (gan, cot: MLE pre-training)
+# train_supervised (gan, cot: MLE pre-training)
+SUPERVISED_LOOP = ("mle", "gan", "cot", "crf", "random-code", "ae", "vae")
 POS_TAGGER = ("mle", "gan", "crf")  # the neural pos models: tagger and CRF over the same encoder
 
 # Where each option acts: (tasks, methods) of the runs that read it, None meaning every task or every method. An option
@@ -37,7 +38,8 @@ SCOPE: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...] | None]] = {
     "encoder_name_or_path": (("pos",), POS_TAGGER),
     "trust_remote_code": (None, ("mle", "gan", "cot", "crf")),
     **{name: (None, TRAINED) for name in ("hidden_size", "num_layers", "num_heads", "ffn_size", "dropout")},
-    **{name: (("pos", "segment"), POS_TAGGER) for name in ("char_dim", "char_filters", "word_dropout", "sentence_encoder")},
+    **{name: (("pos", "segment"), POS_TAGGER) for name in ("char_dim", "char_filters", "word_dropout",
+                                                           "sentence_encoder")},
     "decoder_layers": (("pos", "segment"), ("mle", "gan")),
     "prev_tag_dropout": (("pos", "segment"), ("mle", "gan")),
     "word_min_freq": (("pos", "segment", "text"), None),
@@ -66,7 +68,8 @@ SCOPE: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...] | None]] = {
     "num_negatives": (("pos",), ("crf",)),
     "bigram_smoothing": (LM, ("crf",)),
     **{name: (("pos",), ("hmm",)) for name in ("hmm_smoothing", "hmm_order", "hmm_suffix_length", "hmm_rare_max")},
-    # adversarial: both GANs (token-level and over a trained AE's codes), then the token-level GAN's own, then ARAE's own
+    # adversarial: both GANs (token-level and over a trained AE's codes), then the token-level GAN's own, then ARAE's
+    # own
     **{name: (None, ("gan", "latent-gan", "cot")) for name in (
         "init_from", "adv_steps", "d_steps", "g_steps", "g_learning_rate", "d_learning_rate", "gan_eval_every",
         "gan_log_every")},

@@ -34,8 +34,10 @@ def build_word_tokenizer(texts: Iterable[str], min_freq: int = 1, normalizer=Non
         counts = Counter()
         for text in texts:
             text = normalizer.normalize_str(text) if normalizer is not None else text
-            counts.update(p for p, _ in pre_tokenizer.pre_tokenize_str(text)) if pre_tokenizer else counts.update([text])
-        kept = sorted((w for w, c in counts.items() if c >= min_freq and w not in SPECIALS), key=lambda w: (-counts[w], w))
+            counts.update(p
+                          for p, _ in pre_tokenizer.pre_tokenize_str(text)) if pre_tokenizer else counts.update([text])
+        kept = sorted((w for w, c in counts.items() if c >= min_freq and w not in SPECIALS),
+                      key=lambda w: (-counts[w], w))
         vocab = {w: i for i, w in enumerate(SPECIALS + kept)}
     tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
     if normalizer is not None:

@@ -38,13 +38,15 @@ class Task(Protocol):
     # scripts/compare.py's gaps to MLE's temperature curve: (column, x metric, y metric, "min" | "max": better y);
     # optional (pos has none: it samples no unconditional outputs).
     FRONTIER: list[tuple[str, str, str, str]]
-    # Optional (pos): compare.py's paired bootstrap against MLE, (header, words-per-sentence key, errors-per-sentence key).
+    # Optional (pos): compare.py's paired bootstrap against MLE, (header, words-per-sentence key, errors-per-sentence
+    # key).
     PAIRED_TEST: tuple[str, str, str]
     # Optional: other papers' figures on this benchmark, shown by compare.py as "published: <label>" rows; text also
     # names the measurement protocol they were taken under (PUBLISHED_PROTOCOL, seqgan.scoring.protocols.PROTOCOLS).
     PUBLISHED: list[tuple[str, dict[str, float]]]
 
-    # DatasetDict train/dev/test: the user's --train_file/--dataset_name (seqgan.sources.own_splits), else the benchmark.
+    # DatasetDict train/dev/test: the user's --train_file/--dataset_name (seqgan.sources.own_splits), else the
+    # benchmark.
     def load_splits(self, data_args) -> Any: ...
     # The vocabulary from `splits` (a DatasetDict): the training split, or every split where the protocol says so
     # (text --protocol texygen); data_args may be None for a task whose vocabulary needs no options (oracle).
@@ -55,7 +57,8 @@ class Task(Protocol):
     # Optional, per method: build_hmm(tokenizer, model_args, data_args, train, crf_args) (pos, --method hmm) and
     # build_latent(tokenizer, model_args, data_args, kind) (text, oracle: --method random-code | ae | vae).
     def load_generator(self, path: str, tokenizer) -> Any: ...
-    # A third-party pretrained model as G, with its own tokenizer: (generator, tokenizer); a clear error where none fits.
+    # A third-party pretrained model as G, with its own tokenizer: (generator, tokenizer); a clear error where none
+    # fits.
     def pretrained_generator(self, name: str, model_args, data_args) -> tuple[Any, Any]: ...
     def encode(self, dataset, tokenizer, gen, long: str = "error") -> Any: ...
     def collator(self, tokenizer) -> Callable: ...
@@ -83,7 +86,8 @@ def defaults(task: str, method: str) -> dict:
 
 
 def selection(task, method: str) -> tuple[str, str] | None:
-    """The dev metric and direction that pick best/ for `method` of `task` (a task module): None keeps the last state."""
+    """The dev metric and direction that pick best/ for `method` of `task` (a task module): None keeps the last
+    state."""
     return task.SELECTION[method] if method in task.SELECTION else task.SELECTION["all"]
 
 

@@ -4,7 +4,7 @@
 
     import seqgan
     tagger = seqgan.load("runs/pos-mle")          # pos: mle, gan, crf or hmm; or "you/seqgan-pos-tagger"
-    tagger.tag(["The dog barks."])                # [[("The", "DET"), ("dog", "NOUN"), ("barks", "VERB"), (".", "PUNCT")]]
+    tagger.tag(["The dog barks."])    # [[("The", "DET"), ("dog", "NOUN"), ("barks", "VERB"), (".", "PUNCT")]]
     lm = seqgan.load("runs/text-mle")             # text or oracle: any method
     lm.sample(3, temperature=0.8, seed=0)         # three sentences
     lm.score(["a man rides a horse ."])           # log-likelihood in nats, one per text

@@ -48,18 +48,21 @@ from seqgan.vocab import build_word_tokenizer
 DEFAULTS = {
     # MLE: the configuration with the lowest dev NLL_test in experiments/oracle_mle.sh (dropout 0.2 at learning rate
     # 5e-4), early-stopped on it within 30 epochs.
-    "all": {"max_length": 20, "num_train_epochs": 30.0, "early_stopping_patience": 3, "batch_size": 64, "learning_rate": 5e-4,
+    "all": {"max_length": 20, "num_train_epochs": 30.0, "early_stopping_patience": 3, "batch_size": 64,
+            "learning_rate": 5e-4,
             "hidden_size": 128, "num_layers": 2, "num_heads": 4, "ffn_size": 512, "dropout": 0.2, "dev_size": 2000,
             "test_size": 10000, "num_eval_samples": 2000},
     # A CPU-scale adversarial run (about 10 minutes for reinforce on 2 cores).
     "gan": {"batch_size": 64, "adv_steps": 300, "d_pretrain_steps": 200, "gan_eval_every": 25},
-    # CoT (seqgan/training/cot.py) from the tuned MLE run: the GAN's batch and learning rates, more rounds (a round costs
+    # CoT (seqgan/training/cot.py) from the tuned MLE run: the GAN's batch and learning rates, more rounds (a round
+    # costs
     # about what a REINFORCE round does, and no reward is sampled).
     "cot": {"batch_size": 64, "adv_steps": 1000, "d_pretrain_steps": 200, "gan_eval_every": 50},
     # The bigram energy model ("D alone") starts at add-0.1 smoothed bigram counts (the best k on dev among
     # 0.003..0.3) and is refined by CRF likelihood with large batches, since each step computes the partition function
     # over 5,000 x 5,000 transitions.
-    "crf": {"batch_size": 1248, "num_train_epochs": 5.0, "learning_rate": 1e-2, "weight_decay": 0.0, "warmup_ratio": 0.0,
+    "crf": {"batch_size": 1248, "num_train_epochs": 5.0, "learning_rate": 1e-2, "weight_decay": 0.0,
+            "warmup_ratio": 0.0,
             "bigram_smoothing": 0.1},
     # Generators from a prior and ARAE: as for text (tasks/text.py), with 10 epochs for random-code, ae and vae.
     "random-code": {"num_train_epochs": 10.0},
@@ -67,7 +70,8 @@ DEFAULTS = {
     "vae": {"num_train_epochs": 10.0},
     "latent-gan": ARAE_RECIPE,
 }
-# The dev metric and direction that pick best/, by method. MLE: the checkpoint with the lowest NLL_test on dev (held-out
+# The dev metric and direction that pick best/, by method. MLE: the checkpoint with the lowest NLL_test on dev
+# (held-out
 # oracle samples), the likelihood criterion an MLE baseline is tuned by. NLL_oracle keeps falling after NLL_test
 # bottoms out (the generator sharpens toward its training samples), and sampling at a lower temperature buys that
 # sharpening anyway, so it does not pick checkpoints; both are always reported. A GAN run keeps the adversarial state
@@ -87,7 +91,8 @@ CARD = {
     'dataset_type': 'seqgan-oracle',
     'dataset_name': 'SeqGAN oracle LSTM samples',
     'metrics': {'nll_oracle': 'NLL_oracle (nats/token)', 'nll_test': 'NLL_test (nats/token)'},
-    'attribution': 'Trained on samples of the SeqGAN oracle LSTM (Yu et al., AAAI 2017; LantaoYu/SeqGAN). The upstream repository states no license; cite the paper.',
+    'attribution': 'Trained on samples of the SeqGAN oracle LSTM (Yu et al., AAAI 2017; LantaoYu/SeqGAN). The '
+                   'upstream repository states no license; cite the paper.',
     'usage': 'print(model.sample(5))  # five sequences of 20 oracle token ids',
 }
 # scripts/compare.py: columns (header, metric, format), and what "D alone" is for this task.
@@ -151,7 +156,8 @@ def _sampled(oracle: OracleLSTM, n: int, seed: int) -> Dataset:
 ORACLE_VOCAB = 5000  # the SeqGAN oracle's vocabulary (target_params.npz)
 
 
-def read_file(path, problems: Problems, max_length: int, tag_column: str = "upos") -> list[dict]:  # tag_column: pos only
+# tag_column: pos only
+def read_file(path, problems: Problems, max_length: int, tag_column: str = "upos") -> list[dict]:
     """Id lines as training reads them: max_length ids each, every id below the oracle's vocabulary."""
     return read_token_rows(path, SimpleNamespace(seq_len=max_length, vocab_size=ORACLE_VOCAB), problems)
 
@@ -170,7 +176,8 @@ def load_splits(data_args) -> DatasetDict:
         raise ValueError("--task oracle learns from the oracle's samples or your own id files (--train_file, "
                          "--test_file), not from a 🤗 dataset.")
     if real:
-        train = Dataset.from_list(read_token_rows(resolve_data_file("seqgan_oracle/real_data.txt", data_args.data_dir), oracle))
+        train = Dataset.from_list(read_token_rows(resolve_data_file("seqgan_oracle/real_data.txt", data_args.data_dir),
+                                                  oracle))
     else:
         train = _sampled(oracle, 10000, data_args.data_seed)
     return DatasetDict({
@@ -182,7 +189,8 @@ def load_splits(data_args) -> DatasetDict:
 
 def build_tokenizer(splits: DatasetDict | None, model_args, data_args=None):
     # Fixed vocabulary "0".."4999": token id k is oracle id k, so samples need no translation.
-    return build_word_tokenizer([], fixed_vocab=[str(i) for i in range(5000)], pre_tokenizer=pre_tokenizers.WhitespaceSplit())
+    return build_word_tokenizer([], fixed_vocab=[str(i) for i in range(5000)],
+                                pre_tokenizer=pre_tokenizers.WhitespaceSplit())
 
 
 def pretrained_generator(name: str, model_args, data_args):
@@ -203,7 +211,8 @@ def build_crf(tokenizer, model_args, data_args, train: Dataset | None = None):
 
 
 def build_latent(tokenizer, model_args, data_args, kind: str) -> LatentGenerator:
-    """G from a prior (--method random-code | ae | vae; seqgan/models/latent.py), with the MLE generator's decoder shape."""
+    """G from a prior (--method random-code | ae | vae; seqgan/models/latent.py), with the MLE generator's decoder
+    shape."""
     specials = [tokenizer.pad_token_id, tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.unk_token_id]
     return latent_from_scratch(latent_config(tokenizer, model_args, data_args.max_length, fixed_length=True,
                                                   suppress_ids=specials, kind=kind))

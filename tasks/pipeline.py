@@ -1,11 +1,12 @@
 """Raw text in, UD out: a segment run (sentences, tokens, multiword tokens) followed by a pos run (UPOS tags), as one
 object; scripts/generate.py --segmenter and scripts/evaluate.py --raw_text use it.
 
-    python -c "import seqgan; p = seqgan.load_pipeline('runs/segment/ewt-seg-mle-seed42', 'runs/segment/ewt-pos-mle'); print(p.to_conllu(p.tag_text('I don\'t know. Do you?')))"
+    python -c "import seqgan; p = seqgan.load_pipeline('runs/segment/ewt-seg-mle-seed42', 'runs/segment/ewt-pos-mle');
+    print(p.to_conllu(p.tag_text('I don\'t know. Do you?')))"
 
     pipe = seqgan.load_pipeline("runs/seg", "runs/pos")   # run folders or Hub ids
-    pipe = seqgan.load_pipeline("you/seqgan-en-raw-text")  # a segmenter pushed with its tagger (push_to_hub.py --tagger)
-    sentences = pipe.tag_text(text)                         # paragraphs split at blank lines, sentences found by the model
+    pipe = seqgan.load_pipeline("you/seqgan-en-raw-text")  # a segmenter pushed with its tagger
+    sentences = pipe.tag_text(text)                         # paragraphs at blank lines; the model splits
     sentences = pipe.tag_text(text, one_sentence_per_line=True)   # each non-empty line is one sentence
     conllu = pipe.to_conllu(sentences, tree=False)          # `# text`, multiword-token ranges, SpaceAfter=No
 
@@ -76,7 +77,8 @@ def load_pipeline(segmenter: str, tagger: str | None = None, batch_size: int = 3
     Without `tagger`, the pos run pushed inside the segmenter's repository (push_to_hub.py --tagger: tagger/)."""
     if tagger is None:
         seg_ckpt = resolve_checkpoint(segmenter)
-        inside = next((d / "tagger" for d in (seg_ckpt, seg_ckpt.parent) if (d / "tagger" / "args.json").is_file()), None)
+        inside = next((d / "tagger" for d in (seg_ckpt, seg_ckpt.parent) if (d / "tagger" / "args.json").is_file()),
+                      None)
         if inside is None:
             raise ValueError(f"{segmenter} holds no tagger/ (a pos run pushed with it); name the pos run as well.")
         tagger = str(inside)

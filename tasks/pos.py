@@ -35,8 +35,10 @@ from seqgan.scoring.metrics import tag_bigrams, tagging_scores, teacher_forced_n
 from seqgan.sources import column, label_names, own_splits
 from seqgan.vocab import build_word_tokenizer, encode_words
 
-# 16 epochs with the weights averaged: on EWT dev (seed 42) 94.35% UPOS at 16 epochs, 94.45% averaged, against 93.8% for
-# the earlier 6 epochs (README, POS results); the longest schedule that keeps the default run near 20 minutes on 2 cores.
+# 16 epochs with the weights averaged: on EWT dev (seed 42) 94.35% UPOS at 16 epochs, 94.45% averaged, against 93.8%
+# for
+# the earlier 6 epochs (README, POS results); the longest schedule that keeps the default run near 20 minutes on 2
+# cores.
 # Options by method (tasks/__init__.py defaults): "all" for every method, then a method's own on top.
 DEFAULTS = {
     # 16 epochs with the weights averaged: on EWT dev (seed 42) 94.35% UPOS at 16 epochs, 94.45% averaged, against
@@ -80,15 +82,21 @@ CARD = {
     'dataset_type': 'universal_dependencies',
     'dataset_name': 'UD English EWT v2.16',
     'dataset_config': 'en_ewt',
-    'metrics': {'accuracy': 'UPOS accuracy', 'exact_match': 'Sentence exact match', 'unknown_word_accuracy': 'Accuracy on words unseen in training'},
-    'attribution': 'Trained on Universal Dependencies English EWT v2.16 (annotations © Stanford University, text from the LDC English Web Treebank), licensed CC BY-SA 4.0: https://github.com/UniversalDependencies/UD_English-EWT. As a work trained on it, this model is shared under the same terms (CC BY-SA 4.0); attribute the treebank when you reuse it.',
-    'usage': 'print(model.tag(["The dog barks."]))  # [[("The", "DET"), ("dog", "NOUN"), ...]]\n# or on the command line:  seqgan-generate --checkpoint {repo_id} --sentence "The dog barks."',
+    'metrics': {'accuracy': 'UPOS accuracy', 'exact_match': 'Sentence exact match',
+                'unknown_word_accuracy': 'Accuracy on words unseen in training'},
+    'attribution': 'Trained on Universal Dependencies English EWT v2.16 (annotations © Stanford University, text from '
+                   'the LDC English Web Treebank), licensed CC BY-SA 4.0: '
+                   'https://github.com/UniversalDependencies/UD_English-EWT. As a work trained on it, this model is '
+                   'shared under the same terms (CC BY-SA 4.0); attribute the treebank when you reuse it.',
+    'usage': 'print(model.tag(["The dog barks."]))  # [[("The", "DET"), ("dog", "NOUN"), ...]]\n# or on the command '
+             'line:  seqgan-generate --checkpoint {repo_id} --sentence "The dog barks."',
 }
 # scripts/compare.py: columns (header, metric, format), and what "D alone" is for this task.
 COMPARE_COLUMNS = [("UPOS acc.", "accuracy", "{:.2%}"), ("unknown words", "unknown_word_accuracy", "{:.2%}"),
                    ("sentence exact", "exact_match", "{:.2%}"), ("unseen tag bigrams", "unseen_bigram_rate", "{:.3%}")]
 D_ALONE = "CRF"
-# scripts/compare.py's paired test against MLE: (header, per-sentence word counts, per-sentence errors) of the eval JSON.
+# scripts/compare.py's paired test against MLE: (header, per-sentence word counts, per-sentence errors) of the eval
+# JSON.
 PAIRED_TEST = ("UPOS Δ points [95% CI], p", "sentence_words", "sentence_errors")
 # Other taggers' published test UPOS on EWT with gold tokenisation and no pretrained contextual encoder, beside
 # seqgan's rows in compare.py (their UD releases are older than v2.16: anchors, not paired comparisons).
@@ -133,7 +141,8 @@ def rows_from_dataset(ds: Dataset, where: str, data_args) -> list[dict]:
                             "(and a row needs at least one word).")
         if not all(isinstance(x, str) and x for x in [*w, *t]):
             raise DataError(where, k + 1, f"--tokens_column {data_args.tokens_column!r} and --tags_column "
-                            f"{data_args.tags_column!r} must hold lists of non-empty strings (or tag ids of a ClassLabel).")
+                            f"{data_args.tags_column!r} must hold lists of non-empty strings (or tag ids of a "
+                            "ClassLabel).")
         rows.append({"sent_id": f"{where}:{k + 1}", "words": list(w), "tags": t, "line": k + 1, "file": where})
     return rows
 
@@ -172,7 +181,8 @@ def build_tokenizer(splits: DatasetDict, model_args, data_args=None):
         return encoder_tokenizer(encoder_path(model_args), model_args.trust_remote_code)
     # Lower-case and map digits to 0 for the word table; the byte CNN still sees the raw form.
     norm = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase(), normalizers.Replace(Regex(r"\d"), "0")])
-    return build_word_tokenizer((w for s in train["words"] for w in s), min_freq=model_args.word_min_freq, normalizer=norm)
+    return build_word_tokenizer((w for s in train["words"] for w in s), min_freq=model_args.word_min_freq,
+                                normalizer=norm)
 
 
 def tag_set(train: Dataset | None) -> list[str]:
@@ -206,7 +216,8 @@ def with_encoder(model, model_args):
 
 
 def build_generator(tokenizer, model_args, data_args, train: Dataset | None = None) -> TaggerGenerator:
-    return TaggerGenerator(with_encoder(SeqGanTagger(tagger_config(tokenizer, model_args, data_args, train)), model_args))
+    return TaggerGenerator(with_encoder(SeqGanTagger(tagger_config(tokenizer, model_args, data_args, train)),
+                                        model_args))
 
 
 def tagger_config(tokenizer, model_args, data_args, train: Dataset | None = None) -> SeqGanTaggerConfig:
@@ -215,7 +226,8 @@ def tagger_config(tokenizer, model_args, data_args, train: Dataset | None = None
     if getattr(model_args, "encoder_name_or_path", None):
         from transformers import AutoConfig
 
-        encoder = AutoConfig.from_pretrained(encoder_path(model_args), trust_remote_code=model_args.trust_remote_code).to_dict()
+        encoder = AutoConfig.from_pretrained(encoder_path(model_args),
+                                             trust_remote_code=model_args.trust_remote_code).to_dict()
     return SeqGanTaggerConfig(
         encoder_config=encoder, encoder_name=getattr(model_args, "encoder_name_or_path", None),
         tags=tags, tag_column="upos" if data_args.tag_column == "upos" and set(tags) <= set(UPOS_TAGS) else "xpos",
@@ -235,7 +247,8 @@ def build_crf(tokenizer, model_args, data_args, train: Dataset | None = None) ->
 
 
 def build_hmm(tokenizer, model_args, data_args, train: Dataset, crf_args) -> HmmTaggerGenerator:
-    """D alone, generatively: a supervised HMM over the training sentences (seqgan/models/hmm.py), estimated by counting."""
+    """D alone, generatively: a supervised HMM over the training sentences (seqgan/models/hmm.py), estimated by
+    counting."""
     cfg = SeqGanHmmTaggerConfig(**tagger_config(tokenizer, model_args, data_args, train).to_dict(),
                                 smoothing=crf_args.hmm_smoothing, suffix_length=crf_args.hmm_suffix_length,
                                 rare_max=crf_args.hmm_rare_max, order=crf_args.hmm_order)
@@ -270,9 +283,11 @@ def encode(dataset: Dataset, tokenizer, gen, long: str = "error") -> Dataset:
                    if len(words) > cfg.max_positions else
                    f"more subwords than the encoder {cfg.encoder_name} reads at once (its limit is "
                    f"{position_limit(tokenizer, cfg.encoder_config)}); split the sentence")
-            raise DataError(where, None, f"sentence {ex['sent_id']} has {why} (or --long_sequences truncate, for training "
+            raise DataError(where, None,
+                            f"sentence {ex['sent_id']} has {why} (or --long_sequences truncate, for training "
                             "data).")
-        return {**x, "labels": [tag_id.get(t, UNSEEN_TAG) for t in tags[:kept]],  # unseen gold tag: scored, not trained
+        # unseen gold tag: scored, not trained
+        return {**x, "labels": [tag_id.get(t, UNSEEN_TAG) for t in tags[:kept]],
                 "length": kept, "index": index, "truncated": too_long}
 
     out = dataset.map(one, with_indices=True, desc="encoding pos")
@@ -314,7 +329,8 @@ def collate(examples: list[dict], sub_pad: int | None = 0) -> dict:
            "mask": mask, "index": torch.tensor([e["index"] for e in examples])}
     if "sub_ids" in examples[0]:  # a pretrained encoder's subwords: (B, S) ids and mask, (B, T) first positions
         out["sub_ids"] = pad_sequences([e["sub_ids"] for e in examples], sub_pad)
-        out["sub_mask"] = torch.arange(out["sub_ids"].shape[1])[None, :] < torch.tensor([len(e["sub_ids"]) for e in examples])[:, None]
+        out["sub_mask"] = torch.arange(out["sub_ids"].shape[1])[None, :] < torch.tensor([len(e["sub_ids"])
+                                                                                         for e in examples])[:, None]
         out["first"] = pad_sequences([e["first"] for e in examples], 0)
     return out
 
@@ -400,12 +416,14 @@ def tag_lines(gen, tokenizer, lines: list[str], batch_size: int = 64, pretokeniz
         words, note = split_words(text, pretokenized), None
         if len(words) > limit:
             note = (f"truncated: {len(words)} words, the model tags at most {limit}; words after {limit} are not "
-                    "written" if long == "truncate" else f"skipped: {len(words)} words, the model tags at most {limit}")
+                    "written" if long == "truncate"
+                        else f"skipped: {len(words)} words, the model tags at most {limit}")
             words = words[:limit] if long == "truncate" else []
         out.append(Tagged(n, text, words, [], note))
     todo = [t for t in out if t.words]
     gen.eval()
-    for start in tqdm(range(0, len(todo), batch_size), desc="tagging", unit="batch", disable=not progress, file=sys.stderr):
+    for start in tqdm(range(0, len(todo), batch_size), desc="tagging", unit="batch", disable=not progress,
+                      file=sys.stderr):
         chunk = todo[start:start + batch_size]
         for t, t_tags in zip(chunk, _tag_batch(gen, tokenizer, [t.words for t in chunk])):
             t.tags = t_tags
@@ -455,5 +473,6 @@ def encode_rows(rows: list[dict], tokenizer, gen) -> list[dict]:
 
 def tag_sentences(gen, tokenizer, lines: list[str]) -> list[str]:
     """Tag whitespace-tokenised sentences: ["The dog barks ."] -> ["The/DET dog/NOUN barks/VERB ./PUNCT"]."""
-    return [" ".join(f"{w}/{t}" for w, t in zip(x.words, x.tags)) for x in tag_lines(gen, tokenizer, lines, pretokenized=True)
+    return [" ".join(f"{w}/{t}" for w, t in zip(x.words, x.tags)) for x in tag_lines(gen, tokenizer, lines,
+                                                                                     pretokenized=True)
             if x.words]

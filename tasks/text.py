@@ -59,11 +59,14 @@ DEFAULTS = {
     # rounds (README, text results).
     "gan": {"batch_size": 64, "adv_steps": 300, "d_pretrain_steps": 200, "gan_eval_every": 50, "g_learning_rate": 1e-5,
             "mle_weight": 1.0},
-    # CoT (seqgan/training/cot.py) from the MLE run: the GAN's batch and G's small step, no MLE term (its mediator keeps
+    # CoT (seqgan/training/cot.py) from the MLE run: the GAN's batch and G's small step, no MLE term (its mediator
+    # keeps
     # G near the data instead).
-    "cot": {"batch_size": 64, "adv_steps": 1000, "d_pretrain_steps": 200, "gan_eval_every": 100, "g_learning_rate": 1e-5},
+    "cot": {"batch_size": 64, "adv_steps": 1000, "d_pretrain_steps": 200, "gan_eval_every": 100,
+            "g_learning_rate": 1e-5},
     # The bigram energy model starts at add-0.01 smoothed counts (best on dev among 0.003..0.3).
-    "crf": {"batch_size": 950, "num_train_epochs": 5.0, "learning_rate": 1e-2, "weight_decay": 0.0, "warmup_ratio": 0.0,
+    "crf": {"batch_size": 950, "num_train_epochs": 5.0, "learning_rate": 1e-2, "weight_decay": 0.0,
+            "warmup_ratio": 0.0,
             "bigram_smoothing": 0.01},
     # Generators from a prior (seqgan/models/latent.py) with the MLE generator's decoder, fewer epochs (a CPU budget:
     # each epoch's dev evaluation scores --iwae_samples codes per sequence).
@@ -86,8 +89,10 @@ CARD = {
     'dataset_type': 'coco-captions',
     'dataset_name': 'MS-COCO captions (Texygen split)',
     'metrics': {'nll': 'NLL per token', 'bleu_5': 'Test-BLEU-5', 'self_bleu_5': 'Self-BLEU-5 (leave-one-out)'},
-    'attribution': 'Trained on MS-COCO captions (Lin et al. 2014; Chen et al. 2015), CC BY 4.0, in the text-GAN benchmark preparation of Texygen (geek-ai/Texygen, MIT): data/image_coco.txt, test_coco.txt.',
-    'usage': 'print(model.sample(5, temperature=0.9))\nprint(model.score(["a man riding a horse on a beach ."]))  # log p(text) in nats',
+    'attribution': 'Trained on MS-COCO captions (Lin et al. 2014; Chen et al. 2015), CC BY 4.0, in the text-GAN '
+                   'benchmark preparation of Texygen (geek-ai/Texygen, MIT): data/image_coco.txt, test_coco.txt.',
+    'usage': 'print(model.sample(5, temperature=0.9))\nprint(model.score(["a man riding a horse on a beach ."]))  # '
+             'log p(text) in nats',
 }
 # scripts/compare.py: columns (header, metric, format), and what "D alone" is for this task.
 COMPARE_COLUMNS = [("NLL ↓", "nll", "{:.3f}"), ("BLEU-2", "bleu_2", "{:.3f}"), ("BLEU-5", "bleu_5", "{:.3f}"),
@@ -123,8 +128,10 @@ SWEEP_AXES = [
 
 UPSTREAM = "https://raw.githubusercontent.com/geek-ai/Texygen/master/data/{}"
 FILES = {
-    "train": ("coco/image_coco.txt", "image_coco.txt", "2c0fd1f0f43aac6a9dc3926a535516ccf395de535e15ac1fd17cd569420736f5"),
-    "test": ("coco/test_coco.txt", "testdata/test_coco.txt", "72e25c9fb4d2cd43182ac602c92f6ffc377762147f9709572943b0b09174bcae"),
+    "train": ("coco/image_coco.txt", "image_coco.txt",
+              "2c0fd1f0f43aac6a9dc3926a535516ccf395de535e15ac1fd17cd569420736f5"),
+    "test": ("coco/test_coco.txt", "testdata/test_coco.txt",
+             "72e25c9fb4d2cd43182ac602c92f6ffc377762147f9709572943b0b09174bcae"),
 }
 
 
@@ -146,7 +153,8 @@ def read_sentences(path, problems: Problems | None = None) -> list[dict]:
     return rows
 
 
-def read_file(path, problems: Problems, max_length: int, tag_column: str = "upos") -> list[dict]:  # tag_column: pos only
+# tag_column: pos only
+def read_file(path, problems: Problems, max_length: int, tag_column: str = "upos") -> list[dict]:
     return read_sentences(path, problems)
 
 
@@ -176,7 +184,8 @@ def load_splits(data_args) -> DatasetDict:
     if own is None:
         paths = {k: resolve_data_file(rel, data_args.data_dir, url=UPSTREAM.format(up), sha256=sha)
                  for k, (rel, up, sha) in FILES.items()}
-        train, dev = carve_dev(read_sentences(paths["train"]), data_args.dev_size, data_args.data_seed, str(paths["train"]))
+        train, dev = carve_dev(read_sentences(paths["train"]), data_args.dev_size, data_args.data_seed,
+                               str(paths["train"]))
         own = DatasetDict({"train": Dataset.from_list(train), "dev": Dataset.from_list(dev),
                            "test": Dataset.from_list(read_sentences(paths["test"]))})
     if data_args.protocol == "texygen":  # Texygen's words (utils/text_process.py: nltk.word_tokenize of the
@@ -187,7 +196,9 @@ def load_splits(data_args) -> DatasetDict:
 
 def _texygen_split(ds: Dataset) -> Dataset:
     rows = ds.to_list()
-    return Dataset.from_list([{**r, "text": " ".join(w)} for r, w in zip(rows, texygen_words([r["text"].lower() for r in rows]))])
+    return Dataset.from_list([{**r, "text": " ".join(w)} for r, w in zip(rows,
+                                                                         texygen_words([r["text"].lower()
+                                                                                        for r in rows]))])
 
 
 def build_tokenizer(splits: DatasetDict, model_args, data_args):
@@ -214,7 +225,8 @@ def build_crf(tokenizer, model_args, data_args, train: Dataset | None = None) ->
 
 
 def build_latent(tokenizer, model_args, data_args, kind: str) -> LatentGenerator:
-    """G from a prior (--method random-code | ae | vae; seqgan/models/latent.py), with the MLE generator's decoder shape."""
+    """G from a prior (--method random-code | ae | vae; seqgan/models/latent.py), with the MLE generator's decoder
+    shape."""
     return latent_from_scratch(latent_config(tokenizer, model_args, data_args.max_length, fixed_length=False,
                                              suppress_ids=[tokenizer.pad_token_id, tokenizer.bos_token_id], kind=kind))
 
@@ -253,7 +265,8 @@ def texygen_metrics(samples: list[list[str]], references: list[list[str]], train
 def pretrained_generator(name: str, model_args, data_args) -> tuple[CausalGenerator, object]:
     """G from any pretrained causal LM with its own tokenizer (a local folder or a resolved Hub snapshot)."""
     return pretrained_causal_lm(name, data_args.max_length, fixed_length=False,
-                                trust_remote_code=model_args.trust_remote_code, log=lambda m: print(m, file=sys.stderr))
+                                trust_remote_code=model_args.trust_remote_code,
+                                log=lambda m: print(m, file=sys.stderr))
 
 
 def evaluate(gen, tokenizer, split: SplitInputs, decoding: Decoding = Decoding()) -> dict:
@@ -279,7 +292,8 @@ def evaluate(gen, tokenizer, split: SplitInputs, decoding: Decoding = Decoding()
         tm = text_metrics(samples, references=references, train=words(training_file))
         scores.update(named_bleu(tm))
         tm = {k: v for k, v in tm.items() if k not in ("test_bleu", "self_bleu")}
-    scores.update({"sample_seed": sample_seed, "temperature": temperature, "decoding": "greedy" if greedy else "sample",
+    scores.update({"sample_seed": sample_seed, "temperature": temperature,
+                   "decoding": "greedy" if greedy else "sample",
                    "protocol": data_args.protocol, **tm})
     scores["samples"] = [" ".join(s) for s in samples[:10]]
     if isinstance(gen, LatentGenerator):  # KL, active units, reconstructions; the NLL is an IWAE bound

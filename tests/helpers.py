@@ -33,7 +33,8 @@ TEXT = ["a man rides a bike .", "two dogs play in the park", "a red bus on the s
 POS = [
     {"sent_id": "a", "words": ["The", "dog", "barks", "."], "tags": ["DET", "NOUN", "VERB", "PUNCT"]},
     {"sent_id": "b", "words": ["Cats", "sleep"], "tags": ["NOUN", "VERB"]},
-    {"sent_id": "c", "words": ["I", "saw", "Zyxxy", "in", "2024", "!"], "tags": ["PRON", "VERB", "PROPN", "ADP", "NUM", "PUNCT"]},
+    {"sent_id": "c", "words": ["I", "saw", "Zyxxy", "in", "2024", "!"],
+     "tags": ["PRON", "VERB", "PROPN", "ADP", "NUM", "PUNCT"]},
 ]
 
 
@@ -107,7 +108,8 @@ def conllu_head(src: Path, dst: Path, n: int, skip: int = 0) -> Path:
 
 def write_conllu(rows: list[dict], path):
     path.write_text("".join("".join(f"{i}\t{w}\t_\t{t}\t_\t_\t_\t_\t_\t_\n" for i, (w, t) in
-                                    enumerate(zip(r["words"], r["tags"]), start=1)) + "\n" for r in rows), encoding="utf-8")
+                                    enumerate(zip(r["words"], r["tags"]), start=1)) + "\n" for r in rows),
+                                    encoding="utf-8")
     return path
 
 
@@ -129,7 +131,8 @@ def same_run(a, b):
     ea, eb = (json.loads((d / "eval_test.json").read_text()) for d in (a, b))
     assert {k: v for k, v in ea.items() if k not in ("checkpoint", "train_time_s")} == \
            {k: v for k, v in eb.items() if k not in ("checkpoint", "train_time_s")}
-    logs = [[{k: v for k, v in json.loads(ln).items() if k != "time_s"} for ln in (d / "metrics.jsonl").read_text().splitlines()]
+    logs = [[{k: v for k, v in json.loads(ln).items() if k != "time_s"}
+             for ln in (d / "metrics.jsonl").read_text().splitlines()]
             for d in (a, b)]
     assert logs[0] == logs[1]
 
@@ -151,7 +154,8 @@ def chi_square_ok(counts: torch.Tensor, probs: torch.Tensor) -> tuple[bool, floa
 
 def make_bigram(eos: bool, seed: int = 0) -> BigramEnergyModel:
     """V = 5 tokens, T = 3 positions: 0 = [PAD] and 1 = [BOS] are suppressed, 4 = [EOS] in EOS mode."""
-    cfg = BigramEnergyConfig(vocab_size=5, seq_length=3, eos_id=4 if eos else None, bos_id=1, pad_id=0, suppress_ids=[0, 1])
+    cfg = BigramEnergyConfig(vocab_size=5, seq_length=3, eos_id=4 if eos else None, bos_id=1, pad_id=0,
+                             suppress_ids=[0, 1])
     model = BigramEnergyModel(cfg).double()
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():

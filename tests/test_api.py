@@ -20,7 +20,8 @@ def text_mle(tmp_path_factory):
     lines = (shared_data("coco") / "image_coco.txt").read_text().splitlines()
     (tmp / "train.txt").write_text("\n".join(lines[:60]) + "\n")
     (tmp / "test.txt").write_text("\n".join(lines[60:70]) + "\n")
-    load_script("train").main([*TEXT_TINY, "--train_file", str(tmp / "train.txt"), "--test_file", str(tmp / "test.txt"),
+    load_script("train").main([*TEXT_TINY, "--train_file", str(tmp / "train.txt"), "--test_file",
+                               str(tmp / "test.txt"),
                                "--dev_size", "10", "--output_dir", str(tmp / "text-mle")])
     return tmp / "text-mle", lines[60:70]
 

@@ -40,10 +40,12 @@ def test_compare_orders_methods_and_keeps_last_only_when_it_differs(tmp_path):
     write_run(runs, "c-gan", "gan", {"test/nll_oracle": 8.2, "test/nll_test": 8.3}, gan,
               args={"bridge": "reinforce", "cold_temperature": 0.7, "batch_size": 64, "task": "oracle"})
     write_run(runs, "d-gan", "gan", {"test/nll_oracle": 8.6, "test/nll_test": 8.4}, {**gan, "bridge": "dense"},
-              args={"bridge": "dense", "dense_gamma": 0.23, "batch_size": 256, "cold_temperature": 1.0, "task": "oracle"})
+              args={"bridge": "dense", "dense_gamma": 0.23, "batch_size": 256, "cold_temperature": 1.0,
+                    "task": "oracle"})
     (runs / "other").mkdir()  # not a run: ignored
     out = tmp_path / "table.md"
-    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare.py"), "--task", "oracle", "--runs_dir", str(runs),
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare.py"), "--task", "oracle", "--runs_dir",
+                           str(runs),
                            "--output_file", str(out)], capture_output=True, text=True, check=True)
     lines = out.read_text().splitlines()
     assert proc.stdout.strip() == out.read_text().strip()
@@ -66,7 +68,8 @@ def test_compare_orders_methods_and_keeps_last_only_when_it_differs(tmp_path):
 
 
 def test_compare_without_runs_is_a_clear_error(tmp_path):
-    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare.py"), "--task", "pos", "--runs_dir", str(tmp_path)],
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare.py"), "--task", "pos", "--runs_dir",
+                           str(tmp_path)],
                           capture_output=True, text=True)
     assert proc.returncode != 0 and "no pos run with eval_test.json under" in proc.stderr
     with pytest.raises(subprocess.CalledProcessError):
@@ -82,7 +85,8 @@ def test_compare_places_the_generators_from_a_prior_and_arae(tmp_path):
     write_run(runs, "o-mle", "mle", {"test/nll_oracle": 8.883, "test/nll_test": 8.305})
     write_run(runs, "o-rc", "random-code", {"test/nll_oracle": 10.1, "test/nll_test": 7.8})
     write_run(runs, "o-vae", "vae", {"test/nll_oracle": 9.0, "test/nll_test": 7.9})
-    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare.py"), "--task", "oracle", "--runs_dir", str(runs)],
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare.py"), "--task", "oracle", "--runs_dir",
+                          str(runs)],
                          capture_output=True, text=True, check=True).stdout.splitlines()
     assert seqgan_rows(out) == [  # G alone (alphabetical by run), then the GANs
         "| G alone: autoencoder (NLL: IWAE bound) · `o-ae` | 9.900 | 8.000 |",
@@ -99,7 +103,8 @@ def test_runs_of_one_configuration_over_seeds_become_mean_std_n(tmp_path):
     for seed, (a, b) in zip((42, 43, 44), ((9.0, 8.0), (9.2, 8.1), (9.4, 8.3))):
         write_run(runs, f"o-vae-seed{seed}", "vae", {"test/nll_oracle": a, "test/nll_test": b})
     write_run(runs, "o-ae-seed42", "ae", {"test/nll_oracle": 9.9, "test/nll_test": 8.0})
-    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare.py"), "--task", "oracle", "--runs_dir", str(runs)],
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare.py"), "--task", "oracle", "--runs_dir",
+                          str(runs)],
                          capture_output=True, text=True, check=True).stdout.splitlines()
     # sample std of 8.0, 8.1, 8.3: sqrt(((-.1333)^2 + (-.0333)^2 + .1667^2) / 2) = 0.1528
     assert seqgan_rows(out) == ["| G alone: autoencoder (NLL: IWAE bound) · `o-ae` | 9.900 (n=1) | 8.000 (n=1) |",
@@ -112,25 +117,29 @@ def test_guided_and_gan_rows_get_their_gap_to_the_same_seeds_mle_curve(tmp_path)
     gaps = (0.10, 0.12, 0.14), (0.30, -0.20, 0.40)  # per seed: guided (beyond MLE), GAN (spread too wide)
     for seed, g, a in zip((42, 43, 44), *gaps):
         # MLE's curve for this seed: NLL_test = 8 + (10 - NLL_oracle) / 2 between NLL_oracle 9 and 10.
-        curve = [{"checkpoint": str(runs / f"o-mle-seed{seed}" / "best"), "nll_oracle": x, "nll_test": 8 + (10 - x) / 2}
+        curve = [{"checkpoint": str(runs / f"o-mle-seed{seed}" / "best"), "nll_oracle": x,
+                  "nll_test": 8 + (10 - x) / 2}
                  for x in (9.0, 9.5, 10.0)]
         write_run(runs, f"o-mle-seed{seed}", "mle", {"test/nll_oracle": 10.0, "test/nll_test": 8.0},
                   sweep_test={"rows": curve},
                   **{"eval_test_guide-sir-K8-g1": {"test/nll_oracle": 9.6, "test/nll_test": 8.2 - g, **guide}})
         write_run(runs, f"o-gan-seed{seed}", "gan", {"test/nll_oracle": 9.4, "test/nll_test": 8.3 - a},
                   {"bridge": "reinforce", "gan_loss": "standard", "start": str(runs / f"o-mle-seed{seed}")})
-    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare.py"), "--task", "oracle", "--runs_dir", str(runs)],
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare.py"), "--task", "oracle", "--runs_dir",
+                          str(runs)],
                          capture_output=True, text=True, check=True).stdout.splitlines()
     assert out[0] == "| method · run | NLL_oracle ↓ | NLL_test ↓ | gap NLL_test @ NLL_oracle |"
     # MLE itself has no gap; the guided rows are 0.12 ± 0.02 beyond (> 2 std); the GAN's 0.167 ± 0.32 is not.
     assert out[2] == "| G alone: MLE · `o-mle` | 10.000 ± 0.000 (n=3) | 8.000 ± 0.000 (n=3) | – |"
-    assert out[3] == ("| G + D: MLE sampled by D's ratio (SIR, K=8, γ=1) · `o-mle` | 9.600 ± 0.000 (n=3) | 8.080 ± 0.020 (n=3) "
-                      "| +0.1200 ± 0.0200 (n=3) beyond |")
-    assert out[4] == "| GAN (reinforce, standard) · `o-gan` | 9.400 ± 0.000 (n=3) | 8.133 ± 0.321 (n=3) | +0.1667 ± 0.3215 (n=3) |"
+    assert out[3] == ("| G + D: MLE sampled by D's ratio (SIR, K=8, γ=1) · `o-mle` | 9.600 ± 0.000 (n=3) | 8.080 ± "
+                      "0.020 (n=3) | +0.1200 ± 0.0200 (n=3) beyond |")
+    assert out[4] == ("| GAN (reinforce, standard) · `o-gan` | 9.400 ± 0.000 (n=3) | 8.133 ± 0.321 (n=3) "
+                      "| +0.1667 ± 0.3215 (n=3) |")
     # A published point gets its gap to each seed's MLE curve: (9.01, 7.73) lies 8.495 - 7.73 beyond it; (8.28, 8.06)
     # is outside the swept range.
     published = {ln.split(" | ")[0][len("| published: "):]: ln for ln in out if ln.startswith("| published: ")}
-    assert published["tuned MLE (Caccia et al. 2020), T > 1"] == ("| published: tuned MLE (Caccia et al. 2020), T > 1 | "
+    assert published["tuned MLE (Caccia et al. 2020), T > 1"] == ("| published: tuned MLE (Caccia et al. 2020), T > 1 "
+                                                                  "| "
                                                                  "9.010 | 7.730 | +0.7650 ± 0.0000 (n=3) beyond |")
     assert published["tuned MLE (Caccia et al. 2020), T = 1"].endswith("| 8.280 | 8.060 | – |")
 
@@ -153,13 +162,15 @@ def test_text_d_alone_data_and_published_points_get_the_gap_their_metrics_allow(
     scores = tmp_path / "data.json"
     scores.write_text(json.dumps({"test_bleu": {"2": 0.7, "5": 0.21}, "self_bleu": {"5": 0.4}, "unique_ratio": 1.0,
                                   "files": {"hypotheses": "some/dir/captions.txt"}}))
-    out = load_script("compare").main(["--task", "text", "--runs_dir", str(runs), "--data_scores", str(scores)]).splitlines()
+    out = load_script("compare").main(["--task", "text", "--runs_dir", str(runs), "--data_scores",
+                                       str(scores)]).splitlines()
     assert out[0].endswith("| unique | gap BLEU-5 @ self-BLEU-5 | gap NLL @ BLEU-5 |")
     # D's NLL 4.3 at BLEU-5 0.16, where the curve has 3.84: 0.46 nats inside it.
     assert out[3].startswith("| D alone: bigram (nll) · `t-crf-nll` |")
     assert out[3].endswith("| -0.0400 ± 0.0100 (n=3) | -0.4600 ± 0.0100 (n=3) |")
     # Sentences have no NLL, nor do the published points: no NLL gap.
-    assert out[4] == "| data: captions.txt | – | 0.700 | 0.210 | 0.400 | – | 100.0% | +0.0100 ± 0.0000 (n=3) beyond | – |"
+    assert out[4] == ("| data: captions.txt | – | 0.700 | 0.210 | 0.400 | – | 100.0% "
+                      "| +0.0100 ± 0.0000 (n=3) beyond | – |")
     # These runs record no protocol (as before the switch): seqgan's; the published rows are marked as texygen's.
     marker = " [texygen protocol; these runs: seqgan]"
     published = {ln.split(" | ")[0][len("| published: "):].replace(marker, ""): " | ".join(ln.split(" | ")[-2:])
@@ -182,7 +193,8 @@ def test_pos_rows_get_a_paired_bootstrap_against_the_mle_configuration(tmp_path)
         for name, method, errs in (("p-mle", "mle", mle), ("p-crf", "crf", crf)):
             acc = 1 - sum(errs[seed]) / sum(words)
             write_run(runs, f"{name}-seed{seed}", method, {"test/accuracy": acc, "test/sentence_words": words,
-                                                          "test/sentence_errors": errs[seed]}, {"task": "pos", "crf_loss": "nll"})
+                                                          "test/sentence_errors": errs[seed]},
+                                                          {"task": "pos", "crf_loss": "nll"})
     compare, argv = load_script("compare"), ["--task", "pos", "--runs_dir", str(runs)]  # in-process: no start-up cost
     out = compare.main(argv).splitlines()
     assert out[0].endswith("| UPOS Δ points [95% CI], p (vs `p-mle`) |")
@@ -197,7 +209,8 @@ def test_pos_rows_get_a_paired_bootstrap_against_the_mle_configuration(tmp_path)
     assert r["p_value"] == 0.0 and r["ci_low"] > 0
     expected = f"{100 * r['delta']:+.2f} [{100 * r['ci_low']:+.2f}, {100 * r['ci_high']:+.2f}], p<0.0001"
     assert out[3].startswith("| D alone: CRF (nll) · `p-crf` |") and out[3].endswith(f"| {expected} |")
-    assert [ln.split(" | ")[0] for ln in out[4:]] == [f"| published: {label}" for label, _ in get_task("pos").PUBLISHED]
+    assert [ln.split(" | ")[0] for ln in out[4:]] == [f"| published: {label}"
+                                                      for label, _ in get_task("pos").PUBLISHED]
     # G + D as a product of experts, λ tuned on dev per seed (0.5, 1, inf): the seeds still share one row, also where
     # dev picked D's score alone (inf).
     for seed, lam in ((42, "0.5"), (43, "1"), (44, "inf")):
@@ -248,17 +261,21 @@ def test_a_cot_run_swept_over_temperature_gets_a_row_and_a_gap_per_temperature(t
     runs = tmp_path / "runs"
     for seed in (42, 43, 44):
         # MLE's curve: NLL_test = 8 + (10 - NLL_oracle) / 2 between NLL_oracle 9 and 10 (as above).
-        curve = [{"checkpoint": str(runs / f"o-mle-seed{seed}" / "best"), "nll_oracle": x, "nll_test": 8 + (10 - x) / 2,
+        curve = [{"checkpoint": str(runs / f"o-mle-seed{seed}" / "best"), "nll_oracle": x,
+                  "nll_test": 8 + (10 - x) / 2,
                   "temperature": t} for x, t in ((9.0, 0.9), (9.5, 0.95), (10.0, 1.0))]
-        write_run(runs, f"o-mle-seed{seed}", "mle", {"test/nll_oracle": 10.0, "test/nll_test": 8.0}, sweep_test={"rows": curve})
+        write_run(runs, f"o-mle-seed{seed}", "mle", {"test/nll_oracle": 10.0, "test/nll_test": 8.0},
+                  sweep_test={"rows": curve})
         # CoT's own curve: at T = 1 it lies 0.1 beyond MLE's (9.6, 8.1 against 8.2); at T = 0.9 at 9.2, 0.3 beyond.
-        own = [{"checkpoint": str(runs / f"o-cot-seed{seed}" / "best"), "nll_oracle": x, "nll_test": y, "temperature": t}
+        own = [{"checkpoint": str(runs / f"o-cot-seed{seed}" / "best"), "nll_oracle": x, "nll_test": y,
+                "temperature": t}
                for x, y, t in ((9.2, 8.1, 0.9), (9.6, 8.1, 1.0))]
         write_run(runs, f"o-cot-seed{seed}", "cot", {"test/nll_oracle": 9.6, "test/nll_test": 8.1},
                   {"start": str(runs / f"o-mle-seed{seed}")}, sweep_test={"rows": own})
     out = load_script("compare").main(["--task", "oracle", "--runs_dir", str(runs)]).splitlines()
     rows = seqgan_rows(out)
-    assert rows[1] == "| G + D: CoT (mediator) · `o-cot` | 9.600 ± 0.000 (n=3) | 8.100 ± 0.000 (n=3) | +0.1000 ± 0.0000 (n=3) beyond |"
+    assert rows[1] == ("| G + D: CoT (mediator) · `o-cot` | 9.600 ± 0.000 (n=3) | 8.100 ± 0.000 (n=3) "
+                       "| +0.1000 ± 0.0000 (n=3) beyond |")
     assert rows[2] == ("| G + D: CoT (mediator) [T=0.9] · `o-cot` | 9.200 ± 0.000 (n=3) | 8.100 ± 0.000 (n=3) "
                        "| +0.3000 ± 0.0000 (n=3) beyond |")
 
@@ -272,10 +289,13 @@ def test_segment_adds_the_raw_text_table_with_each_configuration_over_its_seeds(
         d.mkdir(parents=True)
         (d / "eval_test.json").write_text(json.dumps({
             "task": "segment", "method": "mle", "seed": seed, "test/tokens_f1": f1, "test/sentences_f1": 0.8,
-            "test/mwt_f1": 0.5, "test/accuracy": 0.99, "test/window_tokens": [10, 10], "test/window_token_errors": [1, 0]}))
+            "test/mwt_f1": 0.5, "test/accuracy": 0.99, "test/window_tokens": [10, 10],
+            "test/window_token_errors": [1, 0]}))
         (runs / f"raw-ewt-lines-mle-seed{seed}.json").write_text(json.dumps({
-            "tokens_f1": f1, "sentences_f1": 1.0, "words_f1": f1 - 0.01, "upos_f1": f1 - 0.05, "gold_file": "g/test.conllu",
-            "input": "lines", "segmenter": f"runs/seg-mle-seed{seed}", "tagger": "runs/pos", "sentences_per_second": 100.0}))
+            "tokens_f1": f1, "sentences_f1": 1.0, "words_f1": f1 - 0.01, "upos_f1": f1 - 0.05,
+            "gold_file": "g/test.conllu",
+            "input": "lines", "segmenter": f"runs/seg-mle-seed{seed}", "tagger": "runs/pos",
+            "sentences_per_second": 100.0}))
     out = load_script("compare").main(["--task", "segment", "--runs_dir", str(runs)]).splitlines()
     assert out[2].startswith("| G alone: MLE") and "99.00% ± 1.00% (n=3)" in out[2] and out[2].endswith("| baseline |")
     raw = [ln for ln in out if ln.startswith("| test.conllu · lines")]

@@ -46,10 +46,12 @@ def test_unknown_option_in_file_is_named(tmp_path):
 
 
 def test_unknown_flag_prints_one_line_with_a_suggestion_without_usage_or_traceback():
-    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "train.py"), "--task", "pos", "--learning_rte", "0.1"],
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "train.py"), "--task", "pos", "--learning_rte",
+                           "0.1"],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "usage:" not in proc.stderr
-    assert proc.stderr.startswith("train.py: error: unrecognized arguments: --learning_rte (did you mean --learning_rate?)")
+    assert proc.stderr.startswith("train.py: error: unrecognized arguments: --learning_rte (did you mean "
+                                  "--learning_rate?)")
     assert len(proc.stderr.splitlines()) == 1
 
 
@@ -61,7 +63,8 @@ def test_abbreviations_are_refused_and_help_all_lists_every_group(capsys):
         parse_args(["--task", "pos", "--help_all"])
     out = " ".join(capsys.readouterr().out.split())  # help text is wrapped to the terminal
     assert e.value.code == 0
-    for group in ("data:", "model (generator", "training:", "adversarial and cooperative training (--method gan, latent-gan, cot):",
+    for group in ("data:", "model (generator", "training:",
+                  "adversarial and cooperative training (--method gan, latent-gan, cot):",
                   "discriminator alone (--method crf, --method hmm):"):
         assert group in out
     for flag in ("--bridge", "--init_from", "--crf_loss", "--hidden_size", "--overwrite_output_dir"):
@@ -100,7 +103,9 @@ def test_bad_values_are_rejected():
         parse_args(["--task", "pos", "--average_weights", "--average_decay", "1"])
     with pytest.raises(ValueError, match="--sentence_encoder 'gru' is not one of transformer, lstm"):
         parse_args(["--task", "pos", "--sentence_encoder", "gru"])
-    with pytest.raises(ValueError, match="--sentence_encoder lstm is the from-scratch pos tagger's encoder; drop it for --task text"):
+    with pytest.raises(ValueError,
+                       match="--sentence_encoder lstm is the from-scratch pos tagger's encoder; drop it for --task "
+                             "text"):
         parse_args(["--task", "text", "--sentence_encoder", "lstm"])
 
 
@@ -148,7 +153,8 @@ def test_task_defaults_name_real_options_and_methods():
         for method in METHODS:  # every pick is a (metric, direction) pair or None (the last state)
             picked = selection(task, method)
             assert picked is None or (isinstance(picked[0], str) and picked[1] in ("min", "max")), (name, method)
-    assert selection(get_task("text"), "gan") is None and selection(get_task("oracle"), "latent-gan") == ("nll_test", "min")
+    assert selection(get_task("text"), "gan") is None
+    assert selection(get_task("oracle"), "latent-gan") == ("nll_test", "min")
 
 
 def test_the_old_option_names_still_work_and_warn_with_the_new_name(tmp_path):

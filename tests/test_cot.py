@@ -28,10 +28,12 @@ def seq_prob(lm: dict, x: tuple) -> float:
 
 
 def mixture(p: dict, g: dict) -> dict:
-    """The balanced mixture (P + G) / 2 as an autoregressive model: M(v | y_<t) = (P(y_<t v) + G(y_<t v)) / (P(y_<t) + G(y_<t))."""
+    """The balanced mixture (P + G) / 2 as an autoregressive model:
+    M(v | y_<t) = (P(y_<t v) + G(y_<t v)) / (P(y_<t) + G(y_<t))."""
     out = {}
     for prefix, _ in p.items():
-        joint = torch.tensor([seq_prob(p, prefix + (v,)) + seq_prob(g, prefix + (v,)) for v in range(V)], dtype=torch.float64)
+        joint = torch.tensor([seq_prob(p, prefix + (v,)) + seq_prob(g, prefix + (v,)) for v in range(V)],
+                             dtype=torch.float64)
         out[prefix] = joint / joint.sum()
     return out
 
@@ -82,7 +84,8 @@ def tiny_models(name: str = "oracle"):
     mediator = CASES[name]()[2]
     g_opt = torch.optim.AdamW(gen.parameters(), lr=1e-2)
     m_opt = torch.optim.AdamW(mediator.parameters(), lr=1e-2)
-    ctx = BridgeContext(gen=gen, policy=gen, disc=mediator, loss=None, args=parse_args(["--task", name, "--method", "cot",
+    ctx = BridgeContext(gen=gen, policy=gen, disc=mediator, loss=None,
+                        args=parse_args(["--task", name, "--method", "cot",
                         "--mle_pretrain_epochs", "1"])[3], conditional=False, total_steps=10,
                         rng=torch.Generator().manual_seed(0))
     return Accelerator(cpu=True), GanModels(gen, mediator, g_opt, m_opt, ctx, 1.0, None), batch
@@ -94,7 +97,8 @@ def test_the_mediator_step_lowers_its_mixture_nll_and_the_g_step_lowers_g_s_kl_f
     for _ in range(5):
         last = mediator_step(acc, models, batch)
     assert last["cot/mediator_loss"] < first["cot/mediator_loss"]
-    assert first["cot/mediator_loss"] == pytest.approx((first["cot/mediator_nll_real"] + first["cot/mediator_nll_fake"]) / 2)
+    both = first["cot/mediator_nll_real"] + first["cot/mediator_nll_fake"]
+    assert first["cot/mediator_loss"] == pytest.approx(both / 2)
     models.ctx.disc.eval()
     before = {k: v.clone() for k, v in models.ctx.disc.state_dict().items()}
     logs = [cot_g_step(acc, models, batch)["cot/g_kl"] for _ in range(8)]

@@ -65,4 +65,5 @@ def test_every_relative_link_in_readme_and_the_docs_points_at_a_file_and_heading
             assert file.exists(), f"{page.relative_to(ROOT)}: link {target} points at a missing file"
             if anchor and file.suffix == ".md":
                 headings = re.findall(r"^#{1,6} (.+)$", re.sub(r"```.*?```", "", file.read_text(), flags=re.S), re.M)
-                assert anchor in {slug(h) for h in headings}, f"{page.relative_to(ROOT)}: no heading #{anchor} in {path}"
+                assert anchor in {slug(h)
+                                  for h in headings}, f"{page.relative_to(ROOT)}: no heading #{anchor} in {path}"

@@ -147,7 +147,8 @@ def test_hamming_augmented_viterbi_is_the_enumerated_cost_augmented_argmax():
         aug = hamming_augmented(dist, gold)
         for b, (seqs, scores) in enumerate(enumerate_rows(dist)):
             L = LENGTHS[b]
-            hamming = torch.tensor([sum(a != g for a, g in zip(y, gold[b, :L].tolist())) for y in seqs], dtype=torch.float64)
+            hamming = torch.tensor([sum(a != g for a, g in zip(y, gold[b, :L].tolist())) for y in seqs],
+                                   dtype=torch.float64)
             best = int((scores + hamming).argmax())
             assert aug.argmax[b, :L].tolist() == list(seqs[best])
             assert torch.allclose(aug.max[b], (scores + hamming)[best], atol=1e-10)
@@ -282,5 +283,6 @@ def test_icdf_sample_never_draws_a_zero_probability_token():
         # Plus u exactly at the running block boundaries, where float rounding decides.
         p = torch.softmax(logits[0].double(), 0)
         edges = p.cumsum(0)[block - 1::block]
-        tok = icdf_sample(logits.expand(len(u) + len(edges), V), torch.cat([u, edges.clamp(max=1 - 2 ** -53)]), block=block)
+        tok = icdf_sample(logits.expand(len(u) + len(edges), V), torch.cat([u, edges.clamp(max=1 - 2 ** -53)]),
+                          block=block)
         assert not dead[tok].any(), f"trial {trial}: drew a zero-probability token"

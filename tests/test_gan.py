@@ -54,14 +54,16 @@ def rollout_case(name, causal=False):
     task, tok, gen, batch = CASES[name]()
     gen = gen.double()
     torch.manual_seed(0)
-    disc = build_discriminator(gen.vocab_size, GanArguments(disc_causal=causal, **TINY_D), len(tok) if gen.conditional else 0,
+    disc = build_discriminator(gen.vocab_size, GanArguments(disc_causal=causal, **TINY_D),
+                               len(tok) if gen.conditional else 0,
                                64).double().eval()
     cond = batch if gen.conditional else None
     with torch.no_grad():
         s = gen.sample(cond, num_samples=None if cond else 4, generator=torch.Generator().manual_seed(1))
 
     def reward_fn(tokens, mask, rows):  # tokens come in length buckets, possibly narrower than the batch
-        c = {k: v[rows][:, : tokens.shape[1]] if v.dim() > 1 else v[rows] for k, v in batch.items() if torch.is_tensor(v)} \
+        c = {k: v[rows][:, : tokens.shape[1]] if v.dim() > 1 else v[rows] for k, v in batch.items()
+             if torch.is_tensor(v)} \
             if cond else None
         return disc.score(tokens=tokens, mask=mask, cond=c)
 
@@ -92,13 +94,15 @@ def test_shared_prefix_d_rewards_equal_unshared(name):
     def prefix_reward_fn(comp, cmask, prefix_len, rows):
         return disc.score_continuations(comp, cmask, prefix_len, rows, cond)
 
-    q = [rollout_rewards(gen, reward_fn, cond, s.tokens, s.mask, fixed, num_rollouts=3, generator=torch.Generator().manual_seed(2),
+    q = [rollout_rewards(gen, reward_fn, cond, s.tokens, s.mask, fixed, num_rollouts=3,
+                         generator=torch.Generator().manual_seed(2),
                          prefix_reward_fn=shared) for shared in (None, prefix_reward_fn)]
     assert (q[0][s.mask] != 0).all() and torch.allclose(q[0], q[1], atol=1e-10, rtol=0)
 
 
 def test_rloo_baseline_has_zero_mean_per_group():
-    ctx = BridgeContext(gen=None, policy=None, disc=None, loss=None, args=GanArguments(baseline="rloo"), conditional=True,
+    ctx = BridgeContext(gen=None, policy=None, disc=None, loss=None, args=GanArguments(baseline="rloo"),
+                        conditional=True,
                         total_steps=1)
     k, groups = 4, 3
     r = torch.randn(k * groups)
@@ -106,13 +110,15 @@ def test_rloo_baseline_has_zero_mean_per_group():
     assert torch.allclose(adv.mean(0), torch.zeros(groups), atol=1e-6)
     assert torch.allclose(adv[0, 0], r.view(k, groups)[0, 0] - r.view(k, groups)[1:, 0].mean())  # leave-one-out
     per_token = torch.randn(k * groups, 5)
-    assert torch.allclose(apply_baseline(ctx, per_token, k, "tok").view(k, groups, 5).mean(0), torch.zeros(groups, 5), atol=1e-6)
+    assert torch.allclose(apply_baseline(ctx, per_token, k, "tok").view(k, groups, 5).mean(0), torch.zeros(groups, 5),
+                          atol=1e-6)
 
 
 def test_discounted_returns_and_gumbel_schedule():
     r = torch.tensor([[1.0, 2.0, 3.0, 0.0]])
     mask = torch.tensor([[True, True, True, False]])
-    assert torch.allclose(discounted_returns(r, mask, 0.5), torch.tensor([[1 + 0.5 * 2 + 0.25 * 3, 2 + 0.5 * 3, 3.0, 0.0]]))
+    assert torch.allclose(discounted_returns(r, mask, 0.5),
+                          torch.tensor([[1 + 0.5 * 2 + 0.25 * 3, 2 + 0.5 * 3, 3.0, 0.0]]))
     # G steps n = 0 .. N-1: the first runs at beta 1, the last (n = N - 1) at beta_max exactly.
     args = GanArguments(gumbel_beta_max=100.0, gumbel_schedule="exp")
     assert gumbel_beta(args, 0, 41) == 1.0 and gumbel_beta(args, 40, 41) == pytest.approx(100.0)
@@ -178,7 +184,8 @@ def test_bad_combinations_are_clear_errors():
         parse_args(["--task", "oracle", "--method", "gan", "--bridge", "dense"])
     with pytest.raises(ValueError, match="--baseline rloo needs --samples_per_input >= 2"):
         parse_args(["--task", "pos", "--method", "gan", "--samples_per_input", "1"])
-    with pytest.raises(ValueError, match="--init_from starts an adversarial or cooperative run; add --method gan or cot"):
+    with pytest.raises(ValueError,
+                       match="--init_from starts an adversarial or cooperative run; add --method gan or cot"):
         parse_args(["--task", "pos", "--init_from", "runs/pos-mle"])
     with pytest.raises(ValueError, match="--bridge 'ppo' is not one of"):
         parse_args(["--task", "pos", "--method", "gan", "--bridge", "ppo"])
@@ -201,7 +208,8 @@ def test_cold_reinforce_importance_weights_give_the_on_policy_gradient(clip):
     from seqgan.training.bridges import policy_gradient
 
     task, tok, gen, _ = CASES["pos"]()
-    row = task.encode(Dataset.from_list([{"sent_id": "b", "words": ["Cats", "sleep"], "tags": ["NOUN", "VERB"]}]), tok, gen)[0]
+    row = task.encode(Dataset.from_list([{"sent_id": "b", "words": ["Cats", "sleep"], "tags": ["NOUN", "VERB"]}]), tok,
+                      gen)[0]
     n_tags = len(gen.model.config.tags)
     ys = torch.cartesian_prod(torch.arange(n_tags), torch.arange(n_tags))  # (N, 2): every tag sequence
     cond = task.collator(tok)([row] * len(ys))
@@ -252,7 +260,8 @@ def test_tiny_adversarial_run_trains_d_and_changes_g(data_dir, tmp_path):
     train.main([*common, "--output_dir", str(tmp_path / "mle"), "--max_steps", "40", "--learning_rate", "3e-3"])
     with pytest.raises(ValueError, match="--method gan needs a generator to start from"):
         train.main([*common, "--method", "gan", "--output_dir", str(tmp_path / "x")])
-    res = train.main([*common, "--method", "gan", "--init_from", str(tmp_path / "mle"), "--output_dir", str(tmp_path / "gan"),
+    res = train.main([*common, "--method", "gan", "--init_from", str(tmp_path / "mle"), "--output_dir",
+                      str(tmp_path / "gan"),
                       "--adv_steps", "6", "--d_pretrain_steps", "40", "--gan_log_every", "2", "--gan_eval_every", "3",
                       "--batch_size", "32", "--d_learning_rate", "1e-3", "--g_learning_rate", "1e-3", *sum(
                           ([f"--{k}", str(v)] for k, v in TINY_D.items()), [])])

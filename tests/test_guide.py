@@ -1,4 +1,5 @@
-"""G + D sampling by D's density ratio (seqgan/decoding/guide.py, seqgan/training/ratio.py, scripts/fit_ratio.py), checked against
+"""G + D sampling by D's density ratio (seqgan/decoding/guide.py, seqgan/training/ratio.py, scripts/fit_ratio.py),
+checked against
 enumeration of a tiny generator with an exact ratio, and end to end on the real oracle data."""
 
 import json
@@ -90,7 +91,9 @@ def test_sir_reaches_the_target_as_k_grows():
 def test_drs_accepts_each_candidate_with_its_formula():
     gen, log_g, log_t = setup(1)
     gamma = 0.7
-    guided = GuidedGenerator(gen, ExactRatio(log_t - log_g), GuideArguments(guide_method="drs", guide_candidates=4, guide_gamma=gamma, guide_burn_in=50), batch_size=4000)
+    guided = GuidedGenerator(gen, ExactRatio(log_t - log_g),
+                             GuideArguments(guide_method="drs", guide_candidates=4, guide_gamma=gamma,
+                                            guide_burn_in=50), batch_size=4000)
     m = guided.rejection_bound(1.0)
     lw = gamma * (log_t - log_g)  # (V, V)
     assert m <= lw.max().item() + 1e-6  # M is the largest γ d seen in the burn-in
@@ -127,7 +130,8 @@ def test_log_partition_estimate_is_unbiased_for_z_and_the_residual_likelihood_is
     spread = torch.tensor([e[0] for e in est]).std().item()
     assert 0.8 < sum(e[1] for e in est) / len(est) / spread < 1.25
     # With γ = 1 and an exact ratio the residual model is the target: per-token log-probs sum to log p_target.
-    guided = GuidedGenerator(gen, ExactRatio(d), GuideArguments(guide_candidates=4, guide_z_samples=20000), batch_size=5000)
+    guided = GuidedGenerator(gen, ExactRatio(d), GuideArguments(guide_candidates=4, guide_z_samples=20000),
+                             batch_size=5000)
     labels = torch.tensor([[a, b] for a in range(V) for b in range(V)])
     with torch.no_grad():
         lp = guided.token_logprobs({"labels": labels, "mask": torch.ones_like(labels, dtype=torch.bool)})
@@ -197,4 +201,5 @@ def test_fit_ratio_then_guided_evaluation_on_the_oracle(data_dir, tmp_path):
     with pytest.raises(ValueError, match="does not combine"):
         evaluate.main([*common, "--greedy"])
     sweep = evaluate.main([*common, "--temperatures", "0.9,1.1"])
-    assert [r["temperature"] for r in sweep] == [0.9, 1.1] and (tmp_path / "g" / "sweep_test_guide-sir-K8-g1.png").is_file()
+    assert [r["temperature"] for r in sweep] == [0.9, 1.1]
+    assert (tmp_path / "g" / "sweep_test_guide-sir-K8-g1.png").is_file()

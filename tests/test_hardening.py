@@ -27,7 +27,8 @@ TINY = ["--task", "oracle", "--hidden_size", "16", "--num_layers", "1", "--num_h
 
 
 def snapshot(folder: Path) -> dict:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
 
 
 def test_a_second_run_into_a_run_folder_is_refused_without_touching_it(data_dir, tmp_path):
@@ -57,7 +58,8 @@ def test_the_lock_refuses_a_concurrent_run_and_takes_over_a_dead_ones(tmp_path):
     (out / LOCK).write_text(f"{os.getpid()}\n")  # a live process holds it
     with pytest.raises(FileExistsError, match=f"another training run \\(pid {os.getpid()}\\)"):
         claim_run_dir(out, overwrite=False, resuming=False)
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout
     (out / LOCK).write_text(dead)  # left behind by a killed run
     lock = claim_run_dir(out, overwrite=False, resuming=False)
     assert lock.read_text().strip() == str(os.getpid())
@@ -88,9 +90,12 @@ def seqgan_imports(path: Path) -> set[str]:
 
 
 def test_the_library_never_imports_tasks_and_has_no_import_loops():
-    proc = subprocess.run([sys.executable, "-c", "import sys, seqgan, seqgan.config, seqgan.training.loops, seqgan.hub, "
-                           "seqgan.decoding.rerank, seqgan.decoding.guide, seqgan.training.ratio, seqgan.scoring.plots; "
-                           "print(sorted(m for m in sys.modules if m == 'tasks' or m.startswith(('tasks.', 'seqgan.tasks'))))"],
+    proc = subprocess.run([sys.executable, "-c",
+                           "import sys, seqgan, seqgan.config, seqgan.training.loops, seqgan.hub, "
+                           "seqgan.decoding.rerank, seqgan.decoding.guide, seqgan.training.ratio, "
+                           "seqgan.scoring.plots; "
+                           "print(sorted(m for m in sys.modules if m == 'tasks' or m.startswith(('tasks.', "
+                           "'seqgan.tasks'))))"],
                           capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "[]"
     # Every library module, in the role folders too (seqgan/models/generator.py is seqgan.models.generator).
@@ -124,7 +129,8 @@ LAYERS = [
      "seqgan.conllu", "seqgan.segmentation"),
     ("seqgan.scoring",),                         # metrics, BLEU, protocols, significance, plots
     ("seqgan.models",),                          # G, D, CRF, HMM, latent models
-    ("seqgan.checkpoint", "seqgan.decoding", "seqgan.language_model"),  # loading runs; decoding with G and D; LM tasks' parts
+    # loading runs; decoding with G and D; LM tasks' parts
+    ("seqgan.checkpoint", "seqgan.decoding", "seqgan.language_model"),
     ("seqgan.training",),                        # losses, bridges, loops, the method registry
     ("seqgan.hub",),                             # sharing runs
 ]
@@ -145,19 +151,23 @@ def test_library_imports_point_down_the_layers():
               if dep in modules and layer_of(dep) > layer_of(name)]
     assert not upward, "imports point up:\n" + "\n".join(upward)
     # The reference rollouts are what the cached ones are tested and timed against: the library never runs them.
-    assert not [n for n, p in modules.items() if any(d.startswith("seqgan.training.reference_rollouts") for d in seqgan_imports(p))]
+    assert not [n for n, p in modules.items()
+                if any(d.startswith("seqgan.training.reference_rollouts") for d in seqgan_imports(p))]
     # Tasks sit above the library and beside each other: what two tasks share lives in the library.
     tasks = {p.stem for p in (ROOT / "tasks").glob("*.py") if p.stem != "__init__"}
     # One known exception, a debt: segment's models are pos's tagger and CRF reading characters (tasks/segment.py), and
     # it borrows them from tasks/pos.py instead of a library module both would share.
     debt = {("segment", "seqgan.tasks.pos")}
-    sideways = [f"tasks/{t}.py imports {dep}" for t in sorted(tasks) for dep in seqgan_imports(ROOT / "tasks" / f"{t}.py")
-                if (dep.split(".")[:3] in [["seqgan", "tasks", u] for u in tasks] or dep.split(".")[:2] in [["tasks", u] for u in tasks])
+    sideways = [f"tasks/{t}.py imports {dep}" for t in sorted(tasks)
+                for dep in seqgan_imports(ROOT / "tasks" / f"{t}.py")
+                if (dep.split(".")[:3] in [["seqgan", "tasks", u] for u in tasks]
+                    or dep.split(".")[:2] in [["tasks", u] for u in tasks])
                 and (t, ".".join(dep.split(".")[:3])) not in debt]
     assert not sideways, "tasks import each other:\n" + "\n".join(sideways)
     # --help and every option check need the options alone: seqgan.config imports nothing of the library's layers
     # above it, and the help page (seqgan.usage) nothing of seqgan at all.
-    assert seqgan_imports(modules["seqgan.config"]) <= {"seqgan.cli", "seqgan.cli.make_parser", "seqgan.cli.parse_strict", "seqgan.cli.renamed_flags",
+    assert seqgan_imports(modules["seqgan.config"]) <= {"seqgan.cli", "seqgan.cli.make_parser",
+                                                        "seqgan.cli.parse_strict", "seqgan.cli.renamed_flags",
                                                         "seqgan.cli.warn_renamed",
                                                         "seqgan.usage", "seqgan.usage.run_help"}
     assert not seqgan_imports(modules["seqgan.usage"])
@@ -172,14 +182,17 @@ def test_importing_the_options_loads_no_model_or_training_code():
     # What the package used to do on import now happens on `import seqgan.models`, and seqgan.<Name> still works.
     code = ("import seqgan.models, seqgan; from transformers import AutoConfig; "
             "print(*[type(AutoConfig.for_model(t)).__name__ for t in ('seqgan_tagger', 'seqgan_crf_tagger', "
-            "'seqgan_discriminator', 'seqgan_hmm_tagger', 'seqgan_latent', 'seqgan_bigram')], seqgan.TaggerGenerator.__name__)")
+            "'seqgan_discriminator', 'seqgan_hmm_tagger', 'seqgan_latent', 'seqgan_bigram')], "
+            "seqgan.TaggerGenerator.__name__)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert proc.stdout.split() == ["SeqGanTaggerConfig", "SeqGanCrfTaggerConfig", "SeqGanDiscriminatorConfig",
-                                   "SeqGanHmmTaggerConfig", "SeqGanLatentConfig", "BigramEnergyConfig", "TaggerGenerator"]
+                                   "SeqGanHmmTaggerConfig", "SeqGanLatentConfig", "BigramEnergyConfig",
+                                   "TaggerGenerator"]
 
 
 def test_no_top_level_tasks_or_scripts_package_is_installed():
-    proc = subprocess.run([sys.executable, "-c", "import importlib.util as u; print(u.find_spec('tasks'), u.find_spec('scripts'), "
+    proc = subprocess.run([sys.executable, "-c",
+                           "import importlib.util as u; print(u.find_spec('tasks'), u.find_spec('scripts'), "
                            "u.find_spec('seqgan.tasks').origin, u.find_spec('seqgan.scripts').origin)"],
                           capture_output=True, text=True, check=True, cwd="/")
     none, none2, origin, origin2 = proc.stdout.split()
@@ -200,9 +213,11 @@ def test_installing_puts_only_project_named_commands_on_path():
     bin_dir = Path(sys.executable).parent
     assert not [s for s in scripts if (bin_dir / f"{s}.py").exists()]
     # The installed command runs the script: a typo gets the one-line error under the command's own name.
-    proc = subprocess.run([str(bin_dir / "seqgan-train"), "--task", "pos", "--learning_rte", "0.1"], capture_output=True,
+    proc = subprocess.run([str(bin_dir / "seqgan-train"), "--task", "pos", "--learning_rte", "0.1"],
+                          capture_output=True,
                           text=True, timeout=300, cwd="/")
-    assert proc.returncode == 2 and proc.stderr.startswith("seqgan-train: error: unrecognized arguments: --learning_rte")
+    assert proc.returncode == 2 and proc.stderr.startswith("seqgan-train: error: unrecognized arguments: "
+                                                           "--learning_rte")
 
 
 def test_threads_respect_the_users_setting():
@@ -290,7 +305,8 @@ def test_copy_rate_counts_the_whole_training_file(data_dir, monkeypatch):
 
     monkeypatch.setattr(task, "text_metrics", capture)
     monkeypatch.setattr(task, "teacher_forced_nll", lambda *a, **k: {"nll": 1.0, "num_tokens": 1})
-    task.evaluate(gen, tok, SplitInputs(None, None, splits["dev"], splits, DataArguments(task="text", num_eval_samples=2), 0))
+    task.evaluate(gen, tok,
+                  SplitInputs(None, None, splits["dev"], splits, DataArguments(task="text", num_eval_samples=2), 0))
     assert len(seen["train"]) == 10000 == len(splits["train"]) + len(splits["dev"])
 
 
@@ -363,7 +379,8 @@ def test_no_function_takes_more_than_8_parameters_unless_its_docstring_says_why(
             if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
             a = node.args
-            names = [x.arg for x in [*a.posonlyargs, *a.args, *a.kwonlyargs]] + [x.arg for x in (a.vararg, a.kwarg) if x]
+            names = [x.arg for x in [*a.posonlyargs, *a.args,
+                                     *a.kwonlyargs]] + [x.arg for x in (a.vararg, a.kwarg) if x]
             n = len([x for x in names if x not in ("self", "cls")])
             doc = ast.get_docstring(node) or ""
             if n > 8 and not ("parameters" in doc.lower() or "config takes each of its fields" in doc):

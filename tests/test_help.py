@@ -1,4 +1,5 @@
-"""train.py --help: one page per run (its task, method and bridge), with that run's defaults; --help_all: every option."""
+"""train.py --help: one page per run (its task, method and bridge), with that run's defaults; --help_all: every
+option."""
 
 import re
 import subprocess
@@ -38,11 +39,14 @@ def test_the_pos_page_shows_what_a_tagger_reads_with_pos_defaults_and_three_exam
     examples = page[page.index("examples:") + 1:page.index("examples:") + 4]
     assert all(ln.startswith("  accelerate launch scripts/train.py --task pos") for ln in examples)
     options = shown(page)
-    assert {"sentence_encoder", "word_dropout", "train_file", "tag_column", "average_weights", "learning_rate"} <= options
-    assert not options & {"bridge", "init_from", "latent_size", "protocol", "crf_loss", "num_test_samples", "hmm_order"}
+    assert {"sentence_encoder", "word_dropout", "train_file", "tag_column", "average_weights",
+            "learning_rate"} <= options
+    assert not options & {"bridge", "init_from", "latent_size", "protocol", "crf_loss", "num_test_samples",
+                          "hmm_order"}
     # pos's own defaults, not the dataclasses' (which are a Transformer encoder, word dropout 0.1, 10 epochs)
     text = "\n".join(page)
-    assert "  --word_dropout 0.25 " in text and "  --sentence_encoder lstm " in text and "  --num_train_epochs 16.0 " in text
+    assert "  --word_dropout 0.25 " in text and "  --sentence_encoder lstm " in text
+    assert "  --num_train_epochs 16.0 " in text
     hidden = int(re.search(r"(\d+) more options: --help_all", " ".join(page)).group(1))
     assert hidden == len(EVERY_OPTION) - len(options)  # the page says how many options it leaves out
 
@@ -101,7 +105,8 @@ def test_an_option_a_run_refuses_is_not_on_its_page(argv, option):
 
 
 def test_the_installed_command_prints_the_page():
-    proc = subprocess.run([str(Path(sys.executable).parent / "seqgan-train"), "--task", "pos", "--help"], capture_output=True, text=True,
+    proc = subprocess.run([str(Path(sys.executable).parent / "seqgan-train"), "--task", "pos", "--help"],
+                          capture_output=True, text=True,
                           timeout=300, cwd=ROOT)
     assert proc.returncode == 0 and proc.stdout.startswith("usage: seqgan-train --task pos")
     assert len(proc.stdout.splitlines()) <= 100

@@ -49,7 +49,8 @@ def batch_of(tok, sentences, max_bytes=24):
 def test_estimates_are_the_counts():
     words, tags = corpus()
     m, tok = fitted(smoothing=0.0)
-    # Deleted interpolation by hand: boundary state 3; bigram (a, b) with count n goes to the better leave-one-out estimate.
+    # Deleted interpolation by hand: boundary state 3; bigram (a, b) with count n goes to the better leave-one-out
+    # estimate.
     ids = [[3] + [TAGS.index(t) for t in ts] + [3] for ts in tags]
     uni = {k: sum(s.count(k) for s in ids) for k in range(4)}
     big = {}
@@ -114,7 +115,8 @@ def test_posterior_equals_enumeration_of_the_joint(order):
         def joint(y):  # log p(x, y) written from the HMM's definition
             v = sum(em[b, t, y[t]] for t in range(len(y)))
             if order == 2:
-                v = v + m.log_start[y[0]] + sum(m.log_trans[y[t - 1], y[t]] for t in range(1, len(y))) + m.log_end[y[-1]]
+                v = v + m.log_start[y[0]] + sum(m.log_trans[y[t - 1], y[t]]
+                                                for t in range(1, len(y))) + m.log_end[y[-1]]
             else:  # boundary index 3: <s> <s> y_0 ... y_n </s>
                 ext = (3, 3, *y, 3)
                 v = v + sum(m.log_trans3[ext[t], ext[t + 1], ext[t + 2]] for t in range(len(ext) - 2))
@@ -151,7 +153,8 @@ def test_hmm_on_ewt_end_to_end(data_dir, tmp_path):
     """--method hmm on the whole EWT training set: counting takes seconds; test UPOS is the README figure's
     neighbourhood and far above the most-frequent-tag baseline; the checkpoint reloads and tags raw text."""
     out = tmp_path / "hmm"
-    res = load_script("train").main(["--task", "pos", "--method", "hmm", "--data_dir", str(data_dir), "--output_dir", str(out)])
+    res = load_script("train").main(["--task", "pos", "--method", "hmm", "--data_dir", str(data_dir), "--output_dir",
+                                     str(out)])
     pos = get_task("pos")
     splits = pos.load_splits(load_script("train").parse_args(["--task", "pos", "--data_dir", str(data_dir)])[0])
     baseline = pos.most_frequent_tag_accuracy(list(splits["train"]), list(splits["test"]))

@@ -23,7 +23,8 @@ def test_structured_models_round_trip(name, tmp_path):
     with torch.no_grad():
         assert torch.equal(gen(batch), gen2.eval()(batch))
         if name == "pos":
-            assert torch.equal(gen.sample(batch, greedy=True).tokens, gen2.sample(batch, greedy=True).tokens)  # Viterbi
+            # Viterbi
+            assert torch.equal(gen.sample(batch, greedy=True).tokens, gen2.sample(batch, greedy=True).tokens)
         else:
             assert torch.equal(gen.model.viterbi(), gen2.model.viterbi())
     files = {p.name for p in (tmp_path / "ckpt" / "generator").iterdir()}
@@ -45,7 +46,8 @@ def test_model_card_metadata_parses_and_matches_eval_json(tmp_path):
     run = make_run(tmp_path)
     folder = hub.stage(str(run), tmp_path / "up", "me/pos-tagger", get_task("pos").CARD)
     card = ModelCard.load(folder / "README.md")
-    assert (card.data.library_name, card.data.license, card.data.pipeline_tag) == ("seqgan", "cc-by-sa-4.0", "token-classification")
+    assert (card.data.library_name, card.data.license, card.data.pipeline_tag) == ("seqgan", "cc-by-sa-4.0",
+                                                                                   "token-classification")
     assert "universal_dependencies" in card.data.datasets
     got = {r.metric_type: r.metric_value for r in card.data.eval_results}
     assert got == {"accuracy": 0.9123, "exact_match": 0.45, "unknown_word_accuracy": 0.7}
@@ -85,7 +87,8 @@ def test_push_creates_repo_and_uploads_one_commit(tmp_path, monkeypatch):
     api, tokens = FakeApi(), []
     monkeypatch.setattr(hub, "hub_api", lambda token: tokens.append(token) or api)
     monkeypatch.setenv("HF_TOKEN", "hf_test_token")
-    out = load_script("push_to_hub").main(["--checkpoint", str(run), "--hub_model_id", "me/pos-tagger", "--hub_private",
+    out = load_script("push_to_hub").main(["--checkpoint", str(run), "--hub_model_id", "me/pos-tagger",
+                                           "--hub_private",
                                            "--revision", "v1", "--commit_message", "first tagger"])
     assert tokens == ["hf_test_token"] and out == ["https://huggingface.co/me/pos-tagger/commit/abc"]
     assert api.calls[0] == ("create_repo", "me/pos-tagger", True, True)
@@ -165,14 +168,18 @@ def runs_of_every_method(tmp_path_factory):
     lines = (coco / "image_coco.txt").read_text().splitlines()
     (tmp / "train.txt").write_text("\n".join(lines[:60]) + "\n")
     (tmp / "test.txt").write_text("\n".join(lines[60:70]) + "\n")
-    pos = [*TINY_POS, "--train_file", str(tmp / "train.conllu"), "--test_file", str(tmp / "test.conllu"), "--dev_size", "8"]
+    pos = [*TINY_POS, "--train_file", str(tmp / "train.conllu"), "--test_file", str(tmp / "test.conllu"), "--dev_size",
+           "8"]
     text = [*TINY_TEXT, "--train_file", str(tmp / "train.txt"), "--test_file", str(tmp / "test.txt")]
     argv = {"mle": pos, "crf": pos, "hmm": pos, "gan": [*pos, "--init_from", str(tmp / "mle"), *TINY_GAN],
-            "random-code": text, "ae": text, "vae": text, "latent-gan": [*text, "--init_from", str(tmp / "ae"), *TINY_GAN],
-            "cot": [*text, "--mle_pretrain_epochs", "1", "--adv_steps", "2", "--d_pretrain_steps", "1", "--gan_eval_every", "1"]}
+            "random-code": text, "ae": text, "vae": text,
+            "latent-gan": [*text, "--init_from", str(tmp / "ae"), *TINY_GAN],
+            "cot": [*text, "--mle_pretrain_epochs", "1", "--adv_steps", "2", "--d_pretrain_steps", "1",
+                    "--gan_eval_every", "1"]}
     assert set(argv) == set(METHODS)  # a new method gets its tiny run here
     train = load_script("train").main
-    for method in ("mle", "crf", "hmm", "gan", "random-code", "ae", "vae", "latent-gan", "cot"):  # gan after mle, latent-gan after ae
+    # gan after mle, latent-gan after ae
+    for method in ("mle", "crf", "hmm", "gan", "random-code", "ae", "vae", "latent-gan", "cot"):
         train([*argv[method], "--method", method, "--output_dir", str(tmp / method)])
     return tmp
 
@@ -191,7 +198,8 @@ def test_every_method_gets_a_card_a_dry_run_push_and_reloads(method, runs_of_eve
     card = ModelCard.load(run.parent / f"up-{method}" / "README.md")
     assert METHODS[method].description in card.text and method in card.data.tags
     # The card's Python snippet runs as written, on the staged folder in place of the Hub id.
-    snippet = card.text.split("```python\n", 1)[1].split("```", 1)[0].replace('"me/x"', repr(str(run.parent / f"up-{method}")))
+    snippet = card.text.split("```python\n", 1)[1].split("```", 1)[0].replace('"me/x"',
+                                                                              repr(str(run.parent / f"up-{method}")))
     exec(compile(snippet, f"card of {method}", "exec"), {})
     task = get_task(json.loads((run / "args.json").read_text())["task"])
     gen, _, args = load_checkpoint(str(run.parent / f"up-{method}"), task)  # the staged folder is a checkpoint
@@ -220,7 +228,8 @@ def test_a_failure_while_staging_leaves_nothing_behind_and_a_retry_works(tmp_pat
     monkeypatch.setattr(hub, "model_card", broken)  # the last step of staging: every file is copied by then
     with pytest.raises(OSError, match="planted"):
         push(["--checkpoint", str(run), "--hub_model_id", "me/x", "--dry_run"])
-    assert sorted(p.name for p in run.iterdir()) == ["args.json", "best", "eval_test.json"]  # no hub_upload/, no debris
+    # no hub_upload/, no debris
+    assert sorted(p.name for p in run.iterdir()) == ["args.json", "best", "eval_test.json"]
     monkeypatch.undo()
     files = push(["--checkpoint", str(run), "--hub_model_id", "me/x", "--dry_run"])
     assert "README.md" in files and (run / "hub_upload" / "README.md").is_file()

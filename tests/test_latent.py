@@ -1,6 +1,8 @@
-"""Generators from a prior (seqgan/models/latent.py) and ARAE's code-space GAN (seqgan/training/latent_gan.py): the KL term against
+"""Generators from a prior (seqgan/models/latent.py) and ARAE's code-space GAN (seqgan/training/latent_gan.py): the KL
+term against
 torch's closed form, the IWAE bounds against the exact likelihood of an enumerable model (every output listed, the
-1-D code integrated numerically), exact prior sampling, what each latent-gan step moves, exact resume, and real runs."""
+1-D code integrated numerically), exact prior sampling, what each latent-gan step moves, exact resume, and real
+runs."""
 
 import itertools
 import json
@@ -30,7 +32,8 @@ V, T = 4, 3  # ids 0 (pad) and 1 (BOS) are never outputs: 2^3 = 8 possible seque
 
 def tiny(kind: str, seed: int = 0) -> LatentGenerator:
     torch.manual_seed(seed)
-    args = SimpleNamespace(hidden_size=8, num_layers=1, num_heads=2, ffn_size=16, dropout=0.0, latent_size=1, free_bits=0.0,
+    args = SimpleNamespace(hidden_size=8, num_layers=1, num_heads=2, ffn_size=16, dropout=0.0, latent_size=1,
+                           free_bits=0.0,
                            kl_anneal_steps=0, latent_word_dropout=0.0, iwae_samples=1, ae_proposal_scale=0.1,
                            latent_code_seed=0)
     cfg_tok = type("Tok", (), {"bos_token_id": 1, "eos_token_id": None, "pad_token_id": 0, "unk_token_id": 3,
@@ -60,7 +63,8 @@ def exact_log_marginal(gen: LatentGenerator, x: torch.Tensor) -> torch.Tensor:
 
 def test_the_kl_term_is_the_closed_form():
     g = torch.Generator().manual_seed(0)
-    mean, logvar = torch.randn(5, 7, generator=g, dtype=torch.float64), torch.randn(5, 7, generator=g, dtype=torch.float64)
+    mean, logvar = torch.randn(5, 7, generator=g, dtype=torch.float64), torch.randn(5, 7, generator=g,
+                                                                                    dtype=torch.float64)
     q = torch.distributions.Normal(mean, (0.5 * logvar).exp())
     p = torch.distributions.Normal(torch.zeros_like(mean), torch.ones_like(mean))
     assert torch.allclose(gaussian_kl(mean, logvar), torch.distributions.kl_divergence(q, p))
@@ -77,7 +81,8 @@ def test_elbo_below_iwae_bounds_below_the_exact_likelihood():
         mean, logvar = gen.model.encode(ALL, torch.ones(8, T, dtype=torch.bool))
         z = mean + (0.5 * logvar).exp() * torch.randn(R, *mean.shape, generator=torch.Generator().manual_seed(9),
                                                       dtype=torch.float64)  # (R, 8, 1)
-        recon = torch.stack([gen.sequence_logprob({"labels": ALL, "mask": torch.ones(8, T, dtype=torch.bool)}, zi) for zi in z])
+        recon = torch.stack([gen.sequence_logprob({"labels": ALL, "mask": torch.ones(8, T, dtype=torch.bool)},
+                                                  zi) for zi in z])
     elbo = recon.mean(0) - gaussian_kl(mean, logvar).sum(1)  # (8,): E_q log p(x | z) - KL(q || p)
     m = {k: v.mean(1) for k, v in est.items()}
     se = {k: v.std(1) / math.sqrt(R) for k, v in est.items()}
@@ -143,13 +148,15 @@ TINY_LATENT = ["--iwae_samples", "2", "--latent_size", "4", "--batch_size", "32"
 def test_sigkill_then_resume_is_exact_for_the_latent_methods(method, data_dir, tmp_path):
     if method == "latent-gan":
         ae = tmp_path / "ae"
-        subprocess.run(train_cmd(ae, data_dir, "--method", "ae", "--max_steps", "6", *TINY_LATENT), env=ENV, check=True,
+        subprocess.run(train_cmd(ae, data_dir, "--method", "ae", "--max_steps", "6", *TINY_LATENT), env=ENV,
+                       check=True,
                        capture_output=True, timeout=600)
         args = ["--method", "latent-gan", "--init_from", str(ae), "--adv_steps", "40", "--gan_eval_every", "4",
                 "--gan_log_every", "4", *TINY_LATENT]
         phase = "latent-gan"
     else:  # random codes, word dropout and the KL schedule all draw on state that must resume exactly
-        args = ["--method", "vae", "--max_steps", "24", "--eval_every", "4", "--dropout", "0.1", "--kl_anneal_steps", "10",
+        args = ["--method", "vae", "--max_steps", "24", "--eval_every", "4", "--dropout", "0.1", "--kl_anneal_steps",
+                "10",
                 *TINY_LATENT]
         phase = "mle"
     subprocess.run(train_cmd(tmp_path / "a", data_dir, *args), env=ENV, check=True, capture_output=True, timeout=600)
@@ -163,7 +170,8 @@ def test_sigkill_then_resume_is_exact_for_the_latent_methods(method, data_dir, t
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not (tmp_path / "b" / "eval_test.json").exists()
-    subprocess.run(train_cmd(tmp_path / "b", data_dir, *args, "--resume_from_checkpoint", "latest"), env=ENV, check=True,
+    subprocess.run(train_cmd(tmp_path / "b", data_dir, *args, "--resume_from_checkpoint", "latest"), env=ENV,
+                   check=True,
                    capture_output=True, timeout=600)
     same_run(tmp_path / "a", tmp_path / "b")
 
@@ -175,7 +183,8 @@ def test_every_latent_method_trains_samples_and_reloads_on_coco(data_dir, tmp_pa
     test = tmp_path / "test.txt"  # 200 of the 10,000 test captions: the IWAE bound costs k decoder passes per line
     test.write_text("\n".join((data_dir / "coco" / "test_coco.txt").read_text().splitlines()[:200]) + "\n")
     small = ["--task", "text", "--data_dir", str(data_dir), *TINY_RUN, "--num_layers", "1", "--max_steps", "80",
-             "--eval_every", "80", "--log_every", "10", "--iwae_samples", "3", "--latent_size", "8", "--batch_size", "32",
+             "--eval_every", "80", "--log_every", "10", "--iwae_samples", "3", "--latent_size", "8", "--batch_size",
+             "32",
              "--train_file", str(data_dir / "coco" / "image_coco.txt"), "--test_file", str(test)]
     res = {}
     for m in ("random-code", "ae", "vae"):
@@ -192,7 +201,8 @@ def test_every_latent_method_trains_samples_and_reloads_on_coco(data_dir, tmp_pa
     assert lg["method"] == "latent-gan" and lg["test/nll_bound"].endswith("proposal prior")
     gen, tok, _ = load_checkpoint(str(tmp_path / "lg"), text)
     assert isinstance(gen, LatentGenerator) and gen.kind == "latent-gan"
-    lines = load_script("generate").main(["--checkpoint", str(tmp_path / "vae"), "--interpolate", "a man rides a horse .",
+    lines = load_script("generate").main(["--checkpoint", str(tmp_path / "vae"), "--interpolate",
+                                          "a man rides a horse .",
                                           "two dogs play in the grass .", "--steps", "5"])
     assert len(lines) == 5 and lines[0].startswith("0.000\t") and lines[-1].startswith("1.000\t")
     samples = load_script("generate").main(["--checkpoint", str(tmp_path / "ae"), "--num_samples", "4"])
@@ -201,6 +211,7 @@ def test_every_latent_method_trains_samples_and_reloads_on_coco(data_dir, tmp_pa
                                        "--num_eval_samples", "50", "--test_file", str(test)])
     assert ev["test/latent_prior"] == "standard" and (tmp_path / "ae" / "eval_file_test_prior.json").is_file()
     with pytest.raises(ValueError, match="--method ae"):
-        train.main([*small, "--method", "latent-gan", "--init_from", str(tmp_path / "vae"), "--output_dir", str(tmp_path / "x")])
+        train.main([*small, "--method", "latent-gan", "--init_from", str(tmp_path / "vae"), "--output_dir",
+                    str(tmp_path / "x")])
     with pytest.raises(ValueError, match="latent-gan models"):
         train.main([*small, "--method", "latent-gan", "--output_dir", str(tmp_path / "y")])

@@ -126,8 +126,10 @@ def test_paired_bootstrap_matches_the_exact_bootstrap_distribution():
     se = np.sqrt(p_exact * (1 - p_exact) / 20_000)
     assert abs(r["p_value"] - p_exact) < 4 * se, (r["p_value"], p_exact)
     lo, hi = np.percentile(exact, [2.5, 97.5])
-    assert np.mean(exact <= r["ci_low"]) == pytest.approx(0.025, abs=0.02) and r["ci_low"] == pytest.approx(lo, abs=0.02)
-    assert np.mean(exact >= r["ci_high"]) == pytest.approx(0.025, abs=0.02) and r["ci_high"] == pytest.approx(hi, abs=0.02)
+    assert np.mean(exact <= r["ci_low"]) == pytest.approx(0.025, abs=0.02)
+    assert r["ci_low"] == pytest.approx(lo, abs=0.02)
+    assert np.mean(exact >= r["ci_high"]) == pytest.approx(0.025, abs=0.02)
+    assert r["ci_high"] == pytest.approx(hi, abs=0.02)
     same = paired_bootstrap(words, ea, ea)
     assert same["delta"] == 0.0 and same["p_value"] == 1.0 and same["ci_low"] == same["ci_high"] == 0.0
     with pytest.raises(ValueError, match="same test file"):
@@ -140,8 +142,10 @@ def test_score_text_script(tmp_path, capsys):
     (tmp_path / "h.txt").write_text("\n".join(hyps) + "\n")
     (tmp_path / "r.txt").write_text("\n".join(refs))
     (tmp_path / "t.txt").write_text("a dog\nsomething else\n")
-    out = load_script("score_text").main(["--hypotheses", str(tmp_path / "h.txt"), "--references", str(tmp_path / "r.txt"),
-                                          "--train", str(tmp_path / "t.txt"), "--output_file", str(tmp_path / "s.json")])
+    out = load_script("score_text").main(["--hypotheses", str(tmp_path / "h.txt"), "--references",
+                                          str(tmp_path / "r.txt"),
+                                          "--train", str(tmp_path / "t.txt"), "--output_file",
+                                          str(tmp_path / "s.json")])
     printed = json.loads(capsys.readouterr().out)
     assert printed == json.loads((tmp_path / "s.json").read_text()) == json.loads(json.dumps(out))
     h, r = [x.split() for x in hyps], [x.split() for x in refs]
@@ -154,11 +158,13 @@ def test_score_text_script(tmp_path, capsys):
 def test_score_text_paired_reports_sacrebleu_signature(tmp_path):
     (tmp_path / "h.txt").write_text("the cat sat on the mat\na dog runs\n")
     (tmp_path / "r.txt").write_text("the cat sat on the mat\na dog runs fast\n")
-    out = load_script("score_text").main(["--hypotheses", str(tmp_path / "h.txt"), "--references", str(tmp_path / "r.txt"),
+    out = load_script("score_text").main(["--hypotheses", str(tmp_path / "h.txt"), "--references",
+                                          str(tmp_path / "r.txt"),
                                           "--paired"])
     import sacrebleu
 
-    ref = sacrebleu.corpus_bleu(["the cat sat on the mat", "a dog runs"], [["the cat sat on the mat", "a dog runs fast"]])
+    ref = sacrebleu.corpus_bleu(["the cat sat on the mat", "a dog runs"],
+                                [["the cat sat on the mat", "a dog runs fast"]])
     assert out["corpus_bleu"]["score"] == pytest.approx(ref.score) and "nrefs:1" in out["corpus_bleu"]["signature"]
 
 
@@ -166,7 +172,8 @@ def test_score_text_rejects_empty_reference_line(tmp_path):
     (tmp_path / "h.txt").write_text("a b\n")
     (tmp_path / "r.txt").write_text("a b\n\nc d\n")
     with pytest.raises(ValueError, match=r"r.txt:2: empty line"):
-        load_script("score_text").main(["--hypotheses", str(tmp_path / "h.txt"), "--references", str(tmp_path / "r.txt")])
+        load_script("score_text").main(["--hypotheses", str(tmp_path / "h.txt"), "--references",
+                                        str(tmp_path / "r.txt")])
 
 
 def test_the_old_output_flag_still_writes_and_warns(tmp_path):

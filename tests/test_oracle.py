@@ -10,7 +10,8 @@ from seqgan.models.oracle import OracleLSTM
 
 def test_oracle_scores_real_data_at_reference(data_dir):
     oracle = OracleLSTM.from_npz(data_dir / "seqgan_oracle" / "target_params.npz")
-    rows = [list(map(int, ln.split())) for ln in (data_dir / "seqgan_oracle" / "real_data.txt").read_text().splitlines()]
+    rows = [list(map(int, ln.split()))
+            for ln in (data_dir / "seqgan_oracle" / "real_data.txt").read_text().splitlines()]
     assert len(rows) == 9984
     assert oracle.nll_per_token(torch.tensor(rows)) == pytest.approx(5.7609, abs=1e-3)
 

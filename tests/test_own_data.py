@@ -16,7 +16,8 @@ from seqgan.tasks import get_task
 def test_pos_trains_on_another_treebank_with_only_file_flags(afribooms, tmp_path):
     out = tmp_path / "af"
     res = load_script("train").main([*POS_TINY, "--train_file", str(afribooms["train"]), "--validation_file",
-                                     str(afribooms["dev"]), "--test_file", str(afribooms["test"]), "--output_dir", str(out)])
+                                     str(afribooms["dev"]), "--test_file", str(afribooms["test"]), "--output_dir",
+                                     str(out)])
     pos = get_task("pos")
     splits = pos.load_splits(DataArguments(task="pos", train_file=str(afribooms["train"]),
                                            validation_file=str(afribooms["dev"]), test_file=str(afribooms["test"])))
@@ -91,14 +92,16 @@ def test_text_and_oracle_train_on_their_own_files(data_dir, tmp_path):
     train, test = tmp_path / "mine.txt", tmp_path / "mine-test.txt"
     train.write_text("\n".join(coco[:120]) + "\n")
     test.write_text("\n".join(coco[120:150]) + "\n")
-    res = load_script("train").main([*TEXT_TINY, "--train_file", str(train), "--test_file", str(test), "--dev_size", "20",
+    res = load_script("train").main([*TEXT_TINY, "--train_file", str(train), "--test_file", str(test), "--dev_size",
+                                     "20",
                                      "--output_dir", str(tmp_path / "t")])
     assert res["test/num_references"] == 30 and res["test/num_samples"] == 10
     ids = (data_dir / "seqgan_oracle" / "real_data.txt").read_text().splitlines()
     otrain, otest = tmp_path / "ids.txt", tmp_path / "ids-test.txt"
     otrain.write_text("\n".join(ids[:100]) + "\n")
     otest.write_text("\n".join(ids[100:130]) + "\n")
-    splits = get_task("oracle").load_splits(DataArguments(task="oracle", data_dir=str(data_dir), train_file=str(otrain),
+    splits = get_task("oracle").load_splits(DataArguments(task="oracle", data_dir=str(data_dir),
+                                                          train_file=str(otrain),
                                                           test_file=str(otest), dev_size=10))
     assert [len(splits[k]) for k in ("train", "dev", "test")] == [90, 10, 30]
     assert splits["test"][0]["text"] == ids[100]
@@ -118,10 +121,12 @@ def test_hf_datasets_from_local_json_csv_parquet_and_a_saved_folder(data_dir, tm
     assert [len(splits[k]) for k in ("train", "dev", "test")] == [50, 10, 60]
     assert splits["train"][0]["file"] == "json[train]"
     csv = text.load_splits(DataArguments(task="text", dataset_name="csv", text_column="caption",
-                                         data_files=f"train={tmp_path / 'te.csv'},test={tmp_path / 'te.csv'}", dev_size=5))
+                                         data_files=f"train={tmp_path / 'te.csv'},test={tmp_path / 'te.csv'}",
+                                         dev_size=5))
     assert list(csv["test"]["text"]) == [c.strip() for c in coco[60:80]]  # stripped, as read from a text file
     pq = text.load_splits(DataArguments(task="text", dataset_name="parquet", text_column="caption",
-                                        data_files=f"train={tmp_path / 'dev.parquet'},validation={tmp_path / 'dev.parquet'},"
+                                        data_files=f"train={tmp_path / 'dev.parquet'},"
+                                                   f"validation={tmp_path / 'dev.parquet'},"
                                                    f"test={tmp_path / 'dev.parquet'}"))
     assert len(pq["dev"]) == 10  # the dataset's own validation split: nothing carved
     folder = tmp_path / "captions"  # a folder of data files, splits named by file name, as on the Hub
@@ -138,7 +143,8 @@ def test_hf_datasets_from_local_json_csv_parquet_and_a_saved_folder(data_dir, tm
     rows = pos.read_conllu(data_dir / "ud_af_afribooms" / "af_afribooms-ud-dev.conllu")[:30]
     names = sorted({t for r in rows for t in r["tags"]})
     feats = Features({"tokens": List(Value("string")), "upos": List(ClassLabel(names=names))})
-    ds = Dataset.from_dict({"tokens": [r["words"] for r in rows], "upos": [[names.index(t) for t in r["tags"]] for r in rows]},
+    ds = Dataset.from_dict({"tokens": [r["words"] for r in rows],
+                            "upos": [[names.index(t) for t in r["tags"]] for r in rows]},
                            features=feats)
     DatasetDict({"train": ds.select(range(20)), "test": ds.select(range(20, 30))}).save_to_disk(tmp_path / "af_ds")
     splits = pos.load_splits(DataArguments(task="pos", dataset_name=str(tmp_path / "af_ds"), dev_size=5))

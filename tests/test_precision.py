@@ -52,7 +52,8 @@ def test_precision_sensitive_reductions_stay_fp32(bf16):
     task, tok, gen, batch = CASES["oracle"]()
     with bf16.autocast():
         logits = gen(batch)
-        assert gen.model.lm_head(torch.zeros(1, gen.model.config.n_embd)).dtype == torch.bfloat16  # matmuls run in bf16
+        # matmuls run in bf16
+        assert gen.model.lm_head(torch.zeros(1, gen.model.config.n_embd)).dtype == torch.bfloat16
         assert mle_loss(logits, batch["labels"], batch["mask"]).dtype == torch.float32
         assert gen.token_logprobs(batch).dtype == torch.float32
         s = gen.sample(num_samples=3, generator=torch.Generator().manual_seed(0))
@@ -98,7 +99,8 @@ def test_bf16_on_a_cpu_without_bf16_instructions_warns_once_with_the_measured_co
     assert cli.cpu_bf16_support(xeon.replace("avx512bw", "avx512bw avx512_bf16 amx_bf16")) == "amx_bf16, avx512_bf16"
     assert cli.cpu_bf16_support("processor\t: 0\n") == "unknown"
     assert cli.warn_slow_bf16("cpu", "bf16", support="amx_bf16") is None
-    assert cli.warn_slow_bf16("cpu", "no", support="none") is None and cli.warn_slow_bf16("cuda", "bf16", "none") is None
+    assert cli.warn_slow_bf16("cpu", "no", support="none") is None
+    assert cli.warn_slow_bf16("cuda", "bf16", "none") is None
     # train.py's accelerator on a CPU without them (detection mocked): one warning naming the set and the cost.
     monkeypatch.setattr(cli, "cpu_bf16_support", lambda cpuinfo=None: "none")
     train = load_script("train")

@@ -37,7 +37,8 @@ def test_a_pretrained_causal_lm_trains_by_mle_then_every_bridge(family, coco_fil
     train.main([*common(root, mle), "--generator_name_or_path", str(path), "--max_steps", "40", "--log_every", "5",
                 "--eval_every", "40", "--learning_rate", "3e-3", "--warmup_ratio", "0"])
     assert "no pad token; added '<pad>'" in capsys.readouterr().err  # neither family ships one: added, and said so
-    losses = [r["train/loss"] for r in map(json.loads, (mle / "metrics.jsonl").read_text().splitlines()) if "train/loss" in r]
+    losses = [r["train/loss"] for r in map(json.loads,
+                                           (mle / "metrics.jsonl").read_text().splitlines()) if "train/loss" in r]
     assert len(losses) == 8 and losses[-1] < losses[0] - 0.5, losses
     gen, tok, _ = load_checkpoint(str(mle), get_task("text"))
     assert type(gen.model).__name__ == {"gpt2": "GPT2LMHeadModel", "llama": "LlamaForCausalLM"}[family]
@@ -52,8 +53,10 @@ def test_a_pretrained_causal_lm_trains_by_mle_then_every_bridge(family, coco_fil
     for bridge in BRIDGES:
         out = tmp_path / f"gan-{bridge}"
         res = train.main([*common(root, out), "--method", "gan", "--init_from", str(mle), "--bridge", bridge,
-                          "--adv_steps", "10", "--d_pretrain_steps", "2", "--gan_eval_every", "10", "--num_rollouts", "2",
-                          "--g_learning_rate", "1e-3", "--batch_size", "8"] + (["--disc_causal"] if bridge == "dense" else []))
+                          "--adv_steps", "10", "--d_pretrain_steps", "2", "--gan_eval_every", "10", "--num_rollouts",
+                          "2",
+                          "--g_learning_rate", "1e-3", "--batch_size",
+                          "8"] + (["--disc_causal"] if bridge == "dense" else []))
         assert all(0.0 <= res[f"test/bleu_{n}"] <= 1.0 for n in (2, 3, 4, 5)), bridge
         texts = load_script("generate").main(["--checkpoint", str(out), "--num_samples", "4", "--seed", "1"])
         assert len(texts) == 4 and all(isinstance(t, str) and "\n" not in t for t in texts)
@@ -67,7 +70,8 @@ def test_models_that_cannot_be_g_stop_before_training(coco_files, tmp_path):
         load_script("train").main([*common(root, tmp_path / "x"), "--generator_name_or_path", str(bert)])
     gpt2 = tiny_causal_lm(tmp_path, "gpt2", lines)
     with pytest.raises(ValueError, match="--max_length 200 needs 201 positions.*has 128"):
-        load_script("train").main([*common(root, tmp_path / "y"), "--generator_name_or_path", str(gpt2), "--max_length", "200"])
+        load_script("train").main([*common(root, tmp_path / "y"), "--generator_name_or_path", str(gpt2),
+                                   "--max_length", "200"])
     with pytest.raises(ValueError, match="not a seqgan oracle checkpoint"):
         get_task("oracle").pretrained_generator(str(gpt2), None, None)
 
@@ -79,7 +83,8 @@ def af_files(tmp_path_factory):
     root = tmp_path_factory.mktemp("af")
     pos = get_task("pos")
     # Sentences of at most 25 words: they fit the tiny encoder's 128 subwords (the limit has its own test).
-    files = {s: write_conllu([r for r in pos.read_conllu(data / f"af_afribooms-ud-{s}.conllu") if len(r["words"]) <= 25][:n],
+    files = {s: write_conllu([r for r in pos.read_conllu(data / f"af_afribooms-ud-{s}.conllu")
+                              if len(r["words"]) <= 25][:n],
                              root / f"{s}.conllu") for s, n in (("train", 60), ("dev", 10), ("test", 12))}
     lines = [" ".join(r["words"]) for r in get_task("pos").read_conllu(data / "af_afribooms-ud-train.conllu")]
     return files, tiny_encoder(root, lines)
@@ -105,10 +110,13 @@ def test_words_start_where_the_tokenizer_says(af_files):
 def test_a_pretrained_encoder_serves_the_tagger_the_crf_and_d(af_files, tmp_path):
     files, bert = af_files
     train = load_script("train")
-    base = ["--task", "pos", "--encoder_name_or_path", str(bert), "--train_file", str(files["train"]), "--validation_file",
-            str(files["dev"]), "--test_file", str(files["test"]), "--hidden_size", "32", "--num_heads", "2", "--ffn_size", "64",
+    base = ["--task", "pos", "--encoder_name_or_path", str(bert), "--train_file", str(files["train"]),
+            "--validation_file",
+            str(files["dev"]), "--test_file", str(files["test"]), "--hidden_size", "32", "--num_heads", "2",
+            "--ffn_size", "64",
             "--batch_size", "8", "--learning_rate", "3e-3", "--warmup_ratio", "0", "--min_steps", "0"]
-    res = train.main([*base, "--max_steps", "30", "--log_every", "5", "--eval_every", "30", "--output_dir", str(tmp_path / "mle")])
+    res = train.main([*base, "--max_steps", "30", "--log_every", "5", "--eval_every", "30", "--output_dir",
+                      str(tmp_path / "mle")])
     losses = [r["train/loss"] for r in map(json.loads, (tmp_path / "mle" / "metrics.jsonl").read_text().splitlines())
               if "train/loss" in r]
     assert losses[-1] < losses[0] - 0.5, losses
@@ -117,7 +125,8 @@ def test_a_pretrained_encoder_serves_the_tagger_the_crf_and_d(af_files, tmp_path
     assert tok.cls_token == "[CLS]" and res["test/num_words"] > 0  # the encoder's own tokenizer was saved and reloaded
     (line,) = get_task("pos").tag_sentences(gen, tok, ["Die kinders speel buite ."])
     assert [w.rsplit("/", 1)[0] for w in line.split()] == ["Die", "kinders", "speel", "buite", "."]
-    crf = train.main([*base, "--method", "crf", "--max_steps", "4", "--eval_every", "4", "--output_dir", str(tmp_path / "crf")])
+    crf = train.main([*base, "--method", "crf", "--max_steps", "4", "--eval_every", "4", "--output_dir",
+                      str(tmp_path / "crf")])
     assert 0.0 <= crf["test/accuracy"] <= 1.0
     gan = train.main([*base, "--method", "gan", "--init_from", str(tmp_path / "mle"), "--adv_steps", "3",
                       "--d_pretrain_steps", "2", "--gan_eval_every", "3", "--output_dir", str(tmp_path / "gan")])
@@ -131,7 +140,8 @@ def test_a_sentence_beyond_the_encoders_limit_gets_the_reason(af_files, tmp_path
     files, bert = af_files
     long = write_conllu([{"words": ["onbegryplikheid"] * 100, "tags": ["NOUN"] * 100}], tmp_path / "long.conllu")
     with pytest.raises(ValueError, match=r"long.conllu:1: sentence .* more subwords than the encoder .* limit is 128"):
-        load_script("train").main(["--task", "pos", "--encoder_name_or_path", str(bert), "--train_file", str(files["train"]),
+        load_script("train").main(["--task", "pos", "--encoder_name_or_path", str(bert), "--train_file",
+                                   str(files["train"]),
                                    "--test_file", str(long), "--dev_size", "5", "--max_steps", "1",
                                    "--output_dir", str(tmp_path / "x")])
 
@@ -156,10 +166,12 @@ def test_d_reads_g_vocabulary_through_the_encoders_own_tokenizer_and_embeddings(
     # End to end: a text GAN whose D is the pretrained encoder, reading a from-scratch G's word vocabulary.
 
     train = load_script("train")
-    args = [*TEXT_TINY, "--train_file", str(root / "train.txt"), "--test_file", str(root / "test.txt"), "--dev_size", "20"]
+    args = [*TEXT_TINY, "--train_file", str(root / "train.txt"), "--test_file", str(root / "test.txt"), "--dev_size",
+            "20"]
     train.main([*args, "--output_dir", str(tmp_path / "mle")])
     res = train.main([*args, "--method", "gan", "--init_from", str(tmp_path / "mle"), "--disc_name_or_path", str(bert),
-                      "--adv_steps", "2", "--d_pretrain_steps", "1", "--gan_eval_every", "2", "--output_dir", str(tmp_path / "gan")])
+                      "--adv_steps", "2", "--d_pretrain_steps", "1", "--gan_eval_every", "2", "--output_dir",
+                      str(tmp_path / "gan")])
     assert 0.0 <= res["test/bleu_2"] <= 1.0
     d = SeqGanDiscriminator.from_pretrained(tmp_path / "gan" / "last" / "discriminator")
     assert d.config.encoder["model_type"] == "bert" and d.config.encoder["hidden_size"] == table.shape[1]

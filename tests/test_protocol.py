@@ -42,7 +42,8 @@ def texygen_self_bleu(hyps: list[str], n: int) -> float:
     reference = [word_tokenize(h, preserve_line=True) for h in hyps]
     weight = tuple(1.0 / n for _ in range(n))
     return sum(sentence_bleu(reference[:i] + reference[i + 1:], reference[i], weight,
-                             smoothing_function=SmoothingFunction().method1) for i in range(len(reference))) / len(reference)
+                             smoothing_function=SmoothingFunction().method1)
+                                 for i in range(len(reference))) / len(reference)
 
 
 def test_texygen_bleu_equals_nltk_run_as_texygen_runs_it(tmp_path):
@@ -98,7 +99,8 @@ def test_the_protocol_is_written_to_the_eval_json_and_the_model_card(data_dir, t
     assert res["test/protocol"] == saved["test/protocol"] == saved["dev/protocol"] == "texygen"
     assert res["test/unk_rate"] == 0.0 and res["test/num_references"] == 30
     assert {"test/texygen_fast_bleu_5", "test/texygen_fast_self_bleu_5"} <= set(saved)
-    card = (stage(str(tmp_path / "t" / "best"), tmp_path / "up", "me/x", get_task("text").CARD) / "README.md").read_text()
+    card = (stage(str(tmp_path / "t" / "best"), tmp_path / "up", "me/x",
+                  get_task("text").CARD) / "README.md").read_text()
     assert "under the `texygen` measurement protocol" in card
     # A run started from it must measure alike: its vocabulary and word split are the protocol's.
     with pytest.raises(ValueError, match="trained under --protocol texygen, this run under --protocol seqgan"):

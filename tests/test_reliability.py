@@ -22,7 +22,8 @@ from seqgan.tasks import get_task
 def test_sigkill_then_resume_ends_exactly_like_an_uninterrupted_run(method, kill_in, data_dir, tmp_path):
     # MLE pretraining then the adversarial (cot: cooperative) phase, with dropout: both phases, every RNG and the data
     # position matter; cot's mediator lives only in the training state.
-    args = ["--method", method, "--mle_pretrain_epochs", "0.1", "--eval_every", "5", "--dropout", "0.1", "--adv_steps", "12",
+    args = ["--method", method, "--mle_pretrain_epochs", "0.1", "--eval_every", "5", "--dropout", "0.1", "--adv_steps",
+            "12",
             "--d_pretrain_steps", "6", "--gan_eval_every", "3", "--gan_log_every", "3", "--batch_size", "32",
             *(TINY_D_FLAGS if method == "gan" else [])]
     subprocess.run(train_cmd(tmp_path / "a", data_dir, *args), env=ENV, check=True, capture_output=True, timeout=600)
@@ -39,7 +40,8 @@ def test_sigkill_then_resume_ends_exactly_like_an_uninterrupted_run(method, kill
     proc.wait()
     killed_at = sorted(p.name for p in states.iterdir() if p.name.startswith("step-"))
     assert not (tmp_path / "b" / "eval_test.json").exists()
-    subprocess.run(train_cmd(tmp_path / "b", data_dir, *args, "--resume_from_checkpoint", "latest"), env=ENV, check=True,
+    subprocess.run(train_cmd(tmp_path / "b", data_dir, *args, "--resume_from_checkpoint", "latest"), env=ENV,
+                   check=True,
                    capture_output=True, timeout=600)
     same_run(tmp_path / "a", tmp_path / "b")
     assert killed_at  # resumed from a real mid-run state
@@ -51,7 +53,8 @@ def test_resume_refuses_other_options_and_missing_states(data_dir, tmp_path):
         train.main(train_cmd(tmp_path / "x", data_dir, "--resume_from_checkpoint", "latest")[2:])
     train.main(train_cmd(tmp_path / "r", data_dir, "--max_steps", "4", "--eval_every", "2")[2:])
     with pytest.raises(ValueError, match="these differ: --learning_rate"):
-        train.main(train_cmd(tmp_path / "r", data_dir, "--max_steps", "4", "--eval_every", "2", "--learning_rate", "0.5",
+        train.main(train_cmd(tmp_path / "r", data_dir, "--max_steps", "4", "--eval_every", "2", "--learning_rate",
+                             "0.5",
                              "--resume_from_checkpoint", "latest")[2:])
     (tmp_path / "r" / "checkpoints" / ".step-00000009.tmp").mkdir()  # a half-written state is never "latest"
     from seqgan.training.resume import find_state
@@ -87,14 +90,17 @@ def test_early_stopping_stops_at_the_first_spent_patience_and_resumes_as_stopped
 
 
 def test_average_weights_saves_the_moving_average_and_resumes_it(data_dir, tmp_path):
-    args = ["--max_steps", "3", "--eval_every", "3", "--save_every", "1", "--save_total_limit", "3", "--warmup_ratio", "0",
+    args = ["--max_steps", "3", "--eval_every", "3", "--save_every", "1", "--save_total_limit", "3", "--warmup_ratio",
+            "0",
             "--average_weights", "--average_decay", "0.5"]
     train = load_script("train")
     train.main(train_cmd(tmp_path / "a", data_dir, *args)[2:])
     states = sorted((tmp_path / "a" / "checkpoints").iterdir())
-    raw = [load_file(s / "models" / "objective.safetensors") for s in states]  # the trained weights after steps 1, 2, 3
+    # the trained weights after steps 1, 2, 3
+    raw = [load_file(s / "models" / "objective.safetensors") for s in states]
     prefix = "gen.model."  # the Objective holds the Generator as .gen, which holds the transformers model as .model
-    # The bias-corrected average after t = 3 steps at d = 0.5: sum_s (1 - d) d^(t-s) w_s / (1 - d^t) = (w1 + 2 w2 + 4 w3) / 7.
+    # The bias-corrected average after t = 3 steps at d = 0.5: sum_s (1 - d) d^(t-s) w_s / (1 - d^t) = (w1 + 2 w2 + 4
+    # w3) / 7.
     expected = {k[len(prefix):]: (raw[0][k] + 2 * raw[1][k] + 4 * raw[2][k]) / 7 for k in raw[0]}
     expected["transformer.wte.weight"] = expected["lm_head.weight"]  # tied: the state keeps one name, best/ the other
     best = load_file(tmp_path / "a" / "best" / "generator" / "model.safetensors")
@@ -148,7 +154,8 @@ def test_nonfinite_losses_are_skipped_then_stop_the_run(data_dir, tmp_path):
 CONLLU_OK = "1\tThe\tthe\tDET\t_\t_\t2\tdet\t_\t_\n2\tdog\tdog\tNOUN\t_\t_\t0\troot\t_\t_\n\n"
 MALFORMED = {  # name: (bytes, task, expected message, line)
     "columns.conllu": (b"1\tThe\tthe\tDET\t_\t_\t2\tdet\t_\n\n", "pos", "10 tab-separated columns", 1),
-    "id.conllu": (b"1\tThe\tthe\tDET\t_\t_\t2\tdet\t_\t_\n3\tdog\tdog\tNOUN\t_\t_\t0\troot\t_\t_\n\n", "pos", "bad ID '3'", 2),
+    "id.conllu": (b"1\tThe\tthe\tDET\t_\t_\t2\tdet\t_\t_\n3\tdog\tdog\tNOUN\t_\t_\t0\troot\t_\t_\n\n", "pos",
+                  "bad ID '3'", 2),
     "range.conllu": (b"1-x\tdon't\t_\t_\t_\t_\t_\t_\t_\t_\n\n", "pos", "bad ID '1-x'", 1),
     "upos.conllu": (b"1\tThe\tthe\tART\t_\t_\t0\troot\t_\t_\n\n", "pos", "unknown UPOS tag 'ART'", 1),
     "crlf.conllu": (CONLLU_OK.replace("\n", "\r\n").encode(), "pos", "CRLF", 1),
@@ -201,9 +208,11 @@ def test_long_sequences_truncated_in_training_refused_elsewhere(tmp_path, capsys
     task, tok, gen, _ = CASES["pos"]()  # max_length 16
     from datasets import Dataset
 
-    long = Dataset.from_list([{"sent_id": "s", "words": ["w"] * 20, "tags": ["NOUN"] * 20, "line": 7, "file": "x.conllu"}])
+    long = Dataset.from_list([{"sent_id": "s", "words": ["w"] * 20, "tags": ["NOUN"] * 20, "line": 7,
+                               "file": "x.conllu"}])
     enc = task.encode(long, tok, gen, long="truncate")
-    assert enc[0]["length"] == 16 and "1 sequence(s) of pos data longer than --max_length 16 were truncated" in capsys.readouterr().err
+    assert enc[0]["length"] == 16
+    assert "1 sequence(s) of pos data longer than --max_length 16 were truncated" in capsys.readouterr().err
     with pytest.raises(DataError, match=r"x.conllu:7: sentence s has 20 words, more than --max_length 16"):
         task.encode(long, tok, gen)
     f = tmp_path / "long.txt"
@@ -214,7 +223,8 @@ def test_long_sequences_truncated_in_training_refused_elsewhere(tmp_path, capsys
 
 
 def launch(out, data_dir, nproc, *extra, task="oracle", tiny=TINY_RUN):
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", *(["--multi_gpu"] if nproc > 1 else []), "--num_processes",
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", *(["--multi_gpu"] if nproc > 1 else []),
+           "--num_processes",
            str(nproc), "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
            str(ROOT / "scripts" / "train.py"), "--task", task, "--data_dir", str(data_dir), "--output_dir", str(out),
            *tiny, "--dropout", "0.0", *extra]
@@ -233,7 +243,8 @@ def test_two_processes_match_one_process(method, data_dir, tmp_path):
     extra = ["--max_steps", "8", "--eval_every", "4", "--batch_size", "32"]
     if method in ("gan", "cot"):
         launch(tmp_path / "init", data_dir, 1, *extra)
-        extra = ["--method", method, "--init_from", str(tmp_path / "init"), "--adv_steps", "6", "--d_pretrain_steps", "4",
+        extra = ["--method", method, "--init_from", str(tmp_path / "init"), "--adv_steps", "6", "--d_pretrain_steps",
+                 "4",
                  "--gan_eval_every", "3", "--batch_size", "32",
                  *(["--disc_dropout", "0.0", *TINY_D_FLAGS] if method == "gan" else [])]
     one = launch(tmp_path / "one", data_dir, 1, *extra)
@@ -276,7 +287,8 @@ def test_two_processes_match_one_process_with_ragged_batches(task, data_dir, tmp
     assert two["num_processes"] == 2 and two[count] == one[count]  # every test example counted once
     diff = max_weight_diff(tmp_path / "one", tmp_path / "two")
     assert diff < 1e-4, f"2-process weights differ from 1-process by {diff}"
-    logs = [[json.loads(ln) for ln in (tmp_path / d / "metrics.jsonl").read_text().splitlines()] for d in ("one", "two")]
+    logs = [[json.loads(ln) for ln in (tmp_path / d / "metrics.jsonl").read_text().splitlines()]
+            for d in ("one", "two")]
     losses = [[r["train/loss"] for r in log if "train/loss" in r] for log in logs]
     assert len(losses[0]) == len(losses[1]) == 18  # 9 global batches an epoch, 2 epochs
     assert max(abs(a - b) for a, b in zip(*losses)) < 1e-4  # the same global token mean at every step

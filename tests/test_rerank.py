@@ -61,7 +61,8 @@ def test_lambda_is_tuned_on_dev_and_max_train_samples_cuts_train(afribooms, tmp_
                                                             "validation_file", "test_file", "max_train_samples")}))
     assert [len(splits[k]) for k in ("train", "dev", "test")] == [30, 12, 15]
     first = {w.lower() for s in splits["train"]["words"] for w in s if w.isalpha()}
-    later = {w.lower() for s in get_task("pos").read_conllu(afribooms["train"])[30:] for w in s["words"] if w.isalpha()}
+    later = {w.lower() for s in get_task("pos").read_conllu(afribooms["train"])[30:] for w in s["words"]
+             if w.isalpha()}
     vocab = set(load_checkpoint(str(tmp_path / "mle"), get_task("pos"))[1].get_vocab())
     assert first & vocab and later - first and not (later - first) & vocab  # sentences 31-40 taught no word
     from seqgan.hub import model_card
@@ -76,7 +77,8 @@ def test_lambda_is_tuned_on_dev_and_max_train_samples_cuts_train(afribooms, tmp_
     assert res["test/rerank_lambda"] == max(dev, key=dev.get)  # the best dev accuracy, the first of equals
     # The remembered candidates decode as fresh ones do: each λ alone gives the dev accuracy the tuning saw.
     for lam in ("0", "inf"):
-        one = evaluate.main([*base, "--rerank_lambda", lam, "--split", "dev", "--output_file", str(tmp_path / f"dev-{lam}.json")])
+        one = evaluate.main([*base, "--rerank_lambda", lam, "--split", "dev", "--output_file",
+                             str(tmp_path / f"dev-{lam}.json")])
         assert one["dev/accuracy"] == dev[lam]
     with pytest.raises(ValueError, match="tuned on the dev split"):
         evaluate.main([*base, "--rerank_lambda", "0,1", "--split", "dev"])
@@ -90,7 +92,8 @@ def test_sir_draws_from_g_times_exp_lambda_d_on_an_enumerable_sentence():
     task, tok, gen, _ = CASES["pos"]()
     tags = gen.model.config.tags
     noun, n, lam = tags.index("NOUN"), 1000, 1.0
-    row = task.encode(Dataset.from_list([{"sent_id": "b", "words": ["Cats", "sleep"], "tags": ["NOUN", "VERB"]}]), tok, gen)[0]
+    row = task.encode(Dataset.from_list([{"sent_id": "b", "words": ["Cats", "sleep"], "tags": ["NOUN", "VERB"]}]), tok,
+                      gen)[0]
     batch = task.collator(tok)([row] * n)  # n copies of one two-word sentence: n independent SIR draws
 
     def d(batch, y, mask):  # D likes nouns

@@ -1,6 +1,7 @@
 """The segment task and the raw-text pipeline: labels per character that round-trip every treebank sentence, the CoNLL
 2018 metrics against the official evaluator (udtools ships conll18_ud_eval.py as udtools.udeval), multiword-token
-expansion, bad raw input, and train -> evaluate --raw_text -> generate --segmenter end to end on real treebank files."""
+expansion, bad raw input, and train -> evaluate --raw_text -> generate --segmenter end to end on real treebank
+files."""
 
 import io
 import json
@@ -41,7 +42,8 @@ def official(gold: list[dict], system: list[dict]) -> dict:
 
 
 def ours(gold, system) -> dict:
-    return {k: (round(v["f1"], 12), v["correct"], v["gold"], v["system"]) for k, v in raw_text_scores(gold, system).items()}
+    return {k: (round(v["f1"], 12), v["correct"], v["gold"],
+                v["system"]) for k, v in raw_text_scores(gold, system).items()}
 
 
 def sent(*tokens, text=None):
@@ -74,7 +76,8 @@ FIXTURES = {
                               "!/PUNCT")],
     "sentence split early": [sent("I/PRON", "don't|do/AUX,n't/PART"), sent("know~/VERB", "./PUNCT", "Go/VERB"),
                              sent("home~/ADV", "!/PUNCT")],
-    "wrong tags": [sent("I/PRON", "don't|do/VERB,n't/ADV", "know~/NOUN", "./PUNCT"), sent("Go/NOUN", "home~/ADV", "!/X")],
+    "wrong tags": [sent("I/PRON", "don't|do/VERB,n't/ADV", "know~/NOUN", "./PUNCT"),
+                   sent("Go/NOUN", "home~/ADV", "!/X")],
 }
 
 
@@ -95,7 +98,8 @@ def test_the_raw_text_metrics_equal_the_official_evaluator_on_perturbed_ewt_dev(
         for tokens in decode(s["text"], labels):
             system.append({"text": s["text"][tokens[0]["start"]:tokens[-1]["end"]], "sent_id": "s", "tokens": [
                 {"form": t["form"], "space_after": t["space_after"], "words": [
-                    [w, rng.choice(["NOUN", "VERB"])] for w in (expander.expand(t["form"]) if t["mwt"] else [t["form"]])]}
+                    [w, rng.choice(["NOUN", "VERB"])]
+                        for w in (expander.expand(t["form"]) if t["mwt"] else [t["form"]])]}
                 for t in tokens]})
         for t in s["tokens"]:
             for w in t["words"]:
@@ -110,7 +114,8 @@ def test_text_that_lost_a_character_is_refused_not_scored():
         raw_text_scores(GOLD, [sent("I/PRON", "dont/VERB", "know~/VERB", "./PUNCT"), GOLD[1]])
 
 
-@pytest.mark.parametrize("treebank", ["ud_en_ewt/en_ewt-ud-train.conllu", "ud_af_afribooms/af_afribooms-ud-train.conllu"])
+@pytest.mark.parametrize("treebank",
+                         ["ud_en_ewt/en_ewt-ud-train.conllu", "ud_af_afribooms/af_afribooms-ud-train.conllu"])
 def test_every_training_sentence_round_trips_through_its_labels(data_dir, treebank):
     """For every sentence: its gold tokens -> one label per character -> decoded tokens, which are the gold tokens
     (multiword ones flagged), and which with their SpaceAfter spell the sentence's # text."""
@@ -201,7 +206,8 @@ def test_train_then_raw_text_evaluation_matches_the_official_evaluator_end_to_en
     src = data_dir / "ud_af_afribooms"
     files = {split: conllu_head(src / f"af_afribooms-ud-{split}.conllu", tmp_path / f"{split}.conllu", n)
              for split, n in (("train", 40), ("dev", 10), ("test", 15))}
-    data = ["--train_file", str(files["train"]), "--validation_file", str(files["dev"]), "--test_file", str(files["test"])]
+    data = ["--train_file", str(files["train"]), "--validation_file", str(files["dev"]), "--test_file",
+            str(files["test"])]
     train = load_script("train")
     seg = train.main([*SEG_TINY, *data, "--output_dir", str(tmp_path / "seg")])
     assert {"test/tokens_f1", "test/sentences_f1", "test/mwt_f1", "test/f1"} <= set(seg)
@@ -235,13 +241,15 @@ def test_train_then_raw_text_evaluation_matches_the_official_evaluator_end_to_en
     load_script("generate").main(["--segmenter", str(tmp_path / "seg"), "--checkpoint", str(tmp_path / "pos"),
                                   "--input_file", str(raw), "--output_file", str(tmp_path / "gen.conllu")])
     back = read_treebank(tmp_path / "gen.conllu")
-    assert non_space("".join(t["form"] for s in back for t in s["tokens"])) == non_space(raw.read_text(encoding="utf-8"))
+    assert non_space("".join(t["form"] for s in back
+                             for t in s["tokens"])) == non_space(raw.read_text(encoding="utf-8"))
     assert all(s["text"] and all(w[1] for t in s["tokens"] for w in t["words"]) for s in back)
 
     # One pipeline on the Hub: the segmenter with the tagger in tagger/, its card showing the raw-text figures, and
     # load_pipeline(repo) alone tags as the two runs do.
     staged = load_script("push_to_hub").main(["--checkpoint", str(tmp_path / "seg"), "--tagger", str(tmp_path / "pos"),
-                                              "--hub_model_id", "you/raw", "--dry_run", "--dry_run_dir", str(tmp_path / "up")])
+                                              "--hub_model_id", "you/raw", "--dry_run", "--dry_run_dir",
+                                              str(tmp_path / "up")])
     assert {"tagger/generator/model.safetensors", "tagger/args.json", "eval_raw_test_paragraphs.json"} <= set(staged)
     card = (tmp_path / "up" / "README.md").read_text()
     assert f"| test.conllu | paragraphs | {100 * res['tokens_f1']:.2f} |" in card
@@ -250,7 +258,8 @@ def test_train_then_raw_text_evaluation_matches_the_official_evaluator_end_to_en
     assert load_pipeline(str(tmp_path / "up")).tag_text(text) == both.tag_text(text)
     with pytest.raises(ValueError, match="joins a pos run to a segment run"):
         load_script("push_to_hub").main(["--checkpoint", str(tmp_path / "pos"), "--tagger", str(tmp_path / "seg"),
-                                         "--hub_model_id", "you/raw", "--dry_run", "--dry_run_dir", str(tmp_path / "x")])
+                                         "--hub_model_id", "you/raw", "--dry_run", "--dry_run_dir",
+                                         str(tmp_path / "x")])
 
 
 def test_a_treebank_whose_tokens_do_not_spell_its_text_is_refused_naming_file_and_line(tmp_path):

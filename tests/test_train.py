@@ -11,7 +11,8 @@ from seqgan.checkpoint import load_checkpoint
 from seqgan.tasks import get_task, parse_args
 
 TINY = ["--hidden_size", "32", "--num_layers", "1", "--num_heads", "2", "--ffn_size", "64", "--char_dim", "8",
-        "--char_filters", "16", "--dropout", "0.0", "--log_every", "5", "--learning_rate", "3e-3", "--warmup_ratio", "0"]
+        "--char_filters", "16", "--dropout", "0.0", "--log_every", "5", "--learning_rate", "3e-3", "--warmup_ratio",
+        "0"]
 
 
 def run_train(task, out, data_dir, *extra):
@@ -100,7 +101,8 @@ def test_text_sweep_reports_bleu_and_diversity(short_runs, tmp_path):
     rows = load_script("evaluate").main(["--checkpoint", str(run_dir), "--checkpoint", str(run_dir / "last"),
                                          "--labels", "best,last", "--split", "dev", "--num_eval_samples", "20",
                                          "--temperatures", "0.5,1.5", "--output_file", str(tmp_path / "sweep")])
-    assert [(r["label"], r["temperature"]) for r in rows] == [("best", 0.5), ("best", 1.5), ("last", 0.5), ("last", 1.5)]
+    assert [(r["label"], r["temperature"]) for r in rows] == [("best", 0.5), ("best", 1.5), ("last", 0.5),
+                                                              ("last", 1.5)]
     assert rows[0]["distinct_2"] < rows[1]["distinct_2"]  # a colder softmax samples less diverse text
     assert (tmp_path / "sweep.png").stat().st_size > 1000
 

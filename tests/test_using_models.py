@@ -40,7 +40,8 @@ def test_tagging_a_file_writes_one_valid_conllu_block_per_input_line(pos_run, tm
     sizes, sample = [], TaggerGenerator.sample
     monkeypatch.setattr(TaggerGenerator, "sample", lambda self, batch=None, **kw: sizes.append(batch["mask"].shape[0])
                         or sample(self, batch, **kw))
-    tagged = gen_script.main(["--checkpoint", str(run), "--input_file", str(tmp_path / "in.txt"), "--output_file", str(out),
+    tagged = gen_script.main(["--checkpoint", str(run), "--input_file", str(tmp_path / "in.txt"), "--output_file",
+                              str(out),
                               "--batch_size", "2"])
     assert sizes == [2, 2]  # 4 non-empty lines, never more than --batch_size at once
     assert "line 4: truncated: 20 words, the model tags at most 12" in capsys.readouterr().err
@@ -51,14 +52,16 @@ def test_tagging_a_file_writes_one_valid_conllu_block_per_input_line(pos_run, tm
         assert block.startswith(f"# sent_id = {n}\n# text = {line.strip()}")
     assert "# empty input line" in blocks[1] and tagged[1] == ""
     assert [w.rsplit("/", 1)[0] for w in tagged[0].split()] == ["Die", "hond", "blaf", "."]  # punctuation split off
-    assert [w.rsplit("/", 1)[0] for w in tagged[2].split()] == ["Ek", "het", "(", "gister", ")", "3,5", "km", "geloop", ",",
+    assert [w.rsplit("/", 1)[0] for w in tagged[2].split()] == ["Ek", "het", "(", "gister", ")", "3,5", "km", "geloop",
+                                                                ",",
                                                               "nie", "?"]
     assert len(tagged[3].split()) == 12
     # The output is valid CoNLL-U by the same reader training uses.
     assert load_script("check_data").main(["--task", "pos", "--eval_file", str(out), "--max_length", "12"]) == 0
     # skip leaves an over-long line untagged but keeps its block; --pretokenized splits on spaces only; stdin works.
     monkeypatch.setattr("sys.stdin", io.StringIO("duck. (really)\n" + " ".join(["w"] * 13) + "\n"))
-    tagged = gen_script.main(["--checkpoint", str(run), "--input_file", "-", "--pretokenized", "--long_sequences", "skip"])
+    tagged = gen_script.main(["--checkpoint", str(run), "--input_file", "-", "--pretokenized", "--long_sequences",
+                              "skip"])
     assert [w.rsplit("/", 1)[0] for w in tagged[0].split()] == ["duck.", "(really)"] and tagged[1] == ""
     assert "# skipped: 13 words" in capsys.readouterr().out
 
@@ -88,7 +91,8 @@ def test_samples_go_to_a_file_with_their_settings(data_dir, tmp_path):
     assert (tmp_path / "s.txt").read_text().splitlines() == texts and len(texts) == 7
     meta = json.loads((tmp_path / "s.txt.json").read_text())
     assert (meta["temperature"], meta["seed"], meta["num_samples"]) == (0.7, 3, 7)
-    again = load_script("generate").main(["--checkpoint", str(out), "--num_samples", "7", "--temperature", "0.7", "--seed", "3"])
+    again = load_script("generate").main(["--checkpoint", str(out), "--num_samples", "7", "--temperature", "0.7",
+                                          "--seed", "3"])
     assert again == texts  # the recorded seed reproduces them
 
 
@@ -98,7 +102,8 @@ def test_tensorboard_receives_what_metrics_jsonl_records(pos_run, tmp_path):
     _, files = pos_run
     out = tmp_path / "tb"
     load_script("train").main([*POS_TINY, "--max_steps", "4", "--eval_every", "2", "--log_every", "1",
-                               "--train_file", str(files["train"]), "--test_file", str(files["test"]), "--dev_size", "5",
+                               "--train_file", str(files["train"]), "--test_file", str(files["test"]), "--dev_size",
+                               "5",
                                "--report_to", "tensorboard", "--output_dir", str(out)])
     events = sorted(out.rglob("events.out.tfevents.*"))
     assert events, list(out.rglob("*"))

@@ -44,12 +44,18 @@ class GuideArguments:
 
     _argument_group_name = "G + D sampling by D's density ratio (--guide_with)"
     guide_with: str | None = field(default=None, metadata={
-        "help": "text/oracle: sample from p_G·exp(γ d)/Z with this run's D (scripts/fit_ratio.py, or a GAN run): SIR or "
-                "DRS over G's samples; evaluate.py's NLL is then the residual model's (seqgan/decoding/guide.py)."})
-    guide_method: str = field(default="sir", metadata={"help": "sir (keep 1 of K candidates by exp(γ d)) or drs (rejection)."})
-    guide_candidates: int = field(default=8, metadata={"help": "SIR: candidates per output (K); DRS: candidates per round, per output."})
-    guide_gamma: float = field(default=1.0, metadata={"help": "Weight γ of D's logit: 0 is G itself, 1 the density-ratio correction."})
-    guide_z_samples: int = field(default=10000, metadata={"help": "Samples of G behind the estimate of log Z (evaluate.py's NLL)."})
+        "help": "text/oracle: sample from p_G·exp(γ d)/Z with this run's D (scripts/fit_ratio.py, or a GAN run): SIR "
+                "or DRS over G's samples; evaluate.py's NLL is then the residual model's (seqgan/decoding/guide.py)."})
+    guide_method: str = field(default="sir",
+                              metadata={"help": "sir (keep 1 of K candidates by exp(γ d)) or drs (rejection)."})
+    guide_candidates: int = field(default=8,
+                                  metadata={"help": "SIR: candidates per output (K); DRS: candidates per round, per "
+                                                    "output."})
+    guide_gamma: float = field(default=1.0,
+                               metadata={"help": "Weight γ of D's logit: 0 is G itself, 1 the density-ratio "
+                                                 "correction."})
+    guide_z_samples: int = field(default=10000,
+                                 metadata={"help": "Samples of G behind the estimate of log Z (evaluate.py's NLL)."})
     guide_burn_in: int = field(default=2000, metadata={"help": "DRS: samples of G whose largest γ d sets M."})
 
     def __post_init__(self):
@@ -145,10 +151,12 @@ class GuidedGenerator(Generator):
         return concat_samples(parts, self.pad_id), torch.cat(lws)
 
     def partition(self, temperature: float) -> tuple[float, float]:
-        """(log Ẑ_T, standard error), estimated once per temperature from settings.guide_z_samples seeded samples of G."""
+        """(log Ẑ_T, standard error), estimated once per temperature from settings.guide_z_samples seeded samples of
+        G."""
         if temperature not in self.log_z:
             g = torch.Generator(device=self.device).manual_seed(self.seed + 1)
-            self.log_z[temperature] = estimate_log_partition(self.draw(self.settings.guide_z_samples, temperature, g)[1])
+            self.log_z[temperature] = estimate_log_partition(self.draw(self.settings.guide_z_samples, temperature,
+                                                                       g)[1])
         return self.log_z[temperature]
 
     def rejection_bound(self, temperature: float) -> float:

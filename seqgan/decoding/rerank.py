@@ -63,10 +63,12 @@ class Reranker:
         else:
             crf, crf_tok, _ = load_checkpoint(str(ckpt), task)
             if not hasattr(crf, "dist"):
-                raise ValueError(f"{name}: neither a CRF run nor a GAN run with discriminator/; nothing to rerank with.")
+                raise ValueError(f"{name}: neither a CRF run nor a GAN run with discriminator/; nothing to rerank "
+                                 "with.")
             if crf_tok.get_vocab() != tokenizer.get_vocab():
-                raise ValueError(f"{name} reads sentences with another word vocabulary than the generator; train both on the "
-                                 "same data and --word_min_freq (or start the CRF from the generator's tokenizer).")
+                raise ValueError(f"{name} reads sentences with another word vocabulary than the generator; train both "
+                                 "on the same data and --word_min_freq (or start the CRF from the generator's "
+                                 "tokenizer).")
             crf = crf.to(device).eval()
             score = lambda batch, tags, mask: crf.dist(batch).score(tags)  # noqa: E731
         return cls(score=score, source=str(ckpt), **kw)
@@ -100,7 +102,8 @@ class Reranker:
         return cands[best, torch.arange(len(best), device=best.device)]  # (B, T)
 
     def resample(self, s: torch.Tensor) -> torch.Tensor:
-        """(B,) indices into K samples with scores s (K, B), each drawn with probability ∝ exp(λ·s); λ = inf: argmax."""
+        """(B,) indices into K samples with scores s (K, B), each drawn with probability ∝ exp(λ·s); λ = inf:
+        argmax."""
         if math.isinf(self.lam):
             return s.argmax(0)
         g = torch.Generator(device=s.device).manual_seed(self.seed + 1)  # not the candidates' stream

@@ -130,7 +130,8 @@ class BigramEnergyModel(PreTrainedModel):
         return self.score(tokens, mask) - log_z
 
     def conditional_logits(self, prev: torch.Tensor, pos: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
-        """Unnormalised log p(y_pos = . | y_{pos-1} = prev): (N,) prev tokens ([BOS] at pos 0), (N,) positions -> (N, V)."""
+        """Unnormalised log p(y_pos = . | y_{pos-1} = prev): (N,) prev tokens ([BOS] at pos 0), (N,) positions ->
+        (N, V)."""
         start, u, A, _, _, _ = self.potentials()
         first = (pos == 0)[:, None]
         return torch.where(first, start[None], A[prev.clamp(0, self.config.vocab_size - 1)]) + u[None] + beta[pos]
@@ -143,7 +144,8 @@ class BigramEnergyModel(PreTrainedModel):
         best_end = []  # EOS mode: (score, t) of the best sequence that ends with [EOS] at position t
         for t in range(T):
             if t > 0:
-                prev = delta if eos_id is None else delta.masked_fill(self._is_eos(), float("-inf"))  # nothing follows [EOS]
+                # nothing follows [EOS]
+                prev = delta if eos_id is None else delta.masked_fill(self._is_eos(), float("-inf"))
                 cand = prev[:, None] + A  # (V_prev, V)
                 best, arg = cand.max(0)
                 delta = best + u
@@ -182,7 +184,8 @@ class BigramGenerator(Generator):
         labels, mask = batch["labels"], batch["mask"]
         B, T = labels.shape
         _, beta = self.model.messages()
-        prev = torch.cat([torch.full_like(labels[:, :1], self.bos_id), labels[:, :-1].masked_fill(~mask[:, :-1], 0)], 1)
+        prev = torch.cat([torch.full_like(labels[:, :1], self.bos_id), labels[:, :-1].masked_fill(~mask[:, :-1], 0)],
+                         1)
         pos = torch.arange(T, device=labels.device).expand(B, T)
         return self.model.conditional_logits(prev.reshape(-1), pos.reshape(-1), beta).view(B, T, -1)  # (B, T, V)
 
@@ -216,7 +219,8 @@ class BigramGenerator(Generator):
         V, allowed = self.vocab_size, m.allowed.float()
         dev = m.unigram.device
         pairs = torch.tensor([(a, b) for s in sequences for a, b in zip(s[:-1], s[1:])], dtype=torch.long, device=dev)
-        counts = torch.zeros(V, V, device=dev).index_put_((pairs[:, 0], pairs[:, 1]), torch.ones(len(pairs), device=dev),
+        counts = torch.zeros(V, V, device=dev).index_put_((pairs[:, 0], pairs[:, 1]),
+                                                          torch.ones(len(pairs), device=dev),
                                                           accumulate=True)
         first = torch.bincount(torch.tensor([s[0] for s in sequences if s], device=dev), minlength=V).float()
         trans = (counts + smoothing) * allowed[None]  # (V, V): no mass on suppressed tokens

@@ -30,8 +30,8 @@ class LinearChainCRF:
         if T == 0:
             raise ValueError("emissions have length 0; every sequence needs at least one position.")
         if transitions.shape not in ((C, C), (B, T, C, C)):
-            raise ValueError(f"transitions must be ({C}, {C}) or ({B}, {T}, {C}, {C}) for emissions {tuple(emissions.shape)}, "
-                             f"got {tuple(transitions.shape)}.")
+            raise ValueError(f"transitions must be ({C}, {C}) or ({B}, {T}, {C}, {C}) for emissions "
+                             f"{tuple(emissions.shape)}, got {tuple(transitions.shape)}.")
         zeros = emissions.new_zeros(C)
         start = zeros if start is None else start
         end = zeros if end is None else end
@@ -68,7 +68,8 @@ class LinearChainCRF:
         """beta[:, t, i] = log sum over y_{t+1}.. of the score after position t given y_t = i (end included)."""
         betas = [self.end]  # for t = T - 1
         for t in range(self.T - 2, -1, -1):
-            b = torch.logsumexp(self.trans[:, t + 1] + (self.emissions[:, t + 1] + betas[-1])[:, None, :], dim=2)  # (B, C)
+            # (B, C)
+            b = torch.logsumexp(self.trans[:, t + 1] + (self.emissions[:, t + 1] + betas[-1])[:, None, :], dim=2)
             betas.append(torch.where(self.mask[:, t + 1, None], b, self.end))  # the last real position sees end
         return torch.stack(betas[::-1], 1)  # (B, T, C)
 
@@ -92,7 +93,8 @@ class LinearChainCRF:
         b = torch.arange(self.B)
         s = self.start[b, tags[:, 0]] + (self.emissions.gather(2, tags[..., None]).squeeze(2) * self.mask).sum(1)
         if self.T > 1:
-            tr = self.trans[:, 1:].gather(3, tags[:, 1:, None, None].expand(-1, -1, self.C, 1)).squeeze(3)  # (B, T-1, C): into y_t
+            # (B, T-1, C): into y_t
+            tr = self.trans[:, 1:].gather(3, tags[:, 1:, None, None].expand(-1, -1, self.C, 1)).squeeze(3)
             tr = tr.gather(2, tags[:, :-1, None]).squeeze(2)  # (B, T-1): from y_{t-1}
             s = s + (tr * self.mask[:, 1:]).sum(1)
         return s + self.end[b, tags[b, self.lengths - 1]]
@@ -128,7 +130,8 @@ class LinearChainCRF:
             new = best + self.emissions[:, t]
             real = self.mask[:, t, None]
             score = torch.where(real, new, score)
-            back.append(torch.where(real, arg, torch.arange(self.C, device=arg.device).expand_as(arg)))  # padding: stay
+            # padding: stay
+            back.append(torch.where(real, arg, torch.arange(self.C, device=arg.device).expand_as(arg)))
         final = score + self.end
         best_score, last = final.max(1)  # (B,)
         path = [last]
@@ -154,9 +157,11 @@ class LinearChainCRF:
         for t in range(self.T - 1, -1, -1):
             is_last = (self.lengths - 1 == t)  # (B,)
             # Last real position: p(y_t) ∝ alpha_t + end. Earlier: p(y_t | y_{t+1}) ∝ alpha_t + trans[t+1][:, y_{t+1}].
-            into_next = self.trans[:, min(t + 1, self.T - 1)][b[None, :], :, nxt] if t + 1 < self.T else self.end[None].expand(n, -1, -1)
+            into_next = (self.trans[:, min(t + 1, self.T - 1)][b[None, :], :, nxt] if t + 1 < self.T
+                         else self.end[None].expand(n, -1, -1))
             logits = alpha[None, :, t] + torch.where(is_last[None, :, None], self.end[None], into_next)  # (n, B, C)
-            y = torch.multinomial(torch.softmax(logits.reshape(-1, self.C).float(), -1), 1, generator=generator).view(n, self.B)
+            y = torch.multinomial(torch.softmax(logits.reshape(-1, self.C).float(), -1), 1,
+                                  generator=generator).view(n, self.B)
             real = self.mask[:, t][None].expand(n, -1)
             out[:, :, t] = torch.where(real, y, out[:, :, t])
             nxt = torch.where(real, y, nxt)

@@ -89,18 +89,20 @@ class CrfTaggerGenerator(TagSequenceGenerator):
                greedy: bool = False, generator: torch.Generator | None = None, return_logits: bool = False,
                gumbel: bool = False, rows=None) -> Samples:
         if rows is not None:
-            raise ValueError("the CRF tagger draws its samples exactly per sentence; it cannot serve as a multi-process "
-                             "GAN generator (rows=...).")
+            raise ValueError("the CRF tagger draws its samples exactly per sentence; it cannot serve as a "
+                             "multi-process GAN generator (rows=...).")
         if batch is None or (num_samples is not None and num_samples != batch["mask"].shape[0]):
             raise ValueError("the CRF tagger is conditional: sample(batch) draws one tag sequence per sentence.")
         if gumbel:
-            raise ValueError("the CRF tagger samples exactly (forward filtering, backward sampling); it has no Gumbel mode.")
+            raise ValueError("the CRF tagger samples exactly (forward filtering, backward sampling); it has no Gumbel "
+                             "mode.")
         dist = self.dist(batch, temperature)
         tags = dist.argmax if greedy else dist.sample(1, generator)[0]  # (B, T), -1 at padding
         mask = batch["mask"]
         cond = dist.conditionals(tags.clamp(min=0))
         lp = cond.gather(2, tags.clamp(min=0)[..., None]).squeeze(2)
-        return Samples(tokens=tags.masked_fill(~mask, self.pad_id), logprobs=torch.where(mask, lp, torch.zeros_like(lp)),
+        return Samples(tokens=tags.masked_fill(~mask, self.pad_id),
+                       logprobs=torch.where(mask, lp, torch.zeros_like(lp)),
                        mask=mask, logits=cond if return_logits else None)
 
     def structured_loss(self, batch: dict, kind: str, ctx: "CrfLossContext | None" = None) -> torch.Tensor:

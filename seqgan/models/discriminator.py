@@ -68,14 +68,16 @@ class SeqGanDiscriminator(PreTrainedModel):
         self.encoder.get_input_embeddings().requires_grad_(False)
 
     @classmethod
-    def from_encoder(cls, name_or_path: str, vocab_size: int, causal: bool = False, token_strings: list[str] | None = None,
+    def from_encoder(cls, name_or_path: str, vocab_size: int, causal: bool = False,
+                     token_strings: list[str] | None = None,
                      cond_strings: list[str] | None = None, **kwargs) -> "SeqGanDiscriminator":
         """A D around a pretrained encoder (local folder or Hub id); its layers keep their weights. With the text of
         G's tokens (`token_strings`) or of the sentence's words (`cond_strings`, pos), D's embedding rows start as the
         mean of the encoder's own input embeddings of their subwords under the encoder's own tokenizer, so D reads
         G's vocabulary with what the encoder learned."""
         encoder = load_pretrained(AutoModel, name_or_path)
-        cfg = SeqGanDiscriminatorConfig(vocab_size=vocab_size, encoder=encoder.config.to_dict(), causal=causal, **kwargs)
+        cfg = SeqGanDiscriminatorConfig(vocab_size=vocab_size, encoder=encoder.config.to_dict(), causal=causal,
+                                        **kwargs)
         disc = cls(cfg)
         disc.encoder.load_state_dict({k: v for k, v in encoder.state_dict().items() if not k.startswith("pooler.")})
         disc.encoder.get_input_embeddings().requires_grad_(False)
@@ -84,9 +86,10 @@ class SeqGanDiscriminator(PreTrainedModel):
 
             try:
                 tokenizer = AutoTokenizer.from_pretrained(name_or_path)
-            except (OSError, ValueError) as e:  # an encoder saved without its tokenizer: D still runs, from random rows
-                print(f"[seqgan] warning: {name_or_path} has no tokenizer ({e.__class__.__name__}), so D's embeddings of "
-                      "G's tokens start random; save the encoder's tokenizer beside it to start them from its own.",
+            # an encoder saved without its tokenizer: D still runs, from random rows
+            except (OSError, ValueError) as e:
+                print(f"[seqgan] warning: {name_or_path} has no tokenizer ({e.__class__.__name__}), so D's embeddings "
+                      "of G's tokens start random; save the encoder's tokenizer beside it to start them from its own.",
                       file=sys.stderr)
                 return disc
             table = encoder.get_input_embeddings().weight.detach()
@@ -140,7 +143,8 @@ class SeqGanDiscriminator(PreTrainedModel):
         # Logits leave in fp32 under --mixed_precision: losses and rewards are computed from them.
         if self.config.causal:
             return at_least_fp32(self.head(h).squeeze(-1)).masked_fill(~mask, 0.0)  # (B, T)
-        pooled = (at_least_fp32(h) * mask[..., None]).sum(1) / mask.sum(1).clamp(min=1)[:, None]  # (B, d): mean of real positions
+        # (B, d): mean of real positions
+        pooled = (at_least_fp32(h) * mask[..., None]).sum(1) / mask.sum(1).clamp(min=1)[:, None]
         return at_least_fp32(self.head(pooled).squeeze(-1))  # (B,)
 
     @torch.no_grad()
@@ -178,7 +182,8 @@ class SeqGanDiscriminator(PreTrainedModel):
         d = self(tokens=tokens, probs=probs, mask=mask, cond=cond)
         if not self.config.causal:
             return d
-        last = mask.long().sum(1).clamp(min=1) - 1 if mask is not None else torch.full_like(d[:, 0], d.shape[1] - 1).long()
+        last = (mask.long().sum(1).clamp(min=1) - 1 if mask is not None
+                else torch.full_like(d[:, 0], d.shape[1] - 1).long())
         return d.gather(1, last[:, None]).squeeze(1)
 
 

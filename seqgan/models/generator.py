@@ -123,7 +123,8 @@ class GrowableLayer(DynamicLayer):
         n = key_states.shape[-2]
         if self.slot is not None:
             if n != 1 or not 0 <= self.slot < self.length:
-                raise ValueError(f"slot writes take one new entry inside the cache (slot {self.slot}, length {self.length}).")
+                raise ValueError(f"slot writes take one new entry inside the cache (slot {self.slot}, length "
+                                 f"{self.length}).")
             self.kbuf[..., self.slot, :] = key_states[..., 0, :]
             self.vbuf[..., self.slot, :] = value_states[..., 0, :]
         else:
@@ -218,7 +219,8 @@ class Generator(nn.Module):
         tokens, logps, masks, all_logits, noises = [], [], [], [], []
         for t in range(T):
             pos = torch.full((B,), t, dtype=torch.long, device=dev)
-            logits = self.step(state, prev, pos, torch.ones(B, t + 1, dtype=torch.long, device=dev)) / temperature  # (B, V)
+            # (B, V)
+            logits = self.step(state, prev, pos, torch.ones(B, t + 1, dtype=torch.long, device=dev)) / temperature
             logp = F.log_softmax(logits.float(), dim=-1)
             if greedy:
                 tok = logp.argmax(-1)
@@ -268,7 +270,8 @@ class Generator(nn.Module):
         return (ended == 0) | ((ended == 1) & (tokens == self.eos_id))
 
 
-def shift_right(labels: torch.Tensor, mask: torch.Tensor, bos_id: int, pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+def shift_right(labels: torch.Tensor, mask: torch.Tensor, bos_id: int,
+                pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Decoder inputs [BOS, y_0 .. y_{T-2}] and their attention mask for teacher forcing: (B, T) each."""
     bos = torch.full_like(labels[:, :1], bos_id)
     inputs = torch.cat([bos, labels[:, :-1].masked_fill(~mask[:, :-1], pad_id)], 1)  # (B, T)
@@ -363,8 +366,8 @@ def pretrained_causal_lm(path: str, max_length: int, fixed_length: bool = False,
     # transformers' causal-LM classes, and (for a model with its own code) the naming convention they all follow
     if archs and not any(a in causal or a.endswith(("ForCausalLM", "LMHeadModel")) for a in archs):
         raise ValueError(f"{path} is a {', '.join(archs)}, not a causal language model, so it cannot generate "
-                         "left to right as G. Pass a causal LM (GPT-2, Llama, ...) as --generator_name_or_path; an encoder "
-                         "such as BERT can serve as D (--disc_name_or_path).")
+                         "left to right as G. Pass a causal LM (GPT-2, Llama, ...) as --generator_name_or_path; an "
+                         "encoder such as BERT can serve as D (--disc_name_or_path).")
     tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
     lm = load_pretrained(AutoModelForCausalLM, path, trust_remote_code=trust_remote_code)
     if not fixed_length and tokenizer.eos_token_id is None:
@@ -372,8 +375,8 @@ def pretrained_causal_lm(path: str, max_length: int, fixed_length: bool = False,
                          "tokenizer.eos_token = '...'; tokenizer.save_pretrained(path).")
     if tokenizer.pad_token_id is None:
         tokenizer.add_special_tokens({"pad_token": "<pad>"})
-        log(f"[seqgan] {path}: the tokenizer has no pad token; added '<pad>' (id {tokenizer.pad_token_id}) and grew the "
-            "embeddings to match. It is never generated and is saved with the checkpoint.")
+        log(f"[seqgan] {path}: the tokenizer has no pad token; added '<pad>' (id {tokenizer.pad_token_id}) and grew "
+            "the embeddings to match. It is never generated and is saved with the checkpoint.")
     if len(tokenizer) > lm.get_input_embeddings().num_embeddings:
         lm.resize_token_embeddings(len(tokenizer))
     bos = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id

@@ -116,9 +116,11 @@ class SeqGanHmmTagger(PreTrainedModel):
         C, lt = len(self.config.tags), self.log_trans3
         a, b = pair_states(C, em.device)  # (S,) each
         start = torch.where(a == C, lt[C, C, b], torch.full_like(lt[C, C, b], NEG))  # (S,)
-        trans = torch.where(a[None, :] == b[:, None], lt[a[:, None], b[:, None], b[None, :]], torch.tensor(NEG, dtype=lt.dtype,
+        trans = torch.where(a[None, :] == b[:, None], lt[a[:, None], b[:, None], b[None, :]],
+                            torch.tensor(NEG, dtype=lt.dtype,
                                                                                                              device=lt.device))
-        return LinearChainCRF(em[..., b] / temperature, trans / temperature, start / temperature, lt[a, b, C] / temperature,
+        return LinearChainCRF(em[..., b] / temperature, trans / temperature, start / temperature,
+                              lt[a, b, C] / temperature,
                               mask)  # emissions (B, T, S): a pair's is its second tag's
 
     def forward(self, word_ids, char_ids, mask, sub=None):
@@ -157,7 +159,8 @@ class HmmTaggerGenerator(CrfTaggerGenerator):
         cond = self.dist(batch).conditionals(self.states(labels))  # (B, T, S)
         C = self.vocab_size
         prev = torch.cat([torch.full_like(labels[:, :1], C), labels[:, :-1]], 1)  # (B, T)
-        return cond.gather(2, prev[..., None] * C + torch.arange(C, device=cond.device))  # (B, T, C): pairs (y_{t-1}, c)
+        # (B, T, C): pairs (y_{t-1}, c)
+        return cond.gather(2, prev[..., None] * C + torch.arange(C, device=cond.device))
 
     def token_logprobs(self, batch: dict, temperature: float = 1.0) -> torch.Tensor:
         if not self.pairs:
@@ -172,8 +175,10 @@ class HmmTaggerGenerator(CrfTaggerGenerator):
                gumbel: bool = False, rows=None) -> Samples:
         if not self.pairs:
             return super().sample(batch, num_samples, temperature, greedy, generator, return_logits, gumbel, rows)
-        if rows is not None or gumbel or batch is None or (num_samples is not None and num_samples != batch["mask"].shape[0]):
-            raise ValueError("the HMM tagger draws one exact sample per sentence of sample(batch) (no Gumbel mode, no rows).")
+        if rows is not None or gumbel or batch is None or (num_samples is not None
+                                                           and num_samples != batch["mask"].shape[0]):
+            raise ValueError("the HMM tagger draws one exact sample per sentence of sample(batch) (no Gumbel mode, no "
+                             "rows).")
         dist, mask = self.dist(batch, temperature), batch["mask"]
         st = dist.argmax if greedy else dist.sample(1, generator)[0]  # (B, T) pair states, -1 at padding
         lp = dist.conditionals(st.clamp(min=0)).gather(2, st.clamp(min=0)[..., None]).squeeze(2)
@@ -278,7 +283,8 @@ def fit_hmm(sentences: list[list[str]], tag_rows: list[list[str]], tags: list[st
                     suffix[(cap, raw[len(raw) - n:])][index[t]] += 1
     p_tag = log_tag.exp()
     theta = float(p_tag.std())  # TnT: the standard deviation of the unconditional tag probabilities
-    keys = sorted(suffix, key=lambda k: (k[0], len(k[1]), k[1]))  # shorter suffixes first: each builds on the one before
+    # shorter suffixes first: each builds on the one before
+    keys = sorted(suffix, key=lambda k: (k[0], len(k[1]), k[1]))
     smoothed = {}
     for cap, sfx in keys:
         mle = suffix[(cap, sfx)] / suffix[(cap, sfx)].sum()

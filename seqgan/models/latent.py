@@ -3,8 +3,9 @@
     accelerate launch scripts/train.py --task oracle --method random-code     # the lecture's first G-alone attempt
     accelerate launch scripts/train.py --task text --method ae
     accelerate launch scripts/train.py --task text --method vae
-    accelerate launch scripts/train.py --task text --method latent-gan --init_from runs/text-ae   # seqgan/training/latent_gan.py
-    python scripts/generate.py --checkpoint runs/text-vae --interpolate "a man rides a horse ." "two dogs play ." --steps 8
+    accelerate launch scripts/train.py --task text --method latent-gan --init_from runs/text-ae   # ARAE
+    python scripts/generate.py --checkpoint runs/text-vae --interpolate "a man rides a horse ." "two dogs play ."
+    --steps 8
 
 One model (`SeqGanLatentModel`) serves all four: a GPT-2-style causal decoder reads a code z (--latent_size) that is
 projected to the hidden size and added to the input embedding at *every* position (the memory-vector form of
@@ -46,12 +47,14 @@ class SeqGanLatentConfig(PretrainedConfig):
     model_type = "seqgan_latent"
 
     def __init__(self, kind: str = "vae", decoder: dict | None = None, latent_size: int = 32, encoder_layers: int = 1,
-                 seq_length: int = 20, fixed_length: bool = True, suppress_ids: list[int] | None = None, bos_id: int = 1,
+                 seq_length: int = 20, fixed_length: bool = True, suppress_ids: list[int] | None = None,
+                 bos_id: int = 1,
                  pad_id: int = 0, eos_id: int | None = None, unk_id: int = 3, free_bits: float = 0.0,
                  kl_anneal_steps: int = 0, word_dropout: float = 0.0, iwae_samples: int = 10,
                  ae_proposal_scale: float = 0.1, prior_decay: float = 0.99, code_seed: int = 0, **kwargs):
         """A transformers config takes each of its fields as a keyword (config.json is read back through here)."""
-        self.kind, self.decoder, self.latent_size, self.encoder_layers = kind, decoder or {}, latent_size, encoder_layers
+        self.kind, self.decoder = kind, decoder or {}
+        self.latent_size, self.encoder_layers = latent_size, encoder_layers
         self.seq_length, self.fixed_length, self.suppress_ids = seq_length, fixed_length, sorted(suppress_ids or [])
         self.bos_id, self.pad_id, self.eos_id, self.unk_id = bos_id, pad_id, eos_id, unk_id
         self.free_bits, self.kl_anneal_steps, self.word_dropout = free_bits, kl_anneal_steps, word_dropout
@@ -65,7 +68,8 @@ def _frozen(*shape) -> nn.Parameter:
 
 
 def _mlp(d_in: int, d_hidden: int, d_out: int) -> nn.Sequential:
-    return nn.Sequential(nn.Linear(d_in, d_hidden), nn.LeakyReLU(0.2), nn.Linear(d_hidden, d_hidden), nn.LeakyReLU(0.2),
+    return nn.Sequential(nn.Linear(d_in, d_hidden), nn.LeakyReLU(0.2), nn.Linear(d_hidden, d_hidden),
+                         nn.LeakyReLU(0.2),
                          nn.Linear(d_hidden, d_out))
 
 
@@ -106,7 +110,8 @@ class SeqGanLatentModel(PreTrainedModel):
     def logits(self, inputs: torch.Tensor, z: torch.Tensor, attn: torch.Tensor, pos=None, cache=None):
         """Decoder logits for input ids (B, T) given codes z (B, L); with `cache`, (logits, cache)."""
         emb = self.decoder.get_input_embeddings()(inputs) + self.from_code(z)[:, None]  # (B, T, d)
-        out = self.decoder(inputs_embeds=emb, attention_mask=attn, position_ids=pos, cache=cache, use_cache=cache is not None)
+        out = self.decoder(inputs_embeds=emb, attention_mask=attn, position_ids=pos, cache=cache,
+                           use_cache=cache is not None)
         return (out.logits, out.cache) if cache is not None else out.logits
 
 
@@ -148,7 +153,8 @@ class LatentGenerator(Generator):
     def code_of(self, batch: dict) -> torch.Tensor:
         """The code a sequence decodes from in teacher forcing: its fixed code (random-code) or its posterior mean."""
         if self.kind == "random-code":
-            return fixed_codes(batch["labels"], batch["mask"], self.model.config.latent_size, self.model.config.code_seed)
+            return fixed_codes(batch["labels"], batch["mask"], self.model.config.latent_size,
+                               self.model.config.code_seed)
         return self.model.encode(batch["labels"], batch["mask"])[0]
 
     def forward(self, batch: dict, z: torch.Tensor | None = None, word_dropout: float = 0.0) -> torch.Tensor:
@@ -189,7 +195,8 @@ class LatentGenerator(Generator):
         return logits[:, -1] + self.logit_bias  # (B, V)
 
     def prefill(self, state, tokens, mask, last_only=False):
-        raise NotImplementedError("latent generators are not trained by the token-level GAN bridges; use --method latent-gan.")
+        raise NotImplementedError("latent generators are not trained by the token-level GAN bridges; use --method "
+                                  "latent-gan.")
 
     def select_rows(self, state, index):
         state["cache"].batch_select_indices(index)
@@ -234,7 +241,8 @@ class LatentGenerator(Generator):
                 z = self.draw_codes(B, g)
                 weights.append(self.sequence_logprob(batch, z, temperature))
             else:
-                z = posterior.loc + posterior.scale * torch.randn(B, L, generator=g, device=self.device, dtype=posterior.loc.dtype)
+                z = posterior.loc + posterior.scale * torch.randn(B, L, generator=g, device=self.device,
+                                                                  dtype=posterior.loc.dtype)
                 w = self.sequence_logprob(batch, z, temperature) + (prior.log_prob(z) - posterior.log_prob(z)).sum(1)
                 weights.append(w)
         return torch.logsumexp(torch.stack(weights), 0) - math.log(k)  # (B,)
@@ -253,7 +261,8 @@ class LatentGenerator(Generator):
         from seqgan.scoring.bleu import corpus_bleu
 
         out = {"iwae_samples": self.model.config.iwae_samples,
-               "nll_bound": "IWAE upper bound; proposal " + ("posterior" if self.kind in ("ae", "vae") and self.prior == "model"
+               "nll_bound": "IWAE upper bound; proposal " + ("posterior" if self.kind in ("ae", "vae")
+                                                             and self.prior == "model"
                                                              else "prior"), "latent_prior": self.prior}
         if self.kind == "random-code":
             return out

@@ -52,7 +52,8 @@ class OracleLSTM:
         g = torch.Generator().manual_seed(seed)
         shapes = {"embedding": (vocab_size, emb_dim), "W_out": (hidden_dim, vocab_size), "b_out": (vocab_size,)}
         for gate in GATES:
-            shapes |= {f"W_{gate}": (emb_dim, hidden_dim), f"U_{gate}": (hidden_dim, hidden_dim), f"b_{gate}": (hidden_dim,)}
+            shapes |= {f"W_{gate}": (emb_dim, hidden_dim), f"U_{gate}": (hidden_dim, hidden_dim),
+                       f"b_{gate}": (hidden_dim,)}
         return cls({n: torch.randn(shapes[n], generator=g) for n in NAMES}, seq_len=seq_len)
 
     def _step(self, x, h, c):
@@ -72,7 +73,8 @@ class OracleLSTM:
         if tokens.dim() != 2 or tokens.shape[1] != self.seq_len:
             raise ValueError(f"oracle scores (N, {self.seq_len}) token ids, got shape {tuple(tokens.shape)}")
         if tokens.numel() and (tokens.min() < 0 or tokens.max() >= self.vocab_size):
-            raise ValueError(f"oracle token ids must be in [0, {self.vocab_size}), got [{tokens.min()}, {tokens.max()}]")
+            raise ValueError(f"oracle token ids must be in [0, {self.vocab_size}), got [{tokens.min()}, "
+                             f"{tokens.max()}]")
         h, c, prev = self._init(tokens.shape[0])
         out = []
         for t in range(self.seq_len):

@@ -18,7 +18,9 @@ def load_pretrained(auto_class, name_or_path, **kwargs):
     except OSError as e:
         if "safetensors" not in str(e).lower() and "model.safetensors" not in str(e):
             raise
-        raise FileNotFoundError(f"{name_or_path}: no safetensors weights (model.safetensors). seqgan never loads pickled "
-                                "weights (pytorch_model.bin), since unpickling an untrusted file can run code. Convert it "
-                                "once where you trust it: `AutoModel.from_pretrained(path).save_pretrained(path)` writes "
-                                "safetensors.") from e
+        raise FileNotFoundError(f"{name_or_path}: no safetensors weights (model.safetensors). seqgan never loads "
+                                "pickled "
+                                "weights (pytorch_model.bin), since unpickling an untrusted file can run code. "
+                                "Convert it "
+                                "once where you trust it: `AutoModel.from_pretrained(path).save_pretrained(path)` "
+                                "writes safetensors.") from e

@@ -43,12 +43,12 @@ def load_encoder(name_or_path: str, trust_remote_code: bool = False):
 
     config = AutoConfig.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
     if getattr(config, "is_encoder_decoder", False):
-        raise ValueError(f"{name_or_path} is an encoder-decoder model; --encoder_name_or_path takes an encoder such as "
-                         "BERT or RoBERTa.")
+        raise ValueError(f"{name_or_path} is an encoder-decoder model; --encoder_name_or_path takes an encoder such "
+                         "as BERT or RoBERTa.")
     archs = getattr(config, "architectures", None) or []
     if archs and all(a in set(MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.values()) for a in archs):
-        print(f"[seqgan] warning: {name_or_path} is a causal LM ({', '.join(archs)}): each word will only see the words "
-              "before it. A bidirectional encoder (BERT, RoBERTa) suits tagging better.", file=sys.stderr)
+        print(f"[seqgan] warning: {name_or_path} is a causal LM ({', '.join(archs)}): each word will only see the "
+              "words before it. A bidirectional encoder (BERT, RoBERTa) suits tagging better.", file=sys.stderr)
     return load_pretrained(AutoModel, name_or_path, trust_remote_code=trust_remote_code)
 
 

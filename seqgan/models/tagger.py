@@ -62,7 +62,8 @@ class SeqGanTaggerConfig(PretrainedConfig):
         self.encoder_config, self.encoder_name = encoder_config, encoder_name
         self.sentence_encoder = sentence_encoder  # a key of SENTENCE_ENCODERS (from scratch only)
         self.hidden_size, self.num_layers, self.num_heads, self.ffn_size = hidden_size, num_layers, num_heads, ffn_size
-        self.dropout, self.decoder_layers, self.char_dim, self.char_filters = dropout, decoder_layers, char_dim, char_filters
+        self.dropout, self.decoder_layers = dropout, decoder_layers
+        self.char_dim, self.char_filters = char_dim, char_filters
         self.char_kernels, self.max_word_bytes, self.max_positions = list(char_kernels), max_word_bytes, max_positions
         self.prev_tag_dropout, self.word_dropout, self.word_unk_id = prev_tag_dropout, word_dropout, word_unk_id
         super().__init__(**kwargs)
@@ -216,7 +217,8 @@ class SeqGanTagger(PreTrainedModel):
         self.decoder = GPT2Model(GPT2Config(
             vocab_size=len(config.tags) + 2, n_positions=config.max_positions, n_embd=d, n_layer=config.decoder_layers,
             n_head=config.num_heads, n_inner=config.ffn_size, resid_pdrop=config.dropout, embd_pdrop=config.dropout,
-            attn_pdrop=config.dropout, bos_token_id=config.tag_bos_id, eos_token_id=None, pad_token_id=config.tag_pad_id,
+            attn_pdrop=config.dropout, bos_token_id=config.tag_bos_id, eos_token_id=None,
+            pad_token_id=config.tag_pad_id,
         ))
         self.enc_proj = nn.Linear(d, d)
         self.head = nn.Linear(d, len(config.tags))
@@ -274,7 +276,8 @@ class TaggerGenerator(TagSequenceGenerator):
 
     def forward(self, batch: dict) -> torch.Tensor:
         labels = batch["labels"].masked_fill(~batch["mask"], self.pad_id)
-        return self.model(batch["word_ids"], batch["char_ids"], batch["mask"], labels, subwords(batch))  # (B, T, n_tags)
+        # (B, T, n_tags)
+        return self.model(batch["word_ids"], batch["char_ids"], batch["mask"], labels, subwords(batch))
 
     def start(self, batch, num_samples):
         if batch is None:
@@ -293,7 +296,8 @@ class TaggerGenerator(TagSequenceGenerator):
     def prefill(self, state, tokens, mask, last_only=False):
         inputs, attn = shift_right(tokens, mask, self.bos_id, self.pad_id)
         T = tokens.shape[1]
-        logits, state["cache"] = self.model.decode(state["enc"][:, :T], inputs, attention_mask=attn, cache=state["cache"])
+        logits, state["cache"] = self.model.decode(state["enc"][:, :T], inputs, attention_mask=attn,
+                                                   cache=state["cache"])
         return logits[:, -1] if last_only else logits  # (B, n_tags) or (B, T, n_tags)
 
     def select_rows(self, state, index):

@@ -46,7 +46,8 @@ def tiny_causal_lm(root: Path, kind: str, lines: list[str], vocab_size: int = 40
 
     tok = _bpe(lines, kind, vocab_size)
     if kind == "gpt2":
-        model = GPT2LMHeadModel(GPT2Config(vocab_size=len(tok), n_positions=128, n_embd=width, n_layer=layers, n_head=2,
+        model = GPT2LMHeadModel(GPT2Config(vocab_size=len(tok), n_positions=128, n_embd=width, n_layer=layers,
+                                           n_head=2,
                                            bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id))
     else:
         model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), hidden_size=width, intermediate_size=2 * width,
@@ -70,11 +71,13 @@ def tiny_encoder(root: Path, lines: list[str], vocab_size: int = 400, width: int
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     tok.train_from_iterator(lines, trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=specials))
     tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))])
+        single="[CLS] $A [SEP]",
+        special_tokens=[("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))])
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
                                    sep_token="[SEP]", mask_token="[MASK]")
     model = BertModel(BertConfig(vocab_size=len(fast), hidden_size=width, num_hidden_layers=2, num_attention_heads=2,
-                                 intermediate_size=2 * width, max_position_embeddings=128, pad_token_id=fast.pad_token_id))
+                                 intermediate_size=2 * width, max_position_embeddings=128,
+                                 pad_token_id=fast.pad_token_id))
     path = Path(root) / "tiny-bert"
     model.save_pretrained(path)
     fast.save_pretrained(path)

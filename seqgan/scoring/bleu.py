@@ -103,7 +103,8 @@ def _mean_scores(per_sentence: list[dict[int, float]], orders) -> dict[int, floa
     return {k: math.fsum(s[k] for s in per_sentence) / n for k in orders}
 
 
-def test_bleu(hypotheses: list[list[str]], references: list[list[str]] | BleuReferences, orders=ORDERS) -> dict[int, float]:
+def test_bleu(hypotheses: list[list[str]], references: list[list[str]] | BleuReferences,
+              orders=ORDERS) -> dict[int, float]:
     """Mean sentence BLEU-n of every hypothesis against the entire reference set."""
     refs = references if isinstance(references, BleuReferences) else BleuReferences(references, max(orders))
     return _mean_scores([refs.sentence_bleu(h, orders) for h in hypotheses], orders)

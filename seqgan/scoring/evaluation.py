@@ -32,12 +32,13 @@ def encode_splits(task, splits, tokenizer, gen, long_sequences: str) -> dict:
                for k, v in splits.items()}
     # A negative label is a target outside the model's output vocabulary (pos: a tag it has no output for). Dev and
     # test may hold some (they are scored as errors); training on them is impossible.
-    bad = next((i for i, y in enumerate(encoded["train"]["labels"]) if y and min(y) < 0), None) if "train" in encoded else None
+    bad = next((i for i, y in enumerate(encoded["train"]["labels"]) if y and min(y) < 0),
+               None) if "train" in encoded else None
     if bad is not None:
         row = splits["train"][bad]
         raise ValueError(f"{row.get('file', 'train')}:{row.get('line', bad + 1)}: a training target is outside the "
-                         "model's output vocabulary (pos: a tag the starting checkpoint has no output for). Train from "
-                         "scratch on this data (drop --init_from / --generator_name_or_path).")
+                         "model's output vocabulary (pos: a tag the starting checkpoint has no output for). Train "
+                         "from scratch on this data (drop --init_from / --generator_name_or_path).")
     return encoded
 
 

@@ -148,7 +148,8 @@ def text_metrics(samples: list[list[str]], references: list[list[str]] | None = 
 
 
 def named_bleu(metrics: dict) -> dict:
-    """text_metrics' nested BLEU under the names evaluation reports: test_bleu {"5": x} -> bleu_5, self_bleu -> self_bleu_5."""
+    """text_metrics' nested BLEU under the names evaluation reports: test_bleu {"5": x} -> bleu_5,
+    self_bleu -> self_bleu_5."""
     return {**{f"bleu_{k}": v for k, v in metrics.get("test_bleu", {}).items()},
             **{f"self_bleu_{k}": v for k, v in metrics.get("self_bleu", {}).items()}}
 

@@ -29,8 +29,8 @@ from __future__ import annotations
 from seqgan.scoring import bleu
 
 PROTOCOLS = {
-    "seqgan": "vocabulary: training words seen >= --word_min_freq times, others [UNK]; words split by \\w+|[^\\w\\s]+; "
-              "BLEU against every reference, leave-one-out self-BLEU over every sample",
+    "seqgan": "vocabulary: training words seen >= --word_min_freq times, others [UNK]; words split by "
+              "\\w+|[^\\w\\s]+; BLEU against every reference, leave-one-out self-BLEU over every sample",
     "texygen": "Texygen's: nltk.word_tokenize words; vocabulary of train + test, no [UNK]; BLEU against every "
                "reference (its published setting), plus its fast setting (500 references, self-BLEU of 500 samples)",
 }
@@ -50,7 +50,8 @@ def texygen_scores(hypotheses: list[list[str]], references: list[list[str]], ord
                    sample_size: int = TEXYGEN_SAMPLE_SIZE) -> dict:
     """Texygen's "fast" BLEU (every hypothesis against the first `sample_size` references) and self-BLEU (each of
     the first `sample_size` hypotheses against the others among them), as texygen_fast_bleu_n / _self_bleu_n."""
-    out = {f"texygen_fast_bleu_{n}": v for n, v in bleu.test_bleu(hypotheses, references[:sample_size], orders).items()}
+    out = {f"texygen_fast_bleu_{n}": v for n, v in bleu.test_bleu(hypotheses, references[:sample_size],
+                                                                  orders).items()}
     if len(hypotheses) >= 2:
         fast_self = bleu.self_bleu(hypotheses[:sample_size], orders)
         out.update({f"texygen_fast_self_bleu_{n}": v for n, v in fast_self.items()})

@@ -21,7 +21,8 @@ def paired_bootstrap(words, errors_a, errors_b, resamples: int = 10_000, seed: i
     words, ea, eb = (np.asarray(x, dtype=np.float64) for x in (words, errors_a, errors_b))
     if not (words.shape == ea.shape == eb.shape) or words.ndim != 1 or len(words) == 0:
         raise ValueError(f"paired_bootstrap needs one word count and one error count per sentence for both systems; "
-                         f"got {words.shape}, {ea.shape}, {eb.shape}. Were the two runs evaluated on the same test file?")
+                         f"got {words.shape}, {ea.shape}, {eb.shape}. Were the two runs evaluated on the same test "
+                         "file?")
     if (ea > words).any() or (eb > words).any() or (ea < 0).any() or (eb < 0).any():
         raise ValueError("paired_bootstrap: a sentence has more errors than words (or negative ones).")
     diff = eb - ea  # (S,) errors that b makes and a does not, per sentence

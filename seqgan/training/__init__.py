@@ -1,1 +1,2 @@
-"""Training: MLE/CRF and adversarial loops, GAN losses and bridges, rollouts, the density-ratio D's fit, resume and the run recorder."""
+"""Training: MLE/CRF and adversarial loops, GAN losses and bridges, rollouts, the density-ratio D's fit, resume and
+the run recorder."""

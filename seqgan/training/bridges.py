@@ -91,7 +91,8 @@ class BridgeContext:
 
 def repeat_batch(batch: dict, k: int) -> dict:
     """Each tensor's rows repeated k times, k-major: row j * B + b is copy j of input b."""
-    return {key: v.repeat(k, *([1] * (v.dim() - 1))) if torch.is_tensor(v) and v.dim() > 0 else v for key, v in batch.items()}
+    return {key: v.repeat(k, *([1] * (v.dim() - 1))) if torch.is_tensor(v) and v.dim() > 0 else v
+            for key, v in batch.items()}
 
 
 @torch.no_grad()
@@ -134,7 +135,8 @@ def real_logits(ctx: BridgeContext, batch: dict, n_fake: int) -> torch.Tensor | 
     of each sentence, compared with its gold tags; unconditional: one sample per real row)."""
     if not ctx.loss.relativistic:
         return None
-    d_real = ctx.disc.score(tokens=batch["labels"], mask=batch["mask"], cond=batch if ctx.conditional else None)  # (n,)
+    # (n,)
+    d_real = ctx.disc.score(tokens=batch["labels"], mask=batch["mask"], cond=batch if ctx.conditional else None)
     return d_real.repeat(n_fake // d_real.shape[0])  # (n_fake,)
 
 
@@ -200,7 +202,8 @@ def policy_gradient(ctx, samples: Samples, cond, advantages: torch.Tensor, rewar
         ratio = ((logp.detach() - samples.logprobs) * mask).sum(1).exp()  # (B,): p_G(y) / q(y)
         w = ratio.clamp(max=ctx.args.cold_clip)
         adv = adv * w[:, None]
-        logs = {"gan/is_weight_mean": w.mean().item(), "gan/is_clipped": (ratio > ctx.args.cold_clip).float().mean().item()}
+        logs = {"gan/is_weight_mean": w.mean().item(),
+                "gan/is_clipped": (ratio > ctx.args.cold_clip).float().mean().item()}
     pg = global_mean(-(adv.detach() * logp * mask).sum(), mask.sum())  # mean over the global batch's tokens
     ent = entropy(logp_all, mask)
     loss = pg - ctx.args.entropy_coef * ent

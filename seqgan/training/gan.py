@@ -107,10 +107,12 @@ def d_step(accelerator, m: GanModels, batch: dict) -> dict:
     m.disc.train()
     with accelerator.accumulate(m.gen, m.disc):
         with accelerator.autocast():
-            d_real = _sequence_logits(m.disc(tokens=batch["labels"], mask=batch["mask"], cond=cond), batch["mask"], causal)
+            d_real = _sequence_logits(m.disc(tokens=batch["labels"], mask=batch["mask"], cond=cond), batch["mask"],
+                                      causal)
             d_fake = _sequence_logits(m.disc(tokens=fake.tokens, mask=fake.mask, cond=cond), fake.mask, causal)
             loss = ctx.loss.d(d_real, d_fake, paired=not causal)  # D's logits are fp32; per-prefix ones come unequal
-        ok, norm = guarded_step(accelerator, loss, m.disc, m.d_opt, m.max_grad_norm, m.guard, ctx.step, "discriminator")
+        ok, norm = guarded_step(accelerator, loss, m.disc, m.d_opt, m.max_grad_norm, m.guard, ctx.step,
+                                "discriminator")
     if not ok:
         return {}
     acc_real, acc_fake = d_accuracy(d_real.detach(), d_fake.detach(), ctx.loss.relativistic)
@@ -145,7 +147,8 @@ def g_step(accelerator, m: GanModels, batch: dict) -> dict:
 
 
 def build_discriminator(vocab_size: int, gan_args, cond_vocab_size: int = 0, max_positions: int = 512,
-                        token_strings: list[str] | None = None, cond_strings: list[str] | None = None) -> SeqGanDiscriminator:
+                        token_strings: list[str] | None = None,
+                        cond_strings: list[str] | None = None) -> SeqGanDiscriminator:
     """D from `--disc_name_or_path` (a GAN run or Hub repo with discriminator/, a seqgan discriminator folder, or
     any transformers encoder, whose embeddings then start from `token_strings` / `cond_strings`: see
     `SeqGanDiscriminator.from_encoder`) or configured from scratch."""
@@ -161,25 +164,32 @@ def build_discriminator(vocab_size: int, gan_args, cond_vocab_size: int = 0, max
                                                     cond_vocab_size=cond_vocab_size, token_strings=token_strings,
                                                     cond_strings=cond_strings)
     else:
-        h, L, heads, ffn, p = (gan_args.disc_hidden_size, gan_args.disc_layers, gan_args.disc_heads, gan_args.disc_ffn_size,
+        h, L, heads, ffn, p = (gan_args.disc_hidden_size, gan_args.disc_layers, gan_args.disc_heads,
+                               gan_args.disc_ffn_size,
                                gan_args.disc_dropout)
         if gan_args.disc_causal:
             enc = {"model_type": "gpt2", "vocab_size": 1, "n_embd": h, "n_layer": L, "n_head": heads, "n_inner": ffn,
                    "n_positions": max_positions, "resid_pdrop": p, "embd_pdrop": p, "attn_pdrop": p,
                    "bos_token_id": None, "eos_token_id": None}  # D's inputs come through its own embedding
         else:
-            enc = {"model_type": "bert", "vocab_size": 1, "hidden_size": h, "num_hidden_layers": L, "num_attention_heads": heads,
-                   "intermediate_size": ffn, "max_position_embeddings": max_positions, "type_vocab_size": 1, "pad_token_id": 0,
+            enc = {"model_type": "bert", "vocab_size": 1, "hidden_size": h, "num_hidden_layers": L,
+                   "num_attention_heads": heads,
+                   "intermediate_size": ffn, "max_position_embeddings": max_positions, "type_vocab_size": 1,
+                   "pad_token_id": 0,
                    "hidden_dropout_prob": p, "attention_probs_dropout_prob": p}
-        disc = SeqGanDiscriminator(SeqGanDiscriminatorConfig(vocab_size=vocab_size, encoder=enc, causal=gan_args.disc_causal,
+        disc = SeqGanDiscriminator(SeqGanDiscriminatorConfig(vocab_size=vocab_size, encoder=enc,
+                                                             causal=gan_args.disc_causal,
                                                              cond_vocab_size=cond_vocab_size))
     if disc.config.vocab_size != vocab_size:
-        raise ValueError(f"the discriminator judges a vocabulary of {disc.config.vocab_size} tokens but the generator emits "
-                         f"{vocab_size}; use a discriminator trained with this generator's tokenizer, or none (from scratch).")
+        raise ValueError(f"the discriminator judges a vocabulary of {disc.config.vocab_size} tokens but the generator "
+                         "emits "
+                         f"{vocab_size}; use a discriminator trained with this generator's tokenizer, or none (from "
+                         "scratch).")
     if disc.config.causal != gan_args.disc_causal:
         raise ValueError(f"--disc_causal {gan_args.disc_causal} contradicts the loaded discriminator (causal="
                          f"{disc.config.causal}); drop the flag or load another discriminator.")
-    if bool(disc.config.cond_vocab_size) != bool(cond_vocab_size) or (cond_vocab_size and disc.config.cond_vocab_size != cond_vocab_size):
-        raise ValueError(f"the discriminator's sentence vocabulary ({disc.config.cond_vocab_size}) does not match this task's "
-                         f"({cond_vocab_size}); a pos D must be trained with the same word tokenizer.")
+    if (bool(disc.config.cond_vocab_size) != bool(cond_vocab_size)
+            or (cond_vocab_size and disc.config.cond_vocab_size != cond_vocab_size)):
+        raise ValueError(f"the discriminator's sentence vocabulary ({disc.config.cond_vocab_size}) does not match "
+                         f"this task's ({cond_vocab_size}); a pos D must be trained with the same word tokenizer.")
     return disc

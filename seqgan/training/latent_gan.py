@@ -71,11 +71,13 @@ def g_step(gen: LatentGenerator, batch_size: int, opt, rng: torch.Generator) -> 
 def train_latent_gan(run: Run, gen: LatentGenerator, finetune_encoder: bool) -> None:
     acc, args, gargs = run.accelerator, run.train_args, run.gan_args
     if acc.num_processes > 1:
-        raise ValueError("--method latent-gan runs in one process (its models are small MLPs); launch without --multi_gpu.")
+        raise ValueError("--method latent-gan runs in one process (its models are small MLPs); launch without "
+                         "--multi_gpu.")
     m = gen.model
     for p in m.parameters():
         p.requires_grad_(False)
-    for part in (m.noise_to_code, m.critic) + ((m.encoder, m.to_code, m.decoder, m.from_code, m.enc_pos) if finetune_encoder else ()):
+    for part in (m.noise_to_code, m.critic) + ((m.encoder, m.to_code, m.decoder, m.from_code,
+                                                m.enc_pos) if finetune_encoder else ()):
         for p in part.parameters():
             p.requires_grad_(True)
     # Adam with beta_1 = 0.5, as WGAN-GP and ARAE train their critics.
@@ -86,7 +88,8 @@ def train_latent_gan(run: Run, gen: LatentGenerator, finetune_encoder: bool) -> 
         ae_parts = torch.nn.ModuleList([m.encoder, m.to_code, m.decoder, m.from_code, m.enc_pos])
         enc_opt = torch.optim.AdamW(param_groups(ae_parts, args.weight_decay), lr=args.learning_rate)
     rng = torch.Generator(device=acc.device).manual_seed(args.seed * 1000)
-    parts = {"models": {"gen": gen}, "optimizers": {"g_opt": g_opt, "c_opt": c_opt, **({"enc_opt": enc_opt} if enc_opt else {})},
+    parts = {"models": {"gen": gen},
+             "optimizers": {"g_opt": g_opt, "c_opt": c_opt, **({"enc_opt": enc_opt} if enc_opt else {})},
              "generators": {"noise": rng}}
     real = RealBatches(run.train_loader, run.sampler)
     done = 0
@@ -98,7 +101,8 @@ def train_latent_gan(run: Run, gen: LatentGenerator, finetune_encoder: bool) -> 
         run.rec.evaluate(0, 0, gen, phase="latent-gan")
     if acc.is_main_process:
         print(f"latent-gan: G {sum(p.numel() for p in m.noise_to_code.parameters()):,} params, critic "
-              f"{sum(p.numel() for p in m.critic.parameters()):,}; encoder {'fine-tuned' if finetune_encoder else 'frozen'}",
+              f"{sum(p.numel() for p in m.critic.parameters()):,}; encoder "
+              f"{'fine-tuned' if finetune_encoder else 'frozen'}",
               file=sys.stderr)
     m.train(finetune_encoder)  # frozen AE: no dropout in the codes the critic reads
     window, save_every = [], args.save_every or gargs.gan_eval_every

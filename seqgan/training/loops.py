@@ -1,6 +1,7 @@
 """The training loops of scripts/train.py: supervised (MLE, CRF losses) and adversarial, resumable and guarded.
 
-    step, epoch, eval_gen = train_supervised(run, raw_gen, objective, num_train_epochs, weight_average(raw_gen, train_args))
+    step, epoch, eval_gen = train_supervised(run, raw_gen, objective, num_train_epochs, weight_average(raw_gen,
+    train_args))
     disc = train_gan(run, raw_gen, tokenizer)
     alternate(run, raw_gen, second, context, (second_step, gen_step), keep_disc)   # the loop of GANs and CoT
 
@@ -168,11 +169,13 @@ def train_supervised(run: Run, raw_gen, objective, num_train_epochs: float, aver
     steps_per_epoch = math.ceil(len(run.train_loader) / args.gradient_accumulation_steps)
     if args.min_steps and not args.max_steps and num_train_epochs * steps_per_epoch < args.min_steps:
         raised = math.ceil(args.min_steps / steps_per_epoch)  # whole epochs: every example equally often
-        run.rec.write(f"{num_train_epochs:g} epochs are {math.ceil(num_train_epochs * steps_per_epoch)} steps, fewer than --min_steps "
-                      f"{args.min_steps}: training {raised} epochs ({raised * steps_per_epoch} steps).")
+        run.rec.write(f"{num_train_epochs:g} epochs are {math.ceil(num_train_epochs * steps_per_epoch)} steps, fewer "
+                      f"than --min_steps {args.min_steps}: training {raised} epochs ({raised * steps_per_epoch} "
+                      "steps).")
         num_train_epochs = raised
     total_steps = args.max_steps or math.ceil(num_train_epochs * steps_per_epoch)
-    scheduler = transformers.get_scheduler(args.lr_scheduler, optimizer, num_warmup_steps=int(args.warmup_ratio * total_steps),
+    scheduler = transformers.get_scheduler(args.lr_scheduler, optimizer,
+                                           num_warmup_steps=int(args.warmup_ratio * total_steps),
                                            num_training_steps=total_steps)
     # The loader is not prepared: it already yields this process's share of each global batch (seqgan/data.py).
     model, optimizer, scheduler = acc.prepare(objective, optimizer, scheduler)
@@ -216,16 +219,20 @@ def train_supervised(run: Run, raw_gen, objective, num_train_epochs: float, aver
                 mean_loss = acc.gather(torch.stack(running).mean()[None]).mean().item()
                 running = []
                 bar.set_postfix(loss=f"{mean_loss:.4f}")
-                run.rec.log({"step": step, "epoch": epoch, "train/loss": mean_loss, "train/lr": scheduler.get_last_lr()[0],
+                run.rec.log({"step": step, "epoch": epoch, "train/loss": mean_loss,
+                             "train/lr": scheduler.get_last_lr()[0],
                              "train/grad_norm": None if grad_norm is None else float(grad_norm)})
             stopped = False
             if step % eval_every == 0 or step == total_steps:
                 run.rec.evaluate(step, epoch, eval_gen, phase=phase)
-                stopped = patience_spent(run.rec, step, eval_every, args.early_stopping_patience) and step < total_steps
+                stopped = patience_spent(run.rec, step, eval_every,
+                                         args.early_stopping_patience) and step < total_steps
             if stopped:  # logged before the state is saved, so a resumed run's log has this line too
                 run.rec.write(f"step {step}: no better dev {run.rec.selection[0]} than step {run.rec.best_step}'s for "
-                              f"{args.early_stopping_patience} evaluations; stopping early (best/ is step {run.rec.best_step}).")
-                run.rec.log({"step": step, "epoch": epoch, "train/stopped_early": True, "train/best_step": run.rec.best_step})
+                              f"{args.early_stopping_patience} evaluations; stopping early (best/ is step "
+                              f"{run.rec.best_step}).")
+                run.rec.log({"step": step, "epoch": epoch, "train/stopped_early": True,
+                             "train/best_step": run.rec.best_step})
                 total_steps = step
             if stopped or step % save_every == 0 or step == total_steps:
                 run.save(parts, {"phase": phase, "phase_step": step, "epoch": epoch, "batch_in_epoch": i,
@@ -282,7 +289,8 @@ def alternate(run: Run, raw_gen, disc, context, steps: tuple, keep_disc: bool):
     rng = torch.Generator(device=acc.device).manual_seed(args.seed * 1000)
     ctx = context(gen, raw_disc, rng)
     models = GanModels(gen, disc, g_opt, d_opt, ctx, args.max_grad_norm, run.guard)
-    parts = {"models": {"gen": gen, "disc": disc}, "optimizers": {"g_opt": g_opt, "d_opt": d_opt}, "generators": {"sample": rng}}
+    parts = {"models": {"gen": gen, "disc": disc}, "optimizers": {"g_opt": g_opt, "d_opt": d_opt},
+             "generators": {"sample": rng}}
     real = RealBatches(run.train_loader, run.sampler)
     pre_done, round_done = 0, 0
     if run.resuming("d_pretrain", "gan"):
@@ -312,7 +320,8 @@ def alternate(run: Run, raw_gen, disc, context, steps: tuple, keep_disc: bool):
             run.save(parts, state("d_pretrain", phase_step=i, d_pretrain_done=i, round=0))
     if round_done == 0:
         run.rec.new_phase()
-        run.rec.evaluate(0, 0, raw_gen, saved_disc, phase="gan")  # the starting point, a candidate for best/ like any other
+        # the starting point, a candidate for best/ like any other
+        run.rec.evaluate(0, 0, raw_gen, saved_disc, phase="gan")
     for r in range(round_done + 1, gargs.adv_steps + 1):
         logs = {}
         for _ in range(gargs.d_steps):
@@ -327,11 +336,14 @@ def alternate(run: Run, raw_gen, disc, context, steps: tuple, keep_disc: bool):
             mean = window_mean(window)
             run.rec.log({"step": r, "phase": "gan", **mean})
             run.rec.check_collapse(r, mean.get("gan/distinct_2"), None)
-            bar.set_postfix(d_acc=f"{mean.get('gan/d_acc', float('nan')):.2f}", ent=f"{mean.get('gan/g_entropy', float('nan')):.2f}")
+            bar.set_postfix(d_acc=f"{mean.get('gan/d_acc', float('nan')):.2f}",
+                            ent=f"{mean.get('gan/g_entropy', float('nan')):.2f}")
             window = []
         if r % gargs.gan_eval_every == 0 or r == gargs.adv_steps:
             run.rec.evaluate(r, 0, raw_gen, saved_disc, phase="gan")
         if saving:
-            run.save(parts, state("gan", phase_step=gargs.d_pretrain_steps + r, d_pretrain_done=gargs.d_pretrain_steps, round=r))
+            run.save(parts,
+                     state("gan", phase_step=gargs.d_pretrain_steps + r, d_pretrain_done=gargs.d_pretrain_steps,
+                           round=r))
     bar.close()
     return raw_disc

@@ -37,7 +37,8 @@ def _standard_g(d_fake, d_real=None):
 def _rsgan_d(d_real, d_fake, paired=True):
     if paired:  # real i against fake i: -log sigmoid(d_r - d_f)
         if d_real.shape != d_fake.shape:
-            raise ValueError(f"paired RSGAN needs as many real as fake logits, got {tuple(d_real.shape)} and {tuple(d_fake.shape)}.")
+            raise ValueError(f"paired RSGAN needs as many real as fake logits, got {tuple(d_real.shape)} and "
+                             f"{tuple(d_fake.shape)}.")
         return F.softplus(-(d_real - d_fake)).mean()
     # Unpaired (per-prefix logits of a causal D, unequal counts): each side against the other side's mean.
     return 0.5 * (F.softplus(-(d_real - d_fake.mean())).mean() + F.softplus(-(d_real.mean() - d_fake)).mean())
@@ -45,8 +46,8 @@ def _rsgan_d(d_real, d_fake, paired=True):
 
 def _rsgan_g(d_fake, d_real=None):
     if d_real is None or d_real.shape != d_fake.shape:
-        raise ValueError("the relativistic generator loss compares each fake logit with a real one: pass d_real of the "
-                         f"same shape as d_fake {tuple(d_fake.shape)} (the caller decides the pairing).")
+        raise ValueError("the relativistic generator loss compares each fake logit with a real one: pass d_real of "
+                         f"the same shape as d_fake {tuple(d_fake.shape)} (the caller decides the pairing).")
     return F.softplus(-(d_fake - d_real.detach()))  # -log sigmoid(d_f - d_r)
 
 

@@ -64,7 +64,8 @@ def build_latent(task, tokenizer, options: Options, train) -> Any:
 
 def train_mle(job: Job) -> Trained:
     train_args = job.options.train
-    step, epoch, gen = train_supervised(job.run, job.gen, Objective(job.gen, mle_objective), train_args.num_train_epochs,
+    step, epoch, gen = train_supervised(job.run, job.gen, Objective(job.gen, mle_objective),
+                                        train_args.num_train_epochs,
                                         weight_average(job.gen, train_args))
     return Trained(step, epoch, gen)
 
@@ -78,8 +79,8 @@ def _mle_start(job: Job) -> int:
         step, epoch, _ = train_supervised(run, gen, Objective(gen, mle_objective), epochs,
                                           weight_average(gen, job.options.train))
     elif not job.start:
-        raise ValueError(f"--method {job.options.train.method} needs a generator to start from: --init_from an MLE run, "
-                         "or --mle_pretrain_epochs N.")
+        raise ValueError(f"--method {job.options.train.method} needs a generator to start from: --init_from an MLE "
+                         "run, or --mle_pretrain_epochs N.")
     run.step_offset = step
     return epoch
 
@@ -102,7 +103,8 @@ def train_crf(job: Job) -> Trained:
     """D alone: the CRF (pos) or bigram energy model (text, oracle) by its structured loss."""
     run, gen, crf_args, train_args = job.run, job.gen, job.options.crf, job.options.train
     if not hasattr(gen, "structured_loss"):
-        raise ValueError(f"{job.start} is not a CRF or bigram model; --method crf trains those (drop --generator_name_or_path).")
+        raise ValueError(f"{job.start} is not a CRF or bigram model; --method crf trains those (drop "
+                         "--generator_name_or_path).")
     acc = run.accelerator
     ctx = CrfLossContext(job.negatives, crf_args.num_negatives, torch.Generator(device=acc.device).manual_seed(
         train_args.seed * 1000 + acc.process_index))
@@ -110,12 +112,14 @@ def train_crf(job: Job) -> Trained:
     if hasattr(gen, "init_from_counts") and not job.start:  # the bigram model starts at the smoothed counts
         gen.init_from_counts(job.encoded["train"]["labels"], crf_args.bigram_smoothing)
     objective = Objective(gen, lambda g, b, c: g.structured_loss(b, crf_args.crf_loss, c), ctx)
-    step, epoch, gen = train_supervised(run, gen, objective, train_args.num_train_epochs, weight_average(gen, train_args))
+    step, epoch, gen = train_supervised(run, gen, objective, train_args.num_train_epochs,
+                                        weight_average(gen, train_args))
     return Trained(step, epoch, gen)
 
 
 def train_hmm(job: Job) -> Trained:
-    job.run.rec.evaluate(0, 0, job.gen, phase="hmm")  # nothing left to train: the counts are the model; dev scores it once
+    # nothing left to train: the counts are the model; dev scores it once
+    job.run.rec.evaluate(0, 0, job.gen, phase="hmm")
     return Trained(0, 0, job.gen)
 
 
@@ -135,7 +139,8 @@ class Method:
     family: str               # "G alone", "D alone" or "GAN": compare.py's order and the model card's tags
     description: str          # one line, the model card's "A seqgan model for the task: <description>"
     train: Callable[[Job], Trained]
-    build: Callable = build_generator  # (task, tokenizer, options, train split) -> the model, when not from a checkpoint
+    # (task, tokenizer, options, train split) -> the model, when not from a checkpoint
+    build: Callable = build_generator
     label: Callable[[dict], str] = lambda res: ""  # compare.py's row label from a run's results and options
     result_keys: tuple[str, ...] = ()  # options copied into eval_test.json (compare.py labels rows by them)
     check_start: Callable[[Any, str | None], None] = lambda gen, start: None  # the model it starts from, checked
@@ -160,8 +165,8 @@ def _gan_label(res: dict) -> str:
 
 def _gan_card(args: dict) -> str:
     what = (f" (bridge `{args.get('bridge')}`, loss `{args.get('gan_loss')}`): {args.get('adv_steps')} rounds of "
-            f"{args.get('d_steps')} D step(s) and {args.get('g_steps')} G step(s), G lr {args.get('g_learning_rate')}, "
-            f"D lr {args.get('d_learning_rate')}, MLE weight {args.get('mle_weight')}")
+            f"{args.get('d_steps')} D step(s) and {args.get('g_steps')} G step(s), G lr "
+            f"{args.get('g_learning_rate')}, D lr {args.get('d_learning_rate')}, MLE weight {args.get('mle_weight')}")
     if args.get("bridge") in ("gumbel", "st-gumbel"):
         what += f", Gumbel beta_max {args.get('gumbel_beta_max')} ({args.get('gumbel_schedule')} schedule)"
     return what
@@ -178,7 +183,8 @@ METHODS = {
                   label=_gan_label, result_keys=("bridge", "gan_loss"), card_detail=_gan_card),
     "cot": Method("GAN", "a generator trained cooperatively against a mediator, a language model of the mixture of "
                   "data and generator (CoT)", train_cot_method, label=lambda res: "G + D: CoT (mediator)",
-                  card_detail=lambda args: f": {args.get('adv_steps')} rounds of {args.get('d_steps')} mediator step(s) "
+                  card_detail=lambda args: f": {args.get('adv_steps')} rounds of {args.get('d_steps')} mediator "
+                                           "step(s) "
                   f"and {args.get('g_steps')} G step(s), G lr {args.get('g_learning_rate')}, mediator lr "
                   f"{args.get('d_learning_rate')}"),
     "crf": Method("D alone", "the discriminator-only structured baseline (a CRF for pos, a bigram energy model for "

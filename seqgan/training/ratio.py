@@ -75,7 +75,8 @@ def fit_ratio(gen, disc, train_batches, dev_batches: list[dict], sched: RatioSch
     g = torch.Generator(device=gen.device).manual_seed(sched.seed)
     decay = [p for p in disc.parameters() if p.dim() > 1]  # matrices decay; biases and norms do not
     rest = [p for p in disc.parameters() if p.dim() <= 1]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": sched.weight_decay}, {"params": rest, "weight_decay": 0.0}],
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": sched.weight_decay},
+                             {"params": rest, "weight_decay": 0.0}],
                             lr=sched.learning_rate)
     best, best_state, best_step, since, history = math.inf, None, 0, 0, []
     step = 0

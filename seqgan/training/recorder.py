@@ -44,7 +44,8 @@ class RunData:
 class RunRecorder:
     def __init__(self, out_dir: str | Path, accelerator: Accelerator, data: RunData, resume: dict | None = None):
         self.out_dir, self.accelerator = Path(out_dir), accelerator
-        self.task, self.tokenizer, self.encoded, self.data_args = data.task, data.tokenizer, data.encoded, data.data_args
+        self.task, self.tokenizer = data.task, data.tokenizer
+        self.encoded, self.data_args = data.encoded, data.data_args
         self.run_args, self.selection = data.run_args, data.selection
         self.best, self.best_step, self.t0 = None, None, time.time()
         self.min_distinct_2, self.min_unique = data.collapse
@@ -71,8 +72,8 @@ class RunRecorder:
                if v is not None and v < floor]
         if low:
             self.log({"step": step, "guard/collapse_warning": "; ".join(low)})
-            self.write(f"step {step}: WARNING possible mode collapse: {'; '.join(low)} (thresholds --collapse_min_distinct_2, "
-                       "--collapse_min_unique)")
+            self.write(f"step {step}: WARNING possible mode collapse: {'; '.join(low)} (thresholds "
+                       "--collapse_min_distinct_2, --collapse_min_unique)")
 
     def log(self, record: dict) -> None:
         if self.accelerator.is_main_process:
@@ -105,9 +106,11 @@ class RunRecorder:
             self.best_step = step
             if self.accelerator.is_main_process:
                 save_checkpoint(self.out_dir / "best", gen, self.tokenizer, self.run_args,
-                                {"step": step, "epoch": epoch, **({"phase": phase} if phase else {}), **metrics}, disc=disc)
+                                {"step": step, "epoch": epoch, **({"phase": phase} if phase else {}), **metrics},
+                                disc=disc)
         self.write(f"step {step}: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()
-                                                 if isinstance(v, float) and "/tag/" not in k))  # per-tag scores: JSON only
+                                                 # per-tag scores: JSON only
+                                                 if isinstance(v, float) and "/tag/" not in k))
         self.check_collapse(step, metrics.get("dev/distinct_2"), metrics.get("dev/unique_ratio"))
         self.accelerator.wait_for_everyone()
         return metrics
@@ -119,5 +122,6 @@ class RunRecorder:
 
     def save_last(self, step: int, epoch: int, gen, disc=None) -> None:
         if self.accelerator.is_main_process:
-            save_checkpoint(self.out_dir / "last", gen, self.tokenizer, self.run_args, {"step": step, "epoch": epoch}, disc=disc)
+            save_checkpoint(self.out_dir / "last", gen, self.tokenizer, self.run_args, {"step": step, "epoch": epoch},
+                            disc=disc)
         self.accelerator.wait_for_everyone()

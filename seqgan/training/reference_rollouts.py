@@ -43,7 +43,8 @@ def rollouts_per_prefix(gen, batch, tokens, mask, fixed_mask, u, max_rows: int |
             comp[:, L] = icdf_sample(logits[rows], u[n_idx, pre, rows, L])
             for p in range(L + 1, T):
                 pos = torch.full((len(rows),), p, dtype=torch.long, device=dev)
-                step_logits = gen.step(state, comp[:, p - 1], pos, torch.ones(len(rows), p + 1, dtype=torch.long, device=dev))
+                step_logits = gen.step(state, comp[:, p - 1], pos,
+                                       torch.ones(len(rows), p + 1, dtype=torch.long, device=dev))
                 comp[:, p] = icdf_sample(step_logits, u[n_idx, pre, rows, p])
             comp, cmask = mask_completions(gen, comp, fixed_mask, rows)
             out_tok[n0:n0 + nc, pre], out_mask[n0:n0 + nc, pre] = comp.view(nc, B, T), cmask.view(nc, B, T)

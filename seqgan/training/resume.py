@@ -9,7 +9,8 @@
 
     models/<name>.safetensors           weights (unwrapped modules)
     optimizers/<name>.pt, schedulers/<name>.pt   state dicts, read back with torch.load(weights_only=True)
-    rng/<rank>.safetensors + <rank>.json         torch / CUDA / numpy / python RNG and our sampling generators, per process
+    rng/<rank>.safetensors + <rank>.json         torch / CUDA / numpy / python RNG and our sampling generators, per
+    process
     trainer_state.json                  phase, step counters, data position, best score, log length, ...
 
 Nothing here is unpickled. Each folder is written under a temporary name and renamed when complete,
@@ -97,14 +98,15 @@ def find_state(out_dir: str | Path, which: str) -> Path:
     if which != "latest":
         p = Path(which)
         if not (p / "trainer_state.json").is_file():
-            raise FileNotFoundError(f"--resume_from_checkpoint {which}: not a training-state folder (no trainer_state.json); "
-                                    f"pass 'latest' or a folder under {Path(out_dir) / STATE_DIR}.")
+            raise FileNotFoundError(f"--resume_from_checkpoint {which}: not a training-state folder (no "
+                                    "trainer_state.json); pass 'latest' or a folder under "
+                                    f"{Path(out_dir) / STATE_DIR}.")
         return p
     root = Path(out_dir) / STATE_DIR
     done = sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith("step-")) if root.is_dir() else []
     if not done:
-        raise FileNotFoundError(f"--resume_from_checkpoint latest: no training state under {root}; the run saved none yet "
-                                "(see --save_every), or --output_dir names another run.")
+        raise FileNotFoundError(f"--resume_from_checkpoint latest: no training state under {root}; the run saved none "
+                                "yet (see --save_every), or --output_dir names another run.")
     return done[-1]
 
 
@@ -118,11 +120,13 @@ def load_state(path: Path, accelerator, parts: dict) -> dict:
                              f"unexpected {sorted(unexpected)[:3]}); resume with the interrupted run's options.")
     for kind in ("optimizers", "schedulers"):
         for key, obj in parts.get(kind, {}).items():
-            obj.load_state_dict(torch.load(path / kind / f"{key}.pt", map_location=accelerator.device, weights_only=True))
+            obj.load_state_dict(torch.load(path / kind / f"{key}.pt", map_location=accelerator.device,
+                                           weights_only=True))
     rank = accelerator.process_index
     if not (path / "rng" / f"{rank}.safetensors").is_file():
         raise FileNotFoundError(f"{path} holds no RNG state for process {rank}: it was saved by a run with fewer "
                                 "processes; resume with the same number of processes.")
-    _set_rng_state(load_file(path / "rng" / f"{rank}.safetensors"), json.loads((path / "rng" / f"{rank}.json").read_text()),
+    _set_rng_state(load_file(path / "rng" / f"{rank}.safetensors"),
+                   json.loads((path / "rng" / f"{rank}.json").read_text()),
                    parts.get("generators", {}))
     return json.loads((path / "trainer_state.json").read_text())

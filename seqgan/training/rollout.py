@@ -30,7 +30,8 @@ import torch
 from seqgan.models.generator import icdf_sample
 
 
-def draw_uniforms(num_rollouts: int, B: int, T: int, generator: torch.Generator | None, device, rows=None) -> torch.Tensor:
+def draw_uniforms(num_rollouts: int, B: int, T: int, generator: torch.Generator | None, device,
+                  rows=None) -> torch.Tensor:
     """u[n, L-1, b, p]: the uniform for position p of rollout n of prefix length L of sequence b.
     rows = (row_ids, total): drawn for the whole global batch, this process's rows kept (see generator.row_rand)."""
     if rows is None:
@@ -89,7 +90,8 @@ def rollouts_cached(gen, batch, tokens, mask, fixed_mask, u, max_rows: int | Non
 
 
 @torch.no_grad()
-def score_completions(reward_fn: Callable, comp: torch.Tensor, cmask: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
+def score_completions(reward_fn: Callable, comp: torch.Tensor, cmask: torch.Tensor,
+                      batch_size: int = 4096) -> torch.Tensor:
     """reward_fn(tokens (R, T'), mask (R, T'), rows (R,)) over all (N, P, B, T) completions -> (N, P, B).
 
     Completions are scored in length buckets: sorted by length, each chunk cut to its longest member, so D
@@ -114,10 +116,12 @@ def score_completions(reward_fn: Callable, comp: torch.Tensor, cmask: torch.Tens
 @torch.no_grad()
 def score_completions_shared(prefix_reward_fn: Callable, comp: torch.Tensor, cmask: torch.Tensor) -> torch.Tensor:
     """prefix_reward_fn(comp (R, T), cmask (R, T), prefix_len, rows (R,)) for each prefix length at once: the N x B
-    completions of prefix length L share it, so a causal D encodes it once (SeqGanDiscriminator.score_continuations)."""
+    completions of prefix length L share it, so a causal D encodes it once
+    (SeqGanDiscriminator.score_continuations)."""
     N, P, B, T = comp.shape
     rows = torch.arange(B, device=comp.device).repeat(N)  # (N * B,): row n * B + b continues sequence b
-    return torch.stack([prefix_reward_fn(comp[:, pre].reshape(-1, T), cmask[:, pre].reshape(-1, T), pre + 1, rows).view(N, B)
+    return torch.stack([prefix_reward_fn(comp[:, pre].reshape(-1, T), cmask[:, pre].reshape(-1, T), pre + 1,
+                                         rows).view(N, B)
                         for pre in range(P)], 1)  # (N, P, B)
 
 
