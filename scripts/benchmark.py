@@ -190,7 +190,7 @@ def bench_rollout(args) -> dict:
     disc = build_discriminator(gen.vocab_size, GanArguments(), 0, 64).to(dev).eval()
     B, N = args.rollout_batch, args.num_rollouts
     with torch.no_grad():
-        s = gen.sample(num_samples=B, generator=torch.Generator(device=dev).manual_seed(args.seed))
+        s = gen.sample(num_samples=B, rng=torch.Generator(device=dev).manual_seed(args.seed))
     max_rows = None if dev.type == "cuda" else args.rollout_max_rows  # CPU: cache-sized chunks are fastest
 
     def call(g, d, impl):
@@ -401,9 +401,9 @@ def _g_step_profile(m, acc, args, dev) -> dict:
 
     g, d = m.ctx.policy, m.ctx.disc
     with torch.no_grad(), acc.autocast():
-        t_sample = _timed(lambda: g.sample(num_samples=64, generator=torch.Generator(device=dev).manual_seed(0)), 1,
+        t_sample = _timed(lambda: g.sample(num_samples=64, rng=torch.Generator(device=dev).manual_seed(0)), 1,
                           dev)
-        s = g.sample(num_samples=64, generator=torch.Generator(device=dev).manual_seed(0))
+        s = g.sample(num_samples=64, rng=torch.Generator(device=dev).manual_seed(0))
         u = draw_uniforms(args.num_rollouts, 64, s.tokens.shape[1], torch.Generator(device=dev).manual_seed(1), dev)
         t_comp = _timed(lambda: rollouts_cached(g, None, s.tokens, s.mask, None, u, args.rollout_max_rows), 1, dev)
         comp, cmask = rollouts_cached(g, None, s.tokens, s.mask, None, u, args.rollout_max_rows)

@@ -2,8 +2,8 @@
 """Build and save a tiny randomly initialised causal LM with its own BPE tokenizer trained on your sentences: a
 stand-in for a pretrained model (GPT-2- or Llama-style) when trying seqgan's pretrained-model path offline.
 
-    python scripts/build_tiny_model.py --family gpt2 --train_file ../shared/data/coco/image_coco.txt --output_dir
-    runs/tiny
+    python scripts/build_tiny_model.py --family gpt2 --train_file ../shared/data/coco/image_coco.txt \
+        --output_dir runs/tiny
     accelerate launch scripts/train.py --task text --generator_name_or_path runs/tiny/tiny-gpt2 --max_length 96
 
 Writes <output_dir>/tiny-<family>/ (config.json, model.safetensors, tokenizer files).

@@ -5,8 +5,8 @@
         --eval_file ../shared/data/ud_en_ewt/en_ewt-ud-dev.conllu ../shared/data/ud_en_ewt/en_ewt-ud-test.conllu
     python scripts/check_data.py --task text my_captions.txt --max_length 48
     python scripts/check_data.py --task oracle my_samples.txt
-    python scripts/check_data.py --task pos --tag_column xpos
-    ../shared/data/ud_af_afribooms/af_afribooms-ud-train.conllu
+    python scripts/check_data.py --task pos --tag_column xpos \
+        ../shared/data/ud_af_afribooms/af_afribooms-ud-train.conllu
 
 Files named without a flag are training files; --eval_file names dev and test files. The rules are
 training's own (the task's reader, and seqgan.scoring.evaluation.encode_splits for lengths): a training file's

@@ -4,8 +4,8 @@
     python scripts/generate.py --checkpoint runs/text-mle --num_samples 20 --temperature 0.8
     python scripts/generate.py --checkpoint runs/text-mle --num_samples 10000 --output_file samples.txt
     python scripts/generate.py --checkpoint runs/text-mle --guide_with runs/ratio-text --guide_candidates 16   # G + D
-    python scripts/generate.py --checkpoint runs/text-vae --interpolate "a man rides a horse ." "two dogs play ."
-    --steps 8
+    python scripts/generate.py --checkpoint runs/text-vae --interpolate "a man rides a horse ." "two dogs play ." \
+        --steps 8
     python scripts/generate.py --checkpoint runs/pos-mle --sentence "I saw her duck."
     python scripts/generate.py --checkpoint runs/pos-mle --input_file sentences.txt --output_file tagged.conllu
     python scripts/generate.py --segmenter runs/segment/ewt-seg-mle-seed42 --checkpoint runs/segment/ewt-pos-mle \

@@ -5,8 +5,8 @@ discriminator-only structured baseline (a CRF for pos, a bigram energy model for
     accelerate launch scripts/train.py --task pos                      # UD English EWT tagger (MLE)
     accelerate launch scripts/train.py --task oracle                   # SeqGAN synthetic oracle (MLE)
     accelerate launch scripts/train.py --task oracle --method gan --bridge rollout --init_from runs/oracle-mle
-    accelerate launch scripts/train.py --task text --method gan --bridge gumbel --gan_loss rsgan --init_from
-    runs/text-mle
+    accelerate launch scripts/train.py --task text --method gan --bridge gumbel --gan_loss rsgan \
+        --init_from runs/text-mle
     accelerate launch scripts/train.py --task pos --method crf --crf_loss hinge          # D alone: a CRF, Viterbi
     accelerate launch scripts/train.py --task pos --method hmm                           # supervised HMM (counting)
     accelerate launch scripts/train.py --task segment                  # tokens, sentences, multiword tokens (chars)

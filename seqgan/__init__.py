@@ -7,8 +7,8 @@ latent models) with transformers' Auto classes, so `AutoModel.from_pretrained(fo
 also reachable as `seqgan.<Name>`, imported on first use, and so is `seqgan.load` (tasks/api.py): a trained run of
 any method, ready to tag, sample or score.
 
-    python -c "import seqgan.models; from transformers import AutoModel;
-    print(AutoModel.from_pretrained('runs/pos-mle/best/generator'))"
+    python -c "import seqgan.models; from transformers import AutoModel; \
+        print(AutoModel.from_pretrained('runs/pos-mle/best/generator'))"
 """
 
 from importlib import import_module

@@ -57,7 +57,7 @@ def draw_samples(gen: CausalGenerator, n: int, seed: int, batch_size: int = 500,
     g = torch.Generator(device=gen.device).manual_seed(seed)
     out = []
     for i in range(0, n, batch_size):
-        s = gen.sample(num_samples=min(batch_size, n - i), temperature=temperature, generator=g, greedy=greedy)
+        s = gen.sample(num_samples=min(batch_size, n - i), temperature=temperature, rng=g, greedy=greedy)
         for toks, m in zip(s.tokens, s.mask):
             ids = toks[m].tolist()
             out.append(ids[:-1] if gen.eos_id is not None and ids and ids[-1] == gen.eos_id else ids)

@@ -148,7 +148,7 @@ def read_token_rows(path, oracle: OracleLSTM, problems: Problems | None = None) 
 
 
 def _sampled(oracle: OracleLSTM, n: int, seed: int) -> Dataset:
-    toks = oracle.sample(n, generator=torch.Generator().manual_seed(seed))
+    toks = oracle.sample(n, rng=torch.Generator().manual_seed(seed))
     return Dataset.from_list([{"text": " ".join(map(str, r)), "line": i + 1, "file": f"oracle samples (seed {seed})"}
                               for i, r in enumerate(toks.tolist())])
 

@@ -239,7 +239,7 @@ def test_bigram_samples_follow_the_exact_distribution():
     seqs = bigram_outputs(eos=True)
     with torch.no_grad():
         scores = torch.tensor([brute_bigram_score(m, y) for y in seqs], dtype=torch.float64)
-        s = BigramGenerator(m).sample(num_samples=20000, generator=torch.Generator().manual_seed(0))
+        s = BigramGenerator(m).sample(num_samples=20000, rng=torch.Generator().manual_seed(0))
     drawn = [tuple(t[k].tolist()) for t, k in zip(s.tokens, s.mask)]
     counts = torch.tensor([drawn.count(y) for y in seqs], dtype=torch.float64)
     assert counts.sum() == 20000  # nothing outside the support

@@ -59,7 +59,7 @@ def rollout_case(name, causal=False):
                                64).double().eval()
     cond = batch if gen.conditional else None
     with torch.no_grad():
-        s = gen.sample(cond, num_samples=None if cond else 4, generator=torch.Generator().manual_seed(1))
+        s = gen.sample(cond, num_samples=None if cond else 4, rng=torch.Generator().manual_seed(1))
 
     def reward_fn(tokens, mask, rows):  # tokens come in length buckets, possibly narrower than the batch
         c = {k: v[rows][:, : tokens.shape[1]] if v.dim() > 1 else v[rows] for k, v in batch.items()
@@ -75,7 +75,7 @@ def test_cached_rollouts_equal_naive_rollouts(name):
     gen, disc, cond, s, reward_fn, fixed = rollout_case(name)
     impls = {"cached": rollouts_cached, **REFERENCE_ROLLOUTS}
     q = {impl: rollout_rewards(gen, reward_fn, cond, s.tokens, s.mask, fixed, num_rollouts=3,
-                               generator=torch.Generator().manual_seed(2), rollouts=fn, max_rows=7)
+                               rng=torch.Generator().manual_seed(2), rollouts=fn, max_rows=7)
          for impl, fn in impls.items()}
     assert all(torch.equal(q["cached"], q[impl]) for impl in ("per_prefix", "reencode", "prefix"))
     assert (q["cached"][s.mask] != 0).all() and (q["cached"][~s.mask] == 0).all()
@@ -95,7 +95,7 @@ def test_shared_prefix_d_rewards_equal_unshared(name):
         return disc.score_continuations(comp, cmask, prefix_len, rows, cond)
 
     q = [rollout_rewards(gen, reward_fn, cond, s.tokens, s.mask, fixed, num_rollouts=3,
-                         generator=torch.Generator().manual_seed(2),
+                         rng=torch.Generator().manual_seed(2),
                          prefix_reward_fn=shared) for shared in (None, prefix_reward_fn)]
     assert (q[0][s.mask] != 0).all() and torch.allclose(q[0], q[1], atol=1e-10, rtol=0)
 

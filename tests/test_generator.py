@@ -16,7 +16,7 @@ def test_sampled_logprobs_equal_teacher_forcing(name):
     with torch.no_grad():
         n = batch["labels"].shape[0] if name.startswith("pos") else 6
         pos = name.startswith("pos")
-        s = gen.sample(batch if pos else None, num_samples=None if pos else n, generator=g, return_logits=True)
+        s = gen.sample(batch if pos else None, num_samples=None if pos else n, rng=g, return_logits=True)
         scored = gen.token_logprobs({**batch, "labels": s.tokens, "mask": s.mask}) if pos else \
             gen.token_logprobs({"labels": s.tokens, "mask": s.mask})
         full = gen({**batch, "labels": s.tokens, "mask": s.mask}) if pos else gen({"labels": s.tokens, "mask": s.mask})

@@ -81,8 +81,8 @@ def test_sir_reaches_the_target_as_k_grows():
     p_t, p_g = log_t.exp(), log_g.exp()
     assert tv(p_g, p_t) > 0.2  # G alone is far from the target
     with torch.no_grad():
-        k1 = histogram(guided(1).sample(num_samples=20000, generator=g).tokens)
-        k64 = histogram(guided(64).sample(num_samples=20000, generator=g).tokens)
+        k1 = histogram(guided(1).sample(num_samples=20000, rng=g).tokens)
+        k64 = histogram(guided(64).sample(num_samples=20000, rng=g).tokens)
     assert tv(k1, p_g) < 0.03  # K = 1 keeps G's own law
     # SIR's law tends to the target as K grows (its bias is O(1/K)); 20,000 draws leave ~0.01 of noise.
     assert tv(k64, p_t) < 0.02
@@ -101,7 +101,7 @@ def test_drs_accepts_each_candidate_with_its_formula():
     accept = drs_accept_prob(lw, m)  # (V, V)
     assert torch.allclose(accept, torch.minimum(torch.ones_like(lw), torch.exp(lw - m)).double())
     with torch.no_grad():
-        out = guided.sample(num_samples=20000, generator=torch.Generator().manual_seed(2))
+        out = guided.sample(num_samples=20000, rng=torch.Generator().manual_seed(2))
     law = log_g.exp().double() * accept
     assert tv(histogram(out.tokens), law / law.sum()) < 0.03  # accepted outputs ∝ p_G · acceptance
     diag = guided.diagnostics([], None)

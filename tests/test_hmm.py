@@ -139,7 +139,7 @@ def test_posterior_equals_enumeration_of_the_joint(order):
     gen = HmmTaggerGenerator(m)
     one = {k: v[3:4] for k, v in batch.items()}
     reps = {k: v.expand(4000, *v.shape[1:]) for k, v in one.items()}
-    draws = gen.sample(reps, generator=torch.Generator().manual_seed(0)).tokens
+    draws = gen.sample(reps, rng=torch.Generator().manual_seed(0)).tokens
     ys = list(itertools.product(range(3), repeat=4))
     logp = torch.tensor([gen.token_logprobs({**one, "labels": torch.tensor([y])}).sum().item() for y in ys])
     for y, lp in zip(ys, logp):

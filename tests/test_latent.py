@@ -99,7 +99,7 @@ def test_prior_samples_follow_the_exact_marginal():
     exact = exact_log_marginal(gen, ALL).exp()
     n = 20000
     with torch.no_grad():
-        out = gen.sample(num_samples=n, generator=torch.Generator().manual_seed(0))
+        out = gen.sample(num_samples=n, rng=torch.Generator().manual_seed(0))
     index = ((out.tokens - 2) * torch.tensor([4, 2, 1])).sum(1)  # (n,): which of the 8 outputs
     freq = torch.bincount(index, minlength=8).double()
     chi2 = ((freq - n * exact) ** 2 / (n * exact)).sum().item()

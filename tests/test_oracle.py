@@ -40,7 +40,7 @@ def test_oracle_matches_a_plain_reference_step():
 def test_random_oracle_is_seeded_and_samples_score_near_entropy():
     a, b = OracleLSTM.random(seed=7), OracleLSTM.random(seed=7)
     assert all(torch.equal(a.p[k], b.p[k]) for k in a.p)
-    s = a.sample(500, generator=torch.Generator().manual_seed(0))
+    s = a.sample(500, rng=torch.Generator().manual_seed(0))
     assert s.shape == (500, 20) and s.min() >= 0 and s.max() < 5000
     uniform = torch.randint(0, 5000, (500, 20), generator=torch.Generator().manual_seed(0))
     # Own samples are far more likely than uniform ids (log 5000 = 8.5 nats is the uniform model's NLL).

@@ -56,7 +56,7 @@ def test_precision_sensitive_reductions_stay_fp32(bf16):
         assert gen.model.lm_head(torch.zeros(1, gen.model.config.n_embd)).dtype == torch.bfloat16
         assert mle_loss(logits, batch["labels"], batch["mask"]).dtype == torch.float32
         assert gen.token_logprobs(batch).dtype == torch.float32
-        s = gen.sample(num_samples=3, generator=torch.Generator().manual_seed(0))
+        s = gen.sample(num_samples=3, rng=torch.Generator().manual_seed(0))
         assert s.logprobs.dtype == torch.float32
     _, m, _ = setup("oracle")
     with bf16.autocast():

@@ -33,7 +33,7 @@ def test_the_product_of_experts_picks_the_best_candidate_and_samples_once():
     with torch.no_grad():
         greedy = gen.sample(batch, greedy=True).tokens
         g = torch.Generator().manual_seed(seed)
-        cands = [greedy] + [gen.sample(batch, generator=g).tokens for _ in range(K)]  # what G proposes, by hand
+        cands = [greedy] + [gen.sample(batch, rng=g).tokens for _ in range(K)]  # what G proposes, by hand
         cands = [c.masked_fill(~batch["mask"], 0) for c in cands]
         logp = [gen.token_logprobs({**batch, "labels": c}).sum(1) for c in cands]
     rerank = Reranker(score=counted, num_candidates=K, seed=seed)

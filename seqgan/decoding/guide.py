@@ -72,9 +72,9 @@ class GuideArguments:
         return f"sir-K{self.guide_candidates}-{g}" if self.guide_method == "sir" else f"drs-{g}"
 
 
-def sir_choice(log_w: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+def sir_choice(log_w: torch.Tensor, rng: torch.Generator | None = None) -> torch.Tensor:
     """(n,) index of the candidate kept in each row of log-weights (n, K): probability softmax(log_w) per row."""
-    u = torch.rand(log_w.shape[0], 1, generator=generator, device=log_w.device, dtype=torch.float64)  # (n, 1)
+    u = torch.rand(log_w.shape[0], 1, generator=rng, device=log_w.device, dtype=torch.float64)  # (n, 1)
     cdf = torch.softmax(log_w.double(), -1).cumsum(-1)  # (n, K)
     return (cdf < u * cdf[:, -1:]).sum(-1).clamp(max=log_w.shape[1] - 1)  # inverse CDF: exact, seeded
 
@@ -141,11 +141,11 @@ class GuidedGenerator(Generator):
         return self.settings.guide_gamma * self.disc.score(tokens=tokens, mask=mask).double()
 
     @torch.no_grad()
-    def draw(self, n: int, temperature: float, generator: torch.Generator | None) -> tuple[Samples, torch.Tensor]:
+    def draw(self, n: int, temperature: float, rng: torch.Generator | None) -> tuple[Samples, torch.Tensor]:
         """n samples of G at `temperature` and their log-weights γ d(x), in batches."""
         parts, lws = [], []
         for i in range(0, n, self.batch_size):
-            s = self.gen.sample(num_samples=min(self.batch_size, n - i), temperature=temperature, generator=generator)
+            s = self.gen.sample(num_samples=min(self.batch_size, n - i), temperature=temperature, rng=rng)
             parts.append(s)
             lws.append(self.log_weights(s.tokens, s.mask))
         return concat_samples(parts, self.pad_id), torch.cat(lws)
@@ -168,14 +168,14 @@ class GuidedGenerator(Generator):
 
     @torch.no_grad()
     def sample(self, batch: dict | None = None, num_samples: int | None = None, temperature: float = 1.0,
-               greedy: bool = False, generator: torch.Generator | None = None, **kw) -> Samples:
+               greedy: bool = False, rng: torch.Generator | None = None, **kw) -> Samples:
         """num_samples outputs of the guided sampler; `logprobs` are G's (the residual model has no per-token law)."""
         if greedy or kw.get("return_logits") or kw.get("gumbel"):
             raise ValueError("a guided sampler draws samples only: no greedy decoding, logits or Gumbel noise.")
         n, k, t0 = num_samples, self.settings.guide_candidates, time.time()
         if self.settings.guide_method == "sir":
-            cands, lw = self.draw(n * k, temperature, generator)  # row i*K + j: candidate j of output i
-            pick = sir_choice(lw.view(n, k), generator)  # (n,)
+            cands, lw = self.draw(n * k, temperature, rng)  # row i*K + j: candidate j of output i
+            pick = sir_choice(lw.view(n, k), rng)  # (n,)
             out = take_rows(cands, torch.arange(n, device=pick.device) * k + pick)
             self.drawn, self.accepted = self.drawn + n * k, self.accepted + n
         else:
@@ -184,8 +184,8 @@ class GuidedGenerator(Generator):
                 if drawn > self.max_candidates_per_sample * n:
                     raise RuntimeError(f"DRS accepted {sum(len(p.tokens) for p in kept)} of {drawn} candidates (γ = "
                                        f"{self.settings.guide_gamma}); lower --guide_gamma or use --guide_method sir.")
-                cands, lw = self.draw(n * k, temperature, generator)
-                u = torch.rand(lw.shape, generator=generator, device=lw.device, dtype=torch.float64)
+                cands, lw = self.draw(n * k, temperature, rng)
+                u = torch.rand(lw.shape, generator=rng, device=lw.device, dtype=torch.float64)
                 kept.append(take_rows(cands, (u < drs_accept_prob(lw, m)).nonzero().squeeze(1)))
                 drawn += n * k
             out = concat_samples(kept, self.pad_id)

@@ -85,7 +85,7 @@ class Reranker:
         if key not in self.memo:
             g = torch.Generator(device=greedy.device).manual_seed(self.seed)
             mask = batch["mask"]
-            cands = [greedy] + [gen.sample(batch, generator=g).tokens for _ in range(self.num_candidates)]
+            cands = [greedy] + [gen.sample(batch, rng=g).tokens for _ in range(self.num_candidates)]
             cands = torch.stack([c.masked_fill(~mask, 0) for c in cands])  # (C, B, T)
             logp = torch.stack([gen.token_logprobs({**batch, "labels": c}).sum(1).float() for c in cands])  # (C, B)
             s = torch.stack([self.score(batch, c, mask).float() for c in cands])  # (C, B)

@@ -148,7 +148,7 @@ class LinearChainCRF:
     def max(self) -> torch.Tensor:
         return self._viterbi[1]
 
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    def sample(self, n: int, rng: torch.Generator | None = None) -> torch.Tensor:
         """n exact samples per sequence (n, B, T), -1 at padding: forward filtering, backward sampling."""
         alpha = self._alpha  # (B, T, C)
         out = torch.full((n, self.B, self.T), -1, dtype=torch.long, device=alpha.device)
@@ -161,7 +161,7 @@ class LinearChainCRF:
                          else self.end[None].expand(n, -1, -1))
             logits = alpha[None, :, t] + torch.where(is_last[None, :, None], self.end[None], into_next)  # (n, B, C)
             y = torch.multinomial(torch.softmax(logits.reshape(-1, self.C).float(), -1), 1,
-                                  generator=generator).view(n, self.B)
+                                  generator=rng).view(n, self.B)
             real = self.mask[:, t][None].expand(n, -1)
             out[:, :, t] = torch.where(real, y, out[:, :, t])
             nxt = torch.where(real, y, nxt)

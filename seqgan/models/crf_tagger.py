@@ -86,7 +86,7 @@ class CrfTaggerGenerator(TagSequenceGenerator):
         return torch.where(valid, lp, torch.zeros_like(lp))
 
     def sample(self, batch: dict | None = None, num_samples: int | None = None, temperature: float = 1.0,
-               greedy: bool = False, generator: torch.Generator | None = None, return_logits: bool = False,
+               greedy: bool = False, rng: torch.Generator | None = None, return_logits: bool = False,
                gumbel: bool = False, rows=None) -> Samples:
         if rows is not None:
             raise ValueError("the CRF tagger draws its samples exactly per sentence; it cannot serve as a "
@@ -97,7 +97,7 @@ class CrfTaggerGenerator(TagSequenceGenerator):
             raise ValueError("the CRF tagger samples exactly (forward filtering, backward sampling); it has no Gumbel "
                              "mode.")
         dist = self.dist(batch, temperature)
-        tags = dist.argmax if greedy else dist.sample(1, generator)[0]  # (B, T), -1 at padding
+        tags = dist.argmax if greedy else dist.sample(1, rng)[0]  # (B, T), -1 at padding
         mask = batch["mask"]
         cond = dist.conditionals(tags.clamp(min=0))
         lp = cond.gather(2, tags.clamp(min=0)[..., None]).squeeze(2)
@@ -161,7 +161,7 @@ def crf_gen_negatives(model, batch, ctx: CrfLossContext) -> torch.Tensor:
     dist = sentence_crf(model, batch)
     gold, mask = batch["labels"], batch["mask"]
     with torch.no_grad():
-        negs = [ctx.negatives.sample(batch, generator=ctx.rng).tokens for _ in range(ctx.num_negatives)]
+        negs = [ctx.negatives.sample(batch, rng=ctx.rng).tokens for _ in range(ctx.num_negatives)]
     scores = [dist.score(gold)]
     for y in negs:
         same = ((y == gold) | ~mask).all(1)  # G reproduced the gold sequence: not a negative

@@ -76,19 +76,19 @@ def icdf_sample(logits: torch.Tensor, u: torch.Tensor, block: int = 64) -> torch
     return idx[:, 0] if squeeze else idx
 
 
-def row_rand(shape: tuple, generator: torch.Generator | None, device, rows=None) -> torch.Tensor:
+def row_rand(shape: tuple, rng: torch.Generator | None, device, rows=None) -> torch.Tensor:
     """Uniforms of shape (B, ...). With rows = (row_ids (B,), total), draw them for all `total` rows of
     the global batch and keep this process's: every process consumes the same random stream, and
     N processes draw exactly the numbers one process would."""
     if rows is None:
-        return torch.rand(shape, generator=generator, device=device)
+        return torch.rand(shape, generator=rng, device=device)
     ids, total = rows
-    return torch.rand((total, *shape[1:]), generator=generator, device=device)[ids]
+    return torch.rand((total, *shape[1:]), generator=rng, device=device)[ids]
 
 
-def gumbel_noise(shape, generator: torch.Generator | None, device, rows=None) -> torch.Tensor:
+def gumbel_noise(shape, rng: torch.Generator | None, device, rows=None) -> torch.Tensor:
     """Standard Gumbel draws -log(-log U), U ~ Uniform(0, 1), from a seeded generator."""
-    u = row_rand(shape, generator, device, rows).clamp_(1e-20, 1.0 - 1e-7)
+    u = row_rand(shape, rng, device, rows).clamp_(1e-20, 1.0 - 1e-7)
     return -torch.log(-torch.log(u))
 
 
@@ -201,7 +201,7 @@ class Generator(nn.Module):
         return next(self.parameters()).device
 
     def sample(self, batch: dict | None = None, num_samples: int | None = None, temperature: float = 1.0,
-               greedy: bool = False, generator: torch.Generator | None = None,
+               greedy: bool = False, rng: torch.Generator | None = None,
                return_logits: bool = False, gumbel: bool = False, rows=None) -> Samples:
         """Draw one sequence per input (or `num_samples` unconditional ones).
 
@@ -225,11 +225,11 @@ class Generator(nn.Module):
             if greedy:
                 tok = logp.argmax(-1)
             elif gumbel:
-                g = gumbel_noise(logp.shape, generator, dev, rows)  # (B, V)
+                g = gumbel_noise(logp.shape, rng, dev, rows)  # (B, V)
                 tok = (logp + g).argmax(-1)
                 noises.append(g)
             else:  # exact, ~20x faster than torch.multinomial on CPU at a 5,000-word vocabulary
-                tok = icdf_sample(logits, row_rand((B,), generator, dev, rows))  # (B,)
+                tok = icdf_sample(logits, row_rand((B,), rng, dev, rows))  # (B,)
             lp = logp.gather(1, tok[:, None]).squeeze(1)  # (B,)
             live = fixed_mask[:, t] if fixed_mask is not None else alive
             tok = torch.where(live, tok, torch.full_like(tok, self.pad_id))

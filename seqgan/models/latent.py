@@ -4,8 +4,8 @@
     accelerate launch scripts/train.py --task text --method ae
     accelerate launch scripts/train.py --task text --method vae
     accelerate launch scripts/train.py --task text --method latent-gan --init_from runs/text-ae   # ARAE
-    python scripts/generate.py --checkpoint runs/text-vae --interpolate "a man rides a horse ." "two dogs play ."
-    --steps 8
+    python scripts/generate.py --checkpoint runs/text-vae --interpolate "a man rides a horse ." "two dogs play ." \
+        --steps 8
 
 One model (`SeqGanLatentModel`) serves all four: a GPT-2-style causal decoder reads a code z (--latent_size) that is
 projected to the hidden size and added to the input embedding at *every* position (the memory-vector form of
@@ -168,8 +168,8 @@ class LatentGenerator(Generator):
 
     # ------------------------------------------------------------------ the prior and sampling
 
-    def draw_codes(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        eps = torch.randn(n, self.model.config.latent_size, generator=generator, device=self.device,
+    def draw_codes(self, n: int, rng: torch.Generator | None = None) -> torch.Tensor:
+        eps = torch.randn(n, self.model.config.latent_size, generator=rng, device=self.device,
                           dtype=self.model.from_code.weight.dtype)  # (n, L)
         if self.prior == "standard" or self.kind in ("random-code", "vae"):
             return eps
@@ -178,13 +178,13 @@ class LatentGenerator(Generator):
         return self.model.noise_to_code(eps)  # latent-gan
 
     def sample(self, batch: dict | None = None, num_samples: int | None = None, temperature: float = 1.0,
-               greedy: bool = False, generator: torch.Generator | None = None, return_logits: bool = False,
+               greedy: bool = False, rng: torch.Generator | None = None, return_logits: bool = False,
                gumbel: bool = False, rows=None) -> Samples:
         """Samples decoded from codes: batch["z"] (B, L) when given, else num_samples codes from the prior."""
         if batch is None or "z" not in batch:
             n = num_samples if num_samples is not None else batch["labels"].shape[0]
-            batch = {"z": self.draw_codes(n, generator)}
-        return super().sample(batch, batch["z"].shape[0], temperature, greedy, generator, return_logits, gumbel, rows)
+            batch = {"z": self.draw_codes(n, rng)}
+        return super().sample(batch, batch["z"].shape[0], temperature, greedy, rng, return_logits, gumbel, rows)
 
     def start(self, batch, num_samples):
         z = batch["z"]

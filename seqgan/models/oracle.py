@@ -2,7 +2,7 @@
 
     oracle = OracleLSTM.from_npz("../shared/data/seqgan_oracle/target_params.npz")
     nll = oracle.nll_per_token(tokens)          # (N, 20) ids -> mean nats/token (SeqGAN's scale)
-    data = oracle.sample(10000, generator=torch.Generator().manual_seed(0))
+    data = oracle.sample(10000, rng=torch.Generator().manual_seed(0))
 
 Equations (row-vector convention, as in the repository's target_lstm.py):
     i = σ(x W_i + h U_i + b_i)   f = σ(x W_f + h U_f + b_f)   o = σ(x W_og + h U_og + b_og)
@@ -89,12 +89,12 @@ class OracleLSTM:
         total = sum(-self.log_probs(tokens[i:i + batch_size]).sum().item() for i in range(0, len(tokens), batch_size))
         return total / max(tokens.numel(), 1)
 
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    def sample(self, n: int, rng: torch.Generator | None = None) -> torch.Tensor:
         """Draw n sequences (n, seq_len) of token ids."""
         h, c, prev = self._init(n)
         out = []
         for _ in range(self.seq_len):
             h, c, logits = self._step(self.p["embedding"][prev], h, c)
-            prev = torch.multinomial(torch.softmax(logits, 1), 1, generator=generator).squeeze(1)
+            prev = torch.multinomial(torch.softmax(logits, 1), 1, generator=rng).squeeze(1)
             out.append(prev)
         return torch.stack(out, 1)

@@ -100,7 +100,7 @@ def draw(ctx: BridgeContext, batch: dict, gumbel: bool = False, temperature: flo
     """Samples for the G step: K per input sentence (pos) or batch-size many (unconditional).
     Returns (samples, the batch they condition on (None if unconditional), group size K)."""
     n = batch["labels"].shape[0]
-    kw = dict(generator=ctx.rng, gumbel=gumbel, temperature=temperature)
+    kw = dict(rng=ctx.rng, gumbel=gumbel, temperature=temperature)
     if ctx.conditional:
         k = ctx.args.samples_per_input
         cond = repeat_batch(batch, k)

@@ -28,9 +28,9 @@ ARAE_RECIPE = {"adv_steps": 1000, "d_steps": 5, "g_steps": 1, "g_learning_rate":
                "gan_eval_every": 250, "gan_log_every": 50}
 
 
-def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
     """E[(||grad critic(x_hat)|| - 1)^2] at x_hat on random points between real and fake codes (B, L)."""
-    a = torch.rand(real.shape[0], 1, generator=generator, device=real.device)  # (B, 1)
+    a = torch.rand(real.shape[0], 1, generator=rng, device=real.device)  # (B, 1)
     x = (a * real + (1 - a) * fake).requires_grad_(True)
     grad, = torch.autograd.grad(critic(x).sum(), x, create_graph=True)  # (B, L)
     return ((grad.norm(dim=1) - 1) ** 2).mean()

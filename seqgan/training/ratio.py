@@ -57,10 +57,10 @@ def logits_of(disc, batches) -> torch.Tensor:
 
 
 @torch.no_grad()
-def fake_batches(gen, n: int, batch_size: int, temperature: float, generator: torch.Generator) -> list[dict]:
+def fake_batches(gen, n: int, batch_size: int, temperature: float, rng: torch.Generator) -> list[dict]:
     out = []
     for i in range(0, n, batch_size):
-        s = gen.sample(num_samples=min(batch_size, n - i), temperature=temperature, generator=generator)
+        s = gen.sample(num_samples=min(batch_size, n - i), temperature=temperature, rng=rng)
         out.append({"labels": s.tokens, "mask": s.mask})
     return out
 
@@ -83,7 +83,7 @@ def fit_ratio(gen, disc, train_batches, dev_batches: list[dict], sched: RatioSch
     for step, real in zip(range(1, sched.max_steps + 1), train_batches()):
         disc.train()
         with torch.no_grad():
-            fake = gen.sample(num_samples=len(real["labels"]), temperature=sched.temperature, generator=g)
+            fake = gen.sample(num_samples=len(real["labels"]), temperature=sched.temperature, rng=g)
         d_real = disc.score(tokens=real["labels"], mask=real["mask"]).float()  # (B,)
         d_fake = disc.score(tokens=fake.tokens, mask=fake.mask).float()  # (B,)
         loss = 0.5 * (F.softplus(-d_real).mean() + F.softplus(d_fake).mean())  # balanced logistic loss

@@ -1,6 +1,6 @@
 """SeqGAN's Monte-Carlo search: the reward of prefix y_<=t is the mean D score of N completions of it.
 
-    q = rollout_rewards(gen, reward_fn, batch, tokens, mask, fixed_mask, num_rollouts=16, generator=g)   # (B, T)
+    q = rollout_rewards(gen, reward_fn, batch, tokens, mask, fixed_mask, num_rollouts=16, rng=g)   # (B, T)
 
 For a batch of B sampled sequences of length T, the completions of every prefix y_0..y_{L-1}
 (L = 1..T-1) are drawn N times: N x (T-1) x B continuations. `rollouts_cached` does this with
@@ -30,14 +30,14 @@ import torch
 from seqgan.models.generator import icdf_sample
 
 
-def draw_uniforms(num_rollouts: int, B: int, T: int, generator: torch.Generator | None, device,
+def draw_uniforms(num_rollouts: int, B: int, T: int, rng: torch.Generator | None, device,
                   rows=None) -> torch.Tensor:
     """u[n, L-1, b, p]: the uniform for position p of rollout n of prefix length L of sequence b.
     rows = (row_ids, total): drawn for the whole global batch, this process's rows kept (see generator.row_rand)."""
     if rows is None:
-        return torch.rand(num_rollouts, T - 1, B, T, generator=generator, device=device)
+        return torch.rand(num_rollouts, T - 1, B, T, generator=rng, device=device)
     ids, total = rows
-    return torch.rand(num_rollouts, T - 1, total, T, generator=generator, device=device)[:, :, ids]
+    return torch.rand(num_rollouts, T - 1, total, T, generator=rng, device=device)[:, :, ids]
 
 
 def mask_completions(gen, comp: torch.Tensor, fixed_mask: torch.Tensor | None, rows: torch.Tensor):
@@ -127,7 +127,7 @@ def score_completions_shared(prefix_reward_fn: Callable, comp: torch.Tensor, cma
 
 @torch.no_grad()
 def rollout_rewards(gen, reward_fn: Callable, batch, tokens, mask, fixed_mask, num_rollouts: int,
-                    generator: torch.Generator | None = None, rollouts: Callable = rollouts_cached,
+                    rng: torch.Generator | None = None, rollouts: Callable = rollouts_cached,
                     max_rows: int | None = None, rows=None, prefix_reward_fn: Callable | None = None) -> torch.Tensor:
     """Q (B, T): Q[b, t] = mean over rollouts of the reward of completions of y_b[:t+1]; the last real
     token gets the reward of the sequence itself; 0 at padding. With `prefix_reward_fn` (a causal D) the
@@ -136,7 +136,7 @@ def rollout_rewards(gen, reward_fn: Callable, batch, tokens, mask, fixed_mask, n
     stream, global rows, memory bound and implementation (`rollouts`: rollouts_cached, or one of
     seqgan.training.reference_rollouts.REFERENCE_ROLLOUTS, which the tests and the benchmark compare it with)."""
     B, T = tokens.shape
-    u = draw_uniforms(num_rollouts, B, T, generator, tokens.device, rows)
+    u = draw_uniforms(num_rollouts, B, T, rng, tokens.device, rows)
     comp, cmask = rollouts(gen, batch, tokens, mask, fixed_mask, u, max_rows)  # (N, T-1, B, T) each
     if prefix_reward_fn is not None:
         scores = score_completions_shared(prefix_reward_fn, comp, cmask)
