@@ -8,8 +8,10 @@
 # G + D per seed: G's candidates (greedy + 8 samples) reranked by log p_G + λ·(the CRF of the same seed), λ tuned
 # on dev f1 (evaluate.py --rerank_with). A timed run: the whole EWT text (train, dev, test; about 1 MB) as paragraphs,
 # through the seed-42 G segmenter and the tagger (generate.py), its wall time and sentences per second in
-# runs_dir/timed-1mb.json. Then compare.py: the segment rows (mean ± std over seeds, paired bootstrap over windows against G alone) and the
-# raw-text table, as docs/results/segment.md (EWT, runs in runs_dir) and segment-af.md (AfriBooms, in runs_dir-af).
+# runs_dir/timed-1mb.json. The peer: UDPipe 1's tokenizer trained on the same file, tagged by the same run
+# (experiments/udpipe_peer.sh; when ufal.udpipe is installed). Then compare.py: the segment rows (mean ± std over
+# seeds, paired bootstrap over windows against G alone) and the raw-text table, as docs/results/segment.md (EWT, runs
+# in runs_dir) and segment-af.md (AfriBooms, in runs_dir-af).
 #
 #   SEQGAN_DATA_DIR=../shared/data bash experiments/segment.sh [--seeds "42 43 44"] [runs_dir]
 #
@@ -90,6 +92,11 @@ row = {"input": text, "segmenter": segmenter, "tagger": tagger, "bytes": os.path
 json.dump(row, open(out, "w"), indent=2)
 print(json.dumps(row))
 PY
+fi
+if python -c "import ufal.udpipe" 2>/dev/null; then  # the peer segmenter on the same text, tagged by the same run
+  bash experiments/udpipe_peer.sh "$R"
+else
+  echo "ufal.udpipe is not installed: the UDPipe peer rows are left out (pip install -e \".[peers]\")." >&2
 fi
 python scripts/compare.py --task segment --runs_dir "$R" --baseline ewt-seg-mle --output_file "$R/compare_segment.md" \
   --page docs/results/segment.md --title "Results: raw text on UD English EWT (segmentation and tagging)"

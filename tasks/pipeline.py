@@ -1,8 +1,8 @@
 """Raw text in, UD out: a segment run (sentences, tokens, multiword tokens) followed by a pos run (UPOS tags), as one
 object; scripts/generate.py --segmenter and scripts/evaluate.py --raw_text use it.
 
-    python -c "import seqgan; p = seqgan.load_pipeline('runs/segment/ewt-seg-mle-seed42', 'runs/segment/ewt-pos-mle');
-    print(p.to_conllu(p.tag_text('I don\'t know. Do you?')))"
+    python -c "import seqgan; p = seqgan.load_pipeline('runs/segment/ewt-seg-mle-seed42', \
+        'runs/segment/ewt-pos-mle'); print(p.to_conllu(p.tag_text('I don\'t know. Do you?')))"
 
     pipe = seqgan.load_pipeline("runs/seg", "runs/pos")   # run folders or Hub ids
     pipe = seqgan.load_pipeline("you/seqgan-en-raw-text")  # a segmenter pushed with its tagger
@@ -48,7 +48,7 @@ class RawTextTagger:
 
     def tag_text(self, text: str, one_sentence_per_line: bool = False) -> list[dict]:
         """Sentences as seqgan.conllu.read_treebank gives them: sent_id, text, newpar, tokens with tagged words."""
-        seg, pos = get_task("segment"), get_task("pos")
+        seg = get_task("segment")
         units = paragraphs(text, one_sentence_per_line)
         found = seg.segment(self.segmenter, self.segmenter_tokenizer, units, one_sentence_per_line, self.batch_size)
         out = []
@@ -59,17 +59,33 @@ class RawTextTagger:
                             "newpar": k == 0 and not one_sentence_per_line,
                             "tokens": [{"form": t["form"], "words": [[w, None] for w in t["words"]],
                                         "space_after": t["space_after"]} for t in tokens]})
-        words = [[w for t in s["tokens"] for w, _ in t["words"]] for s in out]
-        tags = pos.tag_word_lists(self.tagger, self.tagger_tokenizer, words, self.batch_size * 2)
-        for s, sentence_tags in zip(out, tags):
-            it = iter(sentence_tags)
-            for t in s["tokens"]:
-                for w in t["words"]:
-                    w[1] = next(it)
+        tag_segmented(self.tagger, self.tagger_tokenizer, out, self.batch_size * 2)
         return out
 
     def to_conllu(self, sentences: list[dict], tree: bool = False) -> str:
         return to_conllu_tokens(sentences, tree)
+
+
+def tag_segmented(tagger, tokenizer, sentences: list[dict], batch_size: int = 64) -> None:
+    """Fill in the UPOS of every word of segmented sentences (read_treebank's layout, tags None or gold), in place,
+    by a pos run's model: the pipeline's second half, also run on another segmenter's output (a peer's)."""
+    words = [[w for t in s["tokens"] for w, _ in t["words"]] for s in sentences]
+    tags = get_task("pos").tag_word_lists(tagger, tokenizer, words, batch_size)
+    for s, sentence_tags in zip(sentences, tags):
+        it = iter(sentence_tags)
+        for t in s["tokens"]:
+            for w in t["words"]:
+                w[1] = next(it)
+
+
+def load_part(name: str, want: str) -> tuple[Any, Any]:
+    """(model in eval mode, tokenizer) of a run folder, checkpoint folder or Hub id: a --task `want` run."""
+    ckpt = resolve_checkpoint(name)
+    args = read_args(ckpt)
+    if args["task"] != want:
+        raise ValueError(f"{name} is a --task {args['task']} run; the pipeline needs a --task {want} run there.")
+    gen, tokenizer, _ = load_checkpoint(str(ckpt), task_of(args, ckpt))
+    return gen.eval(), tokenizer
 
 
 def load_pipeline(segmenter: str, tagger: str | None = None, batch_size: int = 32) -> RawTextTagger:
@@ -82,13 +98,5 @@ def load_pipeline(segmenter: str, tagger: str | None = None, batch_size: int = 3
         if inside is None:
             raise ValueError(f"{segmenter} holds no tagger/ (a pos run pushed with it); name the pos run as well.")
         tagger = str(inside)
-    parts = []
-    for name, want in ((segmenter, "segment"), (tagger, "pos")):
-        ckpt = resolve_checkpoint(name)
-        args = read_args(ckpt)
-        task = task_of(args, ckpt)
-        if args["task"] != want:
-            raise ValueError(f"{name} is a --task {args['task']} run; the pipeline needs a --task {want} run there.")
-        gen, tokenizer, _ = load_checkpoint(str(ckpt), task)
-        parts += [gen.eval(), tokenizer]
+    parts = [*load_part(segmenter, "segment"), *load_part(tagger, "pos")]
     return RawTextTagger(*parts, batch_size=batch_size)
