@@ -199,9 +199,9 @@ class BigramGenerator(Generator):
         return self.model.conditional_logits(prev, pos, state["beta"])
 
     def sample(self, batch=None, num_samples=None, temperature=1.0, greedy=False, rng=None,
-               return_logits=False, gumbel=False, rows=None) -> Samples:
+               return_logits=False, gumbel=False, global_rows=None) -> Samples:
         if not greedy:
-            return super().sample(batch, num_samples, temperature, False, rng, return_logits, gumbel, rows)
+            return super().sample(batch, num_samples, temperature, False, rng, return_logits, gumbel, global_rows)
         # Greedy here means the global argmax (Viterbi), not step-wise argmax: the one sequence D alone prefers.
         n = num_samples if num_samples is not None else batch["labels"].shape[0]
         path = self.model.viterbi()

@@ -87,10 +87,10 @@ class CrfTaggerGenerator(TagSequenceGenerator):
 
     def sample(self, batch: dict | None = None, num_samples: int | None = None, temperature: float = 1.0,
                greedy: bool = False, rng: torch.Generator | None = None, return_logits: bool = False,
-               gumbel: bool = False, rows=None) -> Samples:
-        if rows is not None:
+               gumbel: bool = False, global_rows=None) -> Samples:
+        if global_rows is not None:
             raise ValueError("the CRF tagger draws its samples exactly per sentence; it cannot serve as a "
-                             "multi-process GAN generator (rows=...).")
+                             "multi-process GAN generator (global_rows=...).")
         if batch is None or (num_samples is not None and num_samples != batch["mask"].shape[0]):
             raise ValueError("the CRF tagger is conditional: sample(batch) draws one tag sequence per sentence.")
         if gumbel:

@@ -21,6 +21,7 @@ condition alike), which lets Monte-Carlo rollouts branch many continuations off 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 import torch.nn as nn
@@ -76,19 +77,27 @@ def icdf_sample(logits: torch.Tensor, u: torch.Tensor, block: int = 64) -> torch
     return idx[:, 0] if squeeze else idx
 
 
-def row_rand(shape: tuple, rng: torch.Generator | None, device, rows=None) -> torch.Tensor:
-    """Uniforms of shape (B, ...). With rows = (row_ids (B,), total), draw them for all `total` rows of
+class GlobalRows(NamedTuple):
+    """Which rows of a global batch this process holds, in a multi-process run: `ids` (B,) index the `total` rows.
+    Noise is drawn for all `total` rows from the shared seeded stream and each process keeps its own, so N processes
+    draw exactly what one process would (seqgan.training.bridges.BridgeContext.global_rows builds it)."""
+    ids: torch.Tensor
+    total: int
+
+
+def row_rand(shape: tuple, rng: torch.Generator | None, device, global_rows: GlobalRows | None = None) -> torch.Tensor:
+    """Uniforms of shape (B, ...). With global_rows (GlobalRows), draw them for all `total` rows of
     the global batch and keep this process's: every process consumes the same random stream, and
     N processes draw exactly the numbers one process would."""
-    if rows is None:
+    if global_rows is None:
         return torch.rand(shape, generator=rng, device=device)
-    ids, total = rows
+    ids, total = global_rows
     return torch.rand((total, *shape[1:]), generator=rng, device=device)[ids]
 
 
-def gumbel_noise(shape, rng: torch.Generator | None, device, rows=None) -> torch.Tensor:
+def gumbel_noise(shape, rng: torch.Generator | None, device, global_rows: GlobalRows | None = None) -> torch.Tensor:
     """Standard Gumbel draws -log(-log U), U ~ Uniform(0, 1), from a seeded generator."""
-    u = row_rand(shape, rng, device, rows).clamp_(1e-20, 1.0 - 1e-7)
+    u = row_rand(shape, rng, device, global_rows).clamp_(1e-20, 1.0 - 1e-7)
     return -torch.log(-torch.log(u))
 
 
@@ -202,12 +211,12 @@ class Generator(nn.Module):
 
     def sample(self, batch: dict | None = None, num_samples: int | None = None, temperature: float = 1.0,
                greedy: bool = False, rng: torch.Generator | None = None,
-               return_logits: bool = False, gumbel: bool = False, rows=None) -> Samples:
+               return_logits: bool = False, gumbel: bool = False, global_rows: GlobalRows | None = None) -> Samples:
         """Draw one sequence per input (or `num_samples` unconditional ones).
 
         gumbel=True draws tokens as argmax(log-probs + Gumbel noise), an exact sample, and returns
         the noise so a relaxed sample softmax(beta * (log-probs + noise)) can be rebuilt with gradients.
-        rows = (row_ids, total) draws the noise as rows of a larger global batch (see `row_rand`).
+        global_rows (GlobalRows) draws the noise as rows of a larger global batch (see `row_rand`).
         Gradients are not blocked here; wrap the call in `torch.no_grad()` when none are needed.
         """
         if temperature <= 0:
@@ -225,11 +234,11 @@ class Generator(nn.Module):
             if greedy:
                 tok = logp.argmax(-1)
             elif gumbel:
-                g = gumbel_noise(logp.shape, rng, dev, rows)  # (B, V)
+                g = gumbel_noise(logp.shape, rng, dev, global_rows)  # (B, V)
                 tok = (logp + g).argmax(-1)
                 noises.append(g)
             else:  # exact, ~20x faster than torch.multinomial on CPU at a 5,000-word vocabulary
-                tok = icdf_sample(logits, row_rand((B,), rng, dev, rows))  # (B,)
+                tok = icdf_sample(logits, row_rand((B,), rng, dev, global_rows))  # (B,)
             lp = logp.gather(1, tok[:, None]).squeeze(1)  # (B,)
             live = fixed_mask[:, t] if fixed_mask is not None else alive
             tok = torch.where(live, tok, torch.full_like(tok, self.pad_id))

@@ -172,13 +172,13 @@ class HmmTaggerGenerator(CrfTaggerGenerator):
 
     def sample(self, batch: dict | None = None, num_samples: int | None = None, temperature: float = 1.0,
                greedy: bool = False, rng: torch.Generator | None = None, return_logits: bool = False,
-               gumbel: bool = False, rows=None) -> Samples:
+               gumbel: bool = False, global_rows=None) -> Samples:
         if not self.pairs:
-            return super().sample(batch, num_samples, temperature, greedy, rng, return_logits, gumbel, rows)
-        if rows is not None or gumbel or batch is None or (num_samples is not None
-                                                           and num_samples != batch["mask"].shape[0]):
+            return super().sample(batch, num_samples, temperature, greedy, rng, return_logits, gumbel, global_rows)
+        if global_rows is not None or gumbel or batch is None or (num_samples is not None
+                                                                  and num_samples != batch["mask"].shape[0]):
             raise ValueError("the HMM tagger draws one exact sample per sentence of sample(batch) (no Gumbel mode, no "
-                             "rows).")
+                             "global_rows).")
         dist, mask = self.dist(batch, temperature), batch["mask"]
         st = dist.argmax if greedy else dist.sample(1, rng)[0]  # (B, T) pair states, -1 at padding
         lp = dist.conditionals(st.clamp(min=0)).gather(2, st.clamp(min=0)[..., None]).squeeze(2)

@@ -179,12 +179,12 @@ class LatentGenerator(Generator):
 
     def sample(self, batch: dict | None = None, num_samples: int | None = None, temperature: float = 1.0,
                greedy: bool = False, rng: torch.Generator | None = None, return_logits: bool = False,
-               gumbel: bool = False, rows=None) -> Samples:
+               gumbel: bool = False, global_rows=None) -> Samples:
         """Samples decoded from codes: batch["z"] (B, L) when given, else num_samples codes from the prior."""
         if batch is None or "z" not in batch:
             n = num_samples if num_samples is not None else batch["labels"].shape[0]
             batch = {"z": self.draw_codes(n, rng)}
-        return super().sample(batch, batch["z"].shape[0], temperature, greedy, rng, return_logits, gumbel, rows)
+        return super().sample(batch, batch["z"].shape[0], temperature, greedy, rng, return_logits, gumbel, global_rows)
 
     def start(self, batch, num_samples):
         z = batch["z"]

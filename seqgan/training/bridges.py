@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Callable
 import torch
 import torch.nn.functional as F
 
-from seqgan.models.generator import Generator, Samples
+from seqgan.models.generator import Generator, GlobalRows, Samples
 from seqgan.parallel import global_mean
 from seqgan.training.losses import GanLoss
 from seqgan.training.rollout import rollout_rewards
@@ -74,8 +74,8 @@ class BridgeContext:
     def __post_init__(self):
         self.args = BridgeOptions.of(self.args)
 
-    def global_rows(self, n_local: int, k: int = 1):
-        """(row_ids, total) of this process's n_local * k samples within the global batch (k-major copies),
+    def global_rows(self, n_local: int, k: int = 1) -> GlobalRows | None:
+        """The GlobalRows of this process's n_local * k samples within the global batch (k-major copies),
         or None in a single process (the plain random stream). Shares may differ in size by one row."""
         acc = self.accelerator
         if acc is None or acc.num_processes == 1:
@@ -84,7 +84,7 @@ class BridgeContext:
         offset, n_global = sum(sizes[: acc.process_index]), sum(sizes)
         b = torch.arange(n_local, device=acc.device) + offset
         ids = (torch.arange(k, device=acc.device)[:, None] * n_global + b[None, :]).reshape(-1)  # (k * n_local,)
-        return ids, k * n_global
+        return GlobalRows(ids, k * n_global)
 
 
 # ----------------------------------------------------------------------------- shared pieces
@@ -104,8 +104,8 @@ def draw(ctx: BridgeContext, batch: dict, gumbel: bool = False, temperature: flo
     if ctx.conditional:
         k = ctx.args.samples_per_input
         cond = repeat_batch(batch, k)
-        return ctx.policy.sample(cond, rows=ctx.global_rows(n, k), **kw), cond, k
-    return ctx.policy.sample(num_samples=n, rows=ctx.global_rows(n), **kw), None, n
+        return ctx.policy.sample(cond, global_rows=ctx.global_rows(n, k), **kw), cond, k
+    return ctx.policy.sample(num_samples=n, global_rows=ctx.global_rows(n), **kw), None, n
 
 
 def real_tokens(samples: Samples) -> torch.Tensor:
@@ -244,7 +244,7 @@ def rollout(ctx: BridgeContext, batch: dict):
         n = batch["labels"].shape[0]
         q = rollout_rewards(ctx.policy, reward_fn, cond, samples.tokens, samples.mask,
                             cond["mask"] if cond else None, ctx.args.num_rollouts, ctx.rng,
-                            max_rows=ctx.args.rollout_max_rows, rows=ctx.global_rows(n, k if cond else 1),
+                            max_rows=ctx.args.rollout_max_rows, global_rows=ctx.global_rows(n, k if cond else 1),
                             prefix_reward_fn=prefix_reward_fn if ctx.disc.config.causal else None)  # (N, T)
     return policy_gradient(ctx, samples, cond, apply_baseline(ctx, q, k, "rollout") * samples.mask, q) + (samples,)
 

@@ -102,7 +102,7 @@ def d_step(accelerator, m: GanModels, batch: dict) -> dict:
     cond = batch if ctx.conditional else None
     n = batch["labels"].shape[0]
     with torch.no_grad(), accelerator.autocast():  # --mixed_precision: sampling runs in it too (log-softmax in fp32)
-        fake = ctx.policy.sample(cond, num_samples=None if cond else n, rng=ctx.rng, rows=ctx.global_rows(n))
+        fake = ctx.policy.sample(cond, num_samples=None if cond else n, rng=ctx.rng, global_rows=ctx.global_rows(n))
     causal = ctx.disc.config.causal
     m.disc.train()
     with accelerator.accumulate(m.gen, m.disc):

@@ -27,16 +27,16 @@ from typing import Callable
 
 import torch
 
-from seqgan.models.generator import icdf_sample
+from seqgan.models.generator import GlobalRows, icdf_sample
 
 
 def draw_uniforms(num_rollouts: int, B: int, T: int, rng: torch.Generator | None, device,
-                  rows=None) -> torch.Tensor:
+                  global_rows: GlobalRows | None = None) -> torch.Tensor:
     """u[n, L-1, b, p]: the uniform for position p of rollout n of prefix length L of sequence b.
-    rows = (row_ids, total): drawn for the whole global batch, this process's rows kept (see generator.row_rand)."""
-    if rows is None:
+    global_rows: drawn for the whole global batch, this process's rows kept (see generator.row_rand)."""
+    if global_rows is None:
         return torch.rand(num_rollouts, T - 1, B, T, generator=rng, device=device)
-    ids, total = rows
+    ids, total = global_rows
     return torch.rand(num_rollouts, T - 1, total, T, generator=rng, device=device)[:, :, ids]
 
 
@@ -128,7 +128,8 @@ def score_completions_shared(prefix_reward_fn: Callable, comp: torch.Tensor, cma
 @torch.no_grad()
 def rollout_rewards(gen, reward_fn: Callable, batch, tokens, mask, fixed_mask, num_rollouts: int,
                     rng: torch.Generator | None = None, rollouts: Callable = rollouts_cached,
-                    max_rows: int | None = None, rows=None, prefix_reward_fn: Callable | None = None) -> torch.Tensor:
+                    max_rows: int | None = None, global_rows: GlobalRows | None = None,
+                    prefix_reward_fn: Callable | None = None) -> torch.Tensor:
     """Q (B, T): Q[b, t] = mean over rollouts of the reward of completions of y_b[:t+1]; the last real
     token gets the reward of the sequence itself; 0 at padding. With `prefix_reward_fn` (a causal D) the
     completions are scored sharing each prefix's encoding (score_completions_shared), else one by one.
@@ -136,7 +137,7 @@ def rollout_rewards(gen, reward_fn: Callable, batch, tokens, mask, fixed_mask, n
     stream, global rows, memory bound and implementation (`rollouts`: rollouts_cached, or one of
     seqgan.training.reference_rollouts.REFERENCE_ROLLOUTS, which the tests and the benchmark compare it with)."""
     B, T = tokens.shape
-    u = draw_uniforms(num_rollouts, B, T, rng, tokens.device, rows)
+    u = draw_uniforms(num_rollouts, B, T, rng, tokens.device, global_rows)
     comp, cmask = rollouts(gen, batch, tokens, mask, fixed_mask, u, max_rows)  # (N, T-1, B, T) each
     if prefix_reward_fn is not None:
         scores = score_completions_shared(prefix_reward_fn, comp, cmask)
