@@ -28,7 +28,7 @@ import ufal.udpipe as udpipe
 
 from seqgan.checkpoint import write_json_atomic, write_text_atomic
 from seqgan.conllu import read_treebank, treebank_text
-from seqgan.scoring.conll18 import raw_text_scores
+from seqgan.scoring.conll18 import flat_scores, raw_text_scores
 from seqgan.tasks.pipeline import load_part, tag_segmented
 
 prefix, runs = sys.argv[1], Path(sys.argv[2])
@@ -76,9 +76,7 @@ for mode, tokenizer_option in (("lines", "tokenizer=presegmented"), ("paragraphs
     system = read_treebank(conllu_path)
     tag_segmented(tagger, tokenizer, system)
     seconds = time.time() - t0  # UDPipe's segmenting and seqgan's tagging, not the models' loading
-    scores = raw_text_scores(gold, system)
-    result = {f"{k}_{m}": v[m] for k, v in scores.items() for m in ("f1", "precision", "recall")}
-    result.update({f"{k}_counts": {c: v[c] for c in ("gold", "system", "correct")} for k, v in scores.items()})
+    result = flat_scores(raw_text_scores(gold, system))
     result.update({"gold_file": f"{prefix}-test.conllu", "input": mode, "segmenter": str(model_path),
                    "tagger": str(runs / "ewt-pos-mle"),
                    "udpipe_version": "{0.major}.{0.minor}.{0.patch}".format(udpipe.Version.current()),

@@ -61,7 +61,7 @@ from seqgan.conllu import read_treebank, treebank_text
 from seqgan.data import Problems
 from seqgan.decoding.guide import GuideArguments, GuidedGenerator, load_ratio
 from seqgan.decoding.rerank import RERANK_METHODS, Reranker, parse_lambdas
-from seqgan.scoring.conll18 import raw_text_scores
+from seqgan.scoring.conll18 import flat_scores, raw_text_scores
 from seqgan.scoring.evaluation import Decoding, Evaluator, encode_splits, evaluate_split, format_table
 from seqgan.scoring.plots import plot_sweep
 from seqgan.sources import load_task_splits
@@ -268,9 +268,7 @@ def evaluate_raw_text(args: EvalArguments) -> dict:
     t0 = time.time()
     system = pipe.tag_text(text, one_sentence_per_line=not args.paragraphs)
     seconds = time.time() - t0
-    scores = raw_text_scores(gold, system)
-    result = {f"{k}_{m}": v[m] for k, v in scores.items() for m in ("f1", "precision", "recall")}
-    result.update({f"{k}_counts": {c: v[c] for c in ("gold", "system", "correct")} for k, v in scores.items()})
+    result = flat_scores(raw_text_scores(gold, system))
     result.update({"gold_file": str(gold_path), "input": mode, "segmenter": args.segmenter,
                    "tagger": args.checkpoint[0],
                    "characters": len(text), "seconds": seconds, "sentences_per_second": len(system) / seconds})

@@ -143,3 +143,11 @@ def raw_text_scores(gold: list[dict], system: list[dict]) -> dict:
     return {"tokens": _span_score(g_tokens, s_tokens), "sentences": _span_score(g_sents, s_sents),
             "words": _prf(len(g_words), len(s_words), len(pairs)),
             "upos": _prf(len(g_words), len(s_words), sum(g.upos == s.upos for g, s in pairs))}
+
+
+def flat_scores(scores: dict) -> dict:
+    """raw_text_scores' result as one flat JSON record: `<metric>_f1`, `_precision`, `_recall` and `_counts` (gold,
+    system, correct), the keys that evaluate.py --raw_text writes and compare.py's raw-text table reads."""
+    out = {f"{k}_{m}": v[m] for k, v in scores.items() for m in ("f1", "precision", "recall")}
+    out.update({f"{k}_counts": {c: v[c] for c in ("gold", "system", "correct")} for k, v in scores.items()})
+    return out
