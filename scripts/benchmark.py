@@ -9,6 +9,7 @@
     python scripts/benchmark.py rollout   # SeqGAN rollout rewards: cached vs per-prefix state vs re-encoding
     python scripts/benchmark.py bleu      # test-BLEU-2..5 and self-BLEU-2..5 at 10,000 samples, vs nltk
     python scripts/benchmark.py viterbi   # CRF Viterbi sentences/s
+    python scripts/benchmark.py decode    # greedy tagging words/s: MLE tagger, CRF, --method energy's G
 
 Each section prints its figures; all of them go into one JSON report (--output_file, written atomically)
 and a markdown table. Model sections report achieved GFLOP/s (FLOPs counted by torch's
@@ -574,8 +575,34 @@ def bench_viterbi(args) -> dict:
     return {"sentences": len(lengths), "sentences_per_s": len(lengths) / t, "tags": 17}
 
 
+def bench_decode(args) -> dict:
+    """Greedy tagging words/s of each default-size pos model on EWT dev, through the function scripts/generate.py
+    tags with (tasks/pos.py tag_word_lists, batches of 64): the MLE tagger (autoregressive tag decoder), the CRF
+    (Viterbi) and --method energy's inference network (one forward pass). Fresh weights: speed does not depend on
+    them. All three timed in the same run, so their ratios hold on a busy machine."""
+    from seqgan.tasks import get_task, parse_args
+
+    task = get_task("pos")
+    data_flags = ["--data_dir", args.data_dir] if args.data_dir else []
+    splits = None
+    out = {}
+    for method, build in (("mle", "build_generator"), ("crf", "build_crf"), ("energy", "build_energy")):
+        data, model_args, _, _, crf = parse_args(["--task", "pos", "--method", method, *data_flags])
+        splits = splits or task.load_splits(data)
+        tok = task.build_tokenizer(splits, model_args, data)
+        extra = (crf.energy_term_list,) if method == "energy" else ()
+        gen = getattr(task, build)(tok, model_args, data, splits["train"], *extra)
+        sentences = splits["dev"]["words"]
+        words = sum(map(len, sentences))
+        t = _timed(lambda: task.tag_word_lists(gen, tok, sentences, batch_size=64), 1, torch.device("cpu"))
+        out[f"{method}_words_per_s"] = words / t
+        print(f"[decode] {method}: {words / t:,.0f} words/s ({words} EWT dev words, {t:.1f} s)", file=sys.stderr)
+    out["energy_over_mle"] = out["energy_words_per_s"] / out["mle_words_per_s"]
+    return out
+
+
 SECTIONS = {"matmul": bench_matmul, "pos": bench_pos, "mle": bench_mle, "peer": bench_peer, "gan": bench_gan,
-            "rollout": bench_rollout, "bleu": bench_bleu, "viterbi": bench_viterbi}
+            "rollout": bench_rollout, "bleu": bench_bleu, "viterbi": bench_viterbi, "decode": bench_decode}
 
 
 def environment() -> dict:

@@ -1,8 +1,8 @@
 """seqgan: structured-output GANs over discrete sequences.
 
 The package itself imports nothing, so `--help` and option parsing (seqgan.config) load no model or training code.
-`import seqgan.models` registers seqgan's own model classes (tagger, CRF tagger, HMM, discriminator, bigram and
-latent models) with transformers' Auto classes, so `AutoModel.from_pretrained(folder)` loads them without
+`import seqgan.models` registers seqgan's own model classes (tagger, CRF tagger, energy tagger, HMM, discriminator,
+bigram and latent models) with transformers' Auto classes, so `AutoModel.from_pretrained(folder)` loads them without
 `trust_remote_code`; every seqgan loader (seqgan.checkpoint, the tasks) imports them itself. The classes below are
 also reachable as `seqgan.<Name>`, imported on first use, and so is `seqgan.load` (tasks/api.py): a trained run of
 any method, ready to tag, sample or score.
@@ -19,6 +19,8 @@ _EXPORTS = {
     "BigramEnergyModel": "seqgan.models.bigram", "BigramGenerator": "seqgan.models.bigram",
     "LinearChainCRF": "seqgan.models.crf", "CrfTaggerGenerator": "seqgan.models.crf_tagger",
     "SeqGanCrfTagger": "seqgan.models.crf_tagger", "SeqGanCrfTaggerConfig": "seqgan.models.crf_tagger",
+    "EnergyTaggerGenerator": "seqgan.models.energy_tagger", "SeqGanEnergyTagger": "seqgan.models.energy_tagger",
+    "SeqGanEnergyTaggerConfig": "seqgan.models.energy_tagger",
     "SeqGanDiscriminator": "seqgan.models.discriminator", "SeqGanDiscriminatorConfig": "seqgan.models.discriminator",
     "CausalGenerator": "seqgan.models.generator", "Generator": "seqgan.models.generator",
     "Samples": "seqgan.models.generator", "OracleLSTM": "seqgan.models.oracle", "SeqGanTagger": "seqgan.models.tagger",

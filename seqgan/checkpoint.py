@@ -227,10 +227,12 @@ def load_structured(path: Path, tokenizer):
 
     from seqgan.models.bigram import BigramEnergyModel, BigramGenerator
     from seqgan.models.crf_tagger import CrfTaggerGenerator, SeqGanCrfTagger
+    from seqgan.models.energy_tagger import EnergyTaggerGenerator, SeqGanEnergyTagger
     from seqgan.models.hmm import HmmTaggerGenerator, SeqGanHmmTagger
     from seqgan.models.latent import LatentGenerator, SeqGanLatentModel
 
     wrappers = {"seqgan_crf_tagger": lambda p: CrfTaggerGenerator(load_pretrained(SeqGanCrfTagger, p)),
+                "seqgan_energy_tagger": lambda p: EnergyTaggerGenerator(load_pretrained(SeqGanEnergyTagger, p)),
                 "seqgan_hmm_tagger": lambda p: HmmTaggerGenerator(load_pretrained(SeqGanHmmTagger, p)),
                 "seqgan_latent": lambda p: LatentGenerator(load_pretrained(SeqGanLatentModel, p)),
                 "seqgan_bigram": lambda p: BigramGenerator(load_pretrained(BigramEnergyModel, p))}

@@ -32,7 +32,8 @@ BRIDGE_NAMES = ("reinforce", "rollout", "dense", "gumbel", "st-gumbel")  # seqga
 GAN_LOSSES = ("standard", "rsgan", "hinge")  # seqgan/training/losses.py LOSSES
 PROTOCOLS = ("seqgan", "texygen")  # seqgan/scoring/protocols.py PROTOCOLS
 # seqgan/training/methods.py METHODS: what each method is and the functions that build and train it.
-METHODS = ("mle", "gan", "cot", "crf", "hmm", "random-code", "ae", "vae", "latent-gan")
+METHODS = ("mle", "gan", "cot", "energy", "crf", "hmm", "random-code", "ae", "vae", "latent-gan")
+ENERGY_TERMS = ("label_lm", "conv")  # seqgan/models/energy_tagger.py ENERGY_TERMS
 LATENT_METHODS = ("random-code", "ae", "vae", "latent-gan")  # generators from a prior (seqgan/models/latent.py)
 TAGGING_TASKS = ("pos", "segment")  # conditional: one label per input unit (a word, a character), the tagger's models
 
@@ -215,9 +216,11 @@ class TrainArguments:
         "help": f"What to train, one of {', '.join(METHODS)}. mle: maximum likelihood. gan: adversarial training of G "
                 "against a sequence discriminator (GanArguments). "
                 "crf: the discriminator-only baseline, a CRF (pos) or bigram energy model (text, oracle) "
-                "(CrfArguments). hmm (pos): a supervised HMM estimated by counting, decoded by Viterbi (the --hmm_* "
-                "options). random-code, ae, vae (text, oracle): generators decoding a code from a prior; latent-gan: "
-                "a GAN over a trained AE's codes (--init_from the ae run)."})
+                "(CrfArguments). energy (pos): an energy D over whole tag sequences and an inference network G "
+                "trained together to output its argmax (--energy_terms). hmm (pos): a supervised HMM estimated by "
+                "counting, decoded by Viterbi (the --hmm_* options). random-code, ae, vae (text, oracle): generators "
+                "decoding a code from a prior; latent-gan: a GAN over a trained AE's codes (--init_from the ae run). "
+                "cot (text, oracle): cooperative training against a mediator."})
     seed: int = field(default=42, metadata={"help": "Seed for initialisation, shuffling, dropout and sampling."})
     num_train_epochs: float = field(default=10.0,
                                     metadata={"help": "Passes over the training data (fractions allowed)."})
@@ -422,7 +425,7 @@ class GanArguments:
 
 @dataclass
 class CrfArguments:
-    _argument_group_name = "discriminator alone (--method crf, --method hmm)"
+    _argument_group_name = "discriminator alone (--method crf, --method hmm) and the energy D (--method energy)"
     crf_loss: str = field(default="nll", metadata={
         "help": "crf: how negatives enter training. nll: all sequences via the partition function; perceptron: the "
                 "model's own Viterbi output; hinge: Hamming-cost-augmented Viterbi; gen_negatives: samples of a "
@@ -435,6 +438,13 @@ class CrfArguments:
     bigram_smoothing: float = field(default=0.1, metadata={
         "help": "crf, text/oracle: add-k smoothing of the bigram counts the energy model starts from before CRF "
                 "training."})
+    energy_terms: str = field(default="label_lm,conv", metadata={
+        "help": f"energy: the global terms of D's energy beside the CRF's first-order ones, comma-separated, from "
+                f"{', '.join(ENERGY_TERMS)}; 'none' keeps the first-order energy alone (Viterbi is then its exact "
+                "argmax, and the test JSON's search_error measures G against it)."})
+    energy_ce_weight: float = field(default=1.0, metadata={
+        "help": "energy: weight of the cross-entropy of G's two inference networks against the gold tags, beside "
+                "the hinge (Tu, Pang & Gimpel 2020's stabilising term)."})
     hmm_smoothing: float = field(default=1.0, metadata={
         "help": "hmm: pseudo-counts that pull a known word's tag distribution toward its suffix model (0: relative "
                 "frequencies, so a word never keeps a tag it was not seen with)."})
@@ -453,6 +463,12 @@ class CrfArguments:
                              "samples the negatives is named by --negatives_from.")
         if self.num_negatives < 1:
             raise ValueError(f"--num_negatives must be >= 1, got {self.num_negatives}.")
+        unknown = sorted(set(self.energy_term_list) - set(ENERGY_TERMS))
+        if unknown:
+            raise ValueError(f"--energy_terms: unknown term(s) {', '.join(unknown)}; choose from "
+                             f"{', '.join(ENERGY_TERMS)} (comma-separated), or 'none' for the first-order energy.")
+        if self.energy_ce_weight < 0:
+            raise ValueError(f"--energy_ce_weight must be >= 0, got {self.energy_ce_weight}.")
         if self.hmm_order not in (2, 3):
             raise ValueError(f"--hmm_order must be 2 or 3, got {self.hmm_order}.")
         if self.hmm_smoothing < 0 or self.hmm_suffix_length < 0 or self.hmm_rare_max < 1:
@@ -460,6 +476,13 @@ class CrfArguments:
         if self.bigram_smoothing <= 0:
             raise ValueError("--bigram_smoothing must be > 0 (unseen bigrams need some mass), got "
                              f"{self.bigram_smoothing}.")
+
+
+    @property
+    def energy_term_list(self) -> list[str]:
+        """--energy_terms as a list ('none' and '' mean no global term)."""
+        names = [t.strip() for t in self.energy_terms.split(",") if t.strip()]
+        return [] if names == ["none"] else names
 
 
 CONFIG_CLASSES = (DataArguments, ModelArguments, TrainArguments, GanArguments, CrfArguments)
@@ -478,10 +501,10 @@ class Options:
 def _check_combinations(configs: tuple, given: set[str] = frozenset()) -> tuple:
     """Fill derived defaults and reject bad combinations; `given` names the options the user set."""
     data, model, train, gan, crf = configs
-    if "average_weights" in given and train.average_weights and train.method not in ("mle", "crf"):
-        raise ValueError(f"--average_weights averages MLE or CRF training; --method {train.method} does not use it "
-                         "(drop the flag, or train the MLE run with it and --init_from that run).")
-    if train.method not in ("mle", "crf"):
+    if "average_weights" in given and train.average_weights and train.method not in ("mle", "crf", "energy"):
+        raise ValueError(f"--average_weights averages MLE, CRF or energy training; --method {train.method} does not "
+                         "use it (drop the flag, or train the MLE run with it and --init_from that run).")
+    if train.method not in ("mle", "crf", "energy"):
         train.average_weights = False  # a task default for its MLE/CRF runs (pos): nothing to average here
     if "num_train_epochs" in given and "min_steps" not in given:
         train.min_steps = 0  # the user's own epoch count is kept as given
@@ -517,9 +540,15 @@ def _check_combinations(configs: tuple, given: set[str] = frozenset()) -> tuple:
     if train.method == "latent-gan" and not gan.init_from:
         raise ValueError("--method latent-gan models the codes of a trained autoencoder: train one with --method ae, "
                          "then pass it as --init_from runs/<task>-ae.")
+    if train.method == "energy" and (data.task != "pos" or model.encoder_name_or_path
+                                     or model.generator_name_or_path):
+        raise ValueError("--method energy trains an energy over a sentence's tag sequence and an inference network "
+                         "from scratch, for --task pos only (no --encoder_name_or_path or --generator_name_or_path); "
+                         "for text and oracle, G + D trained together is --method cot.")
     if train.method == "cot" and data.task == "pos":
         raise ValueError("--method cot trains a language model against a mediator of the same kind (--task text or "
-                         "oracle); for pos, G + D is --method gan, or reranking by a CRF (evaluate.py --rerank_with).")
+                         "oracle); for pos, G + D trained together is --method energy (or gan), or reranking by a CRF "
+                         "(evaluate.py --rerank_with).")
     if train.method not in ("gan", "latent-gan", "cot") and gan.init_from:
         raise ValueError("--init_from starts an adversarial or cooperative run; add --method gan or cot, or use "
                          "--generator_name_or_path for MLE.")

@@ -4,7 +4,7 @@
     python scripts/train.py --task text --method vae --help     # what a VAE on text reads
     python scripts/train.py --help_all                          # all options of every task and method, grouped
 
-A run reads the options of its task and method only: 115 options in all, of which a POS tagger reads about half.
+A run reads the options of its task and method only: 117 options in all, of which a POS tagger reads about half.
 SCOPE says where each option acts; seqgan.config.parse_args prints this page when asked.
 """
 
@@ -15,11 +15,12 @@ import re
 import textwrap
 
 LM = ("text", "oracle")  # the language-model tasks
-TRAINED = ("mle", "gan", "crf", "random-code", "ae", "vae", "latent-gan", "cot")  # every method but the counted HMM
+# every method but the counted HMM
+TRAINED = ("mle", "gan", "energy", "crf", "random-code", "ae", "vae", "latent-gan", "cot")
 LATENT = ("random-code", "ae", "vae", "latent-gan")
 # train_supervised (gan, cot: MLE pre-training)
-SUPERVISED_LOOP = ("mle", "gan", "cot", "crf", "random-code", "ae", "vae")
-POS_TAGGER = ("mle", "gan", "crf")  # the neural pos models: tagger and CRF over the same encoder
+SUPERVISED_LOOP = ("mle", "gan", "cot", "energy", "crf", "random-code", "ae", "vae")
+POS_TAGGER = ("mle", "gan", "crf", "energy")  # the neural pos models: tagger, CRF and energy over the same encoder
 
 # Where each option acts: (tasks, methods) of the runs that read it, None meaning every task or every method. An option
 # not named here acts in every run. tests/test_help.py holds the names to the option dataclasses' fields.
@@ -35,8 +36,8 @@ SCOPE: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...] | None]] = {
     "protocol": (("text",), None),
     # model
     "generator_name_or_path": (None, ("mle", "gan", "cot")),
-    "encoder_name_or_path": (("pos",), POS_TAGGER),
-    "trust_remote_code": (None, ("mle", "gan", "cot", "crf")),
+    "encoder_name_or_path": (("pos",), ("mle", "gan", "crf")),  # energy: from scratch only
+    "trust_remote_code": (None, ("mle", "gan", "cot", "crf")),  # energy: from scratch only
     **{name: (None, TRAINED) for name in ("hidden_size", "num_layers", "num_heads", "ffn_size", "dropout")},
     **{name: (("pos", "segment"), POS_TAGGER) for name in ("char_dim", "char_filters", "word_dropout",
                                                            "sentence_encoder")},
@@ -55,15 +56,17 @@ SCOPE: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...] | None]] = {
         "batch_size", "gradient_accumulation_steps", "learning_rate", "weight_decay", "max_grad_norm", "log_every",
         "max_steps", "resume_from_checkpoint", "save_every", "save_total_limit", "max_nonfinite_steps")},
     # the epochs of supervised training (a GAN's are --mle_pretrain_epochs) and its schedule, dev evaluations, stopping
-    "num_train_epochs": (None, ("mle", "crf", "random-code", "ae", "vae")),
+    "num_train_epochs": (None, ("mle", "crf", "energy", "random-code", "ae", "vae")),
     **{name: (None, SUPERVISED_LOOP) for name in (
         "warmup_ratio", "lr_scheduler", "eval_every", "early_stopping_patience", "min_steps")},
-    "average_weights": (None, ("mle", "crf")),
-    "average_decay": (None, ("mle", "crf")),
+    "average_weights": (None, ("mle", "crf", "energy")),
+    "average_decay": (None, ("mle", "crf", "energy")),
     "collapse_min_distinct_2": (LM, None),
     "collapse_min_unique": (LM, None),
     # crf and hmm
     "crf_loss": (None, ("crf",)),
+    "energy_terms": (("pos",), ("energy",)),
+    "energy_ce_weight": (("pos",), ("energy",)),
     "negatives_from": (("pos",), ("crf",)),
     "num_negatives": (("pos",), ("crf",)),
     "bigram_smoothing": (LM, ("crf",)),

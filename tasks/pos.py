@@ -26,6 +26,7 @@ from seqgan.checkpoint import resolve_checkpoint
 from seqgan.conllu import UPOS_TAGS, read_conllu, to_conllu  # noqa: F401  (the task's reader and writer)
 from seqgan.data import DataError, Problems, pad_sequences, resolve_data_file, warn_truncated
 from seqgan.models.crf_tagger import CrfTaggerGenerator, SeqGanCrfTagger, SeqGanCrfTaggerConfig
+from seqgan.models.energy_tagger import EnergyTaggerGenerator, SeqGanEnergyTagger, SeqGanEnergyTaggerConfig
 from seqgan.models.hmm import HmmTaggerGenerator, SeqGanHmmTaggerConfig, fit_hmm
 from seqgan.models.pretrained import load_pretrained
 from seqgan.models.subwords import encoder_tokenizer, load_encoder, position_limit, special_ends, word_pieces
@@ -246,6 +247,15 @@ def build_crf(tokenizer, model_args, data_args, train: Dataset | None = None) ->
     return CrfTaggerGenerator(with_encoder(SeqGanCrfTagger(cfg), model_args))
 
 
+def build_energy(tokenizer, model_args, data_args, train: Dataset | None = None,
+                 terms: list[str] = ()) -> EnergyTaggerGenerator:
+    """G + D trained together: an energy over tag sequences (the CRF's terms and `terms`, global ones) and an inference
+    network, each with its own encoder of the tagger's kind."""
+    cfg = SeqGanEnergyTaggerConfig(**tagger_config(tokenizer, model_args, data_args, train).to_dict(),
+                                   energy_terms=list(terms))
+    return EnergyTaggerGenerator(SeqGanEnergyTagger(cfg))
+
+
 def build_hmm(tokenizer, model_args, data_args, train: Dataset, crf_args) -> HmmTaggerGenerator:
     """D alone, generatively: a supervised HMM over the training sentences (seqgan/models/hmm.py), estimated by
     counting."""
@@ -374,10 +384,31 @@ def evaluate(gen, tokenizer, split: SplitInputs, decoding: Decoding = Decoding()
     scores["unseen_gold_tags"] = dict(unseen.most_common())
     scores["unseen_gold_tag_rate"] = sum(unseen.values()) / max(1, sum(map(len, gold)))
     scores["nll"] = teacher_forced_nll(gen, loader, accelerator)["nll"]
+    if hasattr(gen, "search_error"):  # --method energy: G's search against Viterbi on D's first-order part
+        scores.update(search_scores(gen, loader, accelerator))
     scores["sample_seed"] = sample_seed  # pos decodes greedily; recorded like every task's, and used by reranking
     if rerank is not None:
         scores.update(rerank.describe())
     return scores
+
+
+@torch.no_grad()
+def search_scores(gen, loader, accelerator) -> dict:
+    """An energy tagger's G against Viterbi on D's first-order part (EnergyTaggerGenerator.search_error): the share
+    of sentences where G's path scores below Viterbi's, the mean score gap, and the share of words where they differ.
+    D's exact argmax where D has no global terms (--energy_terms none)."""
+    gen.eval()
+    sums = torch.zeros(5, dtype=torch.float64)  # sentences below Viterbi, gap, words differing, words, sentences
+    for batch in loader:
+        mask = batch["mask"]
+        # (B, 5)
+        per = torch.cat([gen.search_error(batch).cpu(), mask.sum(1, keepdim=True).double().cpu(),
+                         torch.ones(mask.shape[0], 1, dtype=torch.float64)], 1)
+        sums += accelerator.gather_for_metrics(per.to(mask.device)).sum(0).cpu()
+    below, gap, differ, words, sentences = sums.tolist()
+    return {"search_error/sentences_below_viterbi": below / max(sentences, 1),
+            "search_error/mean_score_gap": gap / max(sentences, 1),
+            "search_error/words_differing": differ / max(words, 1)}
 
 
 # Raw input lines are split into words and punctuation: a word is a run of letters/digits that may hold

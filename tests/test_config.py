@@ -65,7 +65,7 @@ def test_abbreviations_are_refused_and_help_all_lists_every_group(capsys):
     assert e.value.code == 0
     for group in ("data:", "model (generator", "training:",
                   "adversarial and cooperative training (--method gan, latent-gan, cot):",
-                  "discriminator alone (--method crf, --method hmm):"):
+                  "discriminator alone (--method crf, --method hmm) and the energy D (--method energy):"):
         assert group in out
     for flag in ("--bridge", "--init_from", "--crf_loss", "--hidden_size", "--overwrite_output_dir"):
         assert flag in out
@@ -97,7 +97,7 @@ def test_bad_values_are_rejected():
         parse_args(["--task", "oracle", "--method", "crf", "--crf_loss", "hinge"])
     with pytest.raises(ValueError, match="--gumbel_beta_max must be >= 1"):
         parse_args(["--task", "oracle", "--method", "gan", "--gumbel_beta_max", "0.5"])
-    with pytest.raises(ValueError, match="--average_weights averages MLE or CRF training; --method gan"):
+    with pytest.raises(ValueError, match="--average_weights averages MLE, CRF or energy training; --method gan"):
         parse_args(["--task", "oracle", "--method", "gan", "--average_weights"])
     with pytest.raises(ValueError, match=r"--average_decay must be in \(0, 1\)"):
         parse_args(["--task", "pos", "--average_weights", "--average_decay", "1"])
@@ -113,6 +113,7 @@ def test_every_choice_tuple_of_the_options_equals_its_dict_of_functions():
     # config declares the choices without importing the code that holds the functions; each pair stays equal here.
     from seqgan import config
     from seqgan.models.crf_tagger import CRF_LOSSES
+    from seqgan.models.energy_tagger import ENERGY_TERMS
     from seqgan.models.latent import LATENT_LOSSES
     from seqgan.models.tagger import SENTENCE_ENCODERS
     from seqgan.scoring.protocols import PROTOCOLS
@@ -121,6 +122,7 @@ def test_every_choice_tuple_of_the_options_equals_its_dict_of_functions():
     from seqgan.training.methods import METHODS
 
     pairs = [(config.SENTENCE_ENCODERS, SENTENCE_ENCODERS), (config.CRF_LOSSES, CRF_LOSSES),
+             (config.ENERGY_TERMS, ENERGY_TERMS),
              (config.BRIDGE_NAMES, BRIDGES), (config.GAN_LOSSES, LOSSES), (config.PROTOCOLS, PROTOCOLS),
              (config.METHODS, METHODS), (config.BASELINES, BASELINES), (config.SCHEDULES, GUMBEL_SCHEDULES)]
     for choices, functions in pairs:

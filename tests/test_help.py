@@ -15,8 +15,8 @@ from seqgan.tasks import TASK_NAMES, parse_args
 from seqgan.usage import BRIDGE_SCOPE, SCOPE, acts_in
 
 EVERY_OPTION = {f.name for cls in CONFIG_CLASSES for f in fields(cls)}
-RUNS = [("pos", m) for m in ("mle", "gan", "crf", "hmm")] + [("segment", m) for m in ("mle", "crf")] + [
-    (t, m) for t in ("text", "oracle") for m in METHODS if m != "hmm"]  # every task and method parse_args accepts
+RUNS = [("pos", m) for m in ("mle", "gan", "crf", "hmm", "energy")] + [("segment", m) for m in ("mle", "crf")] + [
+    (t, m) for t in ("text", "oracle") for m in METHODS if m not in ("hmm", "energy")]  # every run parse_args accepts
 
 
 def help_page(capsys, *argv) -> list[str]:

@@ -171,7 +171,8 @@ def runs_of_every_method(tmp_path_factory):
     pos = [*TINY_POS, "--train_file", str(tmp / "train.conllu"), "--test_file", str(tmp / "test.conllu"), "--dev_size",
            "8"]
     text = [*TINY_TEXT, "--train_file", str(tmp / "train.txt"), "--test_file", str(tmp / "test.txt")]
-    argv = {"mle": pos, "crf": pos, "hmm": pos, "gan": [*pos, "--init_from", str(tmp / "mle"), *TINY_GAN],
+    argv = {"mle": pos, "crf": pos, "hmm": pos, "energy": pos,
+            "gan": [*pos, "--init_from", str(tmp / "mle"), *TINY_GAN],
             "random-code": text, "ae": text, "vae": text,
             "latent-gan": [*text, "--init_from", str(tmp / "ae"), *TINY_GAN],
             "cot": [*text, "--mle_pretrain_epochs", "1", "--adv_steps", "2", "--d_pretrain_steps", "1",
@@ -179,12 +180,13 @@ def runs_of_every_method(tmp_path_factory):
     assert set(argv) == set(METHODS)  # a new method gets its tiny run here
     train = load_script("train").main
     # gan after mle, latent-gan after ae
-    for method in ("mle", "crf", "hmm", "gan", "random-code", "ae", "vae", "latent-gan", "cot"):
+    for method in ("mle", "crf", "hmm", "energy", "gan", "random-code", "ae", "vae", "latent-gan", "cot"):
         train([*argv[method], "--method", method, "--output_dir", str(tmp / method)])
     return tmp
 
 
-@pytest.mark.parametrize("method", ["mle", "gan", "crf", "hmm", "random-code", "ae", "vae", "latent-gan", "cot"])
+@pytest.mark.parametrize("method", ["mle", "gan", "crf", "hmm", "energy", "random-code", "ae", "vae", "latent-gan",
+                                    "cot"])
 def test_every_method_gets_a_card_a_dry_run_push_and_reloads(method, runs_of_every_method, monkeypatch):
     import seqgan
     from seqgan.training.methods import METHODS

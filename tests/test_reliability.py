@@ -271,8 +271,8 @@ def small_copy(data_dir, tmp_path, task):
     return root
 
 
-@pytest.mark.parametrize("task", ["pos", "text"])
-def test_two_processes_match_one_process_with_ragged_batches(task, data_dir, tmp_path):
+@pytest.mark.parametrize("task, method", [("pos", "mle"), ("text", "mle"), ("pos", "energy")])
+def test_two_processes_match_one_process_with_ragged_batches(task, method, data_dir, tmp_path):
     """Variable-length sentences, a global batch of 7 split 4 + 3, and an epoch that does not divide into batches
     (61 training examples in both tasks: 8 batches of 7 and a remainder of 5 that forms a 9th batch): the global
     token mean and the sharding
@@ -280,7 +280,8 @@ def test_two_processes_match_one_process_with_ragged_batches(task, data_dir, tmp
     data = small_copy(data_dir, tmp_path, task)
     tiny = [*TINY_RUN[:8], "--char_dim", "8", "--char_filters", "8", "--dev_size", "10", "--num_eval_samples", "10",
             "--num_test_samples", "10", "--word_dropout", "0.0", "--prev_tag_dropout", "0.0"]
-    extra = ["--num_train_epochs", "2", "--batch_size", "7", "--learning_rate", "3e-3", "--log_every", "1"]
+    extra = ["--num_train_epochs", "2", "--batch_size", "7", "--learning_rate", "3e-3", "--log_every", "1",
+             "--method", method]
     one = launch(tmp_path / "one", data, 1, *extra, task=task, tiny=tiny)
     two = launch(tmp_path / "two", data, 2, *extra, task=task, tiny=tiny)
     count = "test/num_words" if task == "pos" else "test/num_tokens"

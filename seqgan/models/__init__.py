@@ -6,4 +6,4 @@ own), so `AutoModel.from_pretrained(folder)` loads any seqgan part without `trus
     python -c "import seqgan.models; from transformers import AutoConfig; print(AutoConfig.for_model('seqgan_tagger'))"
 """
 
-from seqgan.models import bigram, crf_tagger, discriminator, hmm, latent, tagger  # noqa: F401  (registration)
+from seqgan.models import bigram, crf_tagger, discriminator, energy_tagger, hmm, latent, tagger  # noqa: F401  (registration)

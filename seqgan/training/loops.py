@@ -183,7 +183,7 @@ def train_supervised(run: Run, raw_gen, objective, num_train_epochs: float, aver
     eval_gen = averager.module if averager is not None else raw_gen
     parts = {"models": {"objective": model, **({"average": averager} if averager is not None else {})},
              "optimizers": {"opt": optimizer}, "schedulers": {"sched": scheduler}, "generators": run.extra_generators}
-    phase = "crf" if args.method == "crf" else "mle"  # a GAN run's pretraining is an mle phase
+    phase = args.method if args.method in ("crf", "energy") else "mle"  # a GAN run's pretraining is an mle phase
     step, epoch, i, it, running = 0, 0, 0, None, []
     if run.resuming(phase):
         step, epoch, i = run.resume["phase_step"], run.resume["epoch"], run.resume["batch_in_epoch"]

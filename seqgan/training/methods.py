@@ -19,6 +19,7 @@ import torch
 
 from seqgan.config import Options
 from seqgan.models.crf_tagger import CrfLossContext
+from seqgan.models.energy_tagger import energy_loss
 from seqgan.models.latent import LATENT_LOSSES
 from seqgan.training.cot import train_cot
 from seqgan.training.latent_gan import train_latent_gan
@@ -52,6 +53,10 @@ def build_generator(task, tokenizer, options: Options, train) -> Any:
 
 def build_crf(task, tokenizer, options: Options, train) -> Any:
     return task.build_crf(tokenizer, options.model, options.data, train)
+
+
+def build_energy(task, tokenizer, options: Options, train) -> Any:
+    return task.build_energy(tokenizer, options.model, options.data, train, options.crf.energy_term_list)
 
 
 def build_hmm(task, tokenizer, options: Options, train) -> Any:  # estimated by counting, here and now
@@ -114,6 +119,16 @@ def train_crf(job: Job) -> Trained:
     objective = Objective(gen, lambda g, b, c: g.structured_loss(b, crf_args.crf_loss, c), ctx)
     step, epoch, gen = train_supervised(run, gen, objective, train_args.num_train_epochs,
                                         weight_average(gen, train_args))
+    return Trained(step, epoch, gen)
+
+
+def train_energy(job: Job) -> Trained:
+    """G + D trained together (pos): the energy D and the inference network G by one joint objective
+    (seqgan/models/energy_tagger.py energy_loss), in the supervised loop; dev scores G's greedy output."""
+    train_args = job.options.train
+    objective = Objective(job.gen, energy_loss, job.options.crf.energy_ce_weight)
+    step, epoch, gen = train_supervised(job.run, job.gen, objective, train_args.num_train_epochs,
+                                        weight_average(job.gen, train_args))
     return Trained(step, epoch, gen)
 
 
@@ -187,6 +202,12 @@ METHODS = {
                                            "step(s) "
                   f"and {args.get('g_steps')} G step(s), G lr {args.get('g_learning_rate')}, mediator lr "
                   f"{args.get('d_learning_rate')}"),
+    "energy": Method("GAN", "an inference network trained to output the argmax of an energy over whole tag "
+                     "sequences, the energy trained against the network's outputs (a SPEN with inference networks)",
+                     train_energy, build=build_energy, result_keys=("energy_terms",),
+                     label=lambda res: f"G + D: energy ({res.get('energy_terms') or 'first-order'}) + inference net"
+                                       f"{_averaged(res)}",
+                     card_detail=lambda args: f" (`--energy_terms {args.get('energy_terms')}`)"),
     "crf": Method("D alone", "the discriminator-only structured baseline (a CRF for pos, a bigram energy model for "
                   "text and oracle), decoded by Viterbi", train_crf, build=build_crf, result_keys=("crf_loss",),
                   card_detail=lambda args: f" (`--crf_loss {args.get('crf_loss')}`)",

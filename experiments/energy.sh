@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# POS, G + D trained together: --method energy (an energy D over whole tag sequences, the CRF's terms plus a label
+# language model and a tag convolution, and an inference network G trained to output its argmax;
+# seqgan/models/energy_tagger.py) against the MLE tagger, over seeds, on UD English EWT.
+#  1. Dev picks --energy_ce_weight from CE_WEIGHTS (default "3 10") on the first seed: the run whose best/ (itself the
+#     dev-UPOS-best state) has the highest dev UPOS wins; every candidate stays in $R/tune.
+#  2. Every seed: the MLE tagger (the task's defaults) and the energy run at the chosen weight (defaults otherwise).
+#  3. The first-order energy (--energy_terms none) on the first seed, at the chosen weight: Viterbi is then D's exact
+#     argmax, and its eval_test.json's search_error/* measure G's search against it.
+#  4. AfriBooms (ud_af_afribooms): one seed of MLE and energy, in $R-af.
+# Then compare.py: mean ± std over seeds and a paired bootstrap over test sentences against the MLE tagger
+# ($R/compare_pos.md, $R-af/compare_pos.md), and benchmark.py decode: greedy tagging words/s of the MLE tagger, the
+# CRF and the energy's G, timed in one run ($R/bench_decode.json).
+#
+#   SEQGAN_DATA_DIR=../shared/data bash experiments/energy.sh [--seeds "42 43 44"] [runs_dir]
+#
+# Runs two jobs at once, one thread each (SEQGAN_NUM_THREADS=1): on 2 cores, training times are indicative only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SEEDS="42 43 44"
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --seeds) SEEDS=$2; shift 2 ;;
+    -*) echo "unknown option $1; usage: bash experiments/energy.sh [--seeds \"42 43 44\"] [runs_dir]" >&2; exit 2 ;;
+    *) R=$1; shift ;;
+  esac
+done
+R=${R:-runs/energy}
+CE_WEIGHTS=${CE_WEIGHTS-3 10}
+D=${SEQGAN_DATA_DIR:-../shared/data}
+AF=$D/ud_af_afribooms/af_afribooms-ud
+FIRST=${SEEDS%% *}
+export SEQGAN_NUM_THREADS=1
+mkdir -p "$R/tune" "$R-af"
+train() {  # run folder, options...: skip a finished run, so the script resumes after an interruption
+  local out=$1; shift
+  [[ -f $out/eval_test.json ]] || accelerate launch --num_processes 1 scripts/train.py --output_dir "$out" \
+    --overwrite_output_dir "$@" > "$out.log" 2>&1
+}
+# 1. The weight, by dev UPOS on the first seed (two candidates at a time, the first seed's MLE beside them).
+pids=()
+for w in $CE_WEIGHTS; do
+  train "$R/tune/pos-energy-ce$w-seed$FIRST" --task pos --method energy --energy_ce_weight "$w" --seed "$FIRST" &
+  pids+=($!)
+done
+train "$R/pos-mle-seed$FIRST" --task pos --seed "$FIRST" & pids+=($!)
+for p in "${pids[@]}"; do wait "$p"; done
+read -r W < <(python - "$R/tune" "$FIRST" $CE_WEIGHTS <<'PY'
+import json, sys
+from pathlib import Path
+tune, seed, weights = Path(sys.argv[1]), sys.argv[2], sys.argv[3:]
+dev = {w: json.loads((tune / f"pos-energy-ce{w}-seed{seed}" / "eval_test.json").read_text())["dev/accuracy"]
+       for w in weights}
+for w, acc in dev.items():
+    print(f"--energy_ce_weight {w}: best/ dev UPOS {acc:.4%}", file=sys.stderr)
+print(max(dev, key=dev.get))
+PY
+)
+echo "dev picked --energy_ce_weight $W" | tee "$R/picked_ce_weight.txt"
+[[ -d $R/pos-energy-seed$FIRST ]] || cp -r "$R/tune/pos-energy-ce$W-seed$FIRST" "$R/pos-energy-seed$FIRST"
+# 2 and 3. The other seeds, then the first-order energy; two jobs at a time.
+jobs_=()
+for s in $SEEDS; do
+  [[ $s == "$FIRST" ]] && continue
+  jobs_+=("$R/pos-mle-seed$s --task pos --seed $s")
+  jobs_+=("$R/pos-energy-seed$s --task pos --method energy --energy_ce_weight $W --seed $s")
+done
+jobs_+=("$R/tune/pos-energy-first-order-seed$FIRST --task pos --method energy --energy_terms none --energy_ce_weight $W --seed $FIRST")
+jobs_+=("$R-af/pos-mle-seed$FIRST --task pos --seed $FIRST --train_file $AF-train.conllu --validation_file $AF-dev.conllu --test_file $AF-test.conllu")
+jobs_+=("$R-af/pos-energy-seed$FIRST --task pos --method energy --energy_ce_weight $W --seed $FIRST --train_file $AF-train.conllu --validation_file $AF-dev.conllu --test_file $AF-test.conllu")
+for ((i = 0; i < ${#jobs_[@]}; i += 2)); do
+  # shellcheck disable=SC2086  # each job is a run folder and its options
+  train ${jobs_[i]} & a=$!
+  if ((i + 1 < ${#jobs_[@]})); then
+    # shellcheck disable=SC2086
+    train ${jobs_[i + 1]} & b=$!
+    wait "$b"
+  fi
+  wait "$a"
+done
+python scripts/compare.py --task pos --runs_dir "$R" --baseline pos-mle --output_file "$R/compare_pos.md"
+python scripts/compare.py --task pos --runs_dir "$R-af" --baseline pos-mle --output_file "$R-af/compare_pos.md"
+unset SEQGAN_NUM_THREADS
+python scripts/benchmark.py decode --output_file "$R/bench_decode.json"
