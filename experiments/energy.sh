@@ -6,10 +6,12 @@
 #     dev-UPOS-best state) has the highest dev UPOS wins; every candidate stays in $R/tune.
 #  2. Every seed: the MLE tagger (the task's defaults) and the energy run at the chosen weight (defaults otherwise).
 #  3. The first-order energy (--energy_terms none) on the first seed, at the chosen weight: Viterbi is then D's exact
-#     argmax, and its eval_test.json's search_error/* measure G's search against it.
+#     argmax, and its eval_test.json's search_error/* measure G's search against it. Every seed: the control
+#     (--energy_g_weight 0): the same inference network and D, G trained by cross-entropy alone, which tells D's
+#     signal apart from G's architecture (a local classifier, not the MLE tagger's autoregressive decoder).
 #  4. AfriBooms (ud_af_afribooms): one seed of MLE and energy, in $R-af.
 # Then compare.py: mean ± std over seeds and a paired bootstrap over test sentences against the MLE tagger
-# ($R/compare_pos.md, $R-af/compare_pos.md), and benchmark.py decode: greedy tagging words/s of the MLE tagger, the
+# (docs/results/pos-energy.md and pos-energy-af.md; the tables also in $R/compare_pos.md, $R-af/compare_pos.md), and benchmark.py decode: greedy tagging words/s of the MLE tagger, the
 # CRF and the energy's G, timed in one run ($R/bench_decode.json).
 #
 #   SEQGAN_DATA_DIR=../shared/data bash experiments/energy.sh [--seeds "42 43 44"] [runs_dir]
@@ -65,7 +67,10 @@ for s in $SEEDS; do
   jobs_+=("$R/pos-mle-seed$s --task pos --seed $s")
   jobs_+=("$R/pos-energy-seed$s --task pos --method energy --energy_ce_weight $W --seed $s")
 done
-jobs_+=("$R/tune/pos-energy-first-order-seed$FIRST --task pos --method energy --energy_terms none --energy_ce_weight $W --seed $FIRST")
+for s in $SEEDS; do
+  jobs_+=("$R/pos-energy-control-seed$s --task pos --method energy --energy_g_weight 0 --energy_ce_weight $W --seed $s")
+done
+jobs_+=("$R/pos-energy-first-order-seed$FIRST --task pos --method energy --energy_terms none --energy_ce_weight $W --seed $FIRST")
 jobs_+=("$R-af/pos-mle-seed$FIRST --task pos --seed $FIRST --train_file $AF-train.conllu --validation_file $AF-dev.conllu --test_file $AF-test.conllu")
 jobs_+=("$R-af/pos-energy-seed$FIRST --task pos --method energy --energy_ce_weight $W --seed $FIRST --train_file $AF-train.conllu --validation_file $AF-dev.conllu --test_file $AF-test.conllu")
 for ((i = 0; i < ${#jobs_[@]}; i += 2)); do
@@ -78,7 +83,9 @@ for ((i = 0; i < ${#jobs_[@]}; i += 2)); do
   fi
   wait "$a"
 done
-python scripts/compare.py --task pos --runs_dir "$R" --baseline pos-mle --output_file "$R/compare_pos.md"
-python scripts/compare.py --task pos --runs_dir "$R-af" --baseline pos-mle --output_file "$R-af/compare_pos.md"
+python scripts/compare.py --task pos --runs_dir "$R" --baseline pos-mle --output_file "$R/compare_pos.md" \
+  --page docs/results/pos-energy.md --title "Results: the energy tagger (G + D trained together) on EWT"
+python scripts/compare.py --task pos --runs_dir "$R-af" --baseline pos-mle --output_file "$R-af/compare_pos.md" \
+  --page docs/results/pos-energy-af.md --title "Results: the energy tagger on AfriBooms"
 unset SEQGAN_NUM_THREADS
 python scripts/benchmark.py decode --output_file "$R/bench_decode.json"

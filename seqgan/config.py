@@ -445,6 +445,10 @@ class CrfArguments:
     energy_ce_weight: float = field(default=1.0, metadata={
         "help": "energy: weight of the cross-entropy of G's two inference networks against the gold tags, beside "
                 "the hinge (Tu, Pang & Gimpel 2020's stabilising term)."})
+    energy_g_weight: float = field(default=1.0, metadata={
+        "help": "energy: weight of G's energy term (the inference network maximising D's frozen score of its output). "
+                "0 trains G by cross-entropy alone beside the same D: the control that tells D's signal from the "
+                "inference network's architecture."})
     hmm_smoothing: float = field(default=1.0, metadata={
         "help": "hmm: pseudo-counts that pull a known word's tag distribution toward its suffix model (0: relative "
                 "frequencies, so a word never keeps a tag it was not seen with)."})
@@ -467,8 +471,9 @@ class CrfArguments:
         if unknown:
             raise ValueError(f"--energy_terms: unknown term(s) {', '.join(unknown)}; choose from "
                              f"{', '.join(ENERGY_TERMS)} (comma-separated), or 'none' for the first-order energy.")
-        if self.energy_ce_weight < 0:
-            raise ValueError(f"--energy_ce_weight must be >= 0, got {self.energy_ce_weight}.")
+        if self.energy_ce_weight < 0 or self.energy_g_weight < 0:
+            raise ValueError(f"--energy_ce_weight and --energy_g_weight must be >= 0, got {self.energy_ce_weight} and "
+                             f"{self.energy_g_weight}.")
         if self.hmm_order not in (2, 3):
             raise ValueError(f"--hmm_order must be 2 or 3, got {self.hmm_order}.")
         if self.hmm_smoothing < 0 or self.hmm_suffix_length < 0 or self.hmm_rare_max < 1:

@@ -67,6 +67,7 @@ SCOPE: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...] | None]] = {
     "crf_loss": (None, ("crf",)),
     "energy_terms": (("pos",), ("energy",)),
     "energy_ce_weight": (("pos",), ("energy",)),
+    "energy_g_weight": (("pos",), ("energy",)),
     "negatives_from": (("pos",), ("crf",)),
     "num_negatives": (("pos",), ("crf",)),
     "bigram_smoothing": (LM, ("crf",)),

@@ -94,7 +94,10 @@ CARD = {
 }
 # scripts/compare.py: columns (header, metric, format), and what "D alone" is for this task.
 COMPARE_COLUMNS = [("UPOS acc.", "accuracy", "{:.2%}"), ("unknown words", "unknown_word_accuracy", "{:.2%}"),
-                   ("sentence exact", "exact_match", "{:.2%}"), ("unseen tag bigrams", "unseen_bigram_rate", "{:.3%}")]
+                   ("sentence exact", "exact_match", "{:.2%}"), ("unseen tag bigrams", "unseen_bigram_rate", "{:.3%}"),
+                   # --method energy: G's output against Viterbi on D's first-order part (tasks/pos.py search_scores)
+                   ("sentences below first-order Viterbi", "search_error/sentences_below_viterbi", "{:.2%}"),
+                   ("words ≠ first-order Viterbi", "search_error/words_differing", "{:.2%}")]
 D_ALONE = "CRF"
 # scripts/compare.py's paired test against MLE: (header, per-sentence word counts, per-sentence errors) of the eval
 # JSON.

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from seqgan.models.crf_tagger import hamming_augmented
 from seqgan.models.energy_tagger import (
     EnergyTaggerGenerator,
+    EnergyWeights,
     SeqGanEnergyTagger,
     SeqGanEnergyTaggerConfig,
     energy_loss,
@@ -140,7 +141,7 @@ def test_each_player_gets_the_gradient_of_its_own_objective():
     gen = EnergyTaggerGenerator(model)
     n = batch["mask"].sum()
     model.zero_grad()
-    energy_loss(gen, batch, 0.5).backward()
+    energy_loss(gen, batch, EnergyWeights(ce=0.5, g=2.0)).backward()
 
     def part(expr):
         def f():
@@ -152,7 +153,7 @@ def test_each_player_gets_the_gradient_of_its_own_objective():
     players = [(model.emit.weight, part(lambda p: p["crf_nll"] + p["hinge"])),  # D's unary terms
                (model.terms["label_lm"].out.weight, part(lambda p: p["crf_nll"] + p["hinge"])),  # D's global term
                (model.infnet.cost_head.weight, part(lambda p: -p["hinge"] + 0.5 * p["ce_f"])),  # F
-               (model.infnet.head.weight, part(lambda p: -p["a_score"] + 0.5 * p["ce_a"]))]  # A
+               (model.infnet.head.weight, part(lambda p: -2.0 * p["a_score"] + 0.5 * p["ce_a"]))]  # A
     for param, objective in players:
         for i in (0, 5, 11):
             assert param.grad.view(-1)[i].item() == pytest.approx(finite_difference(objective, param, i), abs=1e-6)
@@ -178,7 +179,7 @@ def test_greedy_decoding_is_the_per_position_argmax_and_search_error_is_zero_for
     (["--task", "oracle", "--method", "energy"], "--task pos only"),
     (["--task", "pos", "--method", "cot"], "--method energy"),
     (["--task", "pos", "--method", "energy", "--energy_terms", "label_lm,skip_chain"], "unknown term(s) skip_chain"),
-    (["--task", "pos", "--method", "energy", "--energy_ce_weight", "-1"], "--energy_ce_weight must be >= 0"),
+    (["--task", "pos", "--method", "energy", "--energy_ce_weight", "-1"], "--energy_ce_weight and --energy_g_weight"),
 ])
 def test_bad_energy_options_stop_before_training_with_the_fix(argv, says):
     with pytest.raises(ValueError, match=None) as e:

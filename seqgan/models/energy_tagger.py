@@ -27,6 +27,8 @@ Tu, Pang & Gimpel 2020 allow): one encoder pass serves both. F reads the encoder
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -239,12 +241,18 @@ def energy_parts(gen: EnergyTaggerGenerator, batch: dict) -> dict[str, torch.Ten
     return {"hinge": hinge.sum(), "crf_nll": crf_nll, "a_score": a_score.sum(), "ce_a": ce_a, "ce_f": ce_f}
 
 
-def energy_loss(gen: EnergyTaggerGenerator, batch: dict, ctx=None) -> torch.Tensor:
+@dataclass(frozen=True)
+class EnergyWeights:
+    ce: float = 1.0  # --energy_ce_weight: the inference networks' cross-entropy against the gold tags
+    g: float = 1.0   # --energy_g_weight: A's energy term (0: A by cross-entropy alone, the control)
+
+
+def energy_loss(gen: EnergyTaggerGenerator, batch: dict, ctx: EnergyWeights | None = None) -> torch.Tensor:
     """--method energy: one objective whose single backward pass updates both players (per token, global mean):
 
         sum_i -log p_CRF(y_i | x_i)                                            D's first-order part: the CRF likelihood
       + sum_i [ Hamming(F(x_i), y_i) + s(x_i, F(x_i)) - s(x_i, y_i) ]_+      D minimises it, F maximises it
-      - sum_i s_frozen(x_i, A(x_i))                                            A maximises D's score of its output
+      - g_weight * sum_i s_frozen(x_i, A(x_i))                                 A maximises D's score of its output
       + ce_weight * sum_i [ CE(A(x_i), y_i) + CE(F(x_i), y_i) ]                keeps A and F near the gold tags
 
     The hinge is the structured SVM's margin-rescaled hinge with F in the role of cost-augmented inference (Tu &
@@ -255,8 +263,8 @@ def energy_loss(gen: EnergyTaggerGenerator, batch: dict, ctx=None) -> torch.Tens
     taught D's first-order part to rank tags (its Viterbi stayed below 0.22 dev UPOS): a relaxed output near uniform
     is beaten by a small margin per word. The CRF likelihood teaches that part against every sequence at once, and
     the hinge leaves the global terms to learn from F's outputs. A's term reads D frozen (its gradient reaches A
-    only): A learns D's argmax, D does not learn to flatter A. ctx: the cross-entropy weight (--energy_ce_weight)."""
+    only): A learns D's argmax, D does not learn to flatter A. ctx: the two weights (EnergyWeights)."""
     p = energy_parts(gen, batch)
-    ce_weight = 1.0 if ctx is None else ctx
-    total = p["crf_nll"] + p["hinge"] - p["a_score"] + ce_weight * (p["ce_a"] + p["ce_f"])
+    w = ctx or EnergyWeights()
+    total = p["crf_nll"] + p["hinge"] - w.g * p["a_score"] + w.ce * (p["ce_a"] + p["ce_f"])
     return global_mean(total, batch["mask"].sum())

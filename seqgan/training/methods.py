@@ -19,7 +19,7 @@ import torch
 
 from seqgan.config import Options
 from seqgan.models.crf_tagger import CrfLossContext
-from seqgan.models.energy_tagger import energy_loss
+from seqgan.models.energy_tagger import EnergyWeights, energy_loss
 from seqgan.models.latent import LATENT_LOSSES
 from seqgan.training.cot import train_cot
 from seqgan.training.latent_gan import train_latent_gan
@@ -126,7 +126,8 @@ def train_energy(job: Job) -> Trained:
     """G + D trained together (pos): the energy D and the inference network G by one joint objective
     (seqgan/models/energy_tagger.py energy_loss), in the supervised loop; dev scores G's greedy output."""
     train_args = job.options.train
-    objective = Objective(job.gen, energy_loss, job.options.crf.energy_ce_weight)
+    crf = job.options.crf
+    objective = Objective(job.gen, energy_loss, EnergyWeights(crf.energy_ce_weight, crf.energy_g_weight))
     step, epoch, gen = train_supervised(job.run, job.gen, objective, train_args.num_train_epochs,
                                         weight_average(job.gen, train_args))
     return Trained(step, epoch, gen)
@@ -187,6 +188,12 @@ def _gan_card(args: dict) -> str:
     return what
 
 
+def _energy_label(res: dict) -> str:
+    if res.get("energy_g_weight") == 0:  # the control: G by cross-entropy alone, D trained beside it but unused
+        return f"G alone: inference network by cross-entropy (energy's control){_averaged(res)}"
+    return f"G + D: energy ({res.get('energy_terms') or 'first-order'}) + inference net{_averaged(res)}"
+
+
 def _averaged(res: dict) -> str:
     return ", averaged" if res.get("average_weights", res.get("crf_average")) else ""  # crf_average: older runs' key
 
@@ -204,9 +211,8 @@ METHODS = {
                   f"{args.get('d_learning_rate')}"),
     "energy": Method("GAN", "an inference network trained to output the argmax of an energy over whole tag "
                      "sequences, the energy trained against the network's outputs (a SPEN with inference networks)",
-                     train_energy, build=build_energy, result_keys=("energy_terms",),
-                     label=lambda res: f"G + D: energy ({res.get('energy_terms') or 'first-order'}) + inference net"
-                                       f"{_averaged(res)}",
+                     train_energy, build=build_energy, result_keys=("energy_terms", "energy_g_weight"),
+                     label=_energy_label,
                      card_detail=lambda args: f" (`--energy_terms {args.get('energy_terms')}`)"),
     "crf": Method("D alone", "the discriminator-only structured baseline (a CRF for pos, a bigram energy model for "
                   "text and oracle), decoded by Viterbi", train_crf, build=build_crf, result_keys=("crf_loss",),
