@@ -4,7 +4,7 @@
     python scripts/train.py --task text --method vae --help     # what a VAE on text reads
     python scripts/train.py --help_all                          # all options of every task and method, grouped
 
-A run reads the options of its task and method only: 117 options in all, of which a POS tagger reads about half.
+A run reads the options of its task and method only: 118 options in all, of which a POS tagger reads about half.
 SCOPE says where each option acts; seqgan.config.parse_args prints this page when asked.
 """
 
