@@ -11,7 +11,8 @@
 #     signal apart from G's architecture (a local classifier, not the MLE tagger's autoregressive decoder).
 #  4. AfriBooms (ud_af_afribooms): one seed of MLE and energy, in $R-af.
 # Then compare.py: mean ± std over seeds and a paired bootstrap over test sentences against the MLE tagger
-# (docs/results/pos-energy.md and pos-energy-af.md; the tables also in $R/compare_pos.md, $R-af/compare_pos.md), and benchmark.py decode: greedy tagging words/s of the MLE tagger, the
+# (docs/results/pos-energy.md and pos-energy-af.md; the tables also in $R/compare_pos.md, $R-af/compare_pos.md), the
+# same against the control (docs/results/pos-energy-control.md), and benchmark.py decode: greedy tagging words/s of the MLE tagger, the
 # CRF and the energy's G, timed in one run ($R/bench_decode.json).
 #
 #   SEQGAN_DATA_DIR=../shared/data bash experiments/energy.sh [--seeds "42 43 44"] [runs_dir]
@@ -85,6 +86,9 @@ for ((i = 0; i < ${#jobs_[@]}; i += 2)); do
 done
 python scripts/compare.py --task pos --runs_dir "$R" --baseline pos-mle --output_file "$R/compare_pos.md" \
   --page docs/results/pos-energy.md --title "Results: the energy tagger (G + D trained together) on EWT"
+python scripts/compare.py --task pos --runs_dir "$R" --baseline pos-energy-control --output_file \
+  "$R/compare_pos_vs_control.md" --page docs/results/pos-energy-control.md \
+  --title "Results: the energy tagger against its control (the same G by cross-entropy alone)"
 python scripts/compare.py --task pos --runs_dir "$R-af" --baseline pos-mle --output_file "$R-af/compare_pos.md" \
   --page docs/results/pos-energy-af.md --title "Results: the energy tagger on AfriBooms"
 unset SEQGAN_NUM_THREADS

@@ -223,7 +223,7 @@ def test_pos_rows_get_a_paired_bootstrap_against_the_mle_configuration(tmp_path)
     poe = [ln for ln in out if ln.startswith("| G + D")]
     assert len(poe) == 1 and poe[0].startswith("| G + D: MLE candidates (greedy + K=8) reranked by `p-crf` + log p_G "
                                                "(λ by dev/accuracy) · `p-mle` |")
-    assert poe[0].endswith(f"(n=3) | – | – | – | {expected} |")  # the CRF's errors: the CRF's paired test
+    assert poe[0].endswith(f"(n=3) | – | – | – | – | – | {expected} |")  # the CRF's errors: the CRF's paired test
     (runs / "p-mle-seed42" / "eval_test_rerank-sir_p-crf.json").write_text(json.dumps({
         "test/accuracy": 0.9, "test/rerank_lambda": "1", "test/rerank_method": "sir",
         "test/rerank_with": "runs/p-crf-seed42/best", "test/num_candidates": 8}))
