@@ -584,16 +584,16 @@ def bench_decode(args) -> dict:
 
     task = get_task("pos")
     data_flags = ["--data_dir", args.data_dir] if args.data_dir else []
-    splits = None
+    data, model_args, _, _, _ = parse_args(["--task", "pos", *data_flags])
+    splits = task.load_splits(data)
+    tok = task.build_tokenizer(splits, model_args, data)  # the word table: the same for every method
+    sentences = splits["dev"]["words"]
+    words = sum(map(len, sentences))
     out = {}
     for method, build in (("mle", "build_generator"), ("crf", "build_crf"), ("energy", "build_energy")):
         data, model_args, _, _, crf = parse_args(["--task", "pos", "--method", method, *data_flags])
-        splits = splits or task.load_splits(data)
-        tok = task.build_tokenizer(splits, model_args, data)
         extra = (crf.energy_term_list,) if method == "energy" else ()
         gen = getattr(task, build)(tok, model_args, data, splits["train"], *extra)
-        sentences = splits["dev"]["words"]
-        words = sum(map(len, sentences))
         t = _timed(lambda: task.tag_word_lists(gen, tok, sentences, batch_size=64), 1, torch.device("cpu"))
         out[f"{method}_words_per_s"] = words / t
         print(f"[decode] {method}: {words / t:,.0f} words/s ({words} EWT dev words, {t:.1f} s)", file=sys.stderr)

@@ -34,6 +34,7 @@ PROTOCOLS = ("seqgan", "texygen")  # seqgan/scoring/protocols.py PROTOCOLS
 # seqgan/training/methods.py METHODS: what each method is and the functions that build and train it.
 METHODS = ("mle", "gan", "cot", "energy", "crf", "hmm", "random-code", "ae", "vae", "latent-gan")
 ENERGY_TERMS = ("label_lm", "conv")  # seqgan/models/energy_tagger.py ENERGY_TERMS
+AVERAGED_METHODS = ("mle", "crf", "energy")  # the supervised-loop methods --average_weights applies to
 LATENT_METHODS = ("random-code", "ae", "vae", "latent-gan")  # generators from a prior (seqgan/models/latent.py)
 TAGGING_TASKS = ("pos", "segment")  # conditional: one label per input unit (a word, a character), the tagger's models
 
@@ -482,7 +483,6 @@ class CrfArguments:
             raise ValueError("--bigram_smoothing must be > 0 (unseen bigrams need some mass), got "
                              f"{self.bigram_smoothing}.")
 
-
     @property
     def energy_term_list(self) -> list[str]:
         """--energy_terms as a list ('none' and '' mean no global term)."""
@@ -506,10 +506,10 @@ class Options:
 def _check_combinations(configs: tuple, given: set[str] = frozenset()) -> tuple:
     """Fill derived defaults and reject bad combinations; `given` names the options the user set."""
     data, model, train, gan, crf = configs
-    if "average_weights" in given and train.average_weights and train.method not in ("mle", "crf", "energy"):
+    if "average_weights" in given and train.average_weights and train.method not in AVERAGED_METHODS:
         raise ValueError(f"--average_weights averages MLE, CRF or energy training; --method {train.method} does not "
                          "use it (drop the flag, or train the MLE run with it and --init_from that run).")
-    if train.method not in ("mle", "crf", "energy"):
+    if train.method not in AVERAGED_METHODS:
         train.average_weights = False  # a task default for its MLE/CRF runs (pos): nothing to average here
     if "num_train_epochs" in given and "min_steps" not in given:
         train.min_steps = 0  # the user's own epoch count is kept as given

@@ -403,11 +403,9 @@ def search_scores(gen, loader, accelerator) -> dict:
     gen.eval()
     sums = torch.zeros(5, dtype=torch.float64)  # sentences below Viterbi, gap, words differing, words, sentences
     for batch in loader:
-        mask = batch["mask"]
-        # (B, 5)
-        per = torch.cat([gen.search_error(batch).cpu(), mask.sum(1, keepdim=True).double().cpu(),
-                         torch.ones(mask.shape[0], 1, dtype=torch.float64)], 1)
-        sums += accelerator.gather_for_metrics(per.to(mask.device)).sum(0).cpu()
+        err = gen.search_error(batch)  # (B, 3), float64 on the batch's device
+        per = torch.cat([err, batch["mask"].sum(1, keepdim=True).to(err), torch.ones_like(err[:, :1])], 1)  # (B, 5)
+        sums += accelerator.gather_for_metrics(per).sum(0).cpu()
     below, gap, differ, words, sentences = sums.tolist()
     return {"search_error/sentences_below_viterbi": below / max(sentences, 1),
             "search_error/mean_score_gap": gap / max(sentences, 1),

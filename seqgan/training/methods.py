@@ -213,7 +213,9 @@ METHODS = {
                      "sequences, the energy trained against the network's outputs (a SPEN with inference networks)",
                      train_energy, build=build_energy, result_keys=("energy_terms", "energy_g_weight"),
                      label=_energy_label,
-                     card_detail=lambda args: f" (`--energy_terms {args.get('energy_terms')}`)"),
+                     card_detail=lambda args: f" (`--energy_terms {args.get('energy_terms')}`, cross-entropy weight "
+                                              f"{args.get('energy_ce_weight')}, G's energy weight "
+                                              f"{args.get('energy_g_weight')})"),
     "crf": Method("D alone", "the discriminator-only structured baseline (a CRF for pos, a bigram energy model for "
                   "text and oracle), decoded by Viterbi", train_crf, build=build_crf, result_keys=("crf_loss",),
                   card_detail=lambda args: f" (`--crf_loss {args.get('crf_loss')}`)",
