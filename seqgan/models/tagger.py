@@ -102,6 +102,33 @@ class ByteCNN(nn.Module):
         return torch.cat(pooled, 1)[inverse].view(B, T, -1)  # (B, T, filters * kernels)
 
 
+def dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
+    """nn.functional.dropout with its mask drawn as uniform >= p: the same distribution, from another random
+    stream. On a CPU torch draws dropout's mask with bernoulli_, 0.85 ms for a (32, 18, 256) tensor against 0.32 ms
+    for rand_like (issue 36's profile), and the default tagger drops out seven such tensors a step."""
+    if not training or p == 0:
+        return x
+    keep = (torch.rand_like(x) >= p).to(x.dtype).mul_(1.0 / (1.0 - p)) if p < 1 else torch.zeros_like(x)
+    return x * keep
+
+
+class Dropout(nn.Dropout):
+    """nn.Dropout through `dropout` above (a module for the places nn.Dropout sits, GPT-2's included)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return dropout(x, self.p, self.training)
+
+
+def use_fast_dropout(module: nn.Module) -> nn.Module:
+    """Swap every nn.Dropout inside `module` for `Dropout` (same p, no parameters, so checkpoints load as before)."""
+    for name, child in module.named_children():
+        if type(child) is nn.Dropout:
+            setattr(module, name, Dropout(child.p))
+        else:
+            use_fast_dropout(child)
+    return module
+
+
 def reverse_within(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """(B, T, d) -> (B, T, d): each row's first lengths[b] positions reversed, its padding left in place. Its own
     inverse."""
@@ -124,7 +151,7 @@ class BiLstmEncoder(nn.Module):
         self.embeddings.word_embeddings = nn.Embedding(config.word_vocab_size, d, padding_idx=0)
         self.lstm = nn.LSTM(d, d // 2, num_layers=config.num_layers, bidirectional=True, batch_first=True,
                             dropout=config.dropout if config.num_layers > 1 else 0.0)
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = Dropout(config.dropout)
 
     def forward(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor) -> BaseModelOutput:
         # The same function as nn.LSTM over a packed batch (the backward direction starts at each sentence's last
@@ -140,7 +167,7 @@ class BiLstmEncoder(nn.Module):
         h = self.dropout(inputs_embeds)  # (B, T, d)
         for layer in range(lstm.num_layers):
             if layer > 0:
-                h = nn.functional.dropout(h, lstm.dropout, self.training)  # nn.LSTM's dropout between layers
+                h = dropout(h, lstm.dropout, self.training)  # nn.LSTM's dropout between layers
             outs = []
             for sfx, backward in ((f"_l{layer}", False), (f"_l{layer}_reverse", True)):
                 weights = [getattr(lstm, f"{w}{sfx}") for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
@@ -214,12 +241,14 @@ class SeqGanTagger(PreTrainedModel):
         super().__init__(config)
         d = config.hidden_size
         self.encoder, self.chars, self.char_proj = sentence_encoder(config)
-        self.decoder = GPT2Model(GPT2Config(
+        # gelu_pytorch_tanh: GPT-2's tanh GELU as one fused kernel, where gelu_new computes the same formula in
+        # five Python-level ops (1.5 ms against 0.36 ms forward on a default batch; issue 36's profile).
+        self.decoder = use_fast_dropout(GPT2Model(GPT2Config(
             vocab_size=len(config.tags) + 2, n_positions=config.max_positions, n_embd=d, n_layer=config.decoder_layers,
             n_head=config.num_heads, n_inner=config.ffn_size, resid_pdrop=config.dropout, embd_pdrop=config.dropout,
             attn_pdrop=config.dropout, bos_token_id=config.tag_bos_id, eos_token_id=None,
-            pad_token_id=config.tag_pad_id,
-        ))
+            pad_token_id=config.tag_pad_id, activation_function="gelu_pytorch_tanh",
+        )))
         self.enc_proj = nn.Linear(d, d)
         self.head = nn.Linear(d, len(config.tags))
         self.post_init()
