@@ -10,6 +10,7 @@
     python scripts/benchmark.py bleu      # test-BLEU-2..5 and self-BLEU-2..5 at 10,000 samples, vs nltk
     python scripts/benchmark.py viterbi   # CRF Viterbi sentences/s
     python scripts/benchmark.py decode    # greedy tagging words/s: MLE tagger, CRF, --method energy's G
+    python scripts/benchmark.py defaults --baseline_ref a97fb7b   # every default command, this code vs release 0.3.0
 
 Each section prints its figures; all of them go into one JSON report (--output_file, written atomically)
 and a markdown table. Model sections report achieved GFLOP/s (FLOPs counted by torch's
@@ -63,6 +64,15 @@ class BenchmarkArguments:
         "help": "matmul/mle/gan/peer: the --mixed_precision settings to time, in one run (comma-separated: no, bf16, "
                 "fp16)."})
     peer_rounds: int = field(default=3, metadata={"help": "peer: timed rollout G steps per configuration."})
+    baseline_ref: str = field(default="", metadata={
+        "help": "defaults: a git commit or tag (0.3.0 or later, e.g. a97fb7b) whose code runs the same commands in "
+                "the same run, for the ratio; empty: this code alone."})
+    default_steps: int = field(default=200, metadata={
+        "help": "defaults: optimiser steps (GAN: adversarial rounds) each training command is capped at, its dev and "
+                "test evaluation included; 0 runs every default in full (about an hour per code on 2 CPU cores)."})
+    default_commands: str = field(default="all", metadata={
+        "help": "defaults: which commands to time, comma-separated from pos, text, oracle, gan-<bridge>, sweep "
+                "(gan and sweep start from the oracle run, so they need oracle); all: every one."})
 
 
 def _accelerator(precision: str):
@@ -601,8 +611,73 @@ def bench_decode(args) -> dict:
     return out
 
 
+def default_commands(steps: int) -> list[tuple[str, list[str]]]:
+    """(name, argv) of every default a user runs, in order: the pos, text and oracle MLE runs (train.py), a GAN run
+    per bridge from the oracle run, and the temperature sweep of it (evaluate.py). {out} is the run folder."""
+    from seqgan.training.bridges import BRIDGES
+
+    cap = ["--max_steps", str(steps)] if steps else []
+    gan_cap = ["--adv_steps", str(steps), "--d_pretrain_steps", str(steps)] if steps else []
+    return [*[(task, ["scripts/train.py", "--task", task, *cap, "--output_dir", f"{{out}}/{task}"])
+              for task in ("pos", "text", "oracle")],
+            *[(f"gan-{b}", ["scripts/train.py", "--task", "oracle", "--method", "gan", "--bridge", b,
+                            "--init_from", "{out}/oracle", *gan_cap, "--output_dir", f"{{out}}/gan-{b}"])
+              for b in BRIDGES],
+            ("sweep", ["scripts/evaluate.py", "--checkpoint", "{out}/oracle",
+                       "--temperatures", "0.8,0.9,1.0,1.1,1.2"])]
+
+
+def bench_defaults(args) -> dict:
+    """Wall seconds of every default command (default_commands), each run in its own process from this code and,
+    with --baseline_ref, from that commit's code (`git archive`d to a temporary folder), one after the other, so a
+    noisy machine still compares the two fairly: the ratio baseline / this code is measured in the same run."""
+    import subprocess
+    import tempfile
+
+    here = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    if args.data_dir or "SEQGAN_DATA_DIR" in os.environ:  # the baseline runs in another folder: make it absolute
+        env["SEQGAN_DATA_DIR"] = str(Path(args.data_dir or os.environ["SEQGAN_DATA_DIR"]).resolve())
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        codes = {"this": here}
+        if args.baseline_ref:
+            codes["baseline"] = Path(tmp) / "baseline-code"
+            codes["baseline"].mkdir()
+            archive = subprocess.run(["git", "-C", str(here), "archive", args.baseline_ref], check=True,
+                                     capture_output=True).stdout
+            subprocess.run(["tar", "-x", "-C", str(codes["baseline"])], input=archive, check=True)
+            # pyproject.toml installs tasks/ as seqgan.tasks: from a plain folder that takes a link, or the
+            # baseline would import this checkout's installed task modules
+            (codes["baseline"] / "seqgan" / "tasks").symlink_to("../tasks")
+        commands = default_commands(args.default_steps)
+        wanted = [c[0] for c in commands] if args.default_commands == "all" else args.default_commands.split(",")
+        unknown = sorted(set(wanted) - {c[0] for c in commands})
+        if unknown or ("oracle" not in wanted and any(w.startswith("gan") or w == "sweep" for w in wanted)):
+            raise SystemExit(f"--default_commands: choose from {', '.join(c[0] for c in commands)} (gan-* and sweep "
+                             f"need oracle); got {args.default_commands}.")
+        for name, argv in [c for c in commands if c[0] in wanted]:
+            for code_name, code in codes.items():
+                runs = Path(tmp) / f"runs-{code_name}"
+                cmd = [sys.executable, *[a.replace("{out}", str(runs)) for a in argv]]
+                start = time.perf_counter()
+                done = subprocess.run(cmd, cwd=code, env={**env, "PYTHONPATH": str(code)}, capture_output=True,
+                                      text=True)
+                if done.returncode:
+                    raise RuntimeError(f"defaults: {' '.join(argv)} failed with the {code_name} code:\n"
+                                       f"{done.stderr[-2000:]}")
+                out[f"{code_name}_{name}_s"] = time.perf_counter() - start
+            if "baseline" in codes:
+                out[f"baseline_over_this_{name}"] = out[f"baseline_{name}_s"] / out[f"this_{name}_s"]
+            print(f"[defaults] {name}: " + ", ".join(f"{c} {out[f'{c}_{name}_s']:.1f} s" for c in codes),
+                  file=sys.stderr)
+    out["steps_cap"] = args.default_steps
+    return out
+
+
 SECTIONS = {"matmul": bench_matmul, "pos": bench_pos, "mle": bench_mle, "peer": bench_peer, "gan": bench_gan,
-            "rollout": bench_rollout, "bleu": bench_bleu, "viterbi": bench_viterbi, "decode": bench_decode}
+            "rollout": bench_rollout, "bleu": bench_bleu, "viterbi": bench_viterbi, "decode": bench_decode,
+            "defaults": bench_defaults}
 
 
 def environment() -> dict:

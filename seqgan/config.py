@@ -257,9 +257,9 @@ class TrainArguments:
                 "steps)."})
     min_steps: int = field(default=0, metadata={
         "help": "Train at least N optimiser steps: on a small dataset the default --num_train_epochs is raised to the "
-                "whole "
-                "number of epochs that reaches N (pos: 1200, so a 1,300-sentence treebank trains 30 epochs and EWT "
-                "its 14 or 16). A --num_train_epochs you set yourself is kept as given (unless you also set --min_steps)."})
+                "whole number of epochs that reaches N (pos: 1200, so a 1,300-sentence treebank trains 30 epochs and "
+                "EWT its 14 or 16). A --num_train_epochs you set yourself is kept as given (unless you also set "
+                "--min_steps)."})
     resume_from_checkpoint: str | None = field(default=None, metadata={
         "help": "Resume an interrupted run: 'latest' (the newest training state in --output_dir/checkpoints) or a "
                 "state folder. Same options as the interrupted run; it ends exactly as an uninterrupted run would."})

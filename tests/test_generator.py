@@ -127,3 +127,46 @@ def test_the_bilstm_equals_nn_lstm_over_a_packed_batch_in_values_and_gradients()
     g_got = torch.autograd.grad((got * w).sum(), [x, *enc.lstm.parameters()])
     g_ref = torch.autograd.grad((ref * w).sum(), [x, *enc.lstm.parameters()])
     assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(g_got, g_ref))
+
+
+def test_pad_words_equals_a_copy_per_word_on_ragged_sentences():
+    """tasks/pos.py's one-scatter byte padding against the per-word copy it replaced (the reference), on sentences
+    of 1 to 4 words, words of 1 to 9 bytes, and a T longer than the longest sentence."""
+    from tasks.pos import pad_words
+
+    g = torch.Generator().manual_seed(0)
+    sentences = [[torch.randint(1, 259, (int(n),), generator=g).tolist()
+                  for n in torch.randint(1, 10, (k,), generator=g)] for k in (3, 1, 4, 2)]
+    got = pad_words(sentences, T=6)  # (B, T, C)
+    C = max(6, max(len(w) for s in sentences for w in s))
+    ref = torch.zeros(len(sentences), 6, C, dtype=torch.long)
+    for i, s in enumerate(sentences):
+        for j, w in enumerate(s):
+            ref[i, j, : len(w)] = torch.tensor(w)
+    assert torch.equal(got, ref)
+
+
+def test_the_taggers_dropout_has_dropouts_distribution_and_gradient():
+    """seqgan.models.tagger.dropout draws its mask from rand_like: each unit is kept with probability 1 - p (checked on
+    10^6 units, 5 standard deviations) and scaled by 1/(1 - p); its gradient is the same mask; eval is the identity.
+    Every nn.Dropout of the tagger is swapped for it, and the decoder's fused GELU equals GPT-2's gelu_new."""
+    from transformers.activations import NewGELUActivation
+
+    from seqgan.models.tagger import Dropout, dropout
+
+    torch.manual_seed(0)
+    x = torch.randn(1000, 1000, requires_grad=True)
+    y = dropout(x, 0.3, True)
+    kept = y != 0
+    n, p_keep = kept.numel(), 0.7
+    assert abs(kept.float().mean().item() - p_keep) < 5 * (p_keep * (1 - p_keep) / n) ** 0.5
+    assert torch.allclose(y[kept], x[kept] / 0.7)
+    (g,) = torch.autograd.grad(y.sum(), x)
+    assert torch.allclose(g, kept.float() / 0.7)
+    assert dropout(x, 0.3, False) is x and dropout(x, 0.0, True) is x and not dropout(x, 1.0, True).any()
+    _, _, gen, _ = CASES["pos-lstm"]()
+    modules = list(gen.model.modules())
+    assert not [m for m in modules if type(m) is torch.nn.Dropout] and any(isinstance(m, Dropout) for m in modules)
+    mlp = gen.model.decoder.h[0].mlp
+    z = torch.randn(64, 32) * 3
+    assert torch.allclose(mlp.act(z), NewGELUActivation()(z), atol=1e-6)
