@@ -5,8 +5,9 @@
 # command for pos; wall seconds of training + test evaluation in $R/<run>.seconds), one run after the other, the
 # release's first, on a machine the script itself leaves idle. With --release_runs DIR, the release's runs of the
 # seeds after the first are DIR/<task>-mle-seed<k> (linked, not rerun): runs the release's code already made, whose
-# provenance.json names their commit; the first seed is still timed with the release's code here. The release's code is `git archive`d into $R/release-code and run from there (PYTHONPATH), with its
-# task modules where it installed them (seqgan/tasks). Runs are named <task>-release-seed<k> and <task>-mle-seed<k>.
+# provenance.json names their commit; the first seed is still timed with the release's code here. The release's code
+# is `git archive`d into $R/release-code and run from there (PYTHONPATH), with its task modules where it installed
+# them (seqgan/tasks). Runs are named <task>-release-seed<k> and <task>-mle-seed<k>.
 # Then compare.py: each code's test figures, mean ± std over its seeds; for pos also the paired bootstrap over test
 # sentences of this code's runs against the release's (--baseline pos-release). Produces $R/compare_<task>_speed.md
 # and $R/timing.txt. A run whose eval_test.json exists is skipped.

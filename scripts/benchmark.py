@@ -69,7 +69,7 @@ class BenchmarkArguments:
                 "the same run, for the ratio; empty: this code alone."})
     default_steps: int = field(default=200, metadata={
         "help": "defaults: optimiser steps (GAN: adversarial rounds) each training command is capped at, its dev and "
-                "test evaluation included; 0 runs every default in full (about an hour per code on 2 CPU cores)."})
+                "test evaluation included; 0 runs every default in full."})
     default_commands: str = field(default="all", metadata={
         "help": "defaults: which commands to time, comma-separated from pos, text, oracle, gan-<bridge>, sweep "
                 "(gan and sweep start from the oracle run, so they need oracle); all: every one."})
@@ -634,6 +634,13 @@ def bench_defaults(args) -> dict:
     import subprocess
     import tempfile
 
+    commands = default_commands(args.default_steps)
+    wanted = [c[0] for c in commands] if args.default_commands == "all" else args.default_commands.split(",")
+    if set(wanted) - {c[0] for c in commands} or (
+            "oracle" not in wanted and any(w.startswith("gan") or w == "sweep" for w in wanted)):
+        raise SystemExit(f"--default_commands: choose from {', '.join(c[0] for c in commands)} (gan-* and sweep "
+                         f"need oracle); got {args.default_commands}.")
+    commands = [c for c in commands if c[0] in wanted]
     here = Path(__file__).resolve().parents[1]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     if args.data_dir or "SEQGAN_DATA_DIR" in os.environ:  # the baseline runs in another folder: make it absolute
@@ -650,13 +657,7 @@ def bench_defaults(args) -> dict:
             # pyproject.toml installs tasks/ as seqgan.tasks: from a plain folder that takes a link, or the
             # baseline would import this checkout's installed task modules
             (codes["baseline"] / "seqgan" / "tasks").symlink_to("../tasks")
-        commands = default_commands(args.default_steps)
-        wanted = [c[0] for c in commands] if args.default_commands == "all" else args.default_commands.split(",")
-        unknown = sorted(set(wanted) - {c[0] for c in commands})
-        if unknown or ("oracle" not in wanted and any(w.startswith("gan") or w == "sweep" for w in wanted)):
-            raise SystemExit(f"--default_commands: choose from {', '.join(c[0] for c in commands)} (gan-* and sweep "
-                             f"need oracle); got {args.default_commands}.")
-        for name, argv in [c for c in commands if c[0] in wanted]:
+        for name, argv in commands:
             for code_name, code in codes.items():
                 runs = Path(tmp) / f"runs-{code_name}"
                 cmd = [sys.executable, *[a.replace("{out}", str(runs)) for a in argv]]
