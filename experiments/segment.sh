@@ -13,16 +13,22 @@
 # seeds, paired bootstrap over windows against G alone) and the raw-text table, as docs/results/segment.md (EWT, runs
 # in runs_dir) and segment-af.md (AfriBooms, in runs_dir-af).
 #
-#   SEQGAN_DATA_DIR=../shared/data bash experiments/segment.sh [--seeds "42 43 44"] [runs_dir]
+#   SEQGAN_DATA_DIR=../shared/data bash experiments/segment.sh [--seeds "42 43 44"] [--methods "mle crf"] [runs_dir]
 #
-# Runs one job at a time with both cores (a pos tagger trains for about 13 minutes, a segmenter for about 8).
+# --methods mle leaves D alone (the CRF) and the G + D rerank out: G's rows, the pipeline and the peer only.
+# Runs one job at a time with both cores: a pos tagger trains for about 8 minutes, a G segmenter (20 epochs) for
+# about 27 (seed 42, 4f2dc84, alone on the idle 2-core machine). Two segmenters at once, one thread each, took 43
+# minutes each (seeds 42 and 44, b8faaf0); a CRF segmenter (D alone) about a third of G's time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SEEDS="42 43 44"
+METHODS="mle crf"
 while [[ $# -gt 0 ]]; do
   case $1 in
     --seeds) SEEDS=$2; shift 2 ;;
-    -*) echo "unknown option $1; usage: bash experiments/segment.sh [--seeds \"42 43 44\"] [runs_dir]" >&2; exit 2 ;;
+    --methods) METHODS=$2; shift 2 ;;
+    -*) echo "unknown option $1; usage: bash experiments/segment.sh [--seeds \"42 43 44\"] [--methods \"mle crf\"]" \
+          "[runs_dir]" >&2; exit 2 ;;
     *) R=$1; shift ;;
   esac
 done
@@ -44,23 +50,25 @@ raw() {  # segmenter, tagger, gold file, name, options...: the pipeline on raw t
 FIRST=${SEEDS%% *}
 train "ewt-seg-mle-seed$FIRST" --task segment --seed "$FIRST"
 train ewt-pos-mle --task pos --seed 42
-train "ewt-seg-crf-seed$FIRST" --task segment --method crf --seed "$FIRST"
+crf() { [[ " $METHODS " == *" crf "* ]]; }  # D alone (and so G + D) asked for
+if crf; then train "ewt-seg-crf-seed$FIRST" --task segment --method crf --seed "$FIRST"; fi
 R_AF=$R-af  # its own folder: compare.py pairs rows tested on the same windows only
 mkdir -p "$R_AF"
 R=$R_AF train af-seg-mle --task segment --seed 42 $AF_FILES
 R=$R_AF train af-pos-mle --task pos --seed 42 $AF_FILES
 for s in $SEEDS; do
   train "ewt-seg-mle-seed$s" --task segment --seed "$s"
-  train "ewt-seg-crf-seed$s" --task segment --method crf --seed "$s"
+  if crf; then train "ewt-seg-crf-seed$s" --task segment --method crf --seed "$s"; fi
 done
 for s in $SEEDS; do
-  for m in mle crf; do
+  for m in $METHODS; do
     raw "$R/ewt-seg-$m-seed$s" "$R/ewt-pos-mle" "$EWT-test.conllu" "raw-ewt-lines-$m-seed$s"
     raw "$R/ewt-seg-$m-seed$s" "$R/ewt-pos-mle" "$EWT-test.conllu" "raw-ewt-paragraphs-$m-seed$s" --paragraphs
   done
 done
 R=$R_AF raw "$R_AF/af-seg-mle" "$R_AF/af-pos-mle" "$AF-test.conllu" raw-af-lines-mle-42
 for s in $SEEDS; do  # G + D: rerank G's candidates by the CRF (a λ list is tuned on dev)
+  crf || break
   [[ -f $R/ewt-seg-mle-seed$s/eval_test_rerank-poe.json ]] || python scripts/evaluate.py --split test \
     --checkpoint "$R/ewt-seg-mle-seed$s" --rerank_with "$R/ewt-seg-crf-seed$s" --rerank_lambda 0,0.25,0.5,1,2,4,inf
 done
