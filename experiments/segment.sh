@@ -32,6 +32,10 @@ while [[ $# -gt 0 ]]; do
     *) R=$1; shift ;;
   esac
 done
+for m in $METHODS; do  # G alone is always run: the timed run and G + D use it
+  [[ $m == mle || $m == crf ]] || { echo "--methods: unknown method $m; use \"mle\" or \"mle crf\"." >&2; exit 2; }
+done
+[[ " $METHODS " == *" mle "* ]] || { echo "--methods must include mle (G alone): try --methods \"mle crf\"." >&2; exit 2; }
 R=${R:-runs/segment}
 D=${SEQGAN_DATA_DIR:-../shared/data}
 EWT=$D/ud_en_ewt/en_ewt-ud
