@@ -35,7 +35,9 @@ done
 for m in $METHODS; do  # G alone is always run: the timed run and G + D use it
   [[ $m == mle || $m == crf ]] || { echo "--methods: unknown method $m; use \"mle\" or \"mle crf\"." >&2; exit 2; }
 done
-[[ " $METHODS " == *" mle "* ]] || { echo "--methods must include mle (G alone): try --methods \"mle crf\"." >&2; exit 2; }
+[[ " $METHODS " == *" mle "* ]] || {
+  echo "--methods must include mle (G alone): try --methods \"mle crf\"." >&2; exit 2; }
+CRF=false; [[ " $METHODS " == *" crf "* ]] && CRF=true  # D alone (and so G + D) asked for
 R=${R:-runs/segment}
 D=${SEQGAN_DATA_DIR:-../shared/data}
 EWT=$D/ud_en_ewt/en_ewt-ud
@@ -54,15 +56,14 @@ raw() {  # segmenter, tagger, gold file, name, options...: the pipeline on raw t
 FIRST=${SEEDS%% *}
 train "ewt-seg-mle-seed$FIRST" --task segment --seed "$FIRST"
 train ewt-pos-mle --task pos --seed 42
-crf() { [[ " $METHODS " == *" crf "* ]]; }  # D alone (and so G + D) asked for
-if crf; then train "ewt-seg-crf-seed$FIRST" --task segment --method crf --seed "$FIRST"; fi
+if $CRF; then train "ewt-seg-crf-seed$FIRST" --task segment --method crf --seed "$FIRST"; fi
 R_AF=$R-af  # its own folder: compare.py pairs rows tested on the same windows only
 mkdir -p "$R_AF"
 R=$R_AF train af-seg-mle --task segment --seed 42 $AF_FILES
 R=$R_AF train af-pos-mle --task pos --seed 42 $AF_FILES
 for s in $SEEDS; do
   train "ewt-seg-mle-seed$s" --task segment --seed "$s"
-  if crf; then train "ewt-seg-crf-seed$s" --task segment --method crf --seed "$s"; fi
+  if $CRF; then train "ewt-seg-crf-seed$s" --task segment --method crf --seed "$s"; fi
 done
 for s in $SEEDS; do
   for m in $METHODS; do
@@ -72,7 +73,7 @@ for s in $SEEDS; do
 done
 R=$R_AF raw "$R_AF/af-seg-mle" "$R_AF/af-pos-mle" "$AF-test.conllu" raw-af-lines-mle-42
 for s in $SEEDS; do  # G + D: rerank G's candidates by the CRF (a λ list is tuned on dev)
-  crf || break
+  $CRF || break
   [[ -f $R/ewt-seg-mle-seed$s/eval_test_rerank-poe.json ]] || python scripts/evaluate.py --split test \
     --checkpoint "$R/ewt-seg-mle-seed$s" --rerank_with "$R/ewt-seg-crf-seed$s" --rerank_lambda 0,0.25,0.5,1,2,4,inf
 done
