@@ -16,29 +16,42 @@
 # CRF and the energy's G, timed in one run ($R/bench_decode.json).
 #
 #   SEQGAN_DATA_DIR=../shared/data bash experiments/energy.sh [--seeds "42 43 44"] [runs_dir]
+#   CE_WEIGHTS=10 TRAIN_OPTS="--min_steps 6000 --eval_every 200 --early_stopping_patience 5" \
+#     SEQGAN_DATA_DIR=../shared/data bash experiments/energy.sh --max_train_samples 1000 runs/energy-1k
+#
+# --max_train_samples N: the low-resource comparison. Every run trains on the first N EWT training sentences (dev and
+# test unchanged): per seed the MLE tagger, the energy run and its control, nothing else (no first-order run, no
+# AfriBooms, no benchmark); the page is docs/results/pos-energy-1k.md. TRAIN_OPTS (default none) is added to every
+# run: the line above is the early-stopped schedule of docs/results/pos.md's 1,000-sentence table.
 #
 # Runs two jobs at once, one thread each (SEQGAN_NUM_THREADS=1): on 2 cores, training times are indicative only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SEEDS="42 43 44"
+SUBSET=""
 while [[ $# -gt 0 ]]; do
   case $1 in
     --seeds) SEEDS=$2; shift 2 ;;
-    -*) echo "unknown option $1; usage: bash experiments/energy.sh [--seeds \"42 43 44\"] [runs_dir]" >&2; exit 2 ;;
+    --max_train_samples) SUBSET="--max_train_samples $2"; shift 2 ;;
+    -*) echo "unknown option $1; usage: bash experiments/energy.sh [--seeds \"42 43 44\"] [--max_train_samples N]" \
+          "[runs_dir]" >&2; exit 2 ;;
     *) R=$1; shift ;;
   esac
 done
 R=${R:-runs/energy}
 CE_WEIGHTS=${CE_WEIGHTS-3 10}
+TRAIN_OPTS=${TRAIN_OPTS-}
 D=${SEQGAN_DATA_DIR:-../shared/data}
 AF=$D/ud_af_afribooms/af_afribooms-ud
 FIRST=${SEEDS%% *}
 export SEQGAN_NUM_THREADS=1
-mkdir -p "$R/tune" "$R-af"
+mkdir -p "$R/tune"
+[[ -n $SUBSET ]] || mkdir -p "$R-af"
 train() {  # run folder, options...: skip a finished run, so the script resumes after an interruption
   local out=$1; shift
+  # shellcheck disable=SC2086  # SUBSET and TRAIN_OPTS are lists of options
   [[ -f $out/eval_test.json ]] || accelerate launch --num_processes 1 scripts/train.py --output_dir "$out" \
-    --overwrite_output_dir "$@" > "$out.log" 2>&1
+    --overwrite_output_dir "$@" $SUBSET $TRAIN_OPTS > "$out.log" 2>&1
 }
 # 1. The weight, by dev UPOS on the first seed (two candidates at a time, the first seed's MLE beside them).
 pids=()
@@ -71,9 +84,10 @@ done
 for s in $SEEDS; do
   jobs_+=("$R/pos-energy-control-seed$s --task pos --method energy --energy_g_weight 0 --energy_ce_weight $W --seed $s")
 done
-jobs_+=("$R/pos-energy-first-order-seed$FIRST --task pos --method energy --energy_terms none --energy_ce_weight $W --seed $FIRST")
-jobs_+=("$R-af/pos-mle-seed$FIRST --task pos --seed $FIRST --train_file $AF-train.conllu --validation_file $AF-dev.conllu --test_file $AF-test.conllu")
-jobs_+=("$R-af/pos-energy-seed$FIRST --task pos --method energy --energy_ce_weight $W --seed $FIRST --train_file $AF-train.conllu --validation_file $AF-dev.conllu --test_file $AF-test.conllu")
+LOW=false; [[ -n $SUBSET ]] && LOW=true  # the low-resource comparison: MLE, energy and control only
+$LOW || jobs_+=("$R/pos-energy-first-order-seed$FIRST --task pos --method energy --energy_terms none --energy_ce_weight $W --seed $FIRST")
+$LOW || jobs_+=("$R-af/pos-mle-seed$FIRST --task pos --seed $FIRST --train_file $AF-train.conllu --validation_file $AF-dev.conllu --test_file $AF-test.conllu")
+$LOW || jobs_+=("$R-af/pos-energy-seed$FIRST --task pos --method energy --energy_ce_weight $W --seed $FIRST --train_file $AF-train.conllu --validation_file $AF-dev.conllu --test_file $AF-test.conllu")
 for ((i = 0; i < ${#jobs_[@]}; i += 2)); do
   # shellcheck disable=SC2086  # each job is a run folder and its options
   train ${jobs_[i]} & a=$!
@@ -84,6 +98,13 @@ for ((i = 0; i < ${#jobs_[@]}; i += 2)); do
   fi
   wait "$a"
 done
+if $LOW; then
+  N=${SUBSET#--max_train_samples }
+  python scripts/compare.py --task pos --runs_dir "$R" --baseline pos-mle --output_file "$R/compare_pos.md" \
+    --page docs/results/pos-energy-1k.md \
+    --title "Results: the energy tagger (G + D trained together) on the first $N EWT training sentences"
+  exit 0
+fi
 python scripts/compare.py --task pos --runs_dir "$R" --baseline pos-mle --output_file "$R/compare_pos.md" \
   --page docs/results/pos-energy.md --title "Results: the energy tagger (G + D trained together) on EWT"
 python scripts/compare.py --task pos --runs_dir "$R" --baseline pos-energy-control --output_file \

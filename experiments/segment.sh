@@ -3,8 +3,9 @@
 # Per seed on UD English EWT: G alone (the character tagger, --method mle) and D alone (the character CRF,
 # --method crf), best/ by dev f1 (the mean of dev token and sentence F1 on windows). Once: the default pos tagger
 # (seed 42) that the pipeline tags with. Then each segmenter + that tagger on EWT test as raw text, twice: with gold
-# sentence breaks (one `# text` per line) and from the whole text as paragraphs (its own sentence splitting). Once on
-# AfriBooms: a segmenter and a tagger of seed 42, raw text with gold sentence breaks, beside the tagger on gold words.
+# sentence breaks (one `# text` per line) and from the whole text as paragraphs (its own sentence splitting). On
+# AfriBooms: a G segmenter per seed and one tagger (seed 42), raw text with gold sentence breaks, beside the tagger on
+# gold words.
 # G + D per seed: G's candidates (greedy + 8 samples) reranked by log p_G + λ·(the CRF of the same seed), λ tuned
 # on dev f1 (evaluate.py --rerank_with). A timed run: the whole EWT text (train, dev, test; about 1 MB) as paragraphs,
 # through the seed-42 G segmenter and the tagger (generate.py), its wall time and sentences per second in
@@ -13,22 +14,27 @@
 # seeds, paired bootstrap over windows against G alone) and the raw-text table, as docs/results/segment.md (EWT, runs
 # in runs_dir) and segment-af.md (AfriBooms, in runs_dir-af).
 #
-#   SEQGAN_DATA_DIR=../shared/data bash experiments/segment.sh [--seeds "42 43 44"] [--methods "mle crf"] [runs_dir]
+#   SEQGAN_DATA_DIR=../shared/data bash experiments/segment.sh [--seeds "42 43 44"] [--methods "mle crf"] \
+#       [--treebanks "ewt af"] [runs_dir]
 #
 # --methods mle leaves D alone (the CRF) and the G + D rerank out: G's rows, the pipeline and the peer only.
+# --treebanks af runs (and regenerates the page of) AfriBooms alone; --treebanks ewt, EWT alone.
 # Runs one job at a time with both cores: a pos tagger trains for about 8 minutes, a G segmenter (20 epochs) for
 # about 27 (seed 42, 4f2dc84, alone on the idle 2-core machine). Two segmenters at once, one thread each, took 43
-# minutes each (seeds 42 and 44, b8faaf0); a CRF segmenter (D alone) about a third of G's time.
+# minutes each (seeds 42 and 44, b8faaf0); a CRF segmenter (D alone) about a third of G's time. An AfriBooms
+# segmenter, two at once with one thread each, about 15 minutes (a4f1af7).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SEEDS="42 43 44"
 METHODS="mle crf"
+TREEBANKS="ewt af"
+USAGE='usage: bash experiments/segment.sh [--seeds "42 43 44"] [--methods "mle crf"] [--treebanks "ewt af"] [runs_dir]'
 while [[ $# -gt 0 ]]; do
   case $1 in
     --seeds) SEEDS=$2; shift 2 ;;
     --methods) METHODS=$2; shift 2 ;;
-    -*) echo "unknown option $1; usage: bash experiments/segment.sh [--seeds \"42 43 44\"] [--methods \"mle crf\"]" \
-          "[runs_dir]" >&2; exit 2 ;;
+    --treebanks) TREEBANKS=$2; shift 2 ;;
+    -*) echo "unknown option $1; $USAGE" >&2; exit 2 ;;
     *) R=$1; shift ;;
   esac
 done
@@ -38,6 +44,15 @@ done
 [[ " $METHODS " == *" mle "* ]] || {
   echo "--methods must include mle (G alone): try --methods \"mle crf\"." >&2; exit 2; }
 CRF=false; [[ " $METHODS " == *" crf "* ]] && CRF=true  # D alone (and so G + D) asked for
+EWT_ON=false; AF_ON=false
+for t in $TREEBANKS; do
+  case $t in
+    ewt) EWT_ON=true ;;
+    af) AF_ON=true ;;
+    *) echo "--treebanks: unknown treebank $t; use \"ewt\", \"af\" or \"ewt af\"." >&2; exit 2 ;;
+  esac
+done
+$EWT_ON || $AF_ON || { echo "--treebanks is empty; use \"ewt af\"." >&2; exit 2; }
 R=${R:-runs/segment}
 D=${SEQGAN_DATA_DIR:-../shared/data}
 EWT=$D/ud_en_ewt/en_ewt-ud
@@ -54,13 +69,21 @@ raw() {  # segmenter, tagger, gold file, name, options...: the pipeline on raw t
     --output_file "$R/$name.json" --conllu_file "$R/$name.conllu" "$@"
 }
 FIRST=${SEEDS%% *}
+R_AF=$R-af  # its own folder: compare.py pairs rows tested on the same windows only
+if $AF_ON; then  # AfriBooms first: its runs take minutes
+  mkdir -p "$R_AF"
+  for s in $SEEDS; do R=$R_AF train "af-seg-mle-seed$s" --task segment --seed "$s" $AF_FILES; done
+  R=$R_AF train af-pos-mle --task pos --seed 42 $AF_FILES
+  for s in $SEEDS; do
+    R=$R_AF raw "$R_AF/af-seg-mle-seed$s" "$R_AF/af-pos-mle" "$AF-test.conllu" "raw-af-lines-mle-seed$s"
+  done
+  python scripts/compare.py --task segment --runs_dir "$R_AF" --output_file "$R_AF/compare_segment.md" \
+    --page docs/results/segment-af.md --title "Results: raw text on UD Afrikaans AfriBooms"
+fi
+$EWT_ON || exit 0
 train "ewt-seg-mle-seed$FIRST" --task segment --seed "$FIRST"
 train ewt-pos-mle --task pos --seed 42
 if $CRF; then train "ewt-seg-crf-seed$FIRST" --task segment --method crf --seed "$FIRST"; fi
-R_AF=$R-af  # its own folder: compare.py pairs rows tested on the same windows only
-mkdir -p "$R_AF"
-R=$R_AF train af-seg-mle --task segment --seed 42 $AF_FILES
-R=$R_AF train af-pos-mle --task pos --seed 42 $AF_FILES
 for s in $SEEDS; do
   train "ewt-seg-mle-seed$s" --task segment --seed "$s"
   if $CRF; then train "ewt-seg-crf-seed$s" --task segment --method crf --seed "$s"; fi
@@ -71,7 +94,6 @@ for s in $SEEDS; do
     raw "$R/ewt-seg-$m-seed$s" "$R/ewt-pos-mle" "$EWT-test.conllu" "raw-ewt-paragraphs-$m-seed$s" --paragraphs
   done
 done
-R=$R_AF raw "$R_AF/af-seg-mle" "$R_AF/af-pos-mle" "$AF-test.conllu" raw-af-lines-mle-42
 for s in $SEEDS; do  # G + D: rerank G's candidates by the CRF (a λ list is tuned on dev)
   $CRF || break
   [[ -f $R/ewt-seg-mle-seed$s/eval_test_rerank-poe.json ]] || python scripts/evaluate.py --split test \
@@ -113,5 +135,3 @@ else
 fi
 python scripts/compare.py --task segment --runs_dir "$R" --baseline ewt-seg-mle --output_file "$R/compare_segment.md" \
   --page docs/results/segment.md --title "Results: raw text on UD English EWT (segmentation and tagging)"
-python scripts/compare.py --task segment --runs_dir "$R_AF" --output_file "$R_AF/compare_segment.md" \
-  --page docs/results/segment-af.md --title "Results: raw text on UD Afrikaans AfriBooms"

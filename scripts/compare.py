@@ -391,7 +391,27 @@ def raw_text_table(runs_dir: Path) -> str:
         label = SEED.sub("`", label) if len(pct) > 1 else label
         lines.append(f"| {label} | " + " | ".join(cell(values, k, "{:.2f}") for _, k in RAW_COLUMNS)
                      + f" | {cell(values, 'sps', '{:.0f}')} |")
+    pairs = {(r["gold_file"], r["tagger"]) for rs in groups.values() for r in rs}
+    lines += [row for gold, tagger in sorted(pairs) if (row := gold_words_row(gold, tagger))]
     return "\n".join(lines)
+
+
+def gold_words_row(gold_file: str, tagger: str) -> str | None:
+    """The raw-text table's reference: the tagger's own test UPOS on the gold file's words (its eval_test.json), when
+    its args.json names that file as its test file; None otherwise. What raw text costs is the gap to this row."""
+    run = run_dir(tagger)
+    if not (run / "eval_test.json").is_file() or not (run / "args.json").is_file():
+        return None
+    args = json.loads((run / "args.json").read_text())
+    if args.get("test_file"):
+        same = Path(args["test_file"]).resolve() == Path(gold_file).resolve()
+    else:  # the task's own test file under --data_dir, wherever that was
+        default = getattr(get_task(args.get("task", "pos")), "DEFAULT_FILE", None)
+        same = default is not None and Path(default.format("test")).name == Path(gold_file).name
+    if not same:
+        return None
+    upos = json.loads((run / "eval_test.json").read_text())["test/accuracy"]
+    return f"| {Path(gold_file).name} · gold words · `{run.name}` alone | – | – | – | {100 * upos:.2f} | – |"
 
 
 def timed_table(runs_dir: Path) -> str:

@@ -111,6 +111,7 @@ PUBLISHED = [
 SWEEP_AXES = []  # pos decodes greedily: no temperature sweeps
 
 UPSTREAM = "https://raw.githubusercontent.com/UniversalDependencies/UD_English-EWT/r2.16/en_ewt-ud-{}.conllu"
+DEFAULT_FILE = "ud_en_ewt/en_ewt-ud-{}.conllu"  # a split's file under --data_dir when no --*_file is given
 SHA256 = {
     "train": "3fb78e2b55482c8ee00caa653af436c88c9e5bc9a73ce26e4ae3ddc79d2b7e7b",
     "dev": "531a54ff90d6ab12201c5a50c3e78e6ddac4de69abc4bce5d275d3cd29efe2b6",
@@ -171,7 +172,7 @@ def load_splits(data_args) -> DatasetDict:
         return own
     splits = {}
     for split in ("train", "dev", "test"):
-        path = resolve_data_file(f"ud_en_ewt/en_ewt-ud-{split}.conllu", data_args.data_dir,
+        path = resolve_data_file(DEFAULT_FILE.format(split), data_args.data_dir,
                                  url=UPSTREAM.format(split), sha256=SHA256[split])
         splits[split] = Dataset.from_list(read_conllu(path, tag_column=data_args.tag_column))
     return DatasetDict(splits)

@@ -301,3 +301,30 @@ def test_segment_adds_the_raw_text_table_with_each_configuration_over_its_seeds(
     raw = [ln for ln in out if ln.startswith("| test.conllu · lines")]
     assert raw == ["| test.conllu · lines · `seg-mle` + `pos` | 99.00 ± 1.00 (n=3) | 100.00 ± 0.00 (n=3) | "
                    "98.00 ± 1.00 (n=3) | 94.00 ± 1.00 (n=3) | 100 ± 0 (n=3) |"]
+
+
+def test_segment_sets_the_taggers_gold_word_upos_beside_its_raw_text_rows_when_it_was_tested_on_that_file(tmp_path):
+    """The reference row of the raw-text table: the tagger's test UPOS on the gold words (its eval_test.json), shown
+    only when its args.json names the raw-text gold file as its test file (or, with no --test_file, the pos task's
+    own EWT test file has the gold file's name)."""
+    runs = tmp_path / "runs"
+    gold = tmp_path / "g" / "af-test.conllu"
+    seg = runs / "seg-mle-seed42"
+    seg.mkdir(parents=True)
+    (seg / "eval_test.json").write_text(json.dumps({
+        "task": "segment", "method": "mle", "seed": 42, "test/tokens_f1": 0.99, "test/sentences_f1": 0.8,
+        "test/mwt_f1": 0.5, "test/accuracy": 0.99, "test/window_tokens": [10], "test/window_token_errors": [0]}))
+    for tagger, tested_on in (("pos-af", str(gold)), ("pos-other", str(tmp_path / "other.conllu")),
+                              ("pos-ewt", None)):
+        (runs / tagger).mkdir()
+        (runs / tagger / "eval_test.json").write_text(json.dumps({"task": "pos", "test/accuracy": 0.95764}))
+        (runs / tagger / "args.json").write_text(json.dumps({"task": "pos", "test_file": tested_on}))
+        for name, gold_file in (("af", gold), ("ewt", tmp_path / "g" / "en_ewt-ud-test.conllu")):
+            (runs / f"raw-{name}-{tagger}.json").write_text(json.dumps({
+                "tokens_f1": 0.99, "sentences_f1": 1.0, "words_f1": 0.99, "upos_f1": 0.95, "gold_file": str(gold_file),
+                "input": "lines", "segmenter": str(seg), "tagger": str(runs / tagger / "best"),
+                "sentences_per_second": 100.0}))
+    out = load_script("compare").main(["--task", "segment", "--runs_dir", str(runs)]).splitlines()
+    assert [ln for ln in out if "gold words" in ln] == [
+        "| af-test.conllu · gold words · `pos-af` alone | – | – | – | 95.76 | – |",
+        "| en_ewt-ud-test.conllu · gold words · `pos-ewt` alone | – | – | – | 95.76 | – |"]
