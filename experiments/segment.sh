@@ -22,7 +22,7 @@
 # Runs one job at a time with both cores: a pos tagger trains for about 8 minutes, a G segmenter (20 epochs) for
 # about 27 (seed 42, 4f2dc84, alone on the idle 2-core machine). Two segmenters at once, one thread each, took 43
 # minutes each (seeds 42 and 44, b8faaf0); a CRF segmenter (D alone) about a third of G's time. An AfriBooms
-# segmenter, two at once with one thread each, about 15 minutes (a4f1af7).
+# segmenter: 13 minutes two at once with one thread each, 8 alone with two (a4f1af7 and 0adce7e, Intel Xeon).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SEEDS="42 43 44"

@@ -429,12 +429,14 @@ def timed_table(runs_dir: Path) -> str:
 
 
 def provenance_rows(runs_dir: Path, task: str) -> list[dict]:
-    """One record per run folder of `task` under runs_dir: its provenance.json, or what args.json and eval_test.json
-    tell of a run written before seqgan recorded provenance (commit and machine then say "not recorded")."""
+    """One record per run folder of `task` under runs_dir (for segment, also the pos taggers its raw-text rows tag
+    with): its provenance.json, or what args.json and eval_test.json tell of a run written before seqgan recorded
+    provenance (commit and machine then say "not recorded")."""
+    tasks = {task, "pos"} if task == "segment" else {task}
     out = []
     for folder in sorted(p for p in runs_dir.iterdir() if (p / "eval_test.json").is_file()):
         res = json.loads((folder / "eval_test.json").read_text())
-        if res.get("task") != task:
+        if res.get("task") not in tasks:
             continue
         rec = {"commit": "not recorded", "machine": "not recorded", "command": "not recorded",
                "wall_time_s": res.get("train_time_s"), "num_processes": res.get("num_processes")}

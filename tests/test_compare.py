@@ -324,7 +324,12 @@ def test_segment_sets_the_taggers_gold_word_upos_beside_its_raw_text_rows_when_i
                 "tokens_f1": 0.99, "sentences_f1": 1.0, "words_f1": 0.99, "upos_f1": 0.95, "gold_file": str(gold_file),
                 "input": "lines", "segmenter": str(seg), "tagger": str(runs / tagger / "best"),
                 "sentences_per_second": 100.0}))
-    out = load_script("compare").main(["--task", "segment", "--runs_dir", str(runs)]).splitlines()
+    page = tmp_path / "page.md"
+    out = load_script("compare").main(["--task", "segment", "--runs_dir", str(runs), "--page", str(page),
+                                       "--title", "Raw text"]).splitlines()
+    # The taggers are the pipeline's too: their runs are in the page's provenance beside the segmenter.
+    assert {"`seg-mle-seed42`", "`pos-af`", "`pos-ewt`"} <= {ln.split(" | ")[0][2:] for ln in
+                                                              page.read_text().splitlines() if ln.startswith("| `")}
     assert [ln for ln in out if "gold words" in ln] == [
         "| af-test.conllu · gold words · `pos-af` alone | – | – | – | 95.76 | – |",
         "| en_ewt-ud-test.conllu · gold words · `pos-ewt` alone | – | – | – | 95.76 | – |"]
