@@ -29,10 +29,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SEEDS="42 43 44"
 SUBSET=""
+LOW=false  # --max_train_samples: the low-resource comparison, MLE, energy and control only
 while [[ $# -gt 0 ]]; do
   case $1 in
     --seeds) SEEDS=$2; shift 2 ;;
-    --max_train_samples) SUBSET="--max_train_samples $2"; shift 2 ;;
+    --max_train_samples) N=$2; SUBSET="--max_train_samples $2"; LOW=true; shift 2 ;;
     -*) echo "unknown option $1; usage: bash experiments/energy.sh [--seeds \"42 43 44\"] [--max_train_samples N]" \
           "[runs_dir]" >&2; exit 2 ;;
     *) R=$1; shift ;;
@@ -46,7 +47,7 @@ AF=$D/ud_af_afribooms/af_afribooms-ud
 FIRST=${SEEDS%% *}
 export SEQGAN_NUM_THREADS=1
 mkdir -p "$R/tune"
-[[ -n $SUBSET ]] || mkdir -p "$R-af"
+$LOW || mkdir -p "$R-af"
 train() {  # run folder, options...: skip a finished run, so the script resumes after an interruption
   local out=$1; shift
   # shellcheck disable=SC2086  # SUBSET and TRAIN_OPTS are lists of options
@@ -84,7 +85,6 @@ done
 for s in $SEEDS; do
   jobs_+=("$R/pos-energy-control-seed$s --task pos --method energy --energy_g_weight 0 --energy_ce_weight $W --seed $s")
 done
-LOW=false; [[ -n $SUBSET ]] && LOW=true  # the low-resource comparison: MLE, energy and control only
 $LOW || jobs_+=("$R/pos-energy-first-order-seed$FIRST --task pos --method energy --energy_terms none --energy_ce_weight $W --seed $FIRST")
 $LOW || jobs_+=("$R-af/pos-mle-seed$FIRST --task pos --seed $FIRST --train_file $AF-train.conllu --validation_file $AF-dev.conllu --test_file $AF-test.conllu")
 $LOW || jobs_+=("$R-af/pos-energy-seed$FIRST --task pos --method energy --energy_ce_weight $W --seed $FIRST --train_file $AF-train.conllu --validation_file $AF-dev.conllu --test_file $AF-test.conllu")
@@ -99,7 +99,6 @@ for ((i = 0; i < ${#jobs_[@]}; i += 2)); do
   wait "$a"
 done
 if $LOW; then
-  N=${SUBSET#--max_train_samples }
   python scripts/compare.py --task pos --runs_dir "$R" --baseline pos-mle --output_file "$R/compare_pos.md" \
     --page docs/results/pos-energy-1k.md \
     --title "Results: the energy tagger (G + D trained together) on the first $N EWT training sentences"

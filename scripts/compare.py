@@ -39,7 +39,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from seqgan.checkpoint import run_dir, write_text_atomic
+from seqgan.checkpoint import read_args, run_dir, write_text_atomic
 from seqgan.cli import OUTPUT_RENAMED, make_parser, parse_strict, run
 from seqgan.provenance import read_provenance
 from seqgan.scoring.frontier import curve_gap
@@ -400,9 +400,9 @@ def gold_words_row(gold_file: str, tagger: str) -> str | None:
     """The raw-text table's reference: the tagger's own test UPOS on the gold file's words (its eval_test.json), when
     its args.json names that file as its test file; None otherwise. What raw text costs is the gap to this row."""
     run = run_dir(tagger)
-    if not (run / "eval_test.json").is_file() or not (run / "args.json").is_file():
+    args = read_args(run)
+    if not (run / "eval_test.json").is_file() or not args:
         return None
-    args = json.loads((run / "args.json").read_text())
     if args.get("test_file"):
         same = Path(args["test_file"]).resolve() == Path(gold_file).resolve()
     else:  # the task's own test file under --data_dir, wherever that was
