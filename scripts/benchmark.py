@@ -621,7 +621,8 @@ def default_commands(steps: int) -> list[tuple[str, list[str]]]:
     return [*[(task, ["scripts/train.py", "--task", task, *cap, "--output_dir", f"{{out}}/{task}"])
               for task in ("pos", "text", "oracle")],
             *[(f"gan-{b}", ["scripts/train.py", "--task", "oracle", "--method", "gan", "--bridge", b,
-                            "--init_from", "{out}/oracle", *gan_cap, "--output_dir", f"{{out}}/gan-{b}"])
+                            "--init_from", "{out}/oracle", *gan_cap, "--output_dir", f"{{out}}/gan-{b}",
+                            *(["--disc_causal"] if b == "dense" else [])])  # dense scores every prefix
               for b in BRIDGES],
             ("sweep", ["scripts/evaluate.py", "--checkpoint", "{out}/oracle",
                        "--temperatures", "0.8,0.9,1.0,1.1,1.2"])]

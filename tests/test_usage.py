@@ -115,3 +115,14 @@ def test_every_command_in_readme_and_the_docs_parses(doc):
         except (SystemExit, ValueError, OSError) as e:
             bad.append(f"{doc.name}:{line}: {script} {' '.join(argv)}: {type(e).__name__} {e}")
     assert not bad, "\n".join(bad)
+
+
+def test_every_default_command_the_benchmark_times_parses():
+    """benchmark.py defaults runs each command in a subprocess after the previous ones' minutes of training: a
+    command its own parser refuses (--bridge dense without --disc_causal did) must fail here, not half-way there."""
+    bench = load_script("benchmark")
+    commands = bench.default_commands(20)
+    assert {name for name, _ in commands} >= {"pos", "text", "oracle", "sweep"}
+    for name, argv in commands:
+        script = argv[0].removeprefix("scripts/").removesuffix(".py")
+        PARSE[script](load_script(script), [a.replace("{out}", "runs/bench") for a in argv[1:]])
