@@ -34,6 +34,8 @@ R=${R:-runs/bench-defaults}
 mkdir -p "$R"
 R=$(cd "$R" && pwd)
 export SEQGAN_NUM_THREADS=2
+# The release's peer step starts in its own folder: a relative data path must not change meaning there.
+if [[ -n ${SEQGAN_DATA_DIR:-} ]]; then export SEQGAN_DATA_DIR; SEQGAN_DATA_DIR=$(cd "$SEQGAN_DATA_DIR" && pwd); fi
 [[ -f $R/defaults.json ]] || python scripts/benchmark.py defaults --baseline_ref "$RELEASE" --default_steps "$STEPS" \
   --default_commands "$COMMANDS" --output_file "$R/defaults.json" 2>&1 | tee "$R/defaults.log"
 if [[ ! -d $R/release-code ]]; then

@@ -26,14 +26,17 @@ source experiments/gan_recipes.sh
 parse_seeds_and_dir text "$@"
 BRIDGES=${BRIDGES-reinforce gumbel cold scratch}${NOMLE:+ reinforce-nomle gumbel-nomle}
 check_bridges
-TEMPS=0.7,0.8,0.9,1.0,1.1,1.2
+TEMPS=0.7,0.8,0.9,1.0,1.1,1.2  # a GAN or CoT run's own curve
+# MLE's curve is the yardstick every gap is read from, piecewise-linearly between its points: every 0.05, so that a
+# point near T = 1 of another method is not judged against a coarse chord (CoT's T = 1 falls between MLE's 0.8 and 0.9).
+MLE_TEMPS=0.7,0.75,0.8,0.85,0.9,0.95,1.0,1.05,1.1,1.2
 PROTOCOL=${PROTOCOL:-seqgan}  # every run of the folder and the training captions' scores are measured under it
 mkdir -p "$R"
 L="accelerate launch --num_processes 1"
 chain() {
   local seed=$1 g="$R/text-mle-seed$1"
   [[ -f $g/eval_test.json ]] || $L scripts/train.py --task text --protocol "$PROTOCOL" --seed "$seed" --output_dir "$g" > "$g.log" 2>&1
-  [[ -f $g/sweep_test.json ]] || python scripts/evaluate.py --checkpoint "$g" --temperatures "$TEMPS" >> "$g.log" 2>&1
+  [[ -f $g/sweep_test.json ]] || python scripts/evaluate.py --checkpoint "$g" --temperatures "$MLE_TEMPS" >> "$g.log" 2>&1
   # MLE's dev NLL over temperature (500 samples each: only the NLL is read): is T = 1 the temperature dev prefers?
   [[ -f $g/sweep_dev.json ]] || python scripts/evaluate.py --checkpoint "$g" --split dev --temperatures 0.9,1.0,1.1,1.2 \
     --num_eval_samples 500 --output_file "$g/sweep_dev" >> "$g.log" 2>&1
