@@ -34,15 +34,11 @@ R=${R:-runs/bench-defaults}
 mkdir -p "$R"
 R=$(cd "$R" && pwd)
 export SEQGAN_NUM_THREADS=2
-# The release's peer step starts in its own folder: a relative data path must not change meaning there.
-if [[ -n ${SEQGAN_DATA_DIR:-} ]]; then export SEQGAN_DATA_DIR; SEQGAN_DATA_DIR=$(cd "$SEQGAN_DATA_DIR" && pwd); fi
+source experiments/release_code.sh
+absolute_data_dir  # the release's peer step starts in its own folder
 [[ -f $R/defaults.json ]] || python scripts/benchmark.py defaults --baseline_ref "$RELEASE" --default_steps "$STEPS" \
   --default_commands "$COMMANDS" --output_file "$R/defaults.json" 2>&1 | tee "$R/defaults.log"
-if [[ ! -d $R/release-code ]]; then
-  mkdir -p "$R/release-code"
-  git archive "$RELEASE" | tar -x -C "$R/release-code"
-  ln -s ../tasks "$R/release-code/seqgan/tasks"  # pyproject.toml installs tasks/ as seqgan.tasks
-fi
+release_code "$R/release-code" "$RELEASE"
 [[ -f $R/peer-this.json ]] || python scripts/benchmark.py peer --output_file "$R/peer-this.json" 2>&1 \
   | tee "$R/peer-this.log"
 # 0.3.0's benchmark.py names its report --output (this code still accepts it, with a warning)

@@ -36,13 +36,10 @@ R=${R:-runs/$TASK-speed}
 mkdir -p "$R"
 R=$(cd "$R" && pwd)
 # The release's runs start in its own folder: a relative data path must not change meaning there.
-if [[ -n ${SEQGAN_DATA_DIR:-} ]]; then export SEQGAN_DATA_DIR; SEQGAN_DATA_DIR=$(cd "$SEQGAN_DATA_DIR" && pwd); fi
+source experiments/release_code.sh
+absolute_data_dir
 HERE=$(pwd)
-if [[ ! -d $R/release-code ]]; then
-  mkdir -p "$R/release-code"
-  git archive "$RELEASE" | tar -x -C "$R/release-code"
-  ln -s ../tasks "$R/release-code/seqgan/tasks"
-fi
+release_code "$R/release-code" "$RELEASE"
 code_of() { [[ $1 == "$TASK-release" ]] && echo "$R/release-code" || echo "$HERE"; }
 train() {  # train <name> <seed> [threads]: one run of the default command with this code
   local name=$1 seed=$2 out="$R/$1-seed$2" code
