@@ -12,7 +12,9 @@
 # runs_dir/timed-1mb.json. The peer: UDPipe 1's tokenizer trained on the same file, tagged by the same run
 # (experiments/udpipe_peer.sh; when ufal.udpipe is installed). Then compare.py: the segment rows (mean ± std over
 # seeds, paired bootstrap over windows against G alone) and the raw-text table, as docs/results/segment.md (EWT, runs
-# in runs_dir) and segment-af.md (AfriBooms, in runs_dir-af).
+# in runs_dir) and segment-af.md (AfriBooms, in runs_dir-af). An ablation: each EWT G segmenter with its multiword-token
+# expansions' suffix habit taken out (runs_dir-nohabit), on EWT test with gold sentence breaks, the
+# `ewt-seg-mle-nohabit` row.
 #
 #   SEQGAN_DATA_DIR=../shared/data bash experiments/segment.sh [--seeds "42 43 44"] [--methods "mle crf"] \
 #       [--treebanks "ewt af"] [runs_dir]
@@ -93,6 +95,24 @@ for s in $SEEDS; do
     raw "$R/ewt-seg-$m-seed$s" "$R/ewt-pos-mle" "$EWT-test.conllu" "raw-ewt-lines-$m-seed$s"
     raw "$R/ewt-seg-$m-seed$s" "$R/ewt-pos-mle" "$EWT-test.conllu" "raw-ewt-paragraphs-$m-seed$s" --paragraphs
   done
+done
+for s in $SEEDS; do  # ablation: each G segmenter without the suffix habit (MwtExpander.without_suffix_habit)
+  abl=$R-nohabit/ewt-seg-mle-nohabit-seed$s  # outside R: compare.py reads every run folder in R as a row
+  [[ -f $R/raw-ewt-lines-mle-nohabit-seed$s.json ]] && continue
+  python - "$R/ewt-seg-mle-seed$s" "$abl" <<'PY'
+import json, shutil, sys
+from pathlib import Path
+from seqgan.segmentation import MwtExpander
+run, out = Path(sys.argv[1]), Path(sys.argv[2])
+shutil.rmtree(out, ignore_errors=True)
+shutil.copytree(run / "best", out / "best")
+shutil.copy(run / "args.json", out / "args.json")
+config = out / "best" / "generator" / "config.json"
+c = json.loads(config.read_text())
+c["mwt"] = MwtExpander.from_dict(c["mwt"]).without_suffix_habit().to_dict()
+config.write_text(json.dumps(c, indent=2))
+PY
+  raw "$abl" "$R/ewt-pos-mle" "$EWT-test.conllu" "raw-ewt-lines-mle-nohabit-seed$s"
 done
 for s in $SEEDS; do  # G + D: rerank G's candidates by the CRF (a λ list is tuned on dev)
   $CRF || break

@@ -64,14 +64,16 @@ def char_labels(text: str, tokens: list[dict], where: str, sentence_end: bool = 
     return labels
 
 
-def _pieces(s: dict, max_chars: int, forms: set[str]) -> list[tuple[str, list[str], list[dict]]]:
+def _pieces(s: dict, max_chars: int, forms: set[str], tails: tuple[str, ...]) -> list[tuple[str, list[str], list[dict]]]:
     """A sentence as (text, labels, tokens) pieces of at most max_chars characters, cut after a token where one ends
     in reach, else inside a token (a 473-character URL in EWT test) with no label at the cut. The tokens kept are
-    its multiword ones and those whose form is a multiword token's elsewhere (`forms`): MwtExpander.fit's input."""
+    its multiword ones, those whose form is a multiword token's elsewhere (`forms`), and those that end like a
+    multiword token's last word (`tails`: "'s", "n't"): MwtExpander.fit's input."""
     where = f"{s['file']}:{s['line']}"
     text, labels = s["text"], char_labels(s["text"], s["tokens"], where)
     ends = [end for _, end in token_spans(text, s["tokens"], where)]
-    mwt = [(end, t) for end, t in zip(ends, s["tokens"]) if len(t["words"]) > 1 or t["form"].lower() in forms]
+    mwt = [(end, t) for end, t in zip(ends, s["tokens"]) if len(t["words"]) > 1 or t["form"].lower() in forms
+           or _ends_with(t["form"].lower(), tails)]
     pieces, a = [], 0
     while a < len(text):
         while a < len(text) and text[a].isspace():
@@ -85,14 +87,26 @@ def _pieces(s: dict, max_chars: int, forms: set[str]) -> list[tuple[str, list[st
     return pieces
 
 
+def _tail(token: dict) -> str | None:
+    """The last word of a two-word multiword token that spells its form (do + n't = don't): "n't"; else None."""
+    words = [w for w, _ in token["words"]]
+    spelled = len(words) == 2 and words[0] and "".join(words).lower() == token["form"].lower()
+    return words[1].lower() if spelled else None
+
+
+def _ends_with(key: str, suffixes) -> bool:
+    return any(key.endswith(x) and len(key) > len(x) for x in suffixes)
+
+
 def windows(sentences: list[dict], max_chars: int) -> list[dict]:
     """Training rows: consecutive sentences of a paragraph joined by a space, up to max_chars characters a row (a
     longer sentence is cut between tokens), so the model sees sentence ends with text on both sides.
 
     Each row: {"sent_id", "words" (model_chars), "tags" (labels), "text", "mwt" ({"form", "words"} of its multiword
-    tokens, and of its plain tokens that share a form with one), "line", "file"}."""
+    tokens, and of its plain tokens that share a form or a last word's ending with one), "line", "file"}."""
     rows, text, labels, mwt, first = [], "", [], [], None
     forms = {t["form"].lower() for s in sentences for t in s["tokens"] if len(t["words"]) > 1}
+    tails = tuple({_tail(t) for s in sentences for t in s["tokens"]} - {None})
 
     def flush():
         if text:
@@ -100,7 +114,7 @@ def windows(sentences: list[dict], max_chars: int) -> list[dict]:
                          "mwt": list(mwt), "line": first["line"], "file": first["file"]})
 
     for s in sentences:
-        for piece, piece_labels, toks in _pieces(s, max_chars, forms):
+        for piece, piece_labels, toks in _pieces(s, max_chars, forms, tails):
             joined = len(text) + 1 + len(piece)
             if text and (s["newpar"] or joined > max_chars):
                 flush()
@@ -150,53 +164,78 @@ class MwtExpander:
     """Multiword tokens to their words, from a treebank's tokens: for each form ever written as a multiword token
     (lower-cased), its most frequent expansion and how often that form was one (`share`: EWT's "don't" 1.0, "its"
     low: mostly the possessive). For a form never seen as one, the longest suffix that ended a seen two-word
-    expansion at least twice ("n't", "'s").
+    expansion at least twice ("n't", "'s"), and how often a token ending in it was one (`suffix_share`: EWT's "'s"
+    0.95, "s" low: plurals).
 
     A token is expanded where the segmenter labels it a multiword token, or where the training file wrote its form
-    as one more often than not (`usually`): a rare label the model may miss, the treebank's habit decides.
+    as one more often than not (`usually`): a rare label the model may miss, the treebank's habit decides. A form the
+    training file never wrote falls back on its suffix's habit: "Nakamura's" is expanded as EWT's "'s" tokens mostly
+    are; a form it wrote only as one word ("80's") is not.
     Case follows the input: where the words spell the form (do + n't = don't), the form itself is cut at the
     same places ("Don't" -> "Do", "n't"); otherwise the dictionary's words, capitalised like the form."""
 
     def __init__(self, table: dict[str, list[str]] | None = None, suffixes: list[str] | None = None,
-                 share: dict[str, float] | None = None):
+                 share: dict[str, float] | None = None, suffix_share: dict[str, float] | None = None):
         self.table = dict(table or {})
         self.suffixes = sorted(suffixes or [], key=lambda s: (-len(s), s))
         self.share = dict(share or {})
+        self.suffix_share = dict(suffix_share or {})  # absent in checkpoints saved before 0.4: no suffix habit
 
     @classmethod
     def fit(cls, pairs: list[tuple[str, list[str]]], min_suffix_count: int = 2) -> "MwtExpander":
-        """From (form, words) pairs: a treebank's multiword tokens, and its plain tokens of the same forms (one word:
-        the form), as the segment task's rows carry them ("mwt")."""
+        """From (form, words) pairs: a treebank's multiword tokens, and its plain tokens of the same forms or
+        endings (one word: the form), as the segment task's rows carry them ("mwt")."""
         seen: dict[str, Counter] = {}
-        suffixes = Counter()
+        tails = Counter()
         for form, words in pairs:
             seen.setdefault(form.lower(), Counter())[tuple(w.lower() for w in words)] += 1
             if len(words) == 2 and "".join(words).lower() == form.lower() and len(words[0]):
-                suffixes[words[1].lower()] += 1
-        table, share = {}, {}
+                tails[words[1].lower()] += 1
+        suffixes = [s for s, n in tails.items() if n >= min_suffix_count]
+        table, share, ending = {}, {}, Counter()
         for f, c in seen.items():
             multi = {w: n for w, n in c.items() if len(w) > 1}
             if multi:
                 table[f] = list(min(multi, key=lambda w: (-multi[w], w)))
                 share[f] = sum(multi.values()) / sum(c.values())
-        return cls(table, [s for s, n in suffixes.items() if n >= min_suffix_count], share)
+            for s in suffixes:
+                ending[s] += sum(c.values()) if f.endswith(s) and len(f) > len(s) else 0
+        suffix_share = {s: tails[s] / ending[s] for s in suffixes}
+        expander = cls(table, suffixes, share, suffix_share)
+        for f in seen.keys() - share.keys():  # written only as one word, though its ending usually is a multiword token
+            if expander._suffix_usually(f):
+                expander.share[f] = 0.0
+        return expander
 
     def to_dict(self) -> dict:
-        return {"table": self.table, "suffixes": self.suffixes, "share": self.share}
+        return {"table": self.table, "suffixes": self.suffixes, "share": self.share, "suffix_share": self.suffix_share}
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "MwtExpander":
         return cls(**(d or {}))
 
+    def without_suffix_habit(self) -> "MwtExpander":
+        """The same expansions with unseen forms left to the model's label, as before the suffix habit: the ablation
+        in experiments/segment.sh."""
+        return MwtExpander(self.table, self.suffixes, {f: v for f, v in self.share.items() if f in self.table})
+
+    def _suffix(self, key: str) -> str | None:
+        return next((s for s in self.suffixes if key.endswith(s) and len(key) > len(s)), None)
+
+    def _suffix_usually(self, key: str) -> bool:
+        return self.suffix_share.get(self._suffix(key), 0.0) > 0.5
+
     def usually(self, form: str) -> bool:
-        """The training file wrote this form as a multiword token more often than not."""
-        return self.share.get(form.lower(), 0.0) > 0.5
+        """The training file wrote this form as a multiword token more often than not; or, never having written it,
+        it wrote tokens with its ending (its longest known suffix) as multiword tokens more often than not."""
+        key = form.lower()
+        return self.share[key] > 0.5 if key in self.share else self._suffix_usually(key)
 
     def expand(self, form: str) -> list[str]:
         key = form.lower()
         words = self.table.get(key)
         if words is None:
-            suffix = next((s for s in self.suffixes if key.endswith(s) and len(key) > len(s)), None)
+            suffix = self._suffix(key)
             return [form[:-len(suffix)], form[-len(suffix):]] if suffix else [form]
         if "".join(words) == key:  # cut the form itself: keeps its case
             out, at = [], 0

@@ -152,6 +152,36 @@ def test_multiword_tokens_expand_from_the_treebank_with_the_input_case():
     assert MwtExpander.from_dict(e.to_dict()).expand("Can't") == ["Ca", "n't"]
 
 
+def test_an_unseen_form_follows_its_endings_habit_and_a_form_seen_as_one_word_stays_whole():
+    mwt = [("john's", ["john", "'s"]), ("mary's", ["mary", "'s"]), ("it's", ["it", "'s"]), ("lets", ["let", "s"]),
+           ("whats", ["what", "s"])]
+    e = MwtExpander.fit(mwt + [("cd's", ["cd's"]), ("cats", ["cats"]), ("dogs", ["dogs"]), ("runs", ["runs"])])
+    # brute force: of the 4 tokens ending in "'s", 3 were john + 's; of the 9 ending in "s", 2 were let/what + s
+    assert e.suffix_share == {"'s": 3 / 4, "s": 2 / 9}
+    assert e.usually("Nakamura's") and e.expand("Nakamura's") == ["Nakamura", "'s"]   # never seen: "'s"'s habit
+    assert not e.usually("CD's")                       # seen, only as one word: the form's own habit wins
+    assert not e.usually("hats") and not e.usually("'s")   # "s" is rarely a word of its own; no stem, no split
+    old = {k: v for k, v in e.to_dict().items() if k != "suffix_share"}   # a checkpoint saved before the habit
+    assert not MwtExpander.from_dict(old).usually("Nakamura's")
+    assert MwtExpander.from_dict(e.to_dict()).usually("Nakamura's")
+    ablated = e.without_suffix_habit()                  # what the fit gave before the habit: forms seen as one only
+    assert not ablated.usually("Nakamura's") and not ablated.usually("CD's") and ablated.usually("John's")
+    assert ablated.suffix_share == {} and ablated.share == {f: 1.0 for f, _ in mwt} and ablated.table == e.table
+
+
+def test_the_suffix_habit_from_the_training_rows_equals_a_count_over_every_ewt_token(data_dir):
+    """The rows keep every token the habit needs: shares fitted on EWT train's windows equal a count over all of its
+    tokens (904 of its 952 tokens ending in "'s" are X + 's)."""
+    gold = read_treebank(data_dir / "ud_en_ewt/en_ewt-ud-train.conllu")
+    e = MwtExpander.fit([(m["form"], m["words"]) for r in windows(gold, 400) for m in r["mwt"]])
+    tokens = [(t["form"].lower(), [w.lower() for w, _ in t["words"]]) for s in gold for t in s["tokens"]]
+    for suffix in ("'s", "n't", "s", "na"):
+        ending = [w for f, w in tokens if f.endswith(suffix) and len(f) > len(suffix)]
+        split = [w for w in ending if len(w) == 2 and w[1] == suffix and w[0]]
+        assert e.suffix_share[suffix] == len(split) / len(ending), suffix
+    assert e.suffix_share["'s"] == 904 / 952
+
+
 @pytest.fixture(scope="module")
 def tiny_pipeline():
     """An untrained segmenter (a character CRF: its Viterbi decodes a window in one vectorised pass, where G decodes
