@@ -64,7 +64,8 @@ def char_labels(text: str, tokens: list[dict], where: str, sentence_end: bool = 
     return labels
 
 
-def _pieces(s: dict, max_chars: int, forms: set[str], tails: tuple[str, ...]) -> list[tuple[str, list[str], list[dict]]]:
+def _pieces(s: dict, max_chars: int, forms: set[str],
+            tails: tuple[str, ...]) -> list[tuple[str, list[str], list[dict]]]:
     """A sentence as (text, labels, tokens) pieces of at most max_chars characters, cut after a token where one ends
     in reach, else inside a token (a 473-character URL in EWT test) with no label at the cut. The tokens kept are
     its multiword ones, those whose form is a multiword token's elsewhere (`forms`), and those that end like a
@@ -202,7 +203,7 @@ class MwtExpander:
                 ending[s] += sum(c.values()) if f.endswith(s) and len(f) > len(s) else 0
         suffix_share = {s: tails[s] / ending[s] for s in suffixes}
         expander = cls(table, suffixes, share, suffix_share)
-        for f in seen.keys() - share.keys():  # written only as one word, though its ending usually is a multiword token
+        for f in seen.keys() - share.keys():  # written only as one word, though its ending mostly is a multiword token
             if expander._suffix_usually(f):
                 expander.share[f] = 0.0
         return expander
