@@ -14,7 +14,8 @@
 # seeds, paired bootstrap over windows against G alone) and the raw-text table, as docs/results/segment.md (EWT, runs
 # in runs_dir) and segment-af.md (AfriBooms, in runs_dir-af). An ablation: each EWT G segmenter with its multiword-token
 # expansions' suffix habit taken out (runs_dir-nohabit), on EWT test with gold sentence breaks, the
-# `ewt-seg-mle-nohabit` row.
+# `ewt-seg-mle-nohabit` row, and both on EWT dev (the en_ewt-ud-dev.conllu rows): dev Words F1 decides whether the
+# habit stays.
 #
 #   SEQGAN_DATA_DIR=../shared/data bash experiments/segment.sh [--seeds "42 43 44"] [--methods "mle crf"] \
 #       [--treebanks "ewt af"] [runs_dir]
@@ -98,7 +99,7 @@ for s in $SEEDS; do
 done
 for s in $SEEDS; do  # ablation: each G segmenter without the suffix habit (MwtExpander.without_suffix_habit)
   abl=$R-nohabit/ewt-seg-mle-nohabit-seed$s  # outside R: compare.py reads every run folder in R as a row
-  [[ -f $R/raw-ewt-lines-mle-nohabit-seed$s.json ]] && continue
+  [[ -f $R/raw-ewt-lines-mle-nohabit-seed$s.json && -f $R/raw-ewtdev-lines-mle-nohabit-seed$s.json ]] && continue
   python - "$R/ewt-seg-mle-seed$s" "$abl" <<'PY'
 import json, shutil, sys
 from pathlib import Path
@@ -113,6 +114,9 @@ c["mwt"] = MwtExpander.from_dict(c["mwt"]).without_suffix_habit().to_dict()
 config.write_text(json.dumps(c, indent=2))
 PY
   raw "$abl" "$R/ewt-pos-mle" "$EWT-test.conllu" "raw-ewt-lines-mle-nohabit-seed$s"
+  # dev, with and without: what the habit was kept by
+  raw "$R/ewt-seg-mle-seed$s" "$R/ewt-pos-mle" "$EWT-dev.conllu" "raw-ewtdev-lines-mle-seed$s"
+  raw "$abl" "$R/ewt-pos-mle" "$EWT-dev.conllu" "raw-ewtdev-lines-mle-nohabit-seed$s"
 done
 for s in $SEEDS; do  # G + D: rerank G's candidates by the CRF (a λ list is tuned on dev)
   $CRF || break
