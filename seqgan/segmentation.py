@@ -74,7 +74,7 @@ def _pieces(s: dict, max_chars: int, forms: set[str],
     text, labels = s["text"], char_labels(s["text"], s["tokens"], where)
     ends = [end for _, end in token_spans(text, s["tokens"], where)]
     mwt = [(end, t) for end, t in zip(ends, s["tokens"]) if len(t["words"]) > 1 or t["form"].lower() in forms
-           or _ends_with(t["form"].lower(), tails)]
+           or _first_suffix(t["form"].lower(), tails) is not None]
     pieces, a = [], 0
     while a < len(text):
         while a < len(text) and text[a].isspace():
@@ -95,8 +95,9 @@ def _tail(token: dict) -> str | None:
     return words[1].lower() if spelled else None
 
 
-def _ends_with(key: str, suffixes) -> bool:
-    return any(key.endswith(x) and len(key) > len(x) for x in suffixes)
+def _first_suffix(key: str, suffixes) -> str | None:
+    """The first of `suffixes` that `key` ends with and is longer than (the longest, where they come longest first)."""
+    return next((x for x in suffixes if key.endswith(x) and len(key) > len(x)), None)
 
 
 def windows(sentences: list[dict], max_chars: int) -> list[dict]:
@@ -221,7 +222,7 @@ class MwtExpander:
         return MwtExpander(self.table, self.suffixes, {f: v for f, v in self.share.items() if f in self.table})
 
     def _suffix(self, key: str) -> str | None:
-        return next((s for s in self.suffixes if key.endswith(s) and len(key) > len(s)), None)
+        return _first_suffix(key, self.suffixes)
 
     def _suffix_usually(self, key: str) -> bool:
         return self.suffix_share.get(self._suffix(key), 0.0) > 0.5
