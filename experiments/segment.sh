@@ -15,7 +15,11 @@
 # in runs_dir) and segment-af.md (AfriBooms, in runs_dir-af). An ablation: each EWT G segmenter with its multiword-token
 # expansions' suffix habit taken out (runs_dir-nohabit), on EWT test with gold sentence breaks, the
 # `ewt-seg-mle-nohabit` row, and both on EWT dev (the en_ewt-ud-dev.conllu rows): dev Words F1 decides whether the
-# habit stays.
+# habit stays. With POS_RUNS (a folder of `CRF_LOSSES=nll BRIDGES= experiments/pos.sh` runs), G + D tagging too: per
+# seed, the G segmenter with that seed's pos tagger (pos-mle-seedS), alone and with its candidates reranked by that
+# seed's CRF (pos-crf-nll-seedS) at the λ pos.sh's dev tuning picked, on EWT test as lines and as paragraphs.
+#
+#   POS_RUNS=runs/pos SEQGAN_DATA_DIR=../shared/data bash experiments/segment.sh --treebanks ewt runs/segment
 #
 #   SEQGAN_DATA_DIR=../shared/data bash experiments/segment.sh [--seeds "42 43 44"] [--methods "mle crf"] \
 #       [--treebanks "ewt af"] [runs_dir]
@@ -31,6 +35,7 @@ cd "$(dirname "$0")/.."
 SEEDS="42 43 44"
 METHODS="mle crf"
 TREEBANKS="ewt af"
+POS_RUNS=${POS_RUNS:-}
 USAGE='usage: bash experiments/segment.sh [--seeds "42 43 44"] [--methods "mle crf"] [--treebanks "ewt af"] [runs_dir]'
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -122,6 +127,19 @@ for s in $SEEDS; do  # G + D: rerank G's candidates by the CRF (a λ list is tun
   $CRF || break
   [[ -f $R/ewt-seg-mle-seed$s/eval_test_rerank-poe.json ]] || python scripts/evaluate.py --split test \
     --checkpoint "$R/ewt-seg-mle-seed$s" --rerank_with "$R/ewt-seg-crf-seed$s" --rerank_lambda 0,0.25,0.5,1,2,4,inf
+done
+for s in $SEEDS; do  # G + D tagging: each seed's tagger and CRF from experiments/pos.sh, λ as its dev picked it
+  [[ -n $POS_RUNS ]] || break
+  g=$POS_RUNS/pos-mle-seed$s crf=$POS_RUNS/pos-crf-nll-seed$s
+  picked=$g/eval_test_rerank-poe_pos-crf-nll-seed$s.json  # pos.sh's rerank: λ tuned on dev UPOS (gold words)
+  [[ -f $picked ]] || { echo "POS_RUNS=$POS_RUNS: no $picked; run experiments/pos.sh there first." >&2; exit 1; }
+  lam=$(python -c "import json, sys; print(json.load(open(sys.argv[1]))['test/rerank_lambda'])" "$picked")
+  for input in lines paragraphs; do
+    opt=(); [[ $input == paragraphs ]] && opt=(--paragraphs)
+    raw "$R/ewt-seg-mle-seed$s" "$g" "$EWT-test.conllu" "raw-ewt-$input-mle-tagger-seed$s" "${opt[@]}"
+    raw "$R/ewt-seg-mle-seed$s" "$g" "$EWT-test.conllu" "raw-ewt-$input-mle-tagger-rerank-seed$s" "${opt[@]}" \
+      --rerank_with "$crf" --rerank_lambda "$lam"
+  done
 done
 if [[ ! -f $R/timed-1mb.json ]]; then  # the timed run: about 1 MB of raw text, tagged end to end
   python - "$EWT" "$R/timed-1mb.txt" <<'PY'

@@ -381,16 +381,28 @@ def raw_text_table(runs_dir: Path) -> str:
         groups.setdefault(re.sub(r"-seed\d+$", "", f.stem), []).append(json.loads(f.read_text()))
     if not groups:
         return ""
-    lines = ["| raw text · input · segmenter | " + " | ".join(h for h, _ in RAW_COLUMNS) + " | sentences / s |",
-             "|---" * (len(RAW_COLUMNS) + 2) + "|"]
-    for name, rs in groups.items():
+    for rs in groups.values():  # per gold sentence: words and UPOS errors, for the paired test (older runs lack them)
+        for r in rs:
+            by = r.get("upos_by_sentence", {})
+            r["sentence_words"], r["sentence_upos_errors"] = by.get("words"), by.get("errors")
+            if by.get("words") is None:
+                del r["sentence_upos_errors"]
+    lines = ["| raw text · input · segmenter | " + " | ".join(h for h, _ in RAW_COLUMNS) + " | sentences / s | "
+             "UPOS recall Δ points [95% CI], p (vs the same row without reranking) |",
+             "|---" * (len(RAW_COLUMNS) + 3) + "|"]
+    for name, rs in sorted(groups.items()):  # a row before its reranked twin (name-rerank)
         pct = [{k: 100 * r[k] for _, k in RAW_COLUMNS} | {"sps": r["sentences_per_second"]} for r in rs]
         values = pct if len(pct) > 1 else pct[0]
         label = f"{Path(rs[0]['gold_file']).name} · {rs[0]['input']} · `{Path(rs[0]['segmenter']).name}` + `" \
                 f"{Path(rs[0]['tagger']).name}`"
+        if rs[0].get("rerank_with"):  # G + D tagging: the tagger's candidates ranked with a D at a dev-picked λ
+            lams = "/".join(r["rerank_lambda"] for r in rs)
+            label += f" reranked by `{run_dir(rs[0]['rerank_with']).name}` + log p_G (λ {lams})"
         label = SEED.sub("`", label) if len(pct) > 1 else label
+        base = groups.get(name.removesuffix("-rerank")) if name.endswith("-rerank") else None
+        paired = paired_cell(rs, base, "sentence_words", "sentence_upos_errors") if base else "–"
         lines.append(f"| {label} | " + " | ".join(cell(values, k, "{:.2f}") for _, k in RAW_COLUMNS)
-                     + f" | {cell(values, 'sps', '{:.0f}')} |")
+                     + f" | {cell(values, 'sps', '{:.0f}')} | {paired} |")
     pairs = {(r["gold_file"], r["tagger"]) for rs in groups.values() for r in rs}
     lines += [row for gold, tagger in sorted(pairs) if (row := gold_words_row(gold, tagger))]
     return "\n".join(lines)
@@ -411,7 +423,7 @@ def gold_words_row(gold_file: str, tagger: str) -> str | None:
     if not same:
         return None
     upos = json.loads((run / "eval_test.json").read_text())["test/accuracy"]
-    return f"| {Path(gold_file).name} · gold words · `{run.name}` alone | – | – | – | {100 * upos:.2f} | – |"
+    return f"| {Path(gold_file).name} · gold words · `{run.name}` alone | – | – | – | {100 * upos:.2f} | – | – |"
 
 
 def timed_table(runs_dir: Path) -> str:
@@ -433,8 +445,13 @@ def provenance_rows(runs_dir: Path, task: str) -> list[dict]:
     with): its provenance.json, or what args.json and eval_test.json tell of a run written before seqgan recorded
     provenance (commit and machine then say "not recorded")."""
     tasks = {task, "pos"} if task == "segment" else {task}
+    folders = {p for p in runs_dir.iterdir() if (p / "eval_test.json").is_file()}
+    if task == "segment":  # the taggers and their rerankers may live in another folder (experiments/pos.sh's)
+        for f in runs_dir.glob("raw-*.json"):
+            r = json.loads(f.read_text())
+            folders |= {run_dir(r[k]) for k in ("tagger", "rerank_with") if r.get(k)}
     out = []
-    for folder in sorted(p for p in runs_dir.iterdir() if (p / "eval_test.json").is_file()):
+    for folder in sorted((p for p in folders if (p / "eval_test.json").is_file()), key=lambda p: p.name):
         res = json.loads((folder / "eval_test.json").read_text())
         if res.get("task") not in tasks:
             continue

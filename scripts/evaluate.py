@@ -15,6 +15,9 @@
     python scripts/evaluate.py --checkpoint runs/pos-mle --test_file my-domain.conllu   # out of domain
     python scripts/evaluate.py --raw_text ../shared/data/ud_en_ewt/en_ewt-ud-test.conllu \
         --segmenter runs/segment/ewt-seg-mle-seed42 --checkpoint runs/segment/ewt-pos-mle   # raw text
+    python scripts/evaluate.py --raw_text ../shared/data/ud_en_ewt/en_ewt-ud-test.conllu \
+        --segmenter runs/segment/ewt-seg-mle-seed42 --checkpoint runs/pos/pos-mle-seed42 \
+        --rerank_with runs/pos/pos-crf-nll-seed42 --rerank_lambda 1   # raw text, G + D tagging (λ picked on dev)
     python scripts/evaluate.py --checkpoint runs/oracle-mle --guide_with runs/oracle-mle-ratio \
         --guide_method sir --guide_candidates 8 --guide_gamma 1.0        # G + D: sampling by D's density ratio
 
@@ -61,7 +64,7 @@ from seqgan.conllu import read_treebank, treebank_text
 from seqgan.data import Problems
 from seqgan.decoding.guide import GuideArguments, GuidedGenerator, load_ratio
 from seqgan.decoding.rerank import RERANK_METHODS, Reranker, parse_lambdas
-from seqgan.scoring.conll18 import flat_scores, raw_text_scores
+from seqgan.scoring.conll18 import flat_scores, raw_text_scores, upos_by_sentence
 from seqgan.scoring.evaluation import Decoding, Evaluator, encode_splits, evaluate_split, format_table
 from seqgan.scoring.plots import plot_sweep
 from seqgan.sources import load_task_splits
@@ -95,7 +98,7 @@ class EvalArguments:
         "help": "text/oracle: decode greedily instead of sampling (for the bigram model: its Viterbi sequence)."})
     rerank_with: str | None = field(default=None, metadata={
         "help": "pos, G + D decoding: rerank greedy + --num_candidates samples of G by this CRF run's score or this "
-                "GAN run's discriminator."})
+                "GAN run's discriminator. With --raw_text it reranks the tagger's candidates, with one λ."})
     num_candidates: int = field(default=8,
                                 metadata={"help": "G + D decoding: samples from G per sentence, besides greedy."})
     rerank_method: str = field(default="argmax", metadata={
@@ -133,9 +136,14 @@ class EvalArguments:
         if bool(self.raw_text) != bool(self.segmenter):
             raise ValueError("--raw_text GOLD.conllu and --segmenter RUN go together (with the pos run as "
                              "--checkpoint).")
-        if self.raw_text and (self.temperatures or self.rerank_with or self.greedy or self.test_file):
+        if self.raw_text and (self.temperatures or self.greedy or self.test_file):
             raise ValueError("--raw_text runs the segment + pos pipeline; it does not combine with --temperatures, "
-                             "--rerank_with, --greedy or --test_file.")
+                             "--greedy or --test_file.")
+        if self.raw_text and self.rerank_with and ("," in self.rerank_lambda or self.rerank_method != "argmax"):
+            raise ValueError("--raw_text --rerank_with ranks the tagger's candidates with one λ, picked on dev "
+                             "beforehand: run evaluate.py --checkpoint TAGGER --rerank_with D --rerank_lambda "
+                             "0,0.25,0.5,1,2,4,inf and pass the test/rerank_lambda it records (--rerank_method "
+                             "argmax).")
         self.temperature_list = [float(t) for t in self.temperatures.split(",")] if self.temperatures else None
         if self.temperature_list is not None and any(t <= 0 for t in self.temperature_list):
             raise ValueError(f"--temperatures must all be > 0, got {self.temperatures}.")
@@ -259,23 +267,28 @@ def evaluate_raw_text(args: EvalArguments) -> dict:
     if not gold_path.is_file():
         raise FileNotFoundError(f"--raw_text {gold_path}: no such file.")
     mode = "paragraphs" if args.paragraphs else "lines"
+    suffix = "_rerank-poe" if args.rerank_with else ""
     out = (Path(args.output_file) if args.output_file else
-           run_dir(resolve_checkpoint(args.segmenter)) / f"eval_raw_{gold_path.stem}_{mode}.json")
+           run_dir(resolve_checkpoint(args.segmenter)) / f"eval_raw_{gold_path.stem}_{mode}{suffix}.json")
     refuse_overwrite([out] + ([Path(args.conllu_file)] if args.conllu_file else []), args)
     gold = read_treebank(gold_path)
     pipe = load_pipeline(args.segmenter, args.checkpoint[0], batch_size=args.batch_size)
+    if args.rerank_with:  # G + D tagging, its samples drawn with the tagger's data seed as its evaluation draws them
+        seed = read_args(resolve_checkpoint(args.checkpoint[0])).get("data_seed", 1234)
+        pipe = pipe.with_reranker(args.rerank_with, args.lambda_list[0], args.num_candidates, seed)
     text = treebank_text(gold, args.paragraphs)
     t0 = time.time()
     system = pipe.tag_text(text, one_sentence_per_line=not args.paragraphs)
     seconds = time.time() - t0
     result = flat_scores(raw_text_scores(gold, system))
+    result["upos_by_sentence"] = upos_by_sentence(gold, system)  # compare.py's paired test of two taggings
     result.update({"gold_file": str(gold_path), "input": mode, "segmenter": args.segmenter,
-                   "tagger": args.checkpoint[0],
+                   "tagger": args.checkpoint[0], **(pipe.rerank.describe() if pipe.rerank else {}),
                    "characters": len(text), "seconds": seconds, "sentences_per_second": len(system) / seconds})
     write_json_atomic(out, result)
     if args.conllu_file:
         write_text_atomic(Path(args.conllu_file), pipe.to_conllu(system, tree=args.flat_tree))
-    print(format_table({k: v for k, v in result.items() if not k.endswith("_counts")}))
+    print(format_table({k: v for k, v in result.items() if not k.endswith(("_counts", "_by_sentence"))}))
     print(f"wrote {out}", file=sys.stderr)
     return result
 

@@ -8,6 +8,8 @@
         --steps 8
     python scripts/generate.py --checkpoint runs/pos-mle --sentence "I saw her duck."
     python scripts/generate.py --checkpoint runs/pos-mle --input_file sentences.txt --output_file tagged.conllu
+    python scripts/generate.py --checkpoint runs/pos-mle --rerank_with runs/pos-crf-nll --rerank_lambda 0.5 \
+        --sentence "I saw her duck."                       # G + D: G's candidates ranked with the CRF
     python scripts/generate.py --segmenter runs/segment/ewt-seg-mle-seed42 --checkpoint runs/segment/ewt-pos-mle \
         --input_file raw.txt --output_file raw.conllu      # raw text (paragraphs) -> sentences, tokens, tags
     cat sentences.txt | python scripts/generate.py --checkpoint runs/pos-mle --input_file - > tagged.conllu
@@ -37,6 +39,7 @@ from seqgan.checkpoint import load_checkpoint, read_args, resolve_checkpoint, wr
 from seqgan.cli import make_parser, parse_strict, quiet_libraries, run, use_cpu_threads
 from seqgan.data import read_lines
 from seqgan.decoding.guide import GuideArguments, GuidedGenerator, load_ratio
+from seqgan.decoding.rerank import Reranker
 from seqgan.tasks import task_of
 from seqgan.tasks.pipeline import load_pipeline
 
@@ -47,7 +50,7 @@ class GenerateArguments:
     num_samples: int = field(default=10, metadata={"help": "text/oracle: sentences to sample."})
     temperature: float = field(default=1.0, metadata={"help": "text/oracle: softmax temperature for sampling."})
     greedy: bool = field(default=False, metadata={"help": "text/oracle: greedy decoding instead of sampling."})
-    seed: int = field(default=0, metadata={"help": "text/oracle: sampling seed."})
+    seed: int = field(default=0, metadata={"help": "text/oracle: sampling seed; pos: --rerank_with's candidates'."})
     sentence: str | None = field(default=None, metadata={"help": "pos: one sentence to tag."})
     input_file: str | None = field(default=None,
                                    metadata={"help": "pos: sentences to tag, one per line ('-': stdin)."})
@@ -67,6 +70,14 @@ class GenerateArguments:
     flat_tree: bool = field(default=False, metadata={
         "help": "--segmenter: write a flat dependency tree (word 1 the root) instead of HEAD _; the official CoNLL "
                 "2018 evaluator needs a tree, and seqgan parses nothing, so the tree carries no information."})
+    rerank_with: str | None = field(default=None, metadata={
+        "help": "pos (and --segmenter's tagger): G + D tagging, the tagger's greedy tags and --num_candidates samples "
+                "ranked by log p_G + λ·s_D, s_D this pos CRF run's score (or a pos GAN run's discriminator)."})
+    rerank_lambda: float = field(default=float("inf"), metadata={
+        "help": "--rerank_with: λ (inf: D's score alone). Pick it on dev: evaluate.py --rerank_with D --rerank_lambda "
+                "0,0.25,0.5,1,2,4,inf records the pick as test/rerank_lambda."})
+    num_candidates: int = field(default=8, metadata={"help": "--rerank_with: samples from G per sentence, besides "
+                                                             "greedy."})
     long_sequences: str = field(default="truncate", metadata={
         "help": "pos: a line with more words than the model's max_length is 'truncate'd (with a warning) or "
                 "'skip'ped."})
@@ -78,6 +89,9 @@ class GenerateArguments:
             raise ValueError("--batch_size and --num_samples must be at least 1.")
         if self.temperature <= 0:
             raise ValueError(f"--temperature must be > 0, got {self.temperature}.")
+        if not self.rerank_lambda >= 0 or self.num_candidates < 0:  # `not >=` also refuses nan
+            raise ValueError(f"--rerank_lambda must be >= 0 (inf: D alone) and --num_candidates >= 0; got "
+                             f"{self.rerank_lambda} and {self.num_candidates}.")
         if self.interpolate is not None and self.steps < 2:
             raise ValueError(f"--steps must be at least 2 (both ends of the line), got {self.steps}.")
 
@@ -126,6 +140,8 @@ def main(argv: list[str] | None = None) -> list[str]:
     use_cpu_threads()
     if args.segmenter:  # raw text: segment run + pos run (tasks/pipeline.py)
         pipe = load_pipeline(args.segmenter, args.checkpoint, args.batch_size)
+        if args.rerank_with:
+            pipe = pipe.with_reranker(args.rerank_with, args.rerank_lambda, args.num_candidates, args.seed)
         sentences = pipe.tag_text("\n".join(read_input(args)), args.one_sentence_per_line)
         write(pipe.to_conllu(sentences, args.flat_tree), args)
         return [" ".join(f"{w}/{tag}" for t in s["tokens"] for w, tag in t["words"]) for s in sentences]
@@ -133,14 +149,20 @@ def main(argv: list[str] | None = None) -> list[str]:
     task = task_of(read_args(ckpt), ckpt)
     gen, tokenizer, _ = load_checkpoint(str(ckpt), task)
     gen.eval()
+    if args.rerank_with and not gen.conditional:
+        raise ValueError("--rerank_with ranks a pos tagger's candidates; for text and oracle, G + D sampling is "
+                         "--guide_with.")
     if guide.guide_with and (gen.conditional or args.interpolate):
         raise ValueError("--guide_with re-weights unconditional samples (text, oracle); for pos, G + D decoding is "
                          "evaluate.py --rerank_with, and --interpolate decodes greedily.")
     with torch.no_grad():
         if gen.conditional:
+            rerank = Reranker.from_checkpoint(args.rerank_with, tokenizer, task, gen.device,
+                                              num_candidates=args.num_candidates, lam=args.rerank_lambda,
+                                              seed=args.seed) if args.rerank_with else None
             tagged = task.tag_lines(gen, tokenizer, read_input(args), batch_size=args.batch_size,
                                     pretokenized=args.pretokenized, long=args.long_sequences,
-                                    progress=args.output_file is not None)
+                                    progress=args.output_file is not None, rerank=rerank)
             for t in tagged:
                 if t.note:
                     print(f"warning: line {t.line}: {t.note}", file=sys.stderr)

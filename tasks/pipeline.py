@@ -9,6 +9,7 @@ object; scripts/generate.py --segmenter and scripts/evaluate.py --raw_text use i
     sentences = pipe.tag_text(text)                         # paragraphs at blank lines; the model splits
     sentences = pipe.tag_text(text, one_sentence_per_line=True)   # each non-empty line is one sentence
     conllu = pipe.to_conllu(sentences, tree=False)          # `# text`, multiword-token ranges, SpaceAfter=No
+    pipe = pipe.with_reranker("runs/pos-crf-nll", lam=0.5)  # G + D tagging: the tagger's candidates ranked with a CRF
 
 Every non-whitespace character of the input is in exactly one token, in order; each sentence's `# text` is its
 stretch of the input as written (runs of spaces inside it included; a line break inside it becomes a space,
@@ -19,11 +20,12 @@ not kept: CoNLL-U has no place for it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from seqgan.checkpoint import load_checkpoint, read_args, resolve_checkpoint
 from seqgan.conllu import to_conllu_tokens
+from seqgan.decoding.rerank import Reranker
 from seqgan.tasks import get_task, task_of
 
 PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n")  # a blank (or whitespace-only) line
@@ -45,6 +47,18 @@ class RawTextTagger:
     tagger: Any                # a pos run's model and tokenizer
     tagger_tokenizer: Any
     batch_size: int = 32
+    rerank: Any = None         # G + D tagging: a seqgan.decoding.rerank.Reranker over the tagger's candidates, or None
+
+    def with_reranker(self, name: str, lam: float, num_candidates: int = 8, seed: int = 1234) -> "RawTextTagger":
+        """This pipeline with G + D tagging: the tagger's greedy tags and `num_candidates` samples (drawn with
+        `seed`, as evaluate.py --rerank_with draws them with the tagger's --data_seed) ranked by log p_G + lam·s_D,
+        s_D the score of the pos run `name` (a CRF over the tagger's vocabulary, or a GAN's discriminator); lam
+        inf ranks by D alone. Pick lam on dev: evaluate.py --rerank_with D --rerank_lambda 0,0.25,...,inf tunes it
+        on the tagger's dev split and records the pick as test/rerank_lambda."""
+        device = next(self.tagger.parameters()).device
+        rerank = Reranker.from_checkpoint(name, self.tagger_tokenizer, get_task("pos"), device,
+                                          num_candidates=num_candidates, lam=lam, seed=seed)
+        return replace(self, rerank=rerank)
 
     def tag_text(self, text: str, one_sentence_per_line: bool = False) -> list[dict]:
         """Sentences as seqgan.conllu.read_treebank gives them: sent_id, text, newpar, tokens with tagged words."""
@@ -59,18 +73,19 @@ class RawTextTagger:
                             "newpar": k == 0 and not one_sentence_per_line,
                             "tokens": [{"form": t["form"], "words": [[w, None] for w in t["words"]],
                                         "space_after": t["space_after"]} for t in tokens]})
-        tag_segmented(self.tagger, self.tagger_tokenizer, out, self.batch_size * 2)
+        tag_segmented(self.tagger, self.tagger_tokenizer, out, self.batch_size * 2, self.rerank)
         return out
 
     def to_conllu(self, sentences: list[dict], tree: bool = False) -> str:
         return to_conllu_tokens(sentences, tree)
 
 
-def tag_segmented(tagger, tokenizer, sentences: list[dict], batch_size: int = 64) -> None:
+def tag_segmented(tagger, tokenizer, sentences: list[dict], batch_size: int = 64, rerank=None) -> None:
     """Fill in the UPOS of every word of segmented sentences (read_treebank's layout, tags None or gold), in place,
-    by a pos run's model: the pipeline's second half, also run on another segmenter's output (a peer's)."""
+    by a pos run's model (G + D with `rerank`): the pipeline's second half, also run on another segmenter's output
+    (a peer's)."""
     words = [[w for t in s["tokens"] for w, _ in t["words"]] for s in sentences]
-    tags = get_task("pos").tag_word_lists(tagger, tokenizer, words, batch_size)
+    tags = get_task("pos").tag_word_lists(tagger, tokenizer, words, batch_size, rerank)
     for s, sentence_tags in zip(sentences, tags):
         it = iter(sentence_tags)
         for t in s["tokens"]:

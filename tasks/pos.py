@@ -446,10 +446,10 @@ class Tagged:
 
 @torch.no_grad()
 def tag_lines(gen, tokenizer, lines: list[str], batch_size: int = 64, pretokenized: bool = False,
-              long: str = "truncate", progress: bool = False) -> list[Tagged]:
+              long: str = "truncate", progress: bool = False, rerank=None) -> list[Tagged]:
     """Tag every input line, in batches of `batch_size` sentences (bounded memory). Output has one entry per line:
     an empty line stays (with no words); a line longer than the model's max_length is cut to it ("truncate",
-    noted) or left untagged ("skip", noted)."""
+    noted) or left untagged ("skip", noted). With `rerank`, G + D decoding (_tag_batch)."""
     if long not in ("truncate", "skip"):
         raise ValueError(f"--long_sequences for tagging must be 'truncate' or 'skip', got {long!r}.")
     limit = gen.model.config.max_positions
@@ -467,7 +467,7 @@ def tag_lines(gen, tokenizer, lines: list[str], batch_size: int = 64, pretokeniz
     for start in tqdm(range(0, len(todo), batch_size), desc="tagging", unit="batch", disable=not progress,
                       file=sys.stderr):
         chunk = todo[start:start + batch_size]
-        for t, t_tags in zip(chunk, _tag_batch(gen, tokenizer, [t.words for t in chunk])):
+        for t, t_tags in zip(chunk, _tag_batch(gen, tokenizer, [t.words for t in chunk], rerank)):
             t.tags = t_tags
             if len(t.tags) < len(t.words):  # a pretrained encoder's subword limit cut the line shorter
                 t.note = t.note or (f"truncated: the encoder reads the first {len(t.tags)} of {len(t.words)} words; "
@@ -476,26 +476,33 @@ def tag_lines(gen, tokenizer, lines: list[str], batch_size: int = 64, pretokeniz
     return out
 
 
-def _tag_batch(gen, tokenizer, words: list[list[str]]) -> list[list[str]]:
-    """Greedy tags of a batch of word lists (shorter than its words where a pretrained encoder's limit cut it)."""
+def _tag_batch(gen, tokenizer, words: list[list[str]], rerank=None) -> list[list[str]]:
+    """Greedy tags of a batch of word lists (shorter than its words where a pretrained encoder's limit cut it); with
+    `rerank` (seqgan.decoding.rerank.Reranker), G + D: the best of greedy + K samples as evaluate.py ranks them."""
     batch = {k: v.to(gen.device) for k, v in collator(tokenizer)([dict(r, index=i) for i, r in enumerate(
         encode_rows([{"words": w} for w in words], tokenizer, gen))]).items()}
     sample = gen.sample(batch, greedy=True)
+    tokens = sample.tokens
+    if rerank is not None:
+        tokens = rerank(gen, batch, tokens)  # (B, T)
+        rerank.memo.clear()  # the memo serves λ tuning on a fixed split; a stream of new text would only grow it
     names = gen.model.config.tags
-    return [[names[i] for i in sample.tokens[k][sample.mask[k]].tolist()] for k in range(len(words))]
+    return [[names[i] for i in tokens[k][sample.mask[k]].tolist()] for k in range(len(words))]
 
 
 @torch.no_grad()
-def tag_word_lists(gen, tokenizer, sentences: list[list[str]], batch_size: int = 64) -> list[list[str]]:
+def tag_word_lists(gen, tokenizer, sentences: list[list[str]], batch_size: int = 64,
+                   rerank=None) -> list[list[str]]:
     """One tag per word of each sentence (words may hold spaces: "3 500"). A sentence longer than the model reads is
-    tagged in consecutive pieces of max_length words, so every word gets a tag (the raw-text pipeline's need)."""
+    tagged in consecutive pieces of max_length words, so every word gets a tag (the raw-text pipeline's need). With
+    `rerank`, G + D decoding (_tag_batch)."""
     limit = gen.model.config.max_positions
     pieces = [(i, ws[a:a + limit]) for i, ws in enumerate(sentences) for a in range(0, len(ws), limit)]
     out = [[] for _ in sentences]
     gen.eval()
     for start in range(0, len(pieces), batch_size):
         chunk = pieces[start:start + batch_size]
-        for (i, ws), t in zip(chunk, _tag_batch(gen, tokenizer, [ws for _, ws in chunk])):
+        for (i, ws), t in zip(chunk, _tag_batch(gen, tokenizer, [ws for _, ws in chunk], rerank)):
             if len(t) < len(ws):
                 raise ValueError(f"the tagger's encoder read {len(t)} of a sentence's {len(ws)} words; tag with a "
                                  "from-scratch pos run, or split the text into shorter sentences.")

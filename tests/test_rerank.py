@@ -1,5 +1,5 @@
-"""G + D decoding for pos: the product of experts log p_G + λ·s_D picks the best candidate, λ is tuned on dev, and
---max_train_samples trains on the first N sentences."""
+"""G + D decoding for pos: the product of experts log p_G + λ·s_D picks the best candidate, λ is tuned on dev, the
+raw-text pipeline's tagger reranks the same way, and --max_train_samples trains on the first N sentences."""
 
 import json
 import math
@@ -15,6 +15,8 @@ from seqgan.config import DataArguments
 from seqgan.decoding.rerank import Reranker, parse_lambdas
 from seqgan.sources import load_task_splits
 from seqgan.tasks import get_task
+from seqgan.tasks.pipeline import RawTextTagger, load_part
+from seqgan.tasks.pos import collator, encode_rows, tag_word_lists
 
 
 def test_the_product_of_experts_picks_the_best_candidate_and_samples_once():
@@ -50,7 +52,7 @@ def test_the_product_of_experts_picks_the_best_candidate_and_samples_once():
     assert parse_lambdas("0, 0.5,inf") == [0.0, 0.5, math.inf]
 
 
-def test_lambda_is_tuned_on_dev_and_max_train_samples_cuts_train(afribooms, tmp_path):
+def test_lambda_is_tuned_on_dev_and_max_train_samples_cuts_train(afribooms, tmp_path, monkeypatch):
     files = ["--train_file", str(afribooms["train"]), "--validation_file", str(afribooms["dev"]),
              "--test_file", str(afribooms["test"]), "--max_train_samples", "30"]
     train, evaluate = load_script("train"), load_script("evaluate")
@@ -82,6 +84,48 @@ def test_lambda_is_tuned_on_dev_and_max_train_samples_cuts_train(afribooms, tmp_
         assert one["dev/accuracy"] == dev[lam]
     with pytest.raises(ValueError, match="tuned on the dev split"):
         evaluate.main([*base, "--rerank_lambda", "0,1", "--split", "dev"])
+
+    # The raw-text pipeline's G + D tagging (tag_word_lists with a Reranker): by D alone (λ = inf) each sentence gets
+    # a candidate D scores at least as high as greedy's (the CRF run), and higher where a D disagrees with G (a D
+    # that likes nouns); with no samples it is greedy.
+    words = [s["words"] for s in get_task("pos").read_conllu(afribooms["test"])]
+    plain = RawTextTagger(None, None, *load_part(str(tmp_path / "mle"), "pos"))
+    gen, tok, names = plain.tagger, plain.tagger_tokenizer, plain.tagger.model.config.tags
+    batch = collator(tok)([dict(r, index=i) for i, r in enumerate(encode_rows([{"words": w} for w in words], tok,
+                                                                                gen))])
+
+    def ids(tags):  # (B, T): tag ids of one tag sequence per sentence
+        out = torch.zeros_like(batch["labels"])
+        for b, t in enumerate(tags):
+            out[b, :len(t)] = torch.tensor([names.index(x) for x in t])
+        return out
+
+    def nouns(batch, tags, mask):
+        return ((tags == names.index("NOUN")) & mask).sum(1).float()
+
+    greedy = tag_word_lists(gen, tok, words, 64)
+    no_samples = plain.with_reranker(str(tmp_path / "crf"), lam=0.0, num_candidates=0).rerank
+    assert tag_word_lists(gen, tok, words, 64, no_samples) == greedy
+    crf = plain.with_reranker(str(tmp_path / "crf"), lam=math.inf, num_candidates=6).rerank
+    for d in (crf, Reranker(score=nouns, num_candidates=6)):
+        chosen = tag_word_lists(gen, tok, words, 64, d)
+        with torch.no_grad():
+            gain = d.score(batch, ids(chosen), batch["mask"]) - d.score(batch, ids(greedy), batch["mask"])  # (B,)
+        assert (gain >= -1e-4).all(), gain
+    assert (gain > 0).any()  # the noun-loving D moved some sentence off greedy
+    # generate.py --rerank_with tags a file as tag_word_lists does with the same Reranker (seed --seed): the CRF's,
+    # and the noun-loving D's put in its place, which moves some tags.
+    lines = tmp_path / "words.txt"
+    lines.write_text("".join(" ".join(w) + "\n" for w in words))
+    cmd = ["--checkpoint", str(tmp_path / "mle"), "--input_file", str(lines), "--pretokenized", "--rerank_with",
+           str(tmp_path / "crf"), "--num_candidates", "6", "--seed", "3", "--output_file", str(tmp_path / "gd.conllu")]
+    out = load_script("generate").main(cmd)
+    want = tag_word_lists(gen, tok, words, 64, plain.with_reranker(str(tmp_path / "crf"), math.inf, 6, seed=3).rerank)
+    assert out == [" ".join(f"{w}/{t}" for w, t in zip(ws, ts)) for ws, ts in zip(words, want)]
+    monkeypatch.setattr(Reranker, "from_checkpoint", classmethod(lambda cls, name, *a, **kw: Reranker(nouns, **kw)))
+    out = load_script("generate").main(cmd)
+    want = tag_word_lists(gen, tok, words, 64, Reranker(nouns, num_candidates=6, seed=3))
+    assert out == [" ".join(f"{w}/{t}" for w, t in zip(ws, ts)) for ws, ts in zip(words, want)] and want != greedy
     with pytest.raises(ValueError, match="--max_train_samples 99 is more than the 40 training examples"):
         train.main([*POS_TINY, *files[:-1], "99", "--output_dir", str(tmp_path / "x")])
 

@@ -17,7 +17,7 @@ from conftest import load_script
 from seqgan.config import DataArguments, ModelArguments
 from seqgan.conllu import read_treebank, to_conllu_tokens, treebank_text
 from seqgan.data import DataError
-from seqgan.scoring.conll18 import raw_text_scores
+from seqgan.scoring.conll18 import raw_text_scores, upos_by_sentence
 from seqgan.segmentation import LABELS, MwtExpander, char_labels, decode, windows
 from seqgan.tasks import get_task, parse_args
 from seqgan.tasks.pipeline import RawTextTagger, load_pipeline, paragraphs
@@ -92,8 +92,9 @@ def test_the_raw_text_metrics_equal_the_official_evaluator_on_perturbed_ewt_dev(
     gold = read_treebank(data_dir / "ud_en_ewt/en_ewt-ud-dev.conllu")[:400]
     rng = random.Random(0)
     expander = MwtExpander.fit([(t["form"], [w for w, _ in t["words"]]) for s in gold for t in s["tokens"]])
-    system = []
+    system, of_gold = [], []  # of_gold[i]: the system sentences cut from gold sentence i
     for s in gold:
+        of_gold.append(len(system))
         labels = [rng.choice(LABELS) if rng.random() < 0.03 else x for x in char_labels(s["text"], s["tokens"], "dev")]
         for tokens in decode(s["text"], labels):
             system.append({"text": s["text"][tokens[0]["start"]:tokens[-1]["end"]], "sent_id": "s", "tokens": [
@@ -107,6 +108,14 @@ def test_the_raw_text_metrics_equal_the_official_evaluator_on_perturbed_ewt_dev(
     mine, ref = ours(gold, system), official(gold, system)
     assert mine == ref
     assert 0.5 < mine["tokens"][0] < 0.99 and mine["upos"][1] < mine["words"][1]  # the perturbation did something
+    # Per gold sentence (the paired test's unit): its words and UPOS errors are the official evaluator's on that
+    # sentence alone against the system sentences cut from it.
+    by = upos_by_sentence(gold, system)
+    ends = of_gold[1:] + [len(system)]
+    for i, (a, b) in enumerate(zip(of_gold, ends)):
+        _, correct, n_gold, _ = official([gold[i]], system[a:b])["upos"]
+        assert (by["words"][i], by["errors"][i]) == (n_gold, n_gold - correct), i
+    assert sum(by["errors"]) == mine["upos"][2] - mine["upos"][1]
 
 
 def test_text_that_lost_a_character_is_refused_not_scored():
@@ -265,6 +274,20 @@ def test_train_then_raw_text_evaluation_matches_the_official_evaluator_end_to_en
     ref = udeval.evaluate(gold_ud, udeval.load_conllu_file(str(tmp_path / "sys.conllu")))
     for key, name in (("tokens", "Tokens"), ("sentences", "Sentences"), ("words", "Words"), ("upos", "UPOS")):
         assert res[f"{key}_f1"] == pytest.approx(ref[name].f1)
+    # G + D tagging of the same raw text: the tagger's candidates ranked with a pos CRF at one λ (a list is refused:
+    # λ is picked on dev beforehand); the segmentation is the same, only tags may move, and the scorer agrees.
+    train.main([*POS_TINY_LSTM, *data, "--method", "crf", "--output_dir", str(tmp_path / "pos-crf")])
+    raw = ["--raw_text", str(files["test"]), "--segmenter", str(tmp_path / "seg"), "--checkpoint",
+           str(tmp_path / "pos"), "--paragraphs", "--rerank_with", str(tmp_path / "pos-crf"), "--num_candidates", "3"]
+    with pytest.raises(ValueError, match="with one λ, picked on dev"):
+        load_script("evaluate").main([*raw, "--rerank_lambda", "0,1"])
+    gd = load_script("evaluate").main([*raw, "--rerank_lambda", "0.5", "--conllu_file", str(tmp_path / "gd.conllu"),
+                                       "--flat_tree"])
+    assert (tmp_path / "seg" / "eval_raw_test_paragraphs_rerank-poe.json").is_file()
+    assert gd["rerank_lambda"] == "0.5" and gd["rerank_with"].endswith("pos-crf/best") and gd["num_candidates"] == 3
+    assert gd["words_f1"] == res["words_f1"]
+    assert gd["upos_f1"] == pytest.approx(udeval.evaluate(gold_ud, udeval.load_conllu_file(str(tmp_path /
+                                                                                             "gd.conllu")))["UPOS"].f1)
 
     raw = tmp_path / "raw.txt"
     raw.write_text(treebank_text(read_treebank(files["test"]), paragraphs=True), encoding="utf-8")

@@ -145,6 +145,25 @@ def raw_text_scores(gold: list[dict], system: list[dict]) -> dict:
             "upos": _prf(len(g_words), len(s_words), sum(g.upos == s.upos for g, s in pairs))}
 
 
+def upos_by_sentence(gold: list[dict], system: list[dict]) -> dict:
+    """Per gold sentence: its words and its UPOS errors (gold words with no aligned system word of the same tag),
+    aligned as raw_text_scores aligns them. Their sums give UPOS recall; two taggings of one segmentation differ only
+    here, so seqgan.scoring.significance.paired_bootstrap compares them over sentences."""
+    g_chars, _, g_sents, g_words = _layout(gold)
+    s_chars, _, _, s_words = _layout(system)
+    if g_chars != s_chars:
+        raw_text_scores(gold, system)  # raises, naming the first difference
+    right = {id(g) for g, s in _align(g_words, s_words) if g.upos == s.upos}
+    words, errors = [0] * len(g_sents), [0] * len(g_sents)
+    k = 0
+    for w in g_words:  # words come in text order, sentences too
+        while w.start >= g_sents[k][1] and k + 1 < len(g_sents):
+            k += 1
+        words[k] += 1
+        errors[k] += id(w) not in right
+    return {"words": words, "errors": errors}
+
+
 def flat_scores(scores: dict) -> dict:
     """raw_text_scores' result as one flat JSON record: `<metric>_f1`, `_precision`, `_recall` and `_counts` (gold,
     system, correct), the keys that evaluate.py --raw_text writes and compare.py's raw-text table reads."""
