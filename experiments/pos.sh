@@ -10,6 +10,8 @@
 #
 #   SEQGAN_DATA_DIR=../shared/data bash experiments/pos.sh [--seeds "42 43 44"] [runs_dir]
 #   CRF_LOSSES=nll BRIDGES= bash experiments/pos.sh --seeds "42 43 44" runs/pos   # MLE, the likelihood CRF, HMM
+#   CRF_LOSSES=nll BRIDGES= PAGE=docs/results/pos-ewt.md TITLE="Results: POS tagging on UD English EWT" \
+#     bash experiments/pos.sh runs/pos   # the same, and its generated results page (compare.py --page)
 #   CRF_LOSSES=nll BRIDGES=reinforce bash experiments/pos.sh --max_train_samples 1000 runs/pos-1k   # low resource
 #   CRF_LOSSES=nll BRIDGES= TRAIN_OPTS="--min_steps 6000 --eval_every 200 --early_stopping_patience 5" \
 #     bash experiments/pos.sh --max_train_samples 1000 runs/pos-1k-long   # low resource, early-stopped on dev UPOS
@@ -17,7 +19,7 @@
 #
 # CRF_LOSSES (default "nll hinge perceptron"; also perceptron-avg, gen_negatives), BRIDGES (default "reinforce gumbel";
 # empty: no GAN), LAMBDAS (default 0,0.25,0.5,1,2,4,inf), TRAIN_OPTS (options added to the MLE and CRF runs, e.g. a
-# longer schedule; default none). --max_train_samples N trains every model on the first N
+# longer schedule; default none), PAGE and TITLE (a results page compare.py writes from the runs, with provenance). --max_train_samples N trains every model on the first N
 # training sentences (dev and test unchanged). Seeds: --seed <each of --seeds> (initialisation, shuffling,
 # dropout), --data_seed 1234 (G + D's candidates are sampled with seed 1234 too). Every seed's chain runs in the
 # background at once, one thread each (SEQGAN_NUM_THREADS=1): on 2 cores, times are indicative only; README's
@@ -100,4 +102,5 @@ for seed in $SEEDS; do chain "$seed" & pids+=($!); done
 [[ -f $R/pos-hmm/eval_test.json ]] || $L scripts/train.py --task pos $SUBSET --method hmm --output_dir "$R/pos-hmm" \
   > "$R/pos-hmm.log" 2>&1
 for p in "${pids[@]}"; do wait "$p" || { echo "a seed's chain failed: see the logs in $R" >&2; exit 1; }; done
-python scripts/compare.py --task pos --runs_dir "$R" --baseline pos-mle --output_file "$R/compare_pos.md"
+PAGE_OPTS=(); [[ -n ${PAGE:-} ]] && PAGE_OPTS=(--page "$PAGE" --title "${TITLE:-Results: POS tagging}")
+python scripts/compare.py --task pos --runs_dir "$R" --baseline pos-mle --output_file "$R/compare_pos.md" "${PAGE_OPTS[@]}"

@@ -304,8 +304,9 @@ def table(task: str, rows: list[tuple[str, dict]], baseline: str | None = None,
         for ms, curve in zip(per_seed, curves):
             add_gaps(ms, task, curve)
         anchor_rows.append((label, m, per_seed or m))
-    cols = list(mod.COMPARE_COLUMNS)
     every = rows + [(n, x) for n, _, v in anchor_rows for x in (v if isinstance(v, list) else [v])]
+    # A column no row has a figure for (the energy tagger's search error, in a table without one) is left out.
+    cols = [c for c in mod.COMPARE_COLUMNS if any(m.get(c[1]) is not None for _, m in every)]
     gaps = [(name, f"gap:{name}", "{:+.4f}") for name, *_ in getattr(mod, "FRONTIER", [])
             # a column only where some row has a gap
             if any(isinstance(m.get(f"gap:{name}"), float) for _, m in every)]

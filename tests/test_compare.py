@@ -169,7 +169,9 @@ def test_text_d_alone_data_and_published_points_get_the_gap_their_metrics_allow(
     assert out[3].startswith("| D alone: bigram (nll) · `t-crf-nll` |")
     assert out[3].endswith("| -0.0400 ± 0.0100 (n=3) | -0.4600 ± 0.0100 (n=3) |")
     # Sentences have no NLL, nor do the published points: no NLL gap.
-    assert out[4] == ("| data: captions.txt | – | 0.700 | 0.210 | 0.400 | – | 100.0% "
+    # No row has distinct-2: that column is left out.
+    assert "distinct-2" not in out[0]
+    assert out[4] == ("| data: captions.txt | – | 0.700 | 0.210 | 0.400 | 100.0% "
                       "| +0.0100 ± 0.0000 (n=3) beyond | – |")
     # These runs record no protocol (as before the switch): seqgan's; the published rows are marked as texygen's.
     marker = " [texygen protocol; these runs: seqgan]"
@@ -223,7 +225,7 @@ def test_pos_rows_get_a_paired_bootstrap_against_the_mle_configuration(tmp_path)
     poe = [ln for ln in out if ln.startswith("| G + D")]
     assert len(poe) == 1 and poe[0].startswith("| G + D: MLE candidates (greedy + K=8) reranked by `p-crf` + log p_G "
                                                "(λ by dev/accuracy) · `p-mle` |")
-    assert poe[0].endswith(f"(n=3) | – | – | – | – | – | {expected} |")  # the CRF's errors: the CRF's paired test
+    assert poe[0].endswith(f"(n=3) | {expected} |")  # the CRF's paired test (no other column measured)
     (runs / "p-mle-seed42" / "eval_test_rerank-sir_p-crf.json").write_text(json.dumps({
         "test/accuracy": 0.9, "test/rerank_lambda": "1", "test/rerank_method": "sir",
         "test/rerank_with": "runs/p-crf-seed42/best", "test/num_candidates": 8}))
