@@ -19,8 +19,8 @@
 #
 # CRF_LOSSES (default "nll hinge perceptron"; also perceptron-avg, gen_negatives), BRIDGES (default "reinforce gumbel";
 # empty: no GAN), LAMBDAS (default 0,0.25,0.5,1,2,4,inf), TRAIN_OPTS (options added to the MLE and CRF runs, e.g. a
-# longer schedule; default none), PAGE and TITLE (a results page compare.py writes from the runs, with provenance). --max_train_samples N trains every model on the first N
-# training sentences (dev and test unchanged). Seeds: --seed <each of --seeds> (initialisation, shuffling,
+# longer schedule; default none), PAGE and TITLE (a results page compare.py writes from the runs, with provenance).
+# --max_train_samples N trains every model on the first N training sentences (dev and test unchanged). Seeds: --seed <each of --seeds> (initialisation, shuffling,
 # dropout), --data_seed 1234 (G + D's candidates are sampled with seed 1234 too). Every seed's chain runs in the
 # background at once, one thread each (SEQGAN_NUM_THREADS=1): on 2 cores, times are indicative only; README's
 # timing of the default command is its own run.

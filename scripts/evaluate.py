@@ -139,11 +139,6 @@ class EvalArguments:
         if self.raw_text and (self.temperatures or self.greedy or self.test_file):
             raise ValueError("--raw_text runs the segment + pos pipeline; it does not combine with --temperatures, "
                              "--greedy or --test_file.")
-        if self.raw_text and self.rerank_with and ("," in self.rerank_lambda or self.rerank_method != "argmax"):
-            raise ValueError("--raw_text --rerank_with ranks the tagger's candidates with one λ, picked on dev "
-                             "beforehand: run evaluate.py --checkpoint TAGGER --rerank_with D --rerank_lambda "
-                             "0,0.25,0.5,1,2,4,inf and pass the test/rerank_lambda it records (--rerank_method "
-                             "argmax).")
         self.temperature_list = [float(t) for t in self.temperatures.split(",")] if self.temperatures else None
         if self.temperature_list is not None and any(t <= 0 for t in self.temperature_list):
             raise ValueError(f"--temperatures must all be > 0, got {self.temperatures}.")
@@ -151,6 +146,11 @@ class EvalArguments:
         if len(self.label_list) != len(self.checkpoint):
             raise ValueError(f"--labels names {len(self.label_list)} curves for {len(self.checkpoint)} checkpoints.")
         self.lambda_list = parse_lambdas(self.rerank_lambda)
+        if self.raw_text and self.rerank_with and (len(self.lambda_list) > 1 or self.rerank_method != "argmax"):
+            raise ValueError("--raw_text --rerank_with ranks the tagger's candidates with one λ, picked on dev "
+                             "beforehand: run evaluate.py --checkpoint TAGGER --rerank_with D --rerank_lambda "
+                             "0,0.25,0.5,1,2,4,inf and pass the test/rerank_lambda it records (--rerank_method "
+                             "argmax).")
         if self.rerank_method not in RERANK_METHODS:
             raise ValueError(f"--rerank_method must be one of {', '.join(RERANK_METHODS)}, "
                              f"got {self.rerank_method!r}.")

@@ -129,17 +129,21 @@ def _align(gold: list[_Word], system: list[_Word]) -> list[tuple[_Word, _Word]]:
     return pairs
 
 
+def _aligned(gold: list[dict], system: list[dict]):
+    """Both treebanks' layouts (_layout) and their aligned word pairs; ValueError when their characters differ."""
+    g, s = _layout(gold), _layout(system)
+    if g[0] != s[0]:
+        i = next((k for k, (a, b) in enumerate(zip(g[0], s[0])) if a != b), min(len(g[0]), len(s[0])))
+        raise ValueError(f"the system's tokens do not spell the gold text: they differ at non-space character {i} "
+                         f"(gold {g[0][i:i + 20]!r}, system {s[0][i:i + 20]!r}); every input character must "
+                         "survive segmentation.")
+    return g, s, _align(g[3], s[3])
+
+
 def raw_text_scores(gold: list[dict], system: list[dict]) -> dict:
     """{"tokens", "sentences", "words", "upos"} -> precision, recall, F1 and counts; ValueError when the two
     treebanks' characters differ (the system lost or changed text), naming the first difference."""
-    g_chars, g_tokens, g_sents, g_words = _layout(gold)
-    s_chars, s_tokens, s_sents, s_words = _layout(system)
-    if g_chars != s_chars:
-        i = next((k for k, (a, b) in enumerate(zip(g_chars, s_chars)) if a != b), min(len(g_chars), len(s_chars)))
-        raise ValueError(f"the system's tokens do not spell the gold text: they differ at non-space character {i} "
-                         f"(gold {g_chars[i:i + 20]!r}, system {s_chars[i:i + 20]!r}); every input character must "
-                         "survive segmentation.")
-    pairs = _align(g_words, s_words)
+    (_, g_tokens, g_sents, g_words), (_, s_tokens, s_sents, s_words), pairs = _aligned(gold, system)
     return {"tokens": _span_score(g_tokens, s_tokens), "sentences": _span_score(g_sents, s_sents),
             "words": _prf(len(g_words), len(s_words), len(pairs)),
             "upos": _prf(len(g_words), len(s_words), sum(g.upos == s.upos for g, s in pairs))}
@@ -149,11 +153,8 @@ def upos_by_sentence(gold: list[dict], system: list[dict]) -> dict:
     """Per gold sentence: its words and its UPOS errors (gold words with no aligned system word of the same tag),
     aligned as raw_text_scores aligns them. Their sums give UPOS recall; two taggings of one segmentation differ only
     here, so seqgan.scoring.significance.paired_bootstrap compares them over sentences."""
-    g_chars, _, g_sents, g_words = _layout(gold)
-    s_chars, _, _, s_words = _layout(system)
-    if g_chars != s_chars:
-        raw_text_scores(gold, system)  # raises, naming the first difference
-    right = {id(g) for g, s in _align(g_words, s_words) if g.upos == s.upos}
+    (_, _, g_sents, g_words), _, pairs = _aligned(gold, system)
+    right = {id(g) for g, s in pairs if g.upos == s.upos}
     words, errors = [0] * len(g_sents), [0] * len(g_sents)
     k = 0
     for w in g_words:  # words come in text order, sentences too
