@@ -15,9 +15,12 @@
 # in runs_dir) and segment-af.md (AfriBooms, in runs_dir-af). An ablation: each EWT G segmenter with its multiword-token
 # expansions' suffix habit taken out (runs_dir-nohabit), on EWT test with gold sentence breaks, the
 # `ewt-seg-mle-nohabit` row, and both on EWT dev (the en_ewt-ud-dev.conllu rows): dev Words F1 decides whether the
-# habit stays. With POS_RUNS (a folder of `CRF_LOSSES=nll BRIDGES= experiments/pos.sh` runs), G + D tagging too: per
-# seed, the G segmenter with that seed's pos tagger (pos-mle-seedS), alone and with its candidates reranked by that
-# seed's CRF (pos-crf-nll-seedS) at the λ pos.sh's dev tuning picked, on EWT test as lines and as paragraphs.
+# habit stays. Likewise each EWT G segmenter without its chunk lexicon (runs_dir-nolexicon; the training file's own
+# segmentation of each whitespace-delimited chunk it holds, fitted in training and, for segmenters trained before it
+# existed, here from the same file), on test and dev. With POS_RUNS (a folder of `CRF_LOSSES=nll BRIDGES=
+# experiments/pos.sh` runs), G + D tagging too: per seed, the G segmenter with that seed's pos tagger
+# (pos-mle-seedS), alone and with its candidates reranked by that seed's CRF (pos-crf-nll-seedS) at the λ pos.sh's
+# dev tuning picked, on EWT test as lines and as paragraphs.
 #
 #   POS_RUNS=runs/pos SEQGAN_DATA_DIR=../shared/data bash experiments/segment.sh --treebanks ewt runs/segment
 #
@@ -96,6 +99,39 @@ for s in $SEEDS; do
   train "ewt-seg-mle-seed$s" --task segment --seed "$s"
   if $CRF; then train "ewt-seg-crf-seed$s" --task segment --method crf --seed "$s"; fi
 done
+for s in $SEEDS; do  # segmenters trained before the chunk lexicon get it as training now fits it: from their train file
+  for m in $METHODS; do
+    python - "$R/ewt-seg-$m-seed$s" "$EWT-train.conllu" <<'PY'
+import json, sys
+from pathlib import Path
+from seqgan.conllu import read_treebank
+from seqgan.segmentation import ChunkLexicon, windows
+run, train = Path(sys.argv[1]), sys.argv[2]
+config = run / "best" / "generator" / "config.json"
+c = json.loads(config.read_text())
+if "chunks" not in c:
+    max_chars = json.loads((run / "args.json").read_text())["max_length"]
+    c["chunks"] = ChunkLexicon.fit(windows(read_treebank(train), max_chars)).to_dict()
+    config.write_text(json.dumps(c, indent=2))
+    print(f"{config}: chunk lexicon of {len(c['chunks']['table'])} chunks from {train}")
+PY
+  done
+done
+ablate() {  # run, copy, a Python statement on its config c: a copy of run's best/ (outside R) with that change
+  python - "$1" "$2" "$3" <<'PY'
+import json, shutil, sys
+from pathlib import Path
+from seqgan.segmentation import MwtExpander  # noqa: F401 (the statements below use it)
+run, out, change = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+shutil.rmtree(out, ignore_errors=True)
+shutil.copytree(run / "best", out / "best")
+shutil.copy(run / "args.json", out / "args.json")
+config = out / "best" / "generator" / "config.json"
+c = json.loads(config.read_text())
+exec(change)
+config.write_text(json.dumps(c, indent=2))
+PY
+}
 for s in $SEEDS; do
   for m in $METHODS; do
     raw "$R/ewt-seg-$m-seed$s" "$R/ewt-pos-mle" "$EWT-test.conllu" "raw-ewt-lines-$m-seed$s"
@@ -105,23 +141,17 @@ done
 for s in $SEEDS; do  # ablation: each G segmenter without the suffix habit (MwtExpander.without_suffix_habit)
   abl=$R-nohabit/ewt-seg-mle-nohabit-seed$s  # outside R: compare.py reads every run folder in R as a row
   [[ -f $R/raw-ewt-lines-mle-nohabit-seed$s.json && -f $R/raw-ewtdev-lines-mle-nohabit-seed$s.json ]] && continue
-  python - "$R/ewt-seg-mle-seed$s" "$abl" <<'PY'
-import json, shutil, sys
-from pathlib import Path
-from seqgan.segmentation import MwtExpander
-run, out = Path(sys.argv[1]), Path(sys.argv[2])
-shutil.rmtree(out, ignore_errors=True)
-shutil.copytree(run / "best", out / "best")
-shutil.copy(run / "args.json", out / "args.json")
-config = out / "best" / "generator" / "config.json"
-c = json.loads(config.read_text())
-c["mwt"] = MwtExpander.from_dict(c["mwt"]).without_suffix_habit().to_dict()
-config.write_text(json.dumps(c, indent=2))
-PY
+  ablate "$R/ewt-seg-mle-seed$s" "$abl" 'c["mwt"] = MwtExpander.from_dict(c["mwt"]).without_suffix_habit().to_dict()'
   raw "$abl" "$R/ewt-pos-mle" "$EWT-test.conllu" "raw-ewt-lines-mle-nohabit-seed$s"
-  # dev, with and without: what the habit was kept by
-  raw "$R/ewt-seg-mle-seed$s" "$R/ewt-pos-mle" "$EWT-dev.conllu" "raw-ewtdev-lines-mle-seed$s"
-  raw "$abl" "$R/ewt-pos-mle" "$EWT-dev.conllu" "raw-ewtdev-lines-mle-nohabit-seed$s"
+  raw "$abl" "$R/ewt-pos-mle" "$EWT-dev.conllu" "raw-ewtdev-lines-mle-nohabit-seed$s"  # dev: what keeps it
+done
+for s in $SEEDS; do  # ablation: each G segmenter without its chunk lexicon (seqgan.segmentation.ChunkLexicon)
+  abl=$R-nolexicon/ewt-seg-mle-nolexicon-seed$s
+  raw "$R/ewt-seg-mle-seed$s" "$R/ewt-pos-mle" "$EWT-dev.conllu" "raw-ewtdev-lines-mle-seed$s"  # both ablations' dev
+  [[ -f $R/raw-ewt-lines-mle-nolexicon-seed$s.json && -f $R/raw-ewtdev-lines-mle-nolexicon-seed$s.json ]] && continue
+  ablate "$R/ewt-seg-mle-seed$s" "$abl" 'c.pop("chunks", None)'
+  raw "$abl" "$R/ewt-pos-mle" "$EWT-test.conllu" "raw-ewt-lines-mle-nolexicon-seed$s"
+  raw "$abl" "$R/ewt-pos-mle" "$EWT-dev.conllu" "raw-ewtdev-lines-mle-nolexicon-seed$s"  # dev: what keeps it
 done
 for s in $SEEDS; do  # G + D: rerank G's candidates by the CRF (a λ list is tuned on dev)
   $CRF || break

@@ -5,6 +5,7 @@ the segment task (tasks/segment.py) and of the raw-text pipeline (tasks/api.py: 
     rows = windows(read_treebank("train.conllu"), max_chars=400)   # training rows: "words" (characters) and "tags"
     sentences = decode(text, labels)                                # [[{"form", "start", "end", "mwt", ...}], ...]
     expander = MwtExpander.fit([(m["form"], m["words"]) for r in rows for m in r["mwt"]]); expander.expand("Don't")
+    lexicon = ChunkLexicon.fit(rows); labels = lexicon.apply(text, labels)   # the treebank's way with chunks it holds
 
 A label sits on every character: `inside` (also every whitespace character), `token` on the last character of a
 token, `token+sentence` on the last one of a sentence, and `mwt` / `mwt+sentence` where that token is a multiword
@@ -246,3 +247,79 @@ class MwtExpander:
                 at += len(w)
             return out
         return [words[0][:1].upper() + words[0][1:] if form[:1].isupper() else words[0]] + words[1:]
+
+
+def chunks(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each maximal run of non-whitespace characters of `text`: the stretches a writer put spaces
+    around ("Inc.", "anti-American", "9/11", "don't")."""
+    out, start = [], None
+    for i, c in enumerate(text):
+        if c.isspace():
+            if start is not None:
+                out.append((start, i))
+            start = None
+        elif start is None:
+            start = i
+    if start is not None:
+        out.append((start, len(text)))
+    return out
+
+
+class ChunkLexicon:
+    """The training file's own segmentation of every chunk it holds (a run of non-whitespace characters, exact
+    case): the labels most of its occurrences had, sentence ends left out. EWT writes "Inc." and "Blvd." as one
+    token, "9/11" as one, "so-called" as three, and "80's" as one word: a character model gets a few such habits
+    wrong where a lookup does not. Kept where that segmentation is more than half of the chunk's occurrences; an
+    unseen chunk, or one the file segmented no one way most of the time, keeps the model's labels. Whether the
+    pipeline applies it was decided by EWT dev Words F1 (experiments/segment.sh, the `-nolexicon` ablation).
+
+    Stored as one letter per character ("." inside, "t" token end, "m" multiword-token end), in the segmenter's
+    config.json beside the multiword-token expansions, so a checkpoint applies it on its own."""
+
+    CODE = {"inside": ".", "token": "t", "mwt": "m"}
+
+    def __init__(self, table: dict[str, str] | None = None):
+        self.table = dict(table or {})
+
+    @classmethod
+    def fit(cls, rows: list[dict]) -> "ChunkLexicon":
+        """From labelled text: `windows` rows ({"text", "tags"})."""
+        seen: dict[str, Counter] = {}
+        for r in rows:
+            for a, b in chunks(r["text"]):
+                code = "".join(cls.CODE[t.removesuffix("+sentence")] for t in r["tags"][a:b])
+                seen.setdefault(r["text"][a:b], Counter())[code] += 1
+        table = {}
+        for chunk, c in seen.items():
+            code, n = min(c.items(), key=lambda kv: (-kv[1], kv[0]))  # ties: the first code in sort order
+            if 2 * n > sum(c.values()):
+                table[chunk] = code
+        return cls(table)
+
+    def to_dict(self) -> dict:
+        return {"table": self.table}
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> "ChunkLexicon":
+        return cls(**(d or {}))
+
+    def apply(self, text: str, labels: list[str]) -> list[str]:
+        """`labels` (one per character of `text`) with each known chunk's labels replaced by the lexicon's. A
+        sentence end the model put in such a chunk moves to the chunk's last character; a chunk whose lexicon
+        labels end inside a token (AfriBooms' "3" of "3 500") keeps the model's labels where the model ends a
+        sentence in it."""
+        if not self.table:
+            return labels
+        out = list(labels)
+        name = {v: k for k, v in self.CODE.items()}
+        for a, b in chunks(text):
+            code = self.table.get(text[a:b])
+            if code is None:
+                continue
+            new = [name[c] for c in code]
+            if any(t.endswith("+sentence") for t in labels[a:b]):
+                if new[-1] == "inside":
+                    continue
+                new[-1] += "+sentence"
+            out[a:b] = new
+        return out

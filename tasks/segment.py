@@ -24,7 +24,7 @@ from tokenizers import Regex, normalizers
 from seqgan.conllu import read_treebank
 from seqgan.data import DataError, Problems, resolve_data_file
 from seqgan.scoring.metrics import teacher_forced_nll
-from seqgan.segmentation import MwtExpander, decode, model_chars, windows
+from seqgan.segmentation import ChunkLexicon, MwtExpander, decode, model_chars, windows
 from seqgan.sources import own_splits
 from seqgan.tasks import pos
 from seqgan.vocab import build_word_tokenizer
@@ -120,9 +120,12 @@ def build_tokenizer(splits: DatasetDict, model_args, data_args=None):
 
 
 def _with_expander(gen, train: Dataset | None):
-    # The expansions travel in the model's config.json, so a checkpoint segments and expands on its own.
+    # The expansions and the chunk lexicon travel in the model's config.json, so a checkpoint segments and expands
+    # on its own.
     pairs = [(m["form"], m["words"]) for r in train["mwt"] for m in r] if train is not None else []
     gen.model.config.mwt = MwtExpander.fit(pairs).to_dict()
+    rows = train.select_columns(["text", "tags"]).to_list() if train is not None else []
+    gen.model.config.chunks = ChunkLexicon.fit(rows).to_dict()
     return gen
 
 
@@ -219,6 +222,7 @@ def segment(gen, tokenizer, paragraphs: list[str], one_sentence: bool = False, b
     is read window by window, each starting after the previous one's last sentence end (or token end), so no
     decision is taken without the text that follows it in view. With `one_sentence`, each paragraph is one sentence."""
     limit = gen.model.config.max_positions
+    lexicon = ChunkLexicon.from_dict(getattr(gen.model.config, "chunks", None))  # absent: trained before it
     labels = [[] for _ in paragraphs]
     at = [0] * len(paragraphs)
     gen.eval()
@@ -234,7 +238,7 @@ def segment(gen, tokenizer, paragraphs: list[str], one_sentence: bool = False, b
                 keep = _accept(lab, chunk, at[i] + limit >= len(paragraphs[i]))
                 labels[i] += lab[:keep]
                 at[i] += keep
-    return [decode(p, lab, one_sentence) if p.strip() else [] for p, lab in zip(paragraphs, labels)]
+    return [decode(p, lexicon.apply(p, lab), one_sentence) if p.strip() else [] for p, lab in zip(paragraphs, labels)]
 
 
 def expand(gen, sentences: list[list[dict]]) -> list[list[dict]]:

@@ -18,7 +18,7 @@ from seqgan.config import DataArguments, ModelArguments
 from seqgan.conllu import read_treebank, to_conllu_tokens, treebank_text
 from seqgan.data import DataError
 from seqgan.scoring.conll18 import raw_text_scores, upos_by_sentence
-from seqgan.segmentation import LABELS, MwtExpander, char_labels, decode, windows
+from seqgan.segmentation import LABELS, ChunkLexicon, MwtExpander, char_labels, chunks, decode, windows
 from seqgan.tasks import get_task, parse_args
 from seqgan.tasks.pipeline import RawTextTagger, load_pipeline, paragraphs
 
@@ -191,6 +191,50 @@ def test_the_suffix_habit_from_the_training_rows_equals_a_count_over_every_ewt_t
     assert e.suffix_share["'s"] == 904 / 952
 
 
+def test_the_chunk_lexicon_from_the_training_rows_equals_a_count_over_every_ewt_chunk(data_dir):
+    """The lexicon fitted on EWT train's label windows equals a count made from its tokens directly: each run of
+    tokens with SpaceAfter=No between them (a chunk), its majority segmentation (forms, multiword or not) where
+    that is more than half of its occurrences."""
+    gold = read_treebank(data_dir / "ud_en_ewt/en_ewt-ud-train.conllu")
+    seen = {}
+    for s in gold:
+        run = []
+        for k, t in enumerate(s["tokens"]):
+            run.append((t["form"], len(t["words"]) > 1))
+            if t["space_after"] or k == len(s["tokens"]) - 1:
+                seen.setdefault("".join(f for f, _ in run), []).append(tuple(run))
+                run = []
+    expected = {}
+    for chunk, segs in seen.items():
+        best = max(set(segs), key=segs.count)
+        if 2 * segs.count(best) > len(segs):
+            expected[chunk] = best
+    lexicon = ChunkLexicon.fit(windows(gold, 400))
+    got = {}
+    for chunk, code in lexicon.table.items():
+        labels = [{".": "inside", "t": "token", "m": "mwt"}[c] for c in code]
+        got[chunk] = tuple((t["form"], t["mwt"]) for t in decode(chunk, labels)[0])
+    assert got == expected
+    assert got["Inc."] == (("Inc.", False),) and got["don't"] == (("don't", True),)
+    assert got["so-called"] == (("so", False), ("-", False), ("called", False))
+
+
+def test_the_chunk_lexicon_replaces_a_known_chunks_labels_and_keeps_every_character():
+    def row(text, code):  # a label per character: "." inside, "t" token end, "s" token and sentence end
+        return {"text": text, "tags": [{".": "inside", "t": "token", "s": "token+sentence"}[c] for c in code]}
+    lexicon = ChunkLexicon.from_dict(ChunkLexicon.fit([row("Acme Inc. won", "...t....t...t"),
+                                                       row("Inc. x", "...t.s"), row("Inc. x", "..tt.t")]).to_dict())
+    assert lexicon.table == {"Acme": "...t", "Inc.": "...t", "won": "..t", "x": "t"}  # "Inc." 2 of 3 whole
+    text = "We like Inc. Then"
+    labels = row(text, ".t....t...ts....t")["tags"]  # the model's: "Inc" + "." and a sentence end at the "."
+    assert [[t["form"] for t in s] for s in decode(text, labels)] == [["We", "like", "Inc", "."], ["Then"]]
+    fixed = lexicon.apply(text, labels)  # "Inc." whole, the sentence end moved to its last character
+    assert [[t["form"] for t in s] for s in decode(text, fixed)] == [["We", "like", "Inc."], ["Then"]]
+    assert fixed[:8] == labels[:8] and fixed[12:] == labels[12:]  # unseen chunks keep the model's labels
+    assert ChunkLexicon().apply(text, labels) == labels
+    assert chunks(" a  bc\td ") == [(1, 2), (4, 6), (7, 8)]
+
+
 @pytest.fixture(scope="module")
 def tiny_pipeline():
     """An untrained segmenter (a character CRF: its Viterbi decodes a window in one vectorised pass, where G decodes
@@ -250,7 +294,25 @@ def test_train_then_raw_text_evaluation_matches_the_official_evaluator_end_to_en
     train = load_script("train")
     seg = train.main([*SEG_TINY, *data, "--output_dir", str(tmp_path / "seg")])
     assert {"test/tokens_f1", "test/sentences_f1", "test/mwt_f1", "test/f1"} <= set(seg)
+    # The chunk lexicon travels in the checkpoint's config; the pipeline segments every chunk it knows its way.
+    config = json.loads((tmp_path / "seg" / "best" / "generator" / "config.json").read_text())
+    lexicon = ChunkLexicon.fit(windows(read_treebank(files["train"]), 120))
+    assert config["chunks"] == lexicon.to_dict() and len(lexicon.table) > 100
     train.main([*POS_TINY_LSTM, *data, "--output_dir", str(tmp_path / "pos")])
+    tagged = load_pipeline(str(tmp_path / "seg"), str(tmp_path / "pos")).tag_text(
+        treebank_text(read_treebank(files["dev"])), one_sentence_per_line=True)
+    known = 0
+    for s in tagged:  # the output's chunks: runs of tokens with no space between them
+        run = []
+        for k, t in enumerate(s["tokens"]):
+            run.append(t["form"])
+            if (t["space_after"] or k == len(s["tokens"]) - 1) and "".join(run) in lexicon.table:
+                chunk = "".join(run)
+                labels = [{".": "inside", "t": "token", "m": "mwt"}[c] for c in lexicon.table[chunk]]
+                assert run == [x["form"] for x in decode(chunk, labels)[0]], chunk
+                known += 1
+            run = [] if t["space_after"] else run
+    assert known > 50  # 92: this 4-step model ends no token on its own (dev tokens F1 0)
 
     # G + D: G's candidates reranked by a CRF segmenter of the same data, λ tuned on dev; compare.py shows its row
     # beside G alone and D alone, and the timed raw-text run experiments/segment.sh records.
