@@ -17,7 +17,8 @@
 # `ewt-seg-mle-nohabit` row, and both on EWT dev (the en_ewt-ud-dev.conllu rows): dev Words F1 decides whether the
 # habit stays. Likewise each EWT G segmenter without its chunk lexicon (runs_dir-nolexicon; the training file's own
 # segmentation of each whitespace-delimited chunk it holds, fitted in training and, for segmenters trained before it
-# existed, here from the same file), on test and dev. With POS_RUNS (a folder of `CRF_LOSSES=nll BRIDGES=
+# existed, here from the same file), and with the lexicon but without its habit for unseen hyphenated chunks
+# (runs_dir-noprefix), on test and dev. With POS_RUNS (a folder of `CRF_LOSSES=nll BRIDGES=
 # experiments/pos.sh` runs), G + D tagging too: per seed, the G segmenter with that seed's pos tagger
 # (pos-mle-seedS), alone and with its candidates reranked by that seed's CRF (pos-crf-nll-seedS) at the λ pos.sh's
 # dev tuning picked, on EWT test as lines and as paragraphs.
@@ -99,7 +100,7 @@ for s in $SEEDS; do
   train "ewt-seg-mle-seed$s" --task segment --seed "$s"
   if $CRF; then train "ewt-seg-crf-seed$s" --task segment --method crf --seed "$s"; fi
 done
-for s in $SEEDS; do  # segmenters trained before the chunk lexicon get it as training now fits it: from their train file
+for s in $SEEDS; do  # segmenters trained before the chunk lexicon (or its current form) get it as training fits it
   for m in $METHODS; do
     python - "$R/ewt-seg-$m-seed$s" "$EWT-train.conllu" <<'PY'
 import json, sys
@@ -109,11 +110,13 @@ from seqgan.segmentation import ChunkLexicon, windows
 run, train = Path(sys.argv[1]), sys.argv[2]
 config = run / "best" / "generator" / "config.json"
 c = json.loads(config.read_text())
-if "chunks" not in c:
-    max_chars = json.loads((run / "args.json").read_text())["max_length"]
-    c["chunks"] = ChunkLexicon.fit(windows(read_treebank(train), max_chars)).to_dict()
+max_chars = json.loads((run / "args.json").read_text())["max_length"]
+fitted = ChunkLexicon.fit(windows(read_treebank(train), max_chars)).to_dict()
+if c.get("chunks") != fitted:
+    c["chunks"] = fitted
     config.write_text(json.dumps(c, indent=2))
-    print(f"{config}: chunk lexicon of {len(c['chunks']['table'])} chunks from {train}")
+    print(f"{config}: chunk lexicon of {len(fitted['table'])} chunks and {len(fitted['prefixes'])} hyphen habits "
+          f"from {train}")
 PY
   done
 done
@@ -121,7 +124,7 @@ ablate() {  # run, copy, a Python statement on its config c: a copy of run's bes
   python - "$1" "$2" "$3" <<'PY'
 import json, shutil, sys
 from pathlib import Path
-from seqgan.segmentation import MwtExpander  # noqa: F401 (the statements below use it)
+from seqgan.segmentation import ChunkLexicon, MwtExpander  # noqa: F401 (the statements below use them)
 run, out, change = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 shutil.rmtree(out, ignore_errors=True)
 shutil.copytree(run / "best", out / "best")
@@ -152,6 +155,13 @@ for s in $SEEDS; do  # ablation: each G segmenter without its chunk lexicon (seq
   ablate "$R/ewt-seg-mle-seed$s" "$abl" 'c.pop("chunks", None)'
   raw "$abl" "$R/ewt-pos-mle" "$EWT-test.conllu" "raw-ewt-lines-mle-nolexicon-seed$s"
   raw "$abl" "$R/ewt-pos-mle" "$EWT-dev.conllu" "raw-ewtdev-lines-mle-nolexicon-seed$s"  # dev: what keeps it
+done
+for s in $SEEDS; do  # ablation: the lexicon without its habit for unseen hyphenated chunks (ChunkLexicon.prefixes)
+  abl=$R-noprefix/ewt-seg-mle-noprefix-seed$s
+  [[ -f $R/raw-ewt-lines-mle-noprefix-seed$s.json && -f $R/raw-ewtdev-lines-mle-noprefix-seed$s.json ]] && continue
+  ablate "$R/ewt-seg-mle-seed$s" "$abl" 'c["chunks"] = ChunkLexicon.from_dict(c["chunks"]).without_prefixes().to_dict()'
+  raw "$abl" "$R/ewt-pos-mle" "$EWT-test.conllu" "raw-ewt-lines-mle-noprefix-seed$s"
+  raw "$abl" "$R/ewt-pos-mle" "$EWT-dev.conllu" "raw-ewtdev-lines-mle-noprefix-seed$s"
 done
 for s in $SEEDS; do  # G + D: rerank G's candidates by the CRF (a λ list is tuned on dev)
   $CRF || break

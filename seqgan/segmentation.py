@@ -16,6 +16,7 @@ spell the input exactly.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from seqgan.data import DataError
@@ -265,55 +266,95 @@ def chunks(text: str) -> list[tuple[int, int]]:
     return out
 
 
+HYPHENATED = re.compile(r"([^\W\d_]+)-[^\W\d_]+")  # a word, a hyphen, a word: "anti-American", "so-called"
+
+
+def _hyphen_codes(chunk: str, first: int) -> dict[str, str]:
+    """A hyphenated chunk's two usual segmentations as ChunkLexicon codes: whole, or cut around its hyphen."""
+    rest = len(chunk) - first - 1
+    return {"whole": "." * (len(chunk) - 1) + "t", "split": "." * (first - 1) + "tt" + "." * (rest - 1) + "t"}
+
+
 class ChunkLexicon:
     """The training file's own segmentation of every chunk it holds (a run of non-whitespace characters, exact
     case): the labels most of its occurrences had, sentence ends left out. EWT writes "Inc." and "Blvd." as one
     token, "9/11" as one, "so-called" as three, and "80's" as one word: a character model gets a few such habits
     wrong where a lookup does not. Kept where that segmentation is more than half of the chunk's occurrences; an
-    unseen chunk, or one the file segmented no one way most of the time, keeps the model's labels. Whether the
-    pipeline applies it was decided by EWT dev Words F1 (experiments/segment.sh, the `-nolexicon` ablation).
+    unseen chunk, or one the file segmented no one way most of the time, keeps the model's labels.
+
+    An unseen hyphenated chunk (a word, a hyphen, a word) follows its first word's habit (`prefixes`, lower-cased):
+    EWT keeps "anti-", "non-", "pre-" and "mid-" words whole (13 of 13 "anti-" chunks) and cuts "well-" and
+    "self-" ones in three, so an unseen "anti-smoker" stays whole. A first word seen in at least two hyphenated
+    chunks, one way more than half of the time, has a habit; any other is left to the model. Whether the pipeline
+    applies the lexicon, and the habit, was decided by EWT dev Words F1 (experiments/segment.sh, the `-nolexicon`
+    and `-noprefix` ablations).
 
     Stored as one letter per character ("." inside, "t" token end, "m" multiword-token end), in the segmenter's
     config.json beside the multiword-token expansions, so a checkpoint applies it on its own."""
 
     CODE = {"inside": ".", "token": "t", "mwt": "m"}
 
-    def __init__(self, table: dict[str, str] | None = None):
+    def __init__(self, table: dict[str, str] | None = None, prefixes: dict[str, str] | None = None):
         self.table = dict(table or {})
+        self.prefixes = dict(prefixes or {})  # first word -> "whole" or "split"; absent: no habit
 
     @classmethod
-    def fit(cls, rows: list[dict]) -> "ChunkLexicon":
+    def fit(cls, rows: list[dict], min_prefix_count: int = 2) -> "ChunkLexicon":
         """From labelled text: `windows` rows ({"text", "tags"})."""
         seen: dict[str, Counter] = {}
         for r in rows:
             for a, b in chunks(r["text"]):
                 code = "".join(cls.CODE[t.removesuffix("+sentence")] for t in r["tags"][a:b])
                 seen.setdefault(r["text"][a:b], Counter())[code] += 1
-        table = {}
+        table, habits = {}, {}
         for chunk, c in seen.items():
             code, n = min(c.items(), key=lambda kv: (-kv[1], kv[0]))  # ties: the first code in sort order
             if 2 * n > sum(c.values()):
                 table[chunk] = code
-        return cls(table)
+            m = HYPHENATED.fullmatch(chunk)
+            if m:
+                ways = {code: way for way, code in _hyphen_codes(chunk, len(m.group(1))).items()}
+                habit = habits.setdefault(m.group(1).lower(), Counter())
+                for code, n in c.items():
+                    habit[ways.get(code, "other")] += n
+        prefixes = {}
+        for first, habit in habits.items():
+            way, n = habit.most_common(1)[0]
+            if way != "other" and sum(habit.values()) >= min_prefix_count and 2 * n > sum(habit.values()):
+                prefixes[first] = way
+        return cls(table, prefixes)
 
     def to_dict(self) -> dict:
-        return {"table": self.table}
+        return {"table": self.table, "prefixes": self.prefixes}
 
     @classmethod
     def from_dict(cls, d: dict | None) -> "ChunkLexicon":
         return cls(**(d or {}))
+
+    def without_prefixes(self) -> "ChunkLexicon":
+        """The same lexicon with no habit for unseen hyphenated chunks: the ablation in experiments/segment.sh."""
+        return ChunkLexicon(self.table)
+
+    def code(self, chunk: str) -> str | None:
+        """The chunk's labels as a code: its own, or its first word's habit where it is an unseen hyphenated
+        chunk; None where the lexicon leaves it to the model."""
+        if chunk in self.table:
+            return self.table[chunk]
+        m = HYPHENATED.fullmatch(chunk)
+        way = self.prefixes.get(m.group(1).lower()) if m else None
+        return _hyphen_codes(chunk, len(m.group(1)))[way] if way else None
 
     def apply(self, text: str, labels: list[str]) -> list[str]:
         """`labels` (one per character of `text`) with each known chunk's labels replaced by the lexicon's. A
         sentence end the model put in such a chunk moves to the chunk's last character; a chunk whose lexicon
         labels end inside a token (AfriBooms' "3" of "3 500") keeps the model's labels where the model ends a
         sentence in it."""
-        if not self.table:
+        if not self.table and not self.prefixes:
             return labels
         out = list(labels)
         name = {v: k for k, v in self.CODE.items()}
         for a, b in chunks(text):
-            code = self.table.get(text[a:b])
+            code = self.code(text[a:b])
             if code is None:
                 continue
             new = [name[c] for c in code]

@@ -204,12 +204,21 @@ def test_the_chunk_lexicon_from_the_training_rows_equals_a_count_over_every_ewt_
             if t["space_after"] or k == len(s["tokens"]) - 1:
                 seen.setdefault("".join(f for f, _ in run), []).append(tuple(run))
                 run = []
-    expected = {}
+    expected, habits = {}, {}
     for chunk, segs in seen.items():
         best = max(set(segs), key=segs.count)
         if 2 * segs.count(best) > len(segs):
             expected[chunk] = best
+        first, hyphen, second = chunk.partition("-")
+        if hyphen and all(w.isalpha() for w in (first, second)):  # a word, a hyphen, a word: its first word's habit
+            for seg in segs:
+                way = ("whole" if seg == ((chunk, False),) else
+                       "split" if seg == ((first, False), ("-", False), (second, False)) else "other")
+                habits.setdefault(first.lower(), []).append(way)
     lexicon = ChunkLexicon.fit(windows(gold, 400))
+    assert lexicon.prefixes == {first: way for first, ways in habits.items() for way in ("whole", "split")
+                                if len(ways) >= 2 and 2 * ways.count(way) > len(ways)}
+    assert lexicon.prefixes["anti"] == "whole" and lexicon.prefixes["well"] == "split"
     got = {}
     for chunk, code in lexicon.table.items():
         labels = [{".": "inside", "t": "token", "m": "mwt"}[c] for c in code]
@@ -232,6 +241,18 @@ def test_the_chunk_lexicon_replaces_a_known_chunks_labels_and_keeps_every_charac
     assert [[t["form"] for t in s] for s in decode(text, fixed)] == [["We", "like", "Inc."], ["Then"]]
     assert fixed[:8] == labels[:8] and fixed[12:] == labels[12:]  # unseen chunks keep the model's labels
     assert ChunkLexicon().apply(text, labels) == labels
+    # an unseen hyphenated chunk follows its first word's habit; one with a first word seen once, the model
+    def tokens(*chunks):  # chunks given as their tokens: the row that labels each token's end
+        code = " ".join("".join("." * (len(t) - 1) + "t" for t in c) for c in chunks).replace(" ", ".")
+        return row(" ".join("".join(c) for c in chunks), code)
+    habit = ChunkLexicon.fit([tokens(["anti-war"], ["anti-Nazi"], ["well", "-", "off"], ["well", "-", "made"],
+                                     ["ex-wife"])])
+    text = "Anti-smoker well-paid ex-boss"
+    labels = tokens(["Anti", "-smoker"], ["well-paid"], ["ex-", "boss"])["tags"]  # the model's
+    fixed = habit.apply(text, labels)
+    assert habit.prefixes == {"anti": "whole", "well": "split"}
+    assert [t["form"] for t in decode(text, fixed)[0]] == ["Anti-smoker", "well", "-", "paid", "ex-", "boss"]
+    assert habit.without_prefixes().apply(text, labels) == labels
     assert chunks(" a  bc\td ") == [(1, 2), (4, 6), (7, 8)]
 
 
