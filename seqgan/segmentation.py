@@ -315,8 +315,8 @@ class ChunkLexicon:
             if m:
                 ways = {code: way for way, code in _hyphen_codes(chunk, len(m.group(1))).items()}
                 habit = habits.setdefault(m.group(1).lower(), Counter())
-                for code, n in c.items():
-                    habit[ways.get(code, "other")] += n
+                for seen_code, count in c.items():
+                    habit[ways.get(seen_code, "other")] += count
         prefixes = {}
         for first, habit in habits.items():
             way, n = habit.most_common(1)[0]

@@ -119,7 +119,7 @@ def build_tokenizer(splits: DatasetDict, model_args, data_args=None):
                                 normalizer=norm)
 
 
-def _with_expander(gen, train: Dataset | None):
+def _with_treebank_habits(gen, train: Dataset | None):
     # The expansions and the chunk lexicon travel in the model's config.json, so a checkpoint segments and expands
     # on its own.
     pairs = [(m["form"], m["words"]) for r in train["mwt"] for m in r] if train is not None else []
@@ -130,11 +130,11 @@ def _with_expander(gen, train: Dataset | None):
 
 
 def build_generator(tokenizer, model_args, data_args, train: Dataset | None = None):
-    return _with_expander(pos.build_generator(tokenizer, model_args, data_args, train), train)
+    return _with_treebank_habits(pos.build_generator(tokenizer, model_args, data_args, train), train)
 
 
 def build_crf(tokenizer, model_args, data_args, train: Dataset | None = None):
-    return _with_expander(pos.build_crf(tokenizer, model_args, data_args, train), train)
+    return _with_treebank_habits(pos.build_crf(tokenizer, model_args, data_args, train), train)
 
 
 load_generator = pos.load_generator
