@@ -120,8 +120,13 @@ if c.get("chunks") != fitted:
 PY
   done
 done
-ablate() {  # run, copy, a Python statement on its config c: a copy of run's best/ (outside R) with that change
-  python - "$1" "$2" "$3" <<'PY'
+ablation() {  # name, a Python statement on a config c: each G segmenter so changed (a copy of its best/ in
+  # R-name, outside R: compare.py reads every run folder in R as a row), on EWT test and dev (dev: what keeps it)
+  local name=$1 change=$2 s abl
+  for s in $SEEDS; do
+    abl=$R-$name/ewt-seg-mle-$name-seed$s
+    [[ -f $R/raw-ewt-lines-mle-$name-seed$s.json && -f $R/raw-ewtdev-lines-mle-$name-seed$s.json ]] && continue
+    python - "$R/ewt-seg-mle-seed$s" "$abl" "$change" <<'PY'
 import json, shutil, sys
 from pathlib import Path
 from seqgan.segmentation import ChunkLexicon, MwtExpander  # noqa: F401 (the statements below use them)
@@ -134,6 +139,9 @@ c = json.loads(config.read_text())
 exec(change)
 config.write_text(json.dumps(c, indent=2))
 PY
+    raw "$abl" "$R/ewt-pos-mle" "$EWT-test.conllu" "raw-ewt-lines-mle-$name-seed$s"
+    raw "$abl" "$R/ewt-pos-mle" "$EWT-dev.conllu" "raw-ewtdev-lines-mle-$name-seed$s"
+  done
 }
 for s in $SEEDS; do
   for m in $METHODS; do
@@ -141,28 +149,14 @@ for s in $SEEDS; do
     raw "$R/ewt-seg-$m-seed$s" "$R/ewt-pos-mle" "$EWT-test.conllu" "raw-ewt-paragraphs-$m-seed$s" --paragraphs
   done
 done
-for s in $SEEDS; do  # ablation: each G segmenter without the suffix habit (MwtExpander.without_suffix_habit)
-  abl=$R-nohabit/ewt-seg-mle-nohabit-seed$s  # outside R: compare.py reads every run folder in R as a row
-  [[ -f $R/raw-ewt-lines-mle-nohabit-seed$s.json && -f $R/raw-ewtdev-lines-mle-nohabit-seed$s.json ]] && continue
-  ablate "$R/ewt-seg-mle-seed$s" "$abl" 'c["mwt"] = MwtExpander.from_dict(c["mwt"]).without_suffix_habit().to_dict()'
-  raw "$abl" "$R/ewt-pos-mle" "$EWT-test.conllu" "raw-ewt-lines-mle-nohabit-seed$s"
-  raw "$abl" "$R/ewt-pos-mle" "$EWT-dev.conllu" "raw-ewtdev-lines-mle-nohabit-seed$s"  # dev: what keeps it
+for s in $SEEDS; do  # each G segmenter on dev: the figure the ablations below are weighed against
+  raw "$R/ewt-seg-mle-seed$s" "$R/ewt-pos-mle" "$EWT-dev.conllu" "raw-ewtdev-lines-mle-seed$s"
 done
-for s in $SEEDS; do  # ablation: each G segmenter without its chunk lexicon (seqgan.segmentation.ChunkLexicon)
-  abl=$R-nolexicon/ewt-seg-mle-nolexicon-seed$s
-  raw "$R/ewt-seg-mle-seed$s" "$R/ewt-pos-mle" "$EWT-dev.conllu" "raw-ewtdev-lines-mle-seed$s"  # both ablations' dev
-  [[ -f $R/raw-ewt-lines-mle-nolexicon-seed$s.json && -f $R/raw-ewtdev-lines-mle-nolexicon-seed$s.json ]] && continue
-  ablate "$R/ewt-seg-mle-seed$s" "$abl" 'c.pop("chunks", None)'
-  raw "$abl" "$R/ewt-pos-mle" "$EWT-test.conllu" "raw-ewt-lines-mle-nolexicon-seed$s"
-  raw "$abl" "$R/ewt-pos-mle" "$EWT-dev.conllu" "raw-ewtdev-lines-mle-nolexicon-seed$s"  # dev: what keeps it
-done
-for s in $SEEDS; do  # ablation: the lexicon without its habit for unseen hyphenated chunks (ChunkLexicon.prefixes)
-  abl=$R-noprefix/ewt-seg-mle-noprefix-seed$s
-  [[ -f $R/raw-ewt-lines-mle-noprefix-seed$s.json && -f $R/raw-ewtdev-lines-mle-noprefix-seed$s.json ]] && continue
-  ablate "$R/ewt-seg-mle-seed$s" "$abl" 'c["chunks"] = ChunkLexicon.from_dict(c["chunks"]).without_prefixes().to_dict()'
-  raw "$abl" "$R/ewt-pos-mle" "$EWT-test.conllu" "raw-ewt-lines-mle-noprefix-seed$s"
-  raw "$abl" "$R/ewt-pos-mle" "$EWT-dev.conllu" "raw-ewtdev-lines-mle-noprefix-seed$s"
-done
+# without the suffix habit (MwtExpander.without_suffix_habit); without the chunk lexicon (ChunkLexicon); with the
+# lexicon but without its habit for unseen hyphenated chunks (ChunkLexicon.prefixes)
+ablation nohabit 'c["mwt"] = MwtExpander.from_dict(c["mwt"]).without_suffix_habit().to_dict()'
+ablation nolexicon 'c.pop("chunks", None)'
+ablation noprefix 'c["chunks"] = ChunkLexicon.from_dict(c["chunks"]).without_prefixes().to_dict()'
 for s in $SEEDS; do  # G + D: rerank G's candidates by the CRF (a λ list is tuned on dev)
   $CRF || break
   [[ -f $R/ewt-seg-mle-seed$s/eval_test_rerank-poe.json ]] || python scripts/evaluate.py --split test \

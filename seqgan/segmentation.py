@@ -293,6 +293,7 @@ class ChunkLexicon:
     config.json beside the multiword-token expansions, so a checkpoint applies it on its own."""
 
     CODE = {"inside": ".", "token": "t", "mwt": "m"}
+    LABEL = dict(zip(CODE.values(), CODE.keys()))  # a code letter's label
 
     def __init__(self, table: dict[str, str] | None = None, prefixes: dict[str, str] | None = None):
         self.table = dict(table or {})
@@ -352,12 +353,11 @@ class ChunkLexicon:
         if not self.table and not self.prefixes:
             return labels
         out = list(labels)
-        name = {v: k for k, v in self.CODE.items()}
         for a, b in chunks(text):
             code = self.code(text[a:b])
             if code is None:
                 continue
-            new = [name[c] for c in code]
+            new = [self.LABEL[c] for c in code]
             if any(t.endswith("+sentence") for t in labels[a:b]):
                 if new[-1] == "inside":
                     continue

@@ -28,9 +28,6 @@ POS_TINY_LSTM = ["--task", "pos", "--hidden_size", "32", "--num_layers", "1", "-
                  "--batch_size", "8", "--max_steps", "3", "--eval_every", "3", "--min_steps", "0"]
 
 
-LABEL_OF = {code: label for label, code in ChunkLexicon.CODE.items()}  # a ChunkLexicon code letter's label
-
-
 def non_space(text: str) -> str:
     return "".join(c for c in text if not c.isspace())
 
@@ -224,7 +221,7 @@ def test_the_chunk_lexicon_from_the_training_rows_equals_a_count_over_every_ewt_
     assert lexicon.prefixes["anti"] == "whole" and lexicon.prefixes["well"] == "split"
     got = {}
     for chunk, code in lexicon.table.items():
-        labels = [LABEL_OF[c] for c in code]
+        labels = [ChunkLexicon.LABEL[c] for c in code]
         got[chunk] = tuple((t["form"], t["mwt"]) for t in decode(chunk, labels)[0])
     assert got == expected
     assert got["Inc."] == (("Inc.", False),) and got["don't"] == (("don't", True),)
@@ -332,7 +329,7 @@ def test_train_then_raw_text_evaluation_matches_the_official_evaluator_end_to_en
             run.append(t["form"])
             if (t["space_after"] or k == len(s["tokens"]) - 1) and "".join(run) in lexicon.table:
                 chunk = "".join(run)
-                labels = [LABEL_OF[c] for c in lexicon.table[chunk]]
+                labels = [ChunkLexicon.LABEL[c] for c in lexicon.table[chunk]]
                 assert run == [x["form"] for x in decode(chunk, labels)[0]], chunk
                 known += 1
             run = [] if t["space_after"] else run
