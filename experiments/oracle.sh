@@ -10,10 +10,13 @@
 #   BRIDGES=cold NO_CRF=1 bash experiments/oracle.sh runs/oracle   # ColdGAN-style REINFORCE beside them
 #   BRIDGES=scratch NO_CRF=1 bash experiments/oracle.sh runs/oracle   # ScratchGAN-style dense rewards beside them
 #   COT=1 BRIDGES= NO_CRF=1 bash experiments/oracle.sh --seeds "42 43 44" runs/oracle   # CoT from each seed's MLE
+#   BRIDGES="reinforce cold gumbel scratch" PAGE=docs/results/oracle-gans.md TITLE="Results: ..." \
+#     bash experiments/oracle.sh runs/oracle   # the same, and its generated results page (compare.py --page)
 #
 # Seeds: --seed <each of --seeds> (initialisation, shuffling, dropout, sampling during training), --data_seed 1234
 # (dev/test oracle samples; test samples of every model use seed 1336, 10,000 of them). Every seed's chain runs in
 # the background at once, one thread each (SEQGAN_NUM_THREADS=1): on 2 cores, times are indicative only.
+# PAGE and TITLE: a results page compare.py writes from the runs, with each run's provenance (default none).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source experiments/gan_recipes.sh
@@ -52,4 +55,6 @@ chain() {
 export SEQGAN_NUM_THREADS=1
 for seed in $SEEDS; do chain "$seed" & done
 wait
-python scripts/compare.py --task oracle --runs_dir "$R" --output_file "$R/compare_oracle.md" --plot "$R/oracle-sweep.png"
+PAGE_OPTS=(); [[ -n ${PAGE:-} ]] && PAGE_OPTS=(--page "$PAGE" --title "${TITLE:-Results: the SeqGAN oracle}")
+python scripts/compare.py --task oracle --runs_dir "$R" --output_file "$R/compare_oracle.md" --plot "$R/oracle-sweep.png" \
+  "${PAGE_OPTS[@]}"
