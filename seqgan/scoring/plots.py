@@ -20,8 +20,9 @@ def plot_sweep(rows: list[dict], panels: list[tuple[str, str, str, str]], path: 
     matplotlib.use("Agg")  # no display needed
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 4.8), squeeze=False)
     labels = list(dict.fromkeys(r["label"] for r in rows))
+    beside = len(labels) > 5  # a long legend inside the axes would hide the points it names: put it beside them
+    fig, axes = plt.subplots(1, len(panels), figsize=((6.2 + 4.5 * beside) * len(panels), 4.8), squeeze=False)
     for ax, (x, y, xl, yl) in zip(axes[0], panels):
         for label in labels:
             pts = sorted((r["temperature"], r[x], r[y]) for r in rows if r["label"] == label)
@@ -31,7 +32,10 @@ def plot_sweep(rows: list[dict], panels: list[tuple[str, str, str, str]], path: 
         ax.set_xlabel(xl)
         ax.set_ylabel(yl)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        if beside:
+            ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)
+        else:
+            ax.legend(fontsize=8)
     if title:
         fig.suptitle(f"{title} (point labels: softmax temperature)")
     fig.tight_layout()
@@ -40,7 +44,7 @@ def plot_sweep(rows: list[dict], panels: list[tuple[str, str, str, str]], path: 
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
     os.close(fd)
     try:
-        fig.savefig(tmp, dpi=120)
+        fig.savefig(tmp, dpi=120, bbox_inches="tight")  # "tight" keeps a legend placed beside the axes
         os.replace(tmp, path)
     finally:
         plt.close(fig)
