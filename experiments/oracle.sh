@@ -10,8 +10,8 @@
 #   BRIDGES=cold NO_CRF=1 bash experiments/oracle.sh runs/oracle   # ColdGAN-style REINFORCE beside them
 #   BRIDGES=scratch NO_CRF=1 bash experiments/oracle.sh runs/oracle   # ScratchGAN-style dense rewards beside them
 #   COT=1 BRIDGES= NO_CRF=1 bash experiments/oracle.sh --seeds "42 43 44" runs/oracle   # CoT from each seed's MLE
-#   BRIDGES="reinforce cold gumbel scratch" PAGE=docs/results/oracle-gans.md TITLE="Results: ..." \
-#     bash experiments/oracle.sh runs/oracle   # the same, and its generated results page (compare.py --page)
+#   BRIDGES="reinforce cold gumbel scratch" PAGE=docs/results/oracle-gans.md \
+#     TITLE="Results: GANs and D alone on the SeqGAN oracle" bash experiments/oracle.sh runs/oracle   # + its page
 #
 # Seeds: --seed <each of --seeds> (initialisation, shuffling, dropout, sampling during training), --data_seed 1234
 # (dev/test oracle samples; test samples of every model use seed 1336, 10,000 of them). Every seed's chain runs in
