@@ -9,7 +9,7 @@
 #     argmax, and its eval_test.json's search_error/* measure G's search against it. Every seed: the control
 #     (--energy_g_weight 0): the same inference network and D, G trained by cross-entropy alone, which tells D's
 #     signal apart from G's architecture (a local classifier, not the MLE tagger's autoregressive decoder).
-#  4. AfriBooms (ud_af_afribooms): one seed of MLE and energy, in $R-af.
+#  4. AfriBooms (ud_af_afribooms): every seed's MLE and energy run, in $R-af.
 # Then compare.py: mean ± std over seeds and a paired bootstrap over test sentences against the MLE tagger
 # (docs/results/pos-energy.md and pos-energy-af.md; the tables also in $R/compare_pos.md, $R-af/compare_pos.md), the
 # same against the control (docs/results/pos-energy-control.md), and benchmark.py decode: greedy tagging words/s of the MLE tagger, the
@@ -18,7 +18,10 @@
 #   SEQGAN_DATA_DIR=../shared/data bash experiments/energy.sh [--seeds "42 43 44"] [runs_dir]
 #   CE_WEIGHTS=10 TRAIN_OPTS="--min_steps 6000 --eval_every 200 --early_stopping_patience 5" \
 #     SEQGAN_DATA_DIR=../shared/data bash experiments/energy.sh --max_train_samples 1000 runs/energy-1k
+#   CE_WEIGHTS=10 SEQGAN_DATA_DIR=../shared/data bash experiments/energy.sh --afribooms_only runs/energy
 #
+# --afribooms_only: step 4 alone (into $R-af), at the one weight CE_WEIGHTS names (EWT's dev pick is 10: steps 1-3
+# take hours on 2 cores), then its page, docs/results/pos-energy-af.md.
 # --max_train_samples N: the low-resource comparison. Every run trains on the first N EWT training sentences (dev and
 # test unchanged): per seed the MLE tagger, the energy run and its control, nothing else (no first-order run, no
 # AfriBooms, no benchmark); the page is docs/results/pos-energy-1k.md. TRAIN_OPTS (default none) is added to every
@@ -30,12 +33,14 @@ cd "$(dirname "$0")/.."
 SEEDS="42 43 44"
 SUBSET=""
 LOW=false  # --max_train_samples: the low-resource comparison, MLE, energy and control only
+AF_ONLY=false  # --afribooms_only: step 4 alone
 while [[ $# -gt 0 ]]; do
   case $1 in
     --seeds) SEEDS=$2; shift 2 ;;
     --max_train_samples) N=$2; SUBSET="--max_train_samples $2"; LOW=true; shift 2 ;;
+    --afribooms_only) AF_ONLY=true; shift ;;
     -*) echo "unknown option $1; usage: bash experiments/energy.sh [--seeds \"42 43 44\"] [--max_train_samples N]" \
-          "[runs_dir]" >&2; exit 2 ;;
+          "[--afribooms_only] [runs_dir]" >&2; exit 2 ;;
     *) R=$1; shift ;;
   esac
 done
@@ -54,6 +59,30 @@ train() {  # run folder, options...: skip a finished run, so the script resumes 
   [[ -f $out/eval_test.json ]] || accelerate launch --num_processes 1 scripts/train.py --output_dir "$out" \
     --overwrite_output_dir "$@" $SUBSET $TRAIN_OPTS > "$out.log" 2>&1
 }
+afribooms() {  # weight, then seeds: every seed's MLE and energy run on AfriBooms, two at a time, then the page
+  local w=$1 s; shift
+  for s in "$@"; do
+    train "$R-af/pos-mle-seed$s" --task pos --seed "$s" --train_file "$AF-train.conllu" \
+      --validation_file "$AF-dev.conllu" --test_file "$AF-test.conllu" & a=$!
+    train "$R-af/pos-energy-seed$s" --task pos --method energy --energy_ce_weight "$w" --seed "$s" \
+      --train_file "$AF-train.conllu" --validation_file "$AF-dev.conllu" --test_file "$AF-test.conllu" & b=$!
+    wait "$a"; wait "$b"
+  done
+  python scripts/compare.py --task pos --runs_dir "$R-af" --baseline pos-mle --output_file "$R-af/compare_pos.md" \
+    --page docs/results/pos-energy-af.md --title "Results: the energy tagger on AfriBooms"
+}
+if $AF_ONLY; then
+  $LOW && { echo "--afribooms_only and --max_train_samples do not combine: run them one at a time" >&2; exit 2; }
+  read -ra ws <<< "$CE_WEIGHTS"
+  if (( ${#ws[@]} != 1 )); then
+    echo "--afribooms_only trains at one --energy_ce_weight, and CE_WEIGHTS is '$CE_WEIGHTS': name one," \
+      "e.g. CE_WEIGHTS=10 (EWT's dev pick)" >&2
+    exit 2
+  fi
+  # shellcheck disable=SC2086  # SEEDS is a list of seeds
+  afribooms "${ws[0]}" $SEEDS
+  exit 0
+fi
 # 1. The weight, by dev UPOS on the first seed (two candidates at a time, the first seed's MLE beside them).
 pids=()
 for w in $CE_WEIGHTS; do
@@ -86,8 +115,6 @@ for s in $SEEDS; do
   jobs_+=("$R/pos-energy-control-seed$s --task pos --method energy --energy_g_weight 0 --energy_ce_weight $W --seed $s")
 done
 $LOW || jobs_+=("$R/pos-energy-first-order-seed$FIRST --task pos --method energy --energy_terms none --energy_ce_weight $W --seed $FIRST")
-$LOW || jobs_+=("$R-af/pos-mle-seed$FIRST --task pos --seed $FIRST --train_file $AF-train.conllu --validation_file $AF-dev.conllu --test_file $AF-test.conllu")
-$LOW || jobs_+=("$R-af/pos-energy-seed$FIRST --task pos --method energy --energy_ce_weight $W --seed $FIRST --train_file $AF-train.conllu --validation_file $AF-dev.conllu --test_file $AF-test.conllu")
 for ((i = 0; i < ${#jobs_[@]}; i += 2)); do
   # shellcheck disable=SC2086  # each job is a run folder and its options
   train ${jobs_[i]} & a=$!
@@ -109,7 +136,7 @@ python scripts/compare.py --task pos --runs_dir "$R" --baseline pos-mle --output
 python scripts/compare.py --task pos --runs_dir "$R" --baseline pos-energy-control --output_file \
   "$R/compare_pos_vs_control.md" --page docs/results/pos-energy-control.md \
   --title "Results: the energy tagger against its control (the same G by cross-entropy alone)"
-python scripts/compare.py --task pos --runs_dir "$R-af" --baseline pos-mle --output_file "$R-af/compare_pos.md" \
-  --page docs/results/pos-energy-af.md --title "Results: the energy tagger on AfriBooms"
+# shellcheck disable=SC2086  # SEEDS is a list of seeds
+afribooms "$W" $SEEDS
 unset SEQGAN_NUM_THREADS
 python scripts/benchmark.py decode --output_file "$R/bench_decode.json"
