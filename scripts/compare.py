@@ -121,8 +121,11 @@ def collect(runs_dir: Path, task: str) -> list[tuple[str, dict]]:
         if adversarial:  # the run's own temperature curve, where it was swept: each point is judged like its T = 1 row
             group += [(describe(folder.name, res, f"T={r['temperature']:g}"),
                        r) for r in own_curve if r["temperature"] != 1.0]
-        if adversarial and last and any(last.get(k) != best.get(k) for _, k, _ in get_task(task).COMPARE_COLUMNS):
-            group.append((describe(folder.name, res, "last"), last))  # only when a dev metric picked another step
+        if adversarial and last:
+            # A seed whose last state is its best/ still counts in its configuration's [last] row (the row is the
+            # last states over seeds); aggregate() drops a [last] row only where no seed's last state differs.
+            same = not any(last.get(k) != best.get(k) for _, k, _ in get_task(task).COMPARE_COLUMNS)
+            group.append((describe(folder.name, res, "last"), {**last, "last_is_best": same}))
         extras = [folder.glob(f"eval_test_{k}*.json") for k in ("greedy", "prior", "rerank", "guide")]
         for extra in [p for found in extras for p in sorted(found)]:
             # greedy, prior, rerank, guide
@@ -196,7 +199,9 @@ def aggregate(rows: list[tuple[str, dict]]) -> list[tuple[str, dict | list[dict]
         groups.setdefault(key, []).append(m)
         if key != name:
             seeded.add(key)
-    return [(key, ms if key in seeded else ms[0]) for key, ms in groups.items()]
+    # A [last] row whose every seed ended at its best/ state repeats the row above it: left out.
+    return [(key, ms if key in seeded else ms[0]) for key, ms in groups.items()
+            if not all(m.get("last_is_best") for m in ms)]
 
 
 def cell(values: dict | list[dict], key: str, fmt: str) -> str:

@@ -111,6 +111,28 @@ def test_runs_of_one_configuration_over_seeds_become_mean_std_n(tmp_path):
                        "| G alone: VAE (NLL: IWAE bound) · `o-vae` | 9.200 ± 0.200 (n=3) | 8.133 ± 0.153 (n=3) |"]
 
 
+def test_a_last_row_over_seeds_counts_the_seeds_whose_last_state_was_their_best(tmp_path):
+    # Seed 42's dev pick is an earlier round; seeds 43 and 44 ended at their best state, whose figures are their
+    # last state's too: the [last] row is the mean over all three seeds, not seed 42 alone.
+    runs = tmp_path / "runs"
+    gan = {"bridge": "reinforce", "gan_loss": "standard"}
+    for seed, best, last in ((42, 8.0, 9.0), (43, 8.3, 8.3), (44, 8.6, 8.6)):
+        write_run(runs, f"o-gan-seed{seed}", "gan", {"test/nll_oracle": best, "test/nll_test": 8.0,
+                                                   "last/test/nll_oracle": last, "last/test/nll_test": 8.0}, gan)
+    # Every seed ended at its best: no [last] row.
+    for seed in (42, 43):
+        write_run(runs, f"p-gan-seed{seed}", "gan", {"test/nll_oracle": 7.0, "test/nll_test": 7.5,
+                                                   "last/test/nll_oracle": 7.0, "last/test/nll_test": 7.5}, gan)
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "compare.py"), "--task", "oracle", "--runs_dir",
+                          str(runs)], capture_output=True, text=True, check=True).stdout.splitlines()
+    # last: 9.0, 8.3, 8.6 -> mean 8.633, sample std sqrt((.3667^2 + .3333^2 + .0333^2) / 2) = 0.351
+    assert seqgan_rows(out) == [
+        "| GAN (reinforce, standard) · `o-gan` | 8.300 ± 0.300 (n=3) | 8.000 ± 0.000 (n=3) |",
+        "| GAN (reinforce, standard) [last] · `o-gan` | 8.633 ± 0.351 (n=3) | 8.000 ± 0.000 (n=3) |",
+        "| GAN (reinforce, standard) · `p-gan` | 7.000 ± 0.000 (n=2) | 7.500 ± 0.000 (n=2) |",
+    ]
+
+
 def test_guided_and_gan_rows_get_their_gap_to_the_same_seeds_mle_curve(tmp_path):
     runs = tmp_path / "runs"
     guide = {"test/guide_method": "sir", "test/guide_candidates": 8, "test/guide_gamma": 1.0}
