@@ -13,7 +13,9 @@
 #   CRF_LOSSES=nll BRIDGES= PAGE=docs/results/pos-ewt.md TITLE="Results: POS tagging on UD English EWT" \
 #     bash experiments/pos.sh runs/pos   # the same, and its generated results page (compare.py --page)
 #   CRF_LOSSES=nll BRIDGES=reinforce bash experiments/pos.sh --max_train_samples 1000 runs/pos-1k   # low resource
-#   CRF_LOSSES=nll BRIDGES= TRAIN_OPTS="--min_steps 6000 --eval_every 200 --early_stopping_patience 5" \
+#   CRF_LOSSES=nll BRIDGES=reinforce TRAIN_OPTS="--min_steps 6000 --eval_every 200 --early_stopping_patience 5" \
+#     PAGE=docs/results/pos-1k-long.md \
+#     TITLE="Results: POS tagging on the first 1,000 EWT training sentences, trained until dev stops improving" \
 #     bash experiments/pos.sh --max_train_samples 1000 runs/pos-1k-long   # low resource, early-stopped on dev UPOS
 #   CRF_LOSSES= BRIDGES="reinforce gumbel" bash experiments/pos.sh --seeds "42 43 44" runs/pos-gan   # the GANs, G + D by their D
 #
