@@ -51,7 +51,6 @@ D=${SEQGAN_DATA_DIR:-../shared/data}
 AF=$D/ud_af_afribooms/af_afribooms-ud
 FIRST=${SEEDS%% *}
 export SEQGAN_NUM_THREADS=1
-mkdir -p "$R/tune"
 $LOW || mkdir -p "$R-af"
 train() {  # run folder, options...: skip a finished run, so the script resumes after an interruption
   local out=$1; shift
@@ -84,6 +83,7 @@ if $AF_ONLY; then
   exit 0
 fi
 # 1. The weight, by dev UPOS on the first seed (two candidates at a time, the first seed's MLE beside them).
+mkdir -p "$R/tune"
 pids=()
 for w in $CE_WEIGHTS; do
   train "$R/tune/pos-energy-ce$w-seed$FIRST" --task pos --method energy --energy_ce_weight "$w" --seed "$FIRST" &
