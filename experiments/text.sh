@@ -14,7 +14,10 @@
 #   NOMLE=1 bash experiments/text.sh      # also the earlier GAN defaults (G learning rate 1e-4, no MLE term)
 #   PROTOCOL=texygen BRIDGES=reinforce NO_CRF=1 bash experiments/text.sh --seeds "42 43 44" runs/text-texygen
 #       # measured as Texygen measures (seqgan/scoring/protocols.py): MLE and SeqGAN's recipe beside its published rows
-# The GAN recipes (BRIDGES: keys of BRIDGE_OPTS) are in experiments/gan_recipes.sh, shared with oracle.sh.
+#   BRIDGES="reinforce gumbel" PAGE=docs/results/text-gans.md TITLE="Results: COCO captions, G alone, D alone and the GANs" \
+#     bash experiments/text.sh --seeds "42 43 44" runs/text-gans   # the same rows, and their generated results page
+# The GAN recipes (BRIDGES: keys of BRIDGE_OPTS) are in experiments/gan_recipes.sh, shared with oracle.sh. PAGE and
+# TITLE: a results page compare.py writes from the runs, with each run's provenance (compare.py --page).
 #
 # Seeds: --seed <each of --seeds> (initialisation, shuffling, dropout, sampling during training), --data_seed 1234
 # (the dev split carved from image_coco.txt); test samples seed 1336, 10,000 of them against all 10,000 test captions.
@@ -67,5 +70,6 @@ read -r TRAIN_TXT TEST_TXT < <(python -c "from seqgan.data import resolve_data_f
 print(f('coco/image_coco.txt'), f('coco/test_coco.txt'))")
 [[ -f $R/data_train_captions.json ]] || python scripts/score_text.py --protocol "$PROTOCOL" --hypotheses "$TRAIN_TXT" --references "$TEST_TXT" \
   --output_file "$R/data_train_captions.json" > /dev/null
+PAGE_OPTS=(); [[ -n ${PAGE:-} ]] && PAGE_OPTS=(--page "$PAGE" --title "${TITLE:-Results: COCO captions}")
 python scripts/compare.py --task text --runs_dir "$R" --data_scores "$R/data_train_captions.json" --output_file "$R/compare_text.md" \
-  --plot "$R/text-sweep.png"
+  --plot "$R/text-sweep.png" "${PAGE_OPTS[@]}"
