@@ -10,7 +10,7 @@
 #
 #   SEQGAN_DATA_DIR=../shared/data bash experiments/guide.sh [runs_dir]
 #   SEEDS="42 43 44" TASKS=oracle bash experiments/guide.sh      # README's rows (the defaults)
-#   TASKS=text bash experiments/guide.sh                         # COCO (not run for README yet)
+#   TASKS=text bash experiments/guide.sh runs/text-gans          # COCO, into text.sh's folder (docs/results/text-gans.md)
 #   G_RUNS=runs/oracle GAMMAS="0.5 2" bash experiments/guide.sh runs/guide-tuned   # G + D on the tuned MLE
 #
 # Seeds: --seed $SEEDS (G's and D's initialisation, shuffling and training samples), --data_seed 1234 (dev/test

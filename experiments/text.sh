@@ -15,7 +15,9 @@
 #   PROTOCOL=texygen BRIDGES=reinforce NO_CRF=1 bash experiments/text.sh --seeds "42 43 44" runs/text-texygen
 #       # measured as Texygen measures (seqgan/scoring/protocols.py): MLE and SeqGAN's recipe beside its published rows
 #   BRIDGES="reinforce gumbel" PAGE=docs/results/text-gans.md TITLE="Results: COCO captions, G alone, D alone and the GANs" \
-#     bash experiments/text.sh --seeds "42 43 44" runs/text-gans   # the same rows, and their generated results page
+#     bash experiments/text.sh --seeds "42 43 44" runs/text-gans   # the same rows, and their generated results page;
+#     docs/results/text-gans.md also holds G + D at decoding: TASKS=text bash experiments/guide.sh runs/text-gans once
+#     the MLE sweeps exist, then the compare.py command in the page's header again
 # The GAN recipes (BRIDGES: keys of BRIDGE_OPTS) are in experiments/gan_recipes.sh, shared with oracle.sh. PAGE and
 # TITLE: a results page compare.py writes from the runs, with each run's provenance (compare.py --page).
 #
