@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # G alone from a prior (random codes, autoencoder, VAE) and the GAN in code space (ARAE) on the SeqGAN oracle and
 # COCO captions, plus the autoencoder decoding fresh N(0, I) codes (the lecture's test). The HMM (D alone, pos) too.
-# Produces runs/compare_latent_<task>.md (compare.py over these runs only) for README's "G alone, D alone, G + D";
+# Produces <runs_dir>/compare_latent_<task>.md (compare.py over these runs only) for docs/results/lecture-models.md;
 # PAGES=PREFIX also writes each task's generated results page, PREFIX-<task>.md (compare.py --page, with provenance).
 #
 #   SEQGAN_DATA_DIR=../shared/data bash experiments/latent.sh [runs_dir]
 #   SEEDS="42 43 44" PAGES=docs/results/latent bash experiments/latent.sh runs/latent   # the docs' pages (3 seeds)
+#   SKIP_LATENT=1 PAGES=docs/results/latent bash experiments/latent.sh runs/latent-hmm   # the HMMs alone (POS page)
 #
 # Seeds: --seed $SEEDS (initialisation, shuffling, codes drawn in training; default 42), --data_seed 1234 (dev/test
 # oracle samples, the COCO dev split); test samples seed 1336 (10,000 of them); IWAE bounds k = 10 importance samples
