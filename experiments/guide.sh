@@ -5,13 +5,16 @@
 # adds a G + D temperature sweep (SIR K = 4) and, unless GAMMAS is given, SIR at γ = 0.5 (K = 16).
 # G_RUNS=DIR takes each seed's G from DIR/<task>-mle-seed<seed> (copied; its sweep is redone over TEMPS) instead of
 # training one, e.g. the tuned MLE of experiments/oracle.sh.
-# Produces $R/compare_guide_<task>.md (compare.py over these runs, with each row's gap to its seed's MLE curve) and
-# $R/calibration.md (D's held-out calibration per task, mean ± std over seeds).
+# Produces $R/compare_guide_<task>.md: compare.py over these runs, with each row's gap to its seed's MLE curve, and
+# D's held-out calibration (mean ± std over seeds). PAGE=FILE (one task) also writes it as a results page with each
+# run's provenance, titled TITLE.
 #
 #   SEQGAN_DATA_DIR=../shared/data bash experiments/guide.sh [runs_dir]
 #   SEEDS="42 43 44" TASKS=oracle bash experiments/guide.sh      # README's rows (the defaults)
 #   TASKS=text bash experiments/guide.sh runs/text-gans          # COCO, into text.sh's folder (docs/results/text-gans.md)
 #   G_RUNS=runs/oracle GAMMAS="0.5 2" bash experiments/guide.sh runs/guide-tuned   # G + D on the tuned MLE
+#   G_RUNS=runs/oracle GAMMAS="0.5 2" PAGE=docs/results/guide-oracle.md \
+#     TITLE="Results: G + D at decoding time on the SeqGAN oracle" bash experiments/guide.sh runs/guide-tuned  # + page
 #
 # Seeds: --seed $SEEDS (G's and D's initialisation, shuffling and training samples), --data_seed 1234 (dev/test
 # oracle samples, COCO's dev split); test samples seed 1336 (the task's --num_test_samples: oracle 10,000), D's
@@ -21,6 +24,9 @@
 # A stopped run resumes: every step whose output file exists is skipped (delete the file to redo that step).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [[ -n ${PAGE:-} && $(wc -w <<< "${TASKS:-oracle}") -gt 1 ]]; then
+  echo "PAGE writes one task's page; run guide.sh once per task (TASKS=oracle, TASKS=text)." >&2; exit 2
+fi
 R=${1:-runs/guide}
 mkdir -p "$R"
 L="accelerate launch --num_processes 1"
@@ -58,29 +64,6 @@ export SEQGAN_NUM_THREADS=1
 for task in ${TASKS:-oracle}; do for seed in ${SEEDS:-42 43 44}; do chain "$task" "$seed" & done; done
 wait
 for task in ${TASKS:-oracle}; do
-  python scripts/compare.py --task "$task" --runs_dir "$R" --output_file "$R/compare_guide_$task.md"
+  PAGE_OPTS=(); [[ -n ${PAGE:-} ]] && PAGE_OPTS=(--page "$PAGE" --title "${TITLE:-Results: G + D at decoding time}")
+  python scripts/compare.py --task "$task" --runs_dir "$R" --output_file "$R/compare_guide_$task.md" "${PAGE_OPTS[@]}"
 done
-# D's calibration on held-out data (ratio.json of each seed) and, for the oracle, MLE's curve at the published
-# tuned-MLE point's NLL_oracle (8.28; Caccia et al. report NLL_test 8.06 there): mean ± std over seeds.
-python - "$R" <<'PY' > "$R/calibration.md"
-import json, statistics as st, sys
-from pathlib import Path
-from seqgan.scoring.frontier import interpolate
-R = Path(sys.argv[1])
-def ms(xs):
-    return f"{st.mean(xs):.4f} ± {st.stdev(xs):.4f} (n={len(xs)})" if len(xs) > 1 else f"{xs[0]:.4f} (n=1)"
-print("| task | D's test log-loss | accuracy | ECE | mean exp(d) on G's samples | D's best step |")
-print("|---|---|---|---|---|---|")
-for task in ("oracle", "text"):
-    runs = [json.loads(p.read_text()) for p in sorted(R.glob(f"ratio-{task}-seed*/ratio.json"))]
-    if runs:
-        cols = [ms([r[f"test/{k}"] for r in runs]) for k in ("log_loss", "accuracy", "ece", "mean_ratio_on_fakes")]
-        print(f"| {task} | " + " | ".join(cols) + f" | {', '.join(str(r['best_step']) for r in runs)} |")
-curves = [json.loads(p.read_text())["rows"] for p in sorted(R.glob("oracle-mle-seed*/sweep_test.json"))]
-at = [interpolate([(r["nll_oracle"], r["nll_test"]) for r in c], 8.28) for c in curves]
-if curves:
-    print(f"\noracle MLE curve at NLL_oracle = 8.28: NLL_test " + (ms(at) if None not in at else
-          "not reached by every seed's sweep (lowest NLL_oracle per seed: " +
-          ", ".join(f"{min(r['nll_oracle'] for r in c):.3f}" for c in curves) + ")"))
-PY
-cat "$R/calibration.md"

@@ -362,7 +362,9 @@ def main(argv: list[str] | None = None) -> str:
         raise FileNotFoundError(f"no {args.task} run with eval_test.json under {runs_dir}; train or evaluate one "
                                 "first.")
     out = table(args.task, rows, args.baseline, scored_text(args.data_scores) if args.data_scores else None)
-    for extra in ((raw_text_table(runs_dir), timed_table(runs_dir)) if args.task == "segment" else ()):
+    extras = ((raw_text_table(runs_dir), timed_table(runs_dir)) if args.task == "segment" else
+              (calibration_table(runs_dir, args.task),))
+    for extra in extras:
         out += f"\n\n{extra}" if extra else ""
     if args.plot:
         plot(args.task, rows, args.baseline, args.plot)
@@ -443,19 +445,47 @@ def timed_table(runs_dir: Path) -> str:
     return "\n".join(lines)
 
 
+RATIO_COLUMNS = [("D's test log-loss", "test/log_loss"), ("accuracy", "test/accuracy"), ("ECE", "test/ece"),
+                 ("mean exp(d) on G's samples", "test/mean_ratio_on_fakes")]
+
+
+def calibration_table(runs_dir: Path, task: str) -> str:
+    """oracle, text: each D fitted as a density ratio in runs_dir (scripts/fit_ratio.py's ratio.json; guide.sh's
+    ratio-<task>-seed<k>), its calibration on held-out data against fresh samples of G, one row per configuration
+    (mean ± std over its seeds) and the step each seed's dev log-loss picked; "" when there are none."""
+    groups: dict[str, list[dict]] = {}
+    for f in sorted(runs_dir.glob("*/ratio.json")):
+        r = json.loads(f.read_text())
+        if r.get("task") == task:
+            groups.setdefault(re.sub(r"-seed\d+$", "", f.parent.name), []).append(r)
+    if not groups:
+        return ""
+    lines = ["| D fitted as a density ratio · run | " + " | ".join(h for h, _ in RATIO_COLUMNS)
+             + " | step picked by dev log-loss |", "|---" * (len(RATIO_COLUMNS) + 2) + "|"]
+    for name, rs in groups.items():
+        values = rs if len(rs) > 1 else rs[0]
+        lines.append(f"| `{name}` | " + " | ".join(cell(values, k, "{:.4f}") for _, k in RATIO_COLUMNS)
+                     + f" | {', '.join(str(r['best_step']) for r in rs)} |")
+    return "\n".join(lines)
+
+
 def provenance_rows(runs_dir: Path, task: str) -> list[dict]:
     """One record per run folder of `task` under runs_dir (for segment, also the pos taggers its raw-text rows tag
     with): its provenance.json, or what args.json and eval_test.json tell of a run written before seqgan recorded
-    provenance (commit and machine then say "not recorded")."""
+    provenance (commit and machine then say "not recorded"). Ds fitted as density ratios (ratio.json) are runs too."""
     tasks = {task, "pos"} if task == "segment" else {task}
-    folders = {p for p in runs_dir.iterdir() if (p / "eval_test.json").is_file()}
+    folders = {p for p in runs_dir.iterdir() if (p / "eval_test.json").is_file() or (p / "ratio.json").is_file()}
     if task == "segment":  # the taggers and their rerankers may live in another folder (experiments/pos.sh's)
         for f in runs_dir.glob("raw-*.json"):
             r = json.loads(f.read_text())
             folders |= {run_dir(r[k]) for k in ("tagger", "rerank_with") if r.get(k)}
     out = []
-    for folder in sorted((p for p in folders if (p / "eval_test.json").is_file()), key=lambda p: p.name):
-        res = json.loads((folder / "eval_test.json").read_text())
+    for folder in sorted(folders, key=lambda p: p.name):
+        # a trained run's results, or a D fitted as a density ratio (scripts/fit_ratio.py)
+        found = [f for f in (folder / "eval_test.json", folder / "ratio.json") if f.is_file()]
+        if not found:
+            continue
+        res = json.loads(found[0].read_text())
         if res.get("task") not in tasks:
             continue
         rec = {"commit": "not recorded", "machine": "not recorded", "command": "not recorded",

@@ -12,7 +12,8 @@ estimates log p_data(x) / p_G(x) (seqgan/training/ratio.py). Writes to --output_
   discriminator/   D (config.json + model.safetensors), what --guide_with loads;
   ratio.json       the generator, the options, the dev log-loss per evaluation, and calibration on held-out
                    data (the test split) against fresh samples of G: log-loss, accuracy, expected calibration
-                   error and the mean of exp(d) over G's samples (1 for an exact ratio).
+                   error and the mean of exp(d) over G's samples (1 for an exact ratio);
+  provenance.json  the commit, command, machine and wall time (seqgan/provenance.py; compare.py's --page lists it).
 Text and oracle tasks (unconditional G); one process.
 """
 
@@ -22,6 +23,7 @@ import argparse
 import dataclasses
 import random
 import sys
+import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -31,6 +33,7 @@ from seqgan.checkpoint import load_checkpoint, read_args, resolve_checkpoint, wr
 from seqgan.cli import make_parser, parse_strict, quiet_libraries, run, use_cpu_threads
 from seqgan.config import DataArguments, GanArguments
 from seqgan.models.discriminator import SeqGanDiscriminator
+from seqgan.provenance import code_commit, provenance
 from seqgan.scoring.evaluation import encode_splits
 from seqgan.sources import load_task_splits
 from seqgan.tasks import task_of
@@ -81,6 +84,7 @@ def check_gan_options(gan_args: GanArguments) -> None:
 
 
 def main(argv: list[str] | None = None) -> dict:
+    t0, commit = time.time(), code_commit()  # the code this run starts from (provenance.json)
     parser = make_parser((RatioArguments, GanArguments))
     refused = {f.name for f in fields(GanArguments)} - D_OPTIONS
     for action in parser._actions:  # --help lists the D options alone: the other GAN options are refused below
@@ -145,6 +149,8 @@ def main(argv: list[str] | None = None) -> dict:
               **{f"test/{k}": v for k, v in test_cal.items()}, **record,
               "options": {**dataclasses.asdict(args), **{k: getattr(gan_args, k) for k in sorted(D_OPTIONS)}}}
     disc.save_pretrained(out / "discriminator", safe_serialization=True)
+    write_json_atomic(out / "provenance.json", provenance(argv if argv is not None else sys.argv[1:], commit,
+                                                          time.time() - t0, 1, script="scripts/fit_ratio.py"))
     write_json_atomic(out / "ratio.json", result)  # last: a folder with ratio.json holds a complete run
     print(f"D picked at step {record['best_step']} (dev log-loss {record['best_dev_log_loss']:.4f}); test: log-loss "
           f"{test_cal['log_loss']:.4f}, accuracy {test_cal['accuracy']:.4f}, ECE {test_cal['ece']:.4f}, "

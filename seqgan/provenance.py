@@ -56,11 +56,12 @@ def machine() -> str:
     return out
 
 
-def provenance(argv: list[str], commit: str, wall_s: float, num_processes: int) -> dict:
-    """The record of one finished run of scripts/train.py with `argv`, started from the code at `commit` (code_commit()
+def provenance(argv: list[str], commit: str, wall_s: float, num_processes: int,
+               script: str = "scripts/train.py") -> dict:
+    """The record of one finished run of `script` with `argv`, started from the code at `commit` (code_commit()
     when the run began: the tree may change while it runs): `wall_s` is the seconds of the process that finished it
     (for a resumed run, since it resumed), training and test evaluation."""
-    return {"command": "scripts/train.py " + shlex.join(argv), "commit": commit, "seqgan": seqgan.__version__,
+    return {"command": f"{script} " + shlex.join(argv), "commit": commit, "seqgan": seqgan.__version__,
             "torch": torch.__version__, "machine": machine(), "threads": torch.get_num_threads(),
             "num_processes": num_processes, "wall_time_s": round(wall_s, 1),
             "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}

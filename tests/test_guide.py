@@ -203,3 +203,12 @@ def test_fit_ratio_then_guided_evaluation_on_the_oracle(data_dir, tmp_path):
     sweep = evaluate.main([*common, "--temperatures", "0.9,1.1"])
     assert [r["temperature"] for r in sweep] == [0.9, 1.1]
     assert (tmp_path / "g" / "sweep_test_guide-sir-K8-g1.png").is_file()
+    # compare.py's page: D's held-out calibration beside the guided rows, and D's run in the provenance table.
+    page = tmp_path / "page.md"
+    load_script("compare").main(["--task", "oracle", "--runs_dir", str(tmp_path), "--page", str(page)])
+    lines = page.read_text().splitlines()
+    assert (f"| `r` | {saved['test/log_loss']:.4f} | {saved['test/accuracy']:.4f} | {saved['test/ece']:.4f} | "
+            f"{saved['test/mean_ratio_on_fakes']:.4f} | {saved['best_step']} |") in lines
+    record = json.loads((tmp_path / "r" / "provenance.json").read_text())
+    assert record["command"].startswith("scripts/fit_ratio.py --checkpoint ")
+    assert any(ln.startswith("| `r` | 42 | ") and record["command"] in ln for ln in lines)
