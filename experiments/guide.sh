@@ -10,9 +10,10 @@
 # run's provenance, titled TITLE.
 #
 #   SEQGAN_DATA_DIR=../shared/data bash experiments/guide.sh [runs_dir]
-#   SEEDS="42 43 44" TASKS=oracle bash experiments/guide.sh      # README's rows (the defaults)
+#   SEEDS="42 43 44" TASKS=oracle bash experiments/guide.sh      # the defaults: a 6-epoch G (the results' history)
 #   TASKS=text bash experiments/guide.sh runs/text-gans          # COCO, into text.sh's folder (docs/results/text-gans.md)
 #   G_RUNS=runs/oracle GAMMAS="0.5 2" bash experiments/guide.sh runs/guide-tuned   # G + D on the tuned MLE
+#   BRIDGES= NO_CRF=1 bash experiments/oracle.sh --seeds "42 43 44" runs/oracle   # the tuned MLE, then README's rows:
 #   G_RUNS=runs/oracle GAMMAS="0.5 2" PAGE=docs/results/guide-oracle.md \
 #     TITLE="Results: G + D at decoding time on the SeqGAN oracle" bash experiments/guide.sh runs/guide-tuned  # + page
 #
