@@ -191,6 +191,11 @@ def add_gaps(m: dict, task: str, curve: list[dict]) -> None:
 SEED = re.compile(r"-seed\d+`")
 
 
+def configuration(name: str) -> str:
+    """A run's name without its -seed<k> suffix: the configuration its seeds share."""
+    return re.sub(r"-seed\d+$", "", name)
+
+
 def aggregate(rows: list[tuple[str, dict]]) -> list[tuple[str, dict | list[dict]]]:
     """Rows of one configuration over seeds (names equal but for `-seed<k>`) merged, in first-seen order."""
     groups, seeded = {}, set()
@@ -386,7 +391,7 @@ def raw_text_table(runs_dir: Path) -> str:
     --output_file), one row per name without its -seed<k>, mean ± std over the seeds; "" when there are none."""
     groups: dict[str, list[dict]] = {}
     for f in sorted(runs_dir.glob("raw-*.json")):
-        groups.setdefault(re.sub(r"-seed\d+$", "", f.stem), []).append(json.loads(f.read_text()))
+        groups.setdefault(configuration(f.stem), []).append(json.loads(f.read_text()))
     if not groups:
         return ""
     for r in (r for rs in groups.values() for r in rs if "upos_by_sentence" in r):  # older runs lack it: no test
@@ -457,7 +462,7 @@ def calibration_table(runs_dir: Path, task: str) -> str:
     for f in sorted(runs_dir.glob("*/ratio.json")):
         r = json.loads(f.read_text())
         if r.get("task") == task:
-            groups.setdefault(re.sub(r"-seed\d+$", "", f.parent.name), []).append(r)
+            groups.setdefault(configuration(f.parent.name), []).append(r)
     if not groups:
         return ""
     lines = ["| D fitted as a density ratio · run | " + " | ".join(h for h, _ in RATIO_COLUMNS)
@@ -474,7 +479,7 @@ def provenance_rows(runs_dir: Path, task: str) -> list[dict]:
     with): its provenance.json, or what args.json and eval_test.json tell of a run written before seqgan recorded
     provenance (commit and machine then say "not recorded"). Ds fitted as density ratios (ratio.json) are runs too."""
     tasks = {task, "pos"} if task == "segment" else {task}
-    folders = {p for p in runs_dir.iterdir() if (p / "eval_test.json").is_file() or (p / "ratio.json").is_file()}
+    folders = {p for p in runs_dir.iterdir() if p.is_dir()}  # those without results are skipped below
     if task == "segment":  # the taggers and their rerankers may live in another folder (experiments/pos.sh's)
         for f in runs_dir.glob("raw-*.json"):
             r = json.loads(f.read_text())
